@@ -1,0 +1,1 @@
+"""Business rules, pure and synchronous: rating, proration, rounding, tax, routing."""

@@ -1,0 +1,1 @@
+"""Canonical pydantic models shared by every q2c package."""

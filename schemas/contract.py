@@ -1,0 +1,75 @@
+"""Contracts and their charges, described in the vocabulary Lago publishes.
+
+A charge has a `charge_model` and model-specific `properties`; `billing.charges` parses the
+properties per model and reports bad ones with their field path.
+"""
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from schemas.money import Amount, CurrencyCode
+
+ChargeModel = Literal[
+    "standard", "graduated", "volume", "package", "percentage", "graduated_percentage"
+]
+ChargeKind = Literal["recurring", "usage", "one_time"]
+BillingInterval = Literal["monthly", "quarterly", "annual"]
+Aggregation = Literal["count", "sum", "max", "unique_count", "latest", "weighted_sum"]
+
+
+class Charge(BaseModel):
+    id: str = Field(min_length=1)
+    description: str
+    kind: ChargeKind
+    charge_model: ChargeModel = "standard"
+    properties: dict[str, Any] = Field(default_factory=dict)
+    metric: str | None = Field(default=None, description="Billable metric code (usage charges)")
+    pay_in_advance: bool = False
+    currency: CurrencyCode | None = Field(
+        default=None, description="Must equal the contract's currency when given"
+    )
+    milestone_id: str | None = Field(default=None, description="One-time fee billed on a milestone")
+
+    @model_validator(mode="after")
+    def _usage_needs_metric(self) -> "Charge":
+        if self.kind == "usage" and not self.metric:
+            raise ValueError("a usage charge needs a metric")
+        return self
+
+
+class Discount(BaseModel):
+    id: str
+    description: str
+    kind: Literal["percentage", "fixed_amount"]
+    value: Amount = Field(description="Percent (10 = 10%) or an amount in the contract currency")
+
+
+class Contract(BaseModel):
+    id: str = Field(min_length=1)
+    customer_id: str
+    currency: CurrencyCode
+    plan: str
+    product_line: str = "default"
+    owner: str = Field(default="", description="E-mail of the account owner (may not approve)")
+    billing_interval: BillingInterval = "monthly"
+    start_date: date
+    end_date: date | None = None
+    charges: list[Charge] = Field(default_factory=list)
+    discounts: list[Discount] = Field(default_factory=list)
+    minimum_commitment: Amount | None = None
+    non_standard_clauses: list[str] = Field(default_factory=list)
+    price_override: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Contract":
+        for index, charge in enumerate(self.charges):
+            if charge.currency is not None and charge.currency != self.currency:
+                raise ValueError(
+                    f"charges.{index}.currency: {charge.currency} differs from the contract's "
+                    f"{self.currency}"
+                )
+        if self.end_date is not None and self.end_date < self.start_date:
+            raise ValueError("end_date: ends before start_date")
+        return self

@@ -1,0 +1,32 @@
+"""Customer master data as the CRM holds it.
+
+Fields are kept as the CRM sends them (plain strings): broken master data must reach the
+validate-customer step and become a reason a person can fix, not a parse error.
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+CustomerType = Literal["business", "individual"]
+
+
+class Address(BaseModel):
+    line1: str = ""
+    city: str = ""
+    postal_code: str = ""
+    country: str = Field(description="ISO 3166-1 alpha-2, e.g. DE")
+    subdivision: str = Field(default="", description="ISO 3166-2, e.g. US-NY, CA-BC")
+
+
+class Customer(BaseModel):
+    id: str
+    name: str
+    email: str
+    customer_type: CustomerType = "business"
+    tax_id: str = Field(default="", description="VAT/GST/EIN as printed, with its country prefix")
+    address: Address | None = None
+    currency: str
+    exemption_certificate: str = Field(
+        default="", description="Tax exemption certificate number, when the customer holds one"
+    )

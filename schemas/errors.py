@@ -1,0 +1,19 @@
+"""Reason codes: why a run stopped, or why a step failed. One list, used everywhere."""
+
+from enum import StrEnum
+
+
+class ReasonCode(StrEnum):
+    CUSTOMER_NOT_FOUND = "customer_not_found"
+    CONTRACT_NOT_FOUND = "contract_not_found"
+    CUSTOMER_INVALID = "customer_invalid"
+    CONTRACT_INVALID = "contract_invalid"
+    RATING_INVALID = "rating_invalid"
+    TAX_UNSUPPORTED = "tax_unsupported"
+    CONFIGURATION = "configuration"
+    BAD_REQUEST = "bad_request"
+    POSTING_CONFLICT = "posting_conflict"
+    RECONCILE_MISMATCH = "reconcile_mismatch"
+    APPROVAL_EXPIRED = "approval_expired"
+    REJECTED = "rejected"
+    EVENT_CONFLICT = "event_conflict"

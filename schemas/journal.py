@@ -1,0 +1,29 @@
+"""Double-entry journal lines and the ERP's record of a posted invoice."""
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from schemas.invoice import Invoice
+from schemas.money import Amount
+
+
+class JournalEntry(BaseModel):
+    account: str
+    debit: Amount
+    credit: Amount
+    description: str = ""
+
+
+class PostingRequest(BaseModel):
+    posting_key: str
+    invoice: Invoice
+    journal: list[JournalEntry]
+
+
+class Posting(BaseModel):
+    posting_key: str
+    erp_document_id: str
+    invoice: Invoice
+    journal: list[JournalEntry]
+    posted_at: datetime

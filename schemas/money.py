@@ -1,0 +1,48 @@
+"""Money primitives: exact decimals with an ISO 4217 currency.
+
+Amounts are `Decimal` built from strings and serialised as strings, so no binary float
+ever touches a price. Rounding rules live in `billing.money`; this module only types.
+"""
+
+from decimal import Decimal
+from typing import Annotated
+
+import iso4217
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer
+
+
+def _reject_float(value: object) -> object:
+    # A float has already lost precision; only strings, ints and Decimals are exact.
+    if isinstance(value, float):
+        raise ValueError('amounts must be strings or integers, not floats (use "12.34")')
+    return value
+
+
+def _check_currency(code: str) -> str:
+    code = code.upper()
+    try:
+        currency = iso4217.Currency(code)
+    except ValueError:
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code") from None
+    if currency.exponent is None:
+        raise ValueError(f"{code!r} is not a currency with a minor unit")
+    return code
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_reject_float),
+    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
+]
+"""A money amount or a quantity: exact, never a float, a decimal string in JSON."""
+
+CurrencyCode = Annotated[str, AfterValidator(_check_currency)]
+"""An upper-case ISO 4217 alphabetic code that has a minor unit (USD, EUR, JPY, BHD...)."""
+
+
+def minor_unit(currency: str) -> int:
+    """Digits after the decimal point for `currency` (JPY 0, EUR 2, BHD 3)."""
+    exponent = iso4217.Currency(currency.upper()).exponent
+    if exponent is None:
+        raise ValueError(f"{currency!r} has no minor unit")
+    return int(exponent)
