@@ -1,0 +1,1 @@
+"""The transport: one class per system, built with an injected client."""

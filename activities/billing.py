@@ -1,0 +1,64 @@
+"""The billing steps: the rules run here, so their result is recorded in the history and a
+new pricing rule never breaks the replay of runs in flight."""
+
+from temporalio import activity
+
+from activities.errors import permanent
+from billing.rating import RatingError, rate_contract
+from billing.routing import RoutingPolicy, route
+from billing.tax import Seller, TaxEngine, TaxError, apply_tax
+from schemas.errors import ReasonCode
+from schemas.invoice import Invoice
+from schemas.steps import (
+    ComputeTaxInput,
+    DraftInvoiceInput,
+    RouteDecision,
+    RouteInput,
+    TaxedInvoice,
+)
+
+
+class BillingActivities:
+    def __init__(self, *, tax_engine: TaxEngine, seller: Seller, policy: RoutingPolicy) -> None:
+        self._tax_engine = tax_engine
+        self._seller = seller
+        self._policy = policy
+
+    @activity.defn
+    async def draft_invoice(self, input: DraftInvoiceInput) -> Invoice:
+        try:
+            return rate_contract(
+                contract=input.contract,
+                usage=input.usage,
+                period_start=input.period_start,
+                period_end=input.period_end,
+                invoice_id=input.invoice_id,
+                milestone_id=input.milestone_id,
+            )
+        except RatingError as error:
+            raise permanent(ReasonCode.RATING_INVALID, str(error)) from None
+
+    @activity.defn
+    async def compute_tax(self, input: ComputeTaxInput) -> TaxedInvoice:
+        try:
+            result = self._tax_engine.compute(
+                input.invoice, seller=self._seller, customer=input.customer
+            )
+        except TaxError as error:
+            raise permanent(error.code, error.message) from None
+        return TaxedInvoice(invoice=apply_tax(input.invoice, result), uncertain=result.uncertain)
+
+    @activity.defn
+    async def route(self, input: RouteInput) -> RouteDecision:
+        reasons = route(
+            invoice=input.invoice,
+            contract=input.contract,
+            problems=input.problems,
+            tax_uncertain=input.tax_uncertain,
+            policy=self._policy,
+        )
+        return RouteDecision(
+            reasons=reasons,
+            risk_level="high" if reasons else "low",
+            policy_version=self._policy.version,
+        )

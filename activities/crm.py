@@ -1,0 +1,43 @@
+"""The CRM: customer master data and contracts."""
+
+import httpx
+from pydantic import ValidationError
+from temporalio import activity
+
+from activities.errors import permanent, raise_for_status
+from billing.customer_checks import check_customer
+from schemas.contract import Contract
+from schemas.customer import Customer
+from schemas.errors import ReasonCode
+from schemas.steps import ValidateCustomerInput, ValidatedCustomer
+
+
+def _field_errors(error: ValidationError, prefix: str) -> str:
+    return "; ".join(
+        f"{prefix}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+    )
+
+
+class CrmActivities:
+    def __init__(self, *, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    @activity.defn
+    async def validate_customer(self, input: ValidateCustomerInput) -> ValidatedCustomer:
+        """Fetch the contract and its customer, and list every master-data problem."""
+        response = await self._client.get(f"/crm/contracts/{input.contract_id}")
+        raise_for_status(response, system="crm", not_found=ReasonCode.CONTRACT_NOT_FOUND)
+        try:
+            contract = Contract.model_validate(response.json())
+        except ValidationError as error:
+            raise permanent(ReasonCode.CONTRACT_INVALID, _field_errors(error, "contract")) from None
+
+        response = await self._client.get(f"/crm/customers/{contract.customer_id}")
+        raise_for_status(response, system="crm", not_found=ReasonCode.CUSTOMER_NOT_FOUND)
+        try:
+            customer = Customer.model_validate(response.json())
+        except ValidationError as error:
+            raise permanent(ReasonCode.CUSTOMER_INVALID, _field_errors(error, "customer")) from None
+        return ValidatedCustomer(
+            contract=contract, customer=customer, problems=check_customer(customer, contract)
+        )

@@ -1,0 +1,91 @@
+"""The ERP: post an invoice exactly once, and read it back to reconcile."""
+
+from decimal import Decimal
+
+import httpx
+from temporalio import activity
+
+from activities.errors import permanent, raise_for_status
+from billing.journal import journal_for
+from schemas.errors import ReasonCode
+from schemas.journal import Posting, PostingRequest
+from schemas.steps import (
+    Difference,
+    PostingResult,
+    PostInvoiceInput,
+    ReconcileInput,
+    ReconcileResult,
+)
+
+
+class ErpActivities:
+    def __init__(self, *, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def _find(self, posting_key: str) -> Posting | None:
+        response = await self._client.get(f"/erp/postings/{posting_key}")
+        if response.status_code == 404:
+            return None
+        raise_for_status(response, system="erp")
+        return Posting.model_validate(response.json())
+
+    @activity.defn
+    async def post_invoice(self, input: PostInvoiceInput) -> PostingResult:
+        """Look the key up first: a retry after a lost response finds the committed posting."""
+        existing = await self._find(input.posting_key)
+        if existing is not None:
+            if existing.invoice != input.invoice:
+                raise permanent(
+                    ReasonCode.POSTING_CONFLICT,
+                    f"posting key {input.posting_key} is already posted as "
+                    f"{existing.erp_document_id} with different content",
+                )
+            return PostingResult(
+                posting_key=input.posting_key,
+                erp_document_id=existing.erp_document_id,
+                already_posted=True,
+            )
+        request = PostingRequest(
+            posting_key=input.posting_key, invoice=input.invoice, journal=journal_for(input.invoice)
+        )
+        response = await self._client.post("/erp/postings", content=request.model_dump_json())
+        raise_for_status(response, system="erp")
+        posting = Posting.model_validate(response.json())
+        return PostingResult(
+            posting_key=posting.posting_key,
+            erp_document_id=posting.erp_document_id,
+            already_posted=response.status_code == 200,
+        )
+
+    @activity.defn
+    async def reconcile(self, input: ReconcileInput) -> ReconcileResult:
+        """Compare the ERP's record with the invoice, line by line and in total."""
+        posting = await self._find(input.posting_key)
+        if posting is None:
+            return ReconcileResult(
+                matched=False,
+                differences=[Difference(field="posting", expected=input.posting_key, found="")],
+            )
+        return compare_posting(expected=input, posting=posting)
+
+
+def compare_posting(*, expected: ReconcileInput, posting: Posting) -> ReconcileResult:
+    invoice, found = expected.invoice, posting.invoice
+    differences: list[Difference] = []
+
+    def check(field: str, want: object, got: object) -> None:
+        if want != got:
+            differences.append(Difference(field=field, expected=str(want), found=str(got)))
+
+    check("currency", invoice.currency, found.currency)
+    check("lines.count", len(invoice.lines), len(found.lines))
+    for index, (want, got) in enumerate(zip(invoice.lines, found.lines, strict=False)):
+        check(f"lines.{index}.amount", want.amount, got.amount)
+        check(f"lines.{index}.charge_id", want.charge_id, got.charge_id)
+    check("subtotal", invoice.subtotal, found.subtotal)
+    check("tax_total", invoice.tax_total, found.tax_total)
+    check("total", invoice.total, found.total)
+    debits = sum((entry.debit for entry in posting.journal), Decimal(0))
+    credits = sum((entry.credit for entry in posting.journal), Decimal(0))
+    check("journal.balance", debits, credits)
+    return ReconcileResult(matched=not differences, differences=differences, erp_total=found.total)

@@ -1,0 +1,46 @@
+"""The usage platform: quantities per metric, aggregated where the usage lives."""
+
+import httpx
+from pydantic import ValidationError
+from temporalio import activity
+
+from activities.errors import permanent, raise_for_status
+from schemas.errors import ReasonCode
+from schemas.steps import FetchUsageInput
+from schemas.usage import UsageSummary
+
+
+class UsageActivities:
+    def __init__(self, *, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    @activity.defn
+    async def fetch_usage(self, input: FetchUsageInput) -> UsageSummary:
+        metrics = {c.metric for c in input.contract.charges if c.kind == "usage" and c.metric}
+        if not metrics:
+            return UsageSummary(
+                contract_id=input.contract.id,
+                period_start=input.period_start,
+                period_end=input.period_end,
+            )
+        response = await self._client.get(
+            "/usage/summary",
+            params={
+                "contract_id": input.contract.id,
+                "period_start": input.period_start.isoformat(),
+                "period_end": input.period_end.isoformat(),
+            },
+        )
+        raise_for_status(response, system="usage")
+        try:
+            summary = UsageSummary.model_validate(response.json())
+        except ValidationError as error:
+            raise permanent(ReasonCode.BAD_REQUEST, f"usage summary: {error}") from None
+        missing = sorted(metrics - summary.quantities.keys())
+        if missing:
+            # A metric the platform does not know is a setup error, never a silent zero.
+            raise permanent(
+                ReasonCode.RATING_INVALID,
+                f"usage.quantities: the usage platform reports no metric {', '.join(missing)}",
+            )
+        return summary

@@ -1,0 +1,1 @@
+"""Processes: the worker, settings, the Temporal client, the dev stack and the q2c CLI."""

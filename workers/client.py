@@ -1,0 +1,24 @@
+"""The one way q2c connects to Temporal: envconfig for the connection, pydantic payloads."""
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+
+DEFAULT_ADDRESS = "localhost:7233"
+
+
+def connect_config() -> dict[str, object]:
+    """Keyword arguments for `Client.connect`, from TEMPORAL_* variables or a profile."""
+    config = dict(ClientConfig.load_client_connect_config())
+    config.setdefault("target_host", DEFAULT_ADDRESS)
+    config.setdefault("namespace", "default")
+    return config
+
+
+async def connect() -> Client:
+    config = connect_config()
+    return await Client.connect(
+        str(config.pop("target_host")),
+        data_converter=pydantic_data_converter,
+        **config,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,38 @@
+"""Settings from the environment.
+
+The Temporal connection follows Temporal's own variables (`TEMPORAL_ADDRESS`,
+`TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS_*`, or a `temporal.toml` profile),
+read by the SDK's envconfig; everything else is `Q2C_*`.
+"""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="Q2C_", extra="ignore")
+
+    task_queue: str = "q2c"
+    home: Path = Field(default=Path(".q2c"), description="Where the dev stack keeps its files")
+    systems_url: str = "http://127.0.0.1:8400"
+    systems_token: SecretStr = SecretStr("q2c-dev-token")
+    database_url: str = "sqlite:///.q2c/systems.db"
+    ui_url: str = "http://localhost:8233"
+    http_timeout_seconds: float = 10.0
+    http_max_connections: int = 100
+    approval_timeout_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    seller_name: str = "q2c Demo GmbH"
+    seller_country: str = "DE"
+    seller_subdivision: str = ""
+    seller_tax_id: str = "DE136695976"
+    max_concurrent_activities: int = 200
+    max_concurrent_workflow_tasks: int = 100
+    max_cached_workflows: int = 2000
+    graceful_shutdown_seconds: float = 30.0
+
+    def ui_link(self, workflow_id: str, *, namespace: str = "default") -> str:
+        from urllib.parse import quote
+
+        return f"{self.ui_url}/namespaces/{namespace}/workflows/{quote(workflow_id, safe='')}"

@@ -1,0 +1,1 @@
+"""Orchestration only: deterministic, no I/O."""

@@ -1,0 +1,33 @@
+"""The run's current details, as the Web UI shows them (Markdown)."""
+
+from schemas.runs import RunState, RunStatus
+
+
+def current_details(status: RunStatus) -> str:
+    lines = [f"**{status.state.value}** · contract `{status.contract_id}`"]
+    if status.customer_id:
+        lines.append(f"Customer: `{status.customer_id}`")
+    if status.invoice is not None:
+        invoice = status.invoice
+        lines.append(
+            f"Invoice: subtotal {invoice.subtotal} + tax {invoice.tax_total} = "
+            f"**{invoice.total} {invoice.currency}** ({len(invoice.lines)} lines)"
+        )
+    if status.reason:
+        lines.append(f"Reason: `{status.reason_code}` {status.reason}")
+    if status.route_reasons:
+        lines.append("Needs approval because:")
+        lines.extend(f"- `{r.code}` {r.message}" for r in status.route_reasons)
+    if status.state is RunState.AWAITING_APPROVAL:
+        lines.append(
+            'Send the signal `approve` or `reject` with `{"approver": "you@company.com", '
+            '"comment": "..."}`.'
+        )
+    for decision in status.decisions:
+        lines.append(f"Decided: {decision.verdict} by {decision.approver} ({decision.comment})")
+    if status.refused:
+        lines.append("Refused attempts:")
+        lines.extend(f"- {r.cause}" for r in status.refused[-5:])
+    if status.erp_document_id:
+        lines.append(f"ERP document: `{status.erp_document_id}`")
+    return "\n\n".join(lines)
