@@ -1,0 +1,1 @@
+"""Event intake: validate an event, derive the workflow id, start the run."""

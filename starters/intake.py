@@ -1,0 +1,119 @@
+"""From a contract event to a started run, exactly once per business key."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from schemas.events import EVENT_ADAPTER, ContractEvent, workflow_id_for
+from schemas.runs import RunInput, RunState, RunStatus
+from workflows import search_attributes as sa
+from workflows.quote_to_cash import QuoteToCashWorkflow
+
+
+class EventError(ValueError):
+    """The event does not validate; every problem names its field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class EventConflict(RuntimeError):
+    """The business key already has a run, started by a different event payload."""
+
+    def __init__(self, *, workflow_id: str, existing_event: str, new_event: str) -> None:
+        super().__init__(
+            f"{workflow_id} was started by event {existing_event}; event {new_event} has the "
+            "same business key with a different payload and was refused"
+        )
+        self.workflow_id = workflow_id
+        self.existing_event = existing_event
+        self.new_event = new_event
+
+
+@dataclass(frozen=True)
+class StartOutcome:
+    workflow_id: str
+    started: bool
+    message: str
+
+
+def parse_event(raw: str | bytes | dict[str, Any]) -> ContractEvent:
+    try:
+        if isinstance(raw, dict):
+            return EVENT_ADAPTER.validate_python(raw)
+        return EVENT_ADAPTER.validate_json(raw)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            # Drop the union tag pydantic puts first so the path reads like the JSON.
+            loc = [str(p) for p in item["loc"]]
+            if loc and "." in loc[0] and not loc[0].startswith("function"):
+                loc = loc[1:]
+            loc = [p for p in loc if not p.startswith("function-")]
+            problems.append(f"{'.'.join(loc) or 'event'}: {item['msg']}")
+        raise EventError(problems) from None
+
+
+def event_digest(event: ContractEvent) -> str:
+    payload = json.dumps(event.model_dump(mode="json"), sort_keys=True).encode()
+    return hashlib.sha256(payload).hexdigest()
+
+
+async def start_run(
+    client: Client,
+    event: ContractEvent,
+    *,
+    task_queue: str,
+    approval_timeout_seconds: int = 7 * 24 * 3600,
+) -> StartOutcome:
+    """Start the run for the event's business key; a redelivered event starts nothing."""
+    workflow_id = workflow_id_for(event)
+    digest = event_digest(event)
+    try:
+        await client.start_workflow(
+            QuoteToCashWorkflow.run,
+            RunInput(event=event, approval_timeout_seconds=approval_timeout_seconds),
+            id=workflow_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            memo={"event_id": event.event_id, "event_digest": digest},
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.Q2C_STATUS, RunState.RECEIVED.value),
+                    SearchAttributePair(sa.CONTRACT_ID, event.contract_id),
+                ]
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        memo = await client.get_workflow_handle(workflow_id).describe()
+        values = await memo.memo()
+        if values.get("event_digest") != digest:
+            raise EventConflict(
+                workflow_id=workflow_id,
+                existing_event=str(values.get("event_id", "?")),
+                new_event=event.event_id,
+            ) from None
+        return StartOutcome(
+            workflow_id=workflow_id,
+            started=False,
+            message=f"event {event.event_id} was already received: {workflow_id} exists, "
+            "nothing new started",
+        )
+    return StartOutcome(workflow_id=workflow_id, started=True, message=f"started {workflow_id}")
+
+
+def run_handle(client: Client, workflow_id: str) -> WorkflowHandle[Any, RunStatus]:
+    return client.get_workflow_handle(workflow_id, result_type=RunStatus)

@@ -1,0 +1,22 @@
+"""The `q2c` command line. Each module in this package registers its own commands."""
+
+import typer
+
+from workers.cli import runs, stack
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        no_args_is_help=True,
+        add_completion=False,
+        help="q2c: quote-to-cash runs on Temporal. `q2c dev` starts everything locally.",
+    )
+    bench = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
+    app.add_typer(bench, name="bench")
+    for module in (stack, runs):
+        module.register(app, bench=bench)
+    return app
+
+
+def main() -> None:
+    build_app()()

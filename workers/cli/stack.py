@@ -1,0 +1,97 @@
+"""Commands that run processes: server, systems, worker, dev, demo."""
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from workers.devstack import DevStack, Ports, StackError, search_attribute_args, temporal_binary
+from workers.settings import Settings
+
+console = Console()
+
+
+def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
+    @app.command()
+    def server(
+        port: int = typer.Option(7233, help="Front-end gRPC port"),
+        ui_port: int = typer.Option(8233, help="Web UI port"),
+    ) -> None:
+        """Run the Temporal dev server (SQLite file under Q2C_HOME, q2c's search attributes)."""
+        home = Settings().home
+        home.mkdir(parents=True, exist_ok=True)
+        binary = str(temporal_binary())
+        argv = [
+            binary, "server", "start-dev",
+            "--db-filename", str(home / "temporal.db"),
+            "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
+            "--ui-disable-news-fetch", "--log-level", "warn",
+            *search_attribute_args(),
+        ]  # fmt: skip
+        os.execv(binary, argv)
+
+    @app.command()
+    def systems() -> None:
+        """Run the embedded systems of record (CRM, usage platform, ERP) over HTTP."""
+        os.execv(sys.executable, [sys.executable, "-m", "systems"])
+
+    @app.command()
+    def worker() -> None:
+        """Run a q2c worker against TEMPORAL_ADDRESS until SIGINT/SIGTERM (then drain)."""
+        from workers.worker import run_worker
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        asyncio.run(run_worker(Settings()))
+
+    @app.command()
+    def dev(workers: int = typer.Option(1, help="Worker processes")) -> None:
+        """Run server, systems and worker together in the foreground; Ctrl-C stops them all."""
+        settings = Settings()
+        stack = DevStack(home=settings.home, ports=Ports(), worker_count=workers)
+        try:
+            stack.start()
+        except StackError as error:
+            console.print(f"[red]dev:[/] {error}")
+            raise typer.Exit(1) from None
+        console.print(
+            f"q2c dev stack up\n  Temporal  {stack.temporal_address}\n  Web UI    {stack.ui_url}"
+            f"\n  systems   {stack.systems_url}\n  logs      {settings.home / 'logs'}\n"
+            "Ctrl-C stops everything."
+        )
+        stopping = False
+
+        def _stop(*_: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, _stop)
+        try:
+            while not stopping:
+                dead = [name for name, ok in stack.alive().items() if not ok]
+                if dead:
+                    console.print(
+                        f"[red]dev:[/] {', '.join(dead)} exited; see {settings.home}/logs"
+                    )
+                    break
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            console.print("stopping…")
+            stack.stop()
+
+    @app.command()
+    def demo(
+        home: Path | None = typer.Option(None, help="State folder, wiped first (default Q2C_HOME)"),
+        timeout: float = typer.Option(180.0, help="Seconds to wait for the runs to settle"),
+    ) -> None:
+        """Start a fresh embedded stack, fire the demo events, and report every run."""
+        from workers.demo import run_demo
+
+        raise typer.Exit(run_demo(home=home or Settings().home, timeout=timeout, console=console))

@@ -1,0 +1,115 @@
+"""The worker process: registers the workflow and one activity class per system."""
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.billing import BillingActivities
+from activities.crm import CrmActivities
+from activities.erp import ErpActivities
+from activities.usage import UsageActivities
+from billing.routing import RoutingPolicy
+from billing.tax import Seller, TaxEngine, default_engine
+from workers.client import connect
+from workers.settings import Settings
+from workflows.quote_to_cash import QuoteToCashWorkflow
+
+log = logging.getLogger("q2c.worker")
+
+
+def systems_client(settings: Settings) -> httpx.AsyncClient:
+    """One pooled client for every call to the systems of record."""
+    return httpx.AsyncClient(
+        base_url=settings.systems_url,
+        headers={
+            "Authorization": f"Bearer {settings.systems_token.get_secret_value()}",
+            "Content-Type": "application/json",
+        },
+        timeout=settings.http_timeout_seconds,
+        limits=httpx.Limits(
+            max_connections=settings.http_max_connections,
+            max_keepalive_connections=settings.http_max_connections,
+        ),
+    )
+
+
+def seller_from(settings: Settings) -> Seller:
+    return Seller(
+        name=settings.seller_name,
+        country=settings.seller_country,
+        subdivision=settings.seller_subdivision,
+        tax_id=settings.seller_tax_id,
+    )
+
+
+def activities_for(
+    *,
+    http: httpx.AsyncClient,
+    settings: Settings,
+    tax_engine: TaxEngine | None = None,
+    policy: RoutingPolicy | None = None,
+) -> Sequence[Callable[..., Any]]:
+    crm = CrmActivities(client=http)
+    usage = UsageActivities(client=http)
+    erp = ErpActivities(client=http)
+    billing = BillingActivities(
+        tax_engine=tax_engine or default_engine(),
+        seller=seller_from(settings),
+        policy=policy or RoutingPolicy(),
+    )
+    return [
+        crm.validate_customer,
+        usage.fetch_usage,
+        billing.draft_invoice,
+        billing.compute_tax,
+        billing.route,
+        erp.post_invoice,
+        erp.reconcile,
+    ]
+
+
+def build_worker(
+    client: Client,
+    *,
+    settings: Settings,
+    http: httpx.AsyncClient,
+    tax_engine: TaxEngine | None = None,
+    policy: RoutingPolicy | None = None,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[QuoteToCashWorkflow],
+        activities=activities_for(
+            http=http, settings=settings, tax_engine=tax_engine, policy=policy
+        ),
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        max_cached_workflows=settings.max_cached_workflows,
+        graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Poll until SIGINT or SIGTERM, then drain: running activities get the grace period."""
+    client = await connect()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with systems_client(settings) as http:
+        worker = build_worker(client, settings=settings, http=http)
+        async with worker:
+            log.info("worker polling task queue %r", settings.task_queue)
+            await stop.wait()
+            log.info(
+                "draining: waiting up to %ss for running activities",
+                settings.graceful_shutdown_seconds,
+            )
