@@ -1,35 +1,64 @@
-"""Rating: a contract, its usage and a period in; an untaxed invoice out."""
+"""Rating: a contract, its usage and a period in; an untaxed invoice (or credit note) out.
 
+Conventions (see docs/billing.md):
+
+- A run rates the billing period `[period_start, period_end)` that it closes; the period
+  must lie inside one of the contract's billing periods (`billing.periods`).
+- Usage charges bill the usage of the run's period (always in arrears).
+- Recurring fees *in arrears* bill the run's period; recurring fees *paid in advance* bill
+  the period that starts when the run's period ends. The contract's first period has no
+  earlier run, so its own in-advance fees are billed on it as well (activation).
+- One-time fees without a milestone are billed on the first period; a milestone run bills
+  only the one-time fees with that milestone and nothing else.
+- Recurring fees and the minimum commitment are prorated by days to the days the contract
+  is active (`start_date` inclusive, `end_date` exclusive), `billing.proration`.
+- The minimum commitment of a period is compared with the period's usage and recurring fees
+  (rounded lines, whichever invoice carries them); a shortfall is a true-up line.
+- Discounts come last, `billing.discounts`.
+- Each line is rounded half-up to the currency's ISO 4217 minor unit, keeping the unrounded
+  figure; the subtotal is the sum of rounded lines.
+- A downward change (unused in-advance fees after an upgrade, a downgrade or a termination)
+  is a credit note from `rate_amendment`, never a negative line on an invoice.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
+from billing.charges import PricedCharge, Rated, price_charge
+from billing.discounts import apply_discounts
 from billing.money import round_money
-from schemas.contract import Charge, Contract
+from billing.periods import BillingCalendar, Period
+from billing.proration import prorate
+from billing.rating_error import RatingError
+from schemas.contract import Contract
 from schemas.invoice import Invoice, InvoiceLine
 from schemas.usage import UsageSummary
 
+__all__ = ["RatingError", "billing_calendar", "rate_amendment", "rate_contract"]
 
-class RatingError(ValueError):
-    """The contract or its usage cannot be rated; `field` is the path of the culprit."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+_ZERO = Decimal(0)
 
 
-def _amount(charge: Charge, index: int) -> Decimal:
-    raw = charge.properties.get("amount")
-    if raw is None:
-        raise RatingError(f"charges.{index}.properties.amount", "is required")
-    if isinstance(raw, float):
-        raise RatingError(f"charges.{index}.properties.amount", "must be a string, not a float")
-    try:
-        return Decimal(str(raw))
-    except ArithmeticError:
-        raise RatingError(
-            f"charges.{index}.properties.amount", f"{raw!r} is not a number"
-        ) from None
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    charge_id: str
+    description: str
+    charge_model: str
+    rated: Rated
+    period: Period
+    quantity: Decimal | None = None
+
+
+def billing_calendar(contract: Contract) -> BillingCalendar:
+    return BillingCalendar.for_contract(
+        interval=contract.billing_interval,
+        alignment=contract.alignment,
+        start_date=contract.start_date,
+        bill_cycle_day=contract.bill_cycle_day,
+    )
 
 
 def rate_contract(
@@ -41,52 +70,360 @@ def rate_contract(
     invoice_id: str,
     milestone_id: str | None = None,
 ) -> Invoice:
-    """Rate every charge that applies to the period and round each line half-up."""
-    if period_end <= period_start:
-        raise RatingError("period_end", "must be after period_start")
-    lines: list[InvoiceLine] = []
+    """The untaxed invoice of one run: `tax_lines` empty, `total == subtotal`.
+
+    Raises `RatingError(field, message)` for anything that cannot be rated exactly.
+    """
+    run = _run_period(period_start, period_end)
+    priced = _price_all(contract)
+    drafts: list[_Draft]
+    notes: list[str] = []
+    if milestone_id is not None:
+        drafts = _milestone(priced, milestone_id, run)
+    else:
+        _check_usage(contract, usage, run)
+        calendar = billing_calendar(contract)
+        period = calendar.containing(run.start)
+        if run.end > period.end:
+            raise RatingError(
+                "period_end",
+                f"{run.end} crosses the end of the billing period {period.start}..{period.end} "
+                f"({calendar.describe()})",
+            )
+        active = run.overlap(contract.start_date, contract.end_date)
+        if active is None:
+            raise RatingError(
+                "period_start",
+                f"the contract is not active in {run.start}..{run.end} "
+                f"(start_date {contract.start_date}, end_date {contract.end_date})",
+            )
+        first = period.start <= contract.start_date < period.end
+        drafts = []
+        drafts += _one_time(priced, run) if first else []
+        drafts += _recurring(priced, contract, calendar, period, run, active, first)
+        usage_drafts = _usage(priced, usage, run)
+        drafts += usage_drafts
+        drafts += _true_up(contract, priced, usage_drafts, period, active)
+    lines = _lines(drafts, contract.currency, prefix="L")
+    base = sum((line.amount for line in lines), _ZERO)
+    if milestone_id is None:
+        for applied in apply_discounts(contract.discounts, base=base, currency=contract.currency):
+            lines.append(
+                InvoiceLine(
+                    line_id=f"L{len(lines) + 1}",
+                    charge_id=applied.discount.id,
+                    description=applied.discount.description,
+                    charge_model="discount",
+                    amount=applied.amount,
+                    unrounded_amount=applied.unrounded,
+                    rule=applied.rule,
+                    period_start=run.start,
+                    period_end=run.end,
+                )
+            )
+            if applied.note:
+                notes.append(applied.note)
+    return _document("invoice", invoice_id, contract, run, lines, notes)
+
+
+def rate_amendment(
+    *,
+    previous_contract: Contract,
+    contract: Contract,
+    change_date: date,
+    invoice_id: str,
+    credit_note_id: str,
+) -> list[Invoice]:
+    """The documents of a mid-period change on `change_date`: upgrade, downgrade, termination.
+
+    In the billing period holding `change_date`, the in-advance recurring fees of
+    `previous_contract` were billed for the whole period: their unused part
+    `[change_date, period end)` comes back on a credit note. The in-advance recurring fees of
+    the amended `contract` are charged for the same rest of the period on an invoice. Returns
+    the invoice and/or the credit note, whichever has lines (an empty list when nothing
+    changes in advance). In-arrears fees and usage are billed when the period closes.
+    """
+    if previous_contract.id != contract.id:
+        raise RatingError("contract.id", f"{contract.id} is not {previous_contract.id}")
+    if previous_contract.currency != contract.currency:
+        raise RatingError(
+            "contract.currency",
+            f"{contract.currency} differs from the previous {previous_contract.currency}",
+        )
+    period = billing_calendar(previous_contract).containing(change_date)
+    rest = Period(start=change_date, end=period.end)
+    old = _advance_fees(_price_all(previous_contract), previous_contract, period, rest)
+    new = _advance_fees(_price_all(contract), contract, period, rest)
+    documents: list[Invoice] = []
+    if new:
+        lines = _lines(new, contract.currency, prefix="L")
+        documents.append(_document("invoice", invoice_id, contract, rest, lines, []))
+    if old:
+        credits = [
+            _Draft(
+                charge_id=d.charge_id,
+                description=f"Credit: unused {d.description}",
+                charge_model=d.charge_model,
+                rated=Rated(amount=d.rated.amount, rule=f"credit for unused {d.rated.rule}"),
+                period=d.period,
+            )
+            for d in old
+        ]
+        lines = _lines(credits, contract.currency, prefix="C")
+        note = f"credits the unused part of in-advance fees from {change_date}"
+        documents.append(
+            _document("credit_note", credit_note_id, previous_contract, rest, lines, [note])
+        )
+    return documents
+
+
+def _run_period(start: date, end: date) -> Period:
+    if end <= start:
+        raise RatingError("period_end", f"{end} is not after period_start {start}")
+    return Period(start=start, end=end)
+
+
+def _price_all(contract: Contract) -> list[PricedCharge]:
+    priced = []
     for index, charge in enumerate(contract.charges):
-        if charge.kind == "one_time" and charge.milestone_id != milestone_id:
+        path = f"charges.{index}"
+        if charge.currency is not None and charge.currency != contract.currency:
+            raise RatingError(
+                f"{path}.currency",
+                f"{charge.currency} differs from the contract's {contract.currency}",
+            )
+        priced.append(price_charge(charge, path))
+    declared = {metric.code for metric in contract.metrics}
+    if declared:
+        for item in priced:
+            metric = item.charge.metric
+            if item.charge.kind == "usage" and metric not in declared:
+                raise RatingError(
+                    f"{item.path}.metric",
+                    f"unknown metric {metric!r} (declared: {', '.join(sorted(declared))})",
+                )
+    return priced
+
+
+def _check_usage(contract: Contract, usage: UsageSummary, run: Period) -> None:
+    if usage.contract_id != contract.id:
+        raise RatingError("usage.contract_id", f"{usage.contract_id} is not {contract.id}")
+    if usage.period_start != run.start or usage.period_end != run.end:
+        raise RatingError(
+            "usage.period_start",
+            f"usage covers {usage.period_start}..{usage.period_end}, not {run.start}..{run.end}",
+        )
+    declared = {metric.code for metric in contract.metrics}
+    for source, keys in (("quantities", usage.quantities), ("events", usage.events)):
+        for metric in keys:
+            if declared and metric not in declared:
+                raise RatingError(f"usage.{source}.{metric}", "unknown metric for this contract")
+    for metric, quantity in usage.quantities.items():
+        if quantity < 0:
+            raise RatingError(f"usage.quantities.{metric}", f"{quantity} is negative")
+    for metric, values in usage.events.items():
+        for position, value in enumerate(values):
+            if value < 0:
+                raise RatingError(f"usage.events.{metric}.{position}", f"{value} is negative")
+
+
+def _milestone(priced: list[PricedCharge], milestone_id: str, run: Period) -> list[_Draft]:
+    drafts = [
+        _fee(
+            item,
+            Rated(amount=item.flat_amount, rule=f"milestone {milestone_id}: one-time fee"),
+            run,
+        )
+        for item in priced
+        if item.charge.kind == "one_time" and item.charge.milestone_id == milestone_id
+    ]
+    if not drafts:
+        raise RatingError("milestone_id", f"no one-time charge has milestone {milestone_id!r}")
+    return drafts
+
+
+def _one_time(priced: list[PricedCharge], run: Period) -> list[_Draft]:
+    return [
+        _fee(item, Rated(amount=item.flat_amount, rule="one-time fee, billed on activation"), run)
+        for item in priced
+        if item.charge.kind == "one_time" and item.charge.milestone_id is None
+    ]
+
+
+def _recurring(
+    priced: list[PricedCharge],
+    contract: Contract,
+    calendar: BillingCalendar,
+    period: Period,
+    run: Period,
+    active: Period,
+    first: bool,
+) -> list[_Draft]:
+    drafts = []
+    for item in priced:
+        if item.charge.kind != "recurring":
             continue
-        if milestone_id is not None and charge.kind != "one_time":
+        if not item.charge.pay_in_advance:
+            drafts.append(_prorated(item, active, period, "in arrears"))
             continue
-        price = _amount(charge, index)
-        quantity: Decimal | None = None
-        if charge.kind == "usage":
-            assert charge.metric is not None
-            quantity = usage.quantities.get(charge.metric, Decimal(0))
-            if quantity < 0:
-                raise RatingError(f"usage.quantities.{charge.metric}", "is negative")
-            unrounded = price * quantity
-            rule = f"standard: {quantity} {charge.metric} x {price}"
-        else:
-            unrounded = price
-            rule = f"{charge.kind} fee {price}"
-        lines.append(
-            InvoiceLine(
-                line_id=f"L{len(lines) + 1}",
-                charge_id=charge.id,
-                description=charge.description,
-                charge_model=charge.charge_model,
+        if first:
+            drafts.append(_prorated(item, active, period, "in advance, first period"))
+        if run.end == period.end:
+            following = calendar.following(period)
+            ahead = following.overlap(contract.start_date, contract.end_date)
+            if ahead is not None:
+                drafts.append(_prorated(item, ahead, following, "in advance"))
+    return drafts
+
+
+def _advance_fees(
+    priced: list[PricedCharge], contract: Contract, period: Period, rest: Period
+) -> list[_Draft]:
+    segment = rest.overlap(contract.start_date, contract.end_date)
+    if segment is None:
+        return []
+    return [
+        _prorated(item, segment, period, "in advance, rest of the period")
+        for item in priced
+        if item.charge.kind == "recurring" and item.charge.pay_in_advance
+    ]
+
+
+def _prorated(item: PricedCharge, segment: Period, period: Period, timing: str) -> _Draft:
+    share = prorate(item.flat_amount, segment=segment, period=period)
+    return _fee(
+        item, Rated(amount=share.amount, rule=f"recurring fee {timing}: {share.rule}"), segment
+    )
+
+
+def _fee(item: PricedCharge, rated: Rated, period: Period) -> _Draft:
+    return _Draft(
+        charge_id=item.charge.id,
+        description=item.charge.description,
+        charge_model=item.charge.charge_model,
+        rated=rated,
+        period=period,
+    )
+
+
+def _usage(priced: list[PricedCharge], usage: UsageSummary, run: Period) -> list[_Draft]:
+    drafts = []
+    for item in priced:
+        if item.charge.kind != "usage":
+            continue
+        metric = item.charge.metric
+        assert metric is not None  # the Charge model requires it for usage
+        quantity = usage.quantities.get(metric)
+        events = usage.events.get(metric)
+        if quantity is None:
+            raise RatingError(
+                f"usage.quantities.{metric}",
+                f"is missing: {item.path} bills this metric (report 0 for no usage)",
+            )
+        if events is not None and sum(events, _ZERO) != quantity:
+            raise RatingError(
+                f"usage.events.{metric}",
+                f"add up to {sum(events, _ZERO)}, but usage.quantities.{metric} is {quantity}",
+            )
+        if events is None and item.needs_events():
+            raise RatingError(
+                f"usage.events.{metric}",
+                f"is required: {item.path} (percentage) charges per event",
+            )
+        drafts.append(
+            _Draft(
+                charge_id=item.charge.id,
+                description=item.charge.description,
+                charge_model=item.charge.charge_model,
+                rated=item.rate(quantity, events),
+                period=run,
                 quantity=quantity,
-                unit_amount=price if quantity is not None else None,
-                amount=round_money(unrounded, contract.currency),
-                unrounded_amount=unrounded,
-                rule=rule,
-                period_start=period_start,
-                period_end=period_end,
             )
         )
-    subtotal = sum((line.amount for line in lines), Decimal(0))
+    return drafts
+
+
+def _true_up(
+    contract: Contract,
+    priced: list[PricedCharge],
+    usage_drafts: list[_Draft],
+    period: Period,
+    active: Period,
+) -> list[_Draft]:
+    commitment = contract.minimum_commitment
+    if commitment is None:
+        return []
+    if commitment < 0:
+        raise RatingError("minimum_commitment", f"{commitment} is negative")
+    currency = contract.currency
+    due = prorate(commitment, segment=active, period=period)
+    minimum = round_money(due.amount, currency)
+    # The period's recurring fees count whichever invoice carries them (in advance: the
+    # previous one), so the true-up does not depend on the payment timing.
+    spent = sum(
+        (
+            round_money(prorate(item.flat_amount, segment=active, period=period).amount, currency)
+            for item in priced
+            if item.charge.kind == "recurring"
+        ),
+        _ZERO,
+    ) + sum((round_money(d.rated.amount, currency) for d in usage_drafts), _ZERO)
+    if spent >= minimum:
+        return []
+    rule = (
+        f"minimum commitment {due.rule}: {minimum} due, {spent} of usage and recurring fees, "
+        f"true-up {minimum - spent}"
+    )
+    return [
+        _Draft(
+            charge_id="minimum_commitment",
+            description="Minimum commitment true-up",
+            charge_model="minimum_commitment",
+            rated=Rated(amount=minimum - spent, rule=rule),
+            period=active,
+        )
+    ]
+
+
+def _lines(drafts: Iterable[_Draft], currency: str, *, prefix: str) -> list[InvoiceLine]:
+    return [
+        InvoiceLine(
+            line_id=f"{prefix}{number}",
+            charge_id=draft.charge_id,
+            description=draft.description,
+            charge_model=draft.charge_model,
+            quantity=draft.quantity,
+            unit_amount=draft.rated.unit_amount if draft.quantity is not None else None,
+            amount=round_money(draft.rated.amount, currency),
+            unrounded_amount=draft.rated.amount,
+            rule=draft.rated.rule,
+            period_start=draft.period.start,
+            period_end=draft.period.end,
+        )
+        for number, draft in enumerate(drafts, start=1)
+    ]
+
+
+def _document(
+    document_type: Literal["invoice", "credit_note"],
+    invoice_id: str,
+    contract: Contract,
+    period: Period,
+    lines: list[InvoiceLine],
+    notes: list[str],
+) -> Invoice:
+    subtotal = sum((line.amount for line in lines), _ZERO)
     return Invoice(
         invoice_id=invoice_id,
+        document_type=document_type,
         contract_id=contract.id,
         customer_id=contract.customer_id,
         currency=contract.currency,
-        period_start=period_start,
-        period_end=period_end,
+        period_start=period.start,
+        period_end=period.end,
         lines=lines,
         subtotal=subtotal,
-        tax_total=Decimal(0),
+        tax_total=_ZERO,
         total=subtotal,
+        notes=notes,
     )

@@ -17,6 +17,17 @@ ChargeModel = Literal[
 ChargeKind = Literal["recurring", "usage", "one_time"]
 BillingInterval = Literal["monthly", "quarterly", "annual"]
 Aggregation = Literal["count", "sum", "max", "unique_count", "latest", "weighted_sum"]
+Alignment = Literal["calendar", "anniversary"]
+
+
+class BillableMetric(BaseModel):
+    """What the usage platform aggregates, and how; the rating engine receives the result."""
+
+    code: str = Field(min_length=1)
+    aggregation: Aggregation
+    field_name: str | None = Field(
+        default=None, description="Event property aggregated (all but count)"
+    )
 
 
 class Charge(BaseModel):
@@ -54,11 +65,22 @@ class Contract(BaseModel):
     product_line: str = "default"
     owner: str = Field(default="", description="E-mail of the account owner (may not approve)")
     billing_interval: BillingInterval = "monthly"
+    alignment: Alignment = Field(
+        default="calendar", description="Periods on calendar boundaries or the start's anniversary"
+    )
+    bill_cycle_day: int | None = Field(
+        default=None, ge=1, le=31, description="Day of the month periods start on"
+    )
     start_date: date
     end_date: date | None = None
     charges: list[Charge] = Field(default_factory=list)
     discounts: list[Discount] = Field(default_factory=list)
-    minimum_commitment: Amount | None = None
+    minimum_commitment: Amount | None = Field(
+        default=None, description="Minimum spend per billing period; a true-up line fills the gap"
+    )
+    metrics: list[BillableMetric] = Field(
+        default_factory=list, description="When given, every usage charge must name one of these"
+    )
     non_standard_clauses: list[str] = Field(default_factory=list)
     price_override: bool = False
 

@@ -1,0 +1,110 @@
+"""A charge with its properties parsed and checked, ready to rate any quantity."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from pydantic import BaseModel, ValidationError
+
+from billing.charges import models
+from billing.charges.properties import (
+    GraduatedPercentageProperties,
+    GraduatedProperties,
+    PackageProperties,
+    PercentageProperties,
+    PercentageRange,
+    PriceRange,
+    StandardProperties,
+    VolumeProperties,
+)
+from billing.charges.rated import Rated
+from billing.charges.tiers import Tier, build_tiers
+from billing.rating_error import RatingError, from_validation_error
+from schemas.contract import Charge
+
+_PROPERTIES: dict[str, type[BaseModel]] = {
+    "standard": StandardProperties,
+    "graduated": GraduatedProperties,
+    "volume": VolumeProperties,
+    "package": PackageProperties,
+    "percentage": PercentageProperties,
+    "graduated_percentage": GraduatedPercentageProperties,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PricedCharge:
+    charge: Charge
+    path: str
+    properties: BaseModel
+    price_tiers: Sequence[Tier[PriceRange]] = ()
+    percentage_tiers: Sequence[Tier[PercentageRange]] = ()
+
+    @property
+    def flat_amount(self) -> Decimal:
+        """The fee of a recurring or one-time charge."""
+        assert isinstance(self.properties, StandardProperties)
+        return self.properties.amount
+
+    def needs_events(self) -> bool:
+        props = self.properties
+        return isinstance(props, PercentageProperties) and (
+            props.fixed_amount != 0
+            or props.free_units_per_events is not None
+            or props.per_transaction_min_amount is not None
+            or props.per_transaction_max_amount is not None
+        )
+
+    def rate(self, quantity: Decimal, events: Sequence[Decimal] | None = None) -> Rated:
+        props = self.properties
+        if isinstance(props, StandardProperties):
+            return models.standard(props, quantity)
+        if isinstance(props, GraduatedProperties):
+            return models.graduated(props, self.price_tiers, quantity)
+        if isinstance(props, VolumeProperties):
+            return models.volume(props, self.price_tiers, quantity)
+        if isinstance(props, PackageProperties):
+            return models.package(props, quantity)
+        if isinstance(props, PercentageProperties):
+            return models.percentage(props, quantity, events)
+        if isinstance(props, GraduatedPercentageProperties):
+            return models.graduated_percentage(props, self.percentage_tiers, quantity)
+        raise RatingError(f"{self.path}.charge_model", "has no rating rule")
+
+
+def price_charge(charge: Charge, path: str) -> PricedCharge:
+    """Parse `charge.properties` for its model; raise `RatingError` naming the bad field."""
+    model = charge.charge_model
+    if charge.kind != "usage" and model != "standard":
+        raise RatingError(
+            f"{path}.charge_model",
+            f"a {charge.kind} fee is a flat amount: use 'standard' with an `amount`, not {model!r}",
+        )
+    schema = _PROPERTIES.get(model)
+    if schema is None:
+        known = ", ".join(_PROPERTIES)
+        raise RatingError(f"{path}.charge_model", f"unknown charge model {model!r} ({known})")
+    try:
+        props = schema.model_validate(charge.properties)
+    except ValidationError as error:
+        raise from_validation_error(f"{path}.properties", error) from None
+    ranges_path = f"{path}.properties"
+    if isinstance(props, GraduatedProperties):
+        tiers = build_tiers(props.graduated_ranges, f"{ranges_path}.graduated_ranges")
+        return PricedCharge(charge=charge, path=path, properties=props, price_tiers=tiers)
+    if isinstance(props, VolumeProperties):
+        tiers = build_tiers(props.volume_ranges, f"{ranges_path}.volume_ranges")
+        return PricedCharge(charge=charge, path=path, properties=props, price_tiers=tiers)
+    if isinstance(props, GraduatedPercentageProperties):
+        ptiers = build_tiers(
+            props.graduated_percentage_ranges, f"{ranges_path}.graduated_percentage_ranges"
+        )
+        return PricedCharge(charge=charge, path=path, properties=props, percentage_tiers=ptiers)
+    if isinstance(props, PercentageProperties):
+        low, high = props.per_transaction_min_amount, props.per_transaction_max_amount
+        if low is not None and high is not None and low > high:
+            raise RatingError(
+                f"{ranges_path}.per_transaction_max_amount",
+                f"{high} is below per_transaction_min_amount {low}",
+            )
+    return PricedCharge(charge=charge, path=path, properties=props)
