@@ -46,6 +46,11 @@ class TaxLine(BaseModel):
     rule_id: str
     source: str
     category_code: str = Field(description="EN 16931 VAT category code (S, AE, E, O, Z...)")
+    line_ids: list[str] = Field(
+        default_factory=list,
+        description="The invoice lines a grouped line ('invoice') covers; empty for one line",
+    )
+    explanation: str = Field(default="", description="Why this rule and rate, for a person")
 
 
 class Invoice(BaseModel):

@@ -1,5 +1,6 @@
 """The tax engine interface, and how its result lands on an invoice."""
 
+from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
@@ -8,20 +9,55 @@ from pydantic import BaseModel, Field
 from schemas.customer import Customer
 from schemas.invoice import Invoice, TaxLine
 
+DEMO_REGISTRATIONS = (
+    "EU-OSS",
+    "GB",
+    "CA",
+    "CA-BC",
+    "CA-SK",
+    "CA-MB",
+    "CA-QC",
+    "AU",
+    "US-NY",
+    "US-PA",
+    "US-WA",
+    "US-TX",
+)
+
 
 class Seller(BaseModel):
-    """Who issues the invoice: decides domestic versus cross-border."""
+    """Who issues the invoice: decides domestic versus cross-border, and where it collects."""
 
     name: str = "q2c Demo GmbH"
     country: str = "DE"
     subdivision: str = ""
-    tax_id: str = ""
+    tax_id: str = "DE136695976"
+    registrations: list[str] = Field(
+        default_factory=lambda: list(DEMO_REGISTRATIONS),
+        description=(
+            "Where the seller is registered to collect: a country (GB, AU, CA for GST/HST), a "
+            "subdivision (US-NY, CA-BC) or EU-OSS for every EU member state. The seller's own "
+            "country and subdivision count without being listed."
+        ),
+    )
+
+    def collects(self, alternatives: tuple[str, ...]) -> bool:
+        """True when the seller holds any one of `alternatives` (the rule's registration)."""
+        held = {*self.registrations, self.country}
+        if self.subdivision:
+            held.add(self.subdivision)
+        return any(name in held for name in alternatives)
 
 
 class TaxResult(BaseModel):
     tax_lines: list[TaxLine]
     notes: list[str] = Field(default_factory=list)
     uncertain: bool = Field(default=False, description="True when a person should look")
+    uncertain_reasons: list[str] = Field(
+        default_factory=list, description="Why a person should look, one sentence each"
+    )
+    tax_date: date | None = Field(default=None, description="The date the rules were chosen for")
+    engine: str = Field(default="", description="Which engine computed the lines")
 
 
 class TaxError(ValueError):
