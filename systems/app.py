@@ -1,0 +1,109 @@
+"""The FastAPI application: CRM, usage platform and ERP, with bearer auth and faults."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from systems.db import create_tables, make_engine
+from systems.deps import require_token
+from systems.errors import Conflict, InvalidInput, NotFound
+from systems.faults import FaultInjector, FaultMiddleware
+from systems.routes import admin, crm, erp, usage
+from systems.seed import database_is_empty, load_seed
+from systems.settings import SystemsSettings
+
+logger = logging.getLogger("systems")
+
+
+def prepare_database(
+    *, engine: Engine, schema: str | None, seed: bool, force_seed: bool = False
+) -> None:
+    """Create missing tables; load the demo data if `seed` and the database is empty, or if
+    `force_seed` (loading is idempotent)."""
+    create_tables(engine=engine, schema=schema)
+    if not (seed or force_seed):
+        return
+    with Session(engine) as session:
+        if force_seed or database_is_empty(session=session):
+            report = load_seed(session=session)
+            logger.info("loaded the demo data: %s", report.model_dump())
+
+
+def create_app(
+    *, settings: SystemsSettings, engine: Engine | None = None, force_seed: bool = False
+) -> FastAPI:
+    """Build the app; tables are created (and the seed loaded) when it starts."""
+    engine = engine or make_engine(url=settings.database_url, schema=settings.database_schema)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        del app
+        prepare_database(
+            engine=engine,
+            schema=settings.database_schema,
+            seed=settings.seed,
+            force_seed=force_seed,
+        )
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="q2c systems of record",
+        description="An embedded CRM, usage platform and ERP, reached by q2c over HTTP.",
+        lifespan=lifespan,
+    )
+    injector = FaultInjector(rules=settings.faults)
+    app.state.engine = engine
+    app.state.token = settings.token
+    app.state.faults = injector
+    app.add_middleware(FaultMiddleware, injector=injector)
+    _add_error_handlers(app)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        return {"status": "ok"}
+
+    authenticated = [Depends(require_token)]
+    for router in (crm.router, usage.router, erp.router, admin.router):
+        app.include_router(router, dependencies=authenticated)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(request: Request, error: InvalidInput) -> JSONResponse:
+        del request
+        detail = [
+            {"type": "value_error", "loc": list(loc), "msg": msg} for loc, msg in error.problems
+        ]
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content=jsonable_encoder({"detail": detail}),
+        )
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, error: NotFound) -> JSONResponse:
+        del request
+        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(error)})
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, error: Conflict) -> JSONResponse:
+        del request
+        return JSONResponse(status_code=status.HTTP_409_CONFLICT, content={"detail": str(error)})
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        logger.error("%s %s failed", request.method, request.url.path, exc_info=error)
+        return JSONResponse(
+            status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+            content={"detail": f"internal error: {type(error).__name__}"},
+        )

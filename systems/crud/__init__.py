@@ -1,0 +1,1 @@
+"""Data access, one module per system; every function takes keyword arguments only."""

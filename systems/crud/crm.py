@@ -1,0 +1,90 @@
+"""Customers and contracts: read, list, upsert."""
+
+from sqlmodel import Session, select
+
+from systems.errors import InvalidInput
+from systems.models.crm import (
+    Contract,
+    ContractPublic,
+    ContractUpsert,
+    Customer,
+    CustomerPublic,
+    CustomerUpsert,
+)
+
+
+def _check_path_id(*, path_id: str, body_id: str | None) -> None:
+    if body_id is not None and body_id != path_id:
+        raise InvalidInput([(("body", "id"), f"{body_id!r} differs from {path_id!r} in the path")])
+
+
+def get_customer(*, session: Session, customer_id: str) -> Customer | None:
+    return session.get(Customer, customer_id)
+
+
+def list_customers(*, session: Session) -> list[Customer]:
+    return list(session.exec(select(Customer).order_by(Customer.id)))
+
+
+def upsert_customer(
+    *, session: Session, customer_id: str, data: CustomerUpsert
+) -> tuple[Customer, bool]:
+    """Store `data` under `customer_id`; True when the customer is new."""
+    _check_path_id(path_id=customer_id, body_id=data.id)
+    fields = data.model_dump(exclude={"id"})
+    customer = session.get(Customer, customer_id)
+    created = customer is None
+    if customer is None:
+        customer = Customer(id=customer_id, **fields)
+    else:
+        customer.sqlmodel_update(fields)
+    session.add(customer)
+    session.commit()
+    session.refresh(customer)
+    return customer, created
+
+
+def customer_public(customer: Customer) -> CustomerPublic:
+    return CustomerPublic.model_validate(customer.model_dump())
+
+
+def get_contract(*, session: Session, contract_id: str) -> Contract | None:
+    return session.get(Contract, contract_id)
+
+
+def list_contracts(*, session: Session, customer_id: str | None = None) -> list[Contract]:
+    query = select(Contract).order_by(Contract.id)
+    if customer_id is not None:
+        query = query.where(Contract.customer_id == customer_id)
+    return list(session.exec(query))
+
+
+def upsert_contract(
+    *, session: Session, contract_id: str, data: ContractUpsert
+) -> tuple[Contract, bool]:
+    """Store `data` under `contract_id`; True when the contract is new."""
+    _check_path_id(path_id=contract_id, body_id=data.id)
+    # Dates stay dates for their columns; the JSON columns get JSON (decimals as strings).
+    fields = data.model_dump(exclude={"id"}) | data.model_dump(
+        mode="json", include={"charges", "discounts", "minimum_commitment"}
+    )
+    contract = session.get(Contract, contract_id)
+    created = contract is None
+    if contract is None:
+        contract = Contract.model_validate({"id": contract_id, **fields})
+    else:
+        contract.sqlmodel_update(fields)
+    session.add(contract)
+    session.commit()
+    session.refresh(contract)
+    return contract, created
+
+
+def contract_public(contract: Contract) -> ContractPublic:
+    return ContractPublic.model_validate(contract.model_dump())
+
+
+def usage_metrics(contract: Contract) -> list[str]:
+    """The metric codes the contract's usage charges are rated on, in charge order."""
+    codes = [charge.get("metric") for charge in contract.charges if charge.get("kind") == "usage"]
+    return list(dict.fromkeys(code for code in codes if isinstance(code, str) and code))

@@ -1,0 +1,215 @@
+"""Postings: exactly one per posting key, numbered without gaps, read back as stored."""
+
+import hashlib
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from systems.errors import Conflict
+from systems.models.erp import (
+    CurrencyTotals,
+    DocumentCounter,
+    InvoiceHistoryItem,
+    JournalLine,
+    JournalTotals,
+    Posting,
+    PostingPublic,
+    PostingRequest,
+)
+from systems.types import money_text, plain
+
+DOCUMENT_PREFIXES = {"invoice": "INV", "credit_note": "CN"}
+
+
+def ensure_counters(*, engine: Engine) -> None:
+    """Create the document counters once; a concurrent creator winning the race is fine."""
+    for name in DOCUMENT_PREFIXES:
+        with Session(engine) as session:
+            if session.get(DocumentCounter, name) is not None:
+                continue
+            session.add(DocumentCounter(name=name, value=0))
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return plain(value)  # "12.50" and "12.5" are the same amount
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def fingerprint(request: PostingRequest) -> str:
+    """SHA-256 of the request with decimals normalised: equal content, equal fingerprint."""
+    text = json.dumps(request.model_dump(), default=_canonical, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _same_or_conflict(posting: Posting, content_hash: str) -> Posting:
+    if posting.content_hash != content_hash:
+        raise Conflict(
+            f"posting key {posting.posting_key} already posted with different content "
+            f"(as {posting.erp_document_id})"
+        )
+    return posting
+
+
+def _next_document_id(*, session: Session, document_type: str) -> str:
+    # The counter row stays locked until commit, and a rolled-back post gives its number back.
+    number = session.execute(
+        sa.update(DocumentCounter)
+        .where(col(DocumentCounter.name) == document_type)
+        .values(value=col(DocumentCounter.value) + 1)
+        .returning(col(DocumentCounter.value))
+    ).scalar_one()
+    return f"{DOCUMENT_PREFIXES[document_type]}-{number:06d}"
+
+
+def post_invoice(
+    *, session: Session, request: PostingRequest, now: datetime
+) -> tuple[Posting, bool]:
+    """Post once per key: True when posted now; the stored posting when the content matches.
+
+    Raises Conflict when the key was posted with different content. Two concurrent posts
+    of one key are settled by the unique constraint on posting_key, not by the first check.
+    """
+    content_hash = fingerprint(request)
+    existing = get_posting(session=session, posting_key=request.posting_key)
+    if existing is not None:
+        return _same_or_conflict(existing, content_hash), False
+    invoice = request.invoice
+    try:
+        posting = Posting(
+            posting_key=request.posting_key,
+            erp_document_id=_next_document_id(session=session, document_type=invoice.document_type),
+            invoice_id=invoice.invoice_id,
+            contract_id=invoice.contract_id,
+            customer_id=invoice.customer_id,
+            currency=invoice.currency,
+            period_start=invoice.period_start,
+            period_end=invoice.period_end,
+            total=invoice.total,
+            invoice=invoice.model_dump(mode="json"),
+            journal=[entry.model_dump(mode="json") for entry in request.journal],
+            content_hash=content_hash,
+            posted_at=now.astimezone(UTC),
+        )
+        session.add(posting)
+        session.flush()
+        assert posting.id is not None
+        session.add_all(
+            JournalLine(
+                posting_id=posting.id,
+                line_no=number,
+                account=entry.account,
+                currency=invoice.currency,
+                debit=entry.debit,
+                credit=entry.credit,
+                description=entry.description,
+            )
+            for number, entry in enumerate(request.journal, start=1)
+        )
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = get_posting(session=session, posting_key=request.posting_key)
+        if existing is None:
+            raise
+        return _same_or_conflict(existing, content_hash), False
+    session.refresh(posting)
+    return posting, True
+
+
+def get_posting(*, session: Session, posting_key: str) -> Posting | None:
+    return session.exec(select(Posting).where(col(Posting.posting_key) == posting_key)).first()
+
+
+def list_postings(
+    *,
+    session: Session,
+    contract_id: str | None = None,
+    customer_id: str | None = None,
+    limit: int = 100,
+) -> list[Posting]:
+    query = select(Posting).order_by(col(Posting.id)).limit(limit)
+    if contract_id is not None:
+        query = query.where(col(Posting.contract_id) == contract_id)
+    if customer_id is not None:
+        query = query.where(col(Posting.customer_id) == customer_id)
+    return list(session.exec(query))
+
+
+def posting_public(posting: Posting) -> PostingPublic:
+    return PostingPublic(
+        posting_key=posting.posting_key,
+        erp_document_id=posting.erp_document_id,
+        invoice=posting.invoice,
+        journal=posting.journal,
+        posted_at=posting.posted_at,
+    )
+
+
+def invoice_history(
+    *, session: Session, customer_id: str, limit: int = 12, before: date | None = None
+) -> list[InvoiceHistoryItem]:
+    """The customer's posted invoices, latest period first (ties: latest posted first)."""
+    query = (
+        select(Posting)
+        .where(col(Posting.customer_id) == customer_id)
+        .order_by(col(Posting.period_start).desc(), col(Posting.id).desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(col(Posting.period_start) < before)
+    return [
+        InvoiceHistoryItem(
+            posting_key=posting.posting_key,
+            erp_document_id=posting.erp_document_id,
+            invoice_id=posting.invoice_id,
+            period_start=posting.period_start,
+            period_end=posting.period_end,
+            total=money_text(posting.total, currency=posting.currency),
+            currency=posting.currency,
+            posted_at=posting.posted_at,
+        )
+        for posting in session.exec(query)
+    ]
+
+
+def journal_totals(*, session: Session) -> JournalTotals:
+    """Debits and credits over every journal line, overall and per currency."""
+    rows = session.execute(
+        sa.select(
+            col(JournalLine.currency),
+            sa.func.sum(col(JournalLine.debit)),
+            sa.func.sum(col(JournalLine.credit)),
+            sa.func.count(sa.distinct(col(JournalLine.posting_id))),
+        )
+        .group_by(col(JournalLine.currency))
+        .order_by(col(JournalLine.currency))
+    ).all()
+    by_currency = {
+        currency: CurrencyTotals(
+            debits=money_text(debits, currency=currency),
+            credits=money_text(credits, currency=currency),
+            postings=postings,
+        )
+        for currency, debits, credits, postings in rows
+    }
+    debits = sum((totals.debits for totals in by_currency.values()), Decimal(0))
+    credits = sum((totals.credits for totals in by_currency.values()), Decimal(0))
+    return JournalTotals(
+        debits=money_text(debits, currency=None),
+        credits=money_text(credits, currency=None),
+        postings=sum(totals.postings for totals in by_currency.values()),
+        by_currency=by_currency,
+    )

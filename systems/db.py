@@ -1,0 +1,47 @@
+"""The database engine and the tables: SQLite file by default, PostgreSQL by URL."""
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import SQLModel
+
+import systems.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from systems.crud.erp import ensure_counters
+
+
+def make_engine(*, url: str, schema: str | None = None) -> Engine:
+    """An engine for `url`; tables live in `schema` when one is given (PostgreSQL)."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # Requests are served from a thread pool; writers wait for the lock instead of failing.
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    if schema is not None:
+        kwargs["execution_options"] = {"schema_translate_map": {None: schema}}
+    engine = sa.create_engine(parsed, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    del connection_record
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run beside the one writer; foreign keys are off by default in SQLite.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_tables(*, engine: Engine, schema: str | None = None) -> None:
+    """Create the schema (if any) and every missing table, plus the ERP's counter row."""
+    with engine.begin() as connection:
+        if schema is not None:
+            connection.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
+    SQLModel.metadata.create_all(engine)
+    ensure_counters(engine=engine)

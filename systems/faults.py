@@ -1,0 +1,163 @@
+"""Faults on demand: make the CRM, the usage platform or the ERP fail, slow down or throttle.
+
+Rules are keyed by system, i.e. by path prefix (`/crm`, `/usage`, `/erp`); `/admin` and
+`/healthz` are never faulted. For each request to a faulted system, in this order: wait
+`latency_ms`; answer 503 (with Retry-After) at `unavailable_rate`; 429 (with Retry-After) at
+`throttle_rate`; 500 at `error_rate`. Otherwise the request is handled, and for a write
+(POST, PUT, DELETE) at `drop_response_rate` the committed result is replaced by a 504: the
+change is stored but the client never learns it, as when a gateway times out after the
+backend committed.
+"""
+
+import asyncio
+import json
+import random
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+SystemName = Literal["crm", "usage", "erp"]
+SYSTEMS: tuple[SystemName, ...] = ("crm", "usage", "erp")
+_WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+
+
+class FaultRule(BaseModel):
+    system: SystemName | Literal["*"] = Field(description="A system, or * for all three")
+    error_rate: float = Field(default=0, ge=0, le=1, description="Share answered 500")
+    throttle_rate: float = Field(default=0, ge=0, le=1, description="Share answered 429")
+    retry_after_seconds: int = Field(default=1, ge=0, le=3600)
+    unavailable_rate: float = Field(default=0, ge=0, le=1, description="Share answered 503")
+    latency_ms: int = Field(default=0, ge=0, le=60_000, description="Added to every request")
+    drop_response_rate: float = Field(
+        default=0, ge=0, le=1, description="Share of writes committed, then answered 504"
+    )
+    seed: int | None = Field(default=None, description="Seed of the dice, for reproducible runs")
+
+
+class _ActiveRule:
+    """A rule with its own dice, so a seeded rule gives the same sequence every run."""
+
+    def __init__(self, *, rule: FaultRule) -> None:
+        self.rule = rule
+        self.dice = random.Random(rule.seed)  # noqa: S311 - fault dice, not security
+
+    def roll(self, rate: float) -> bool:
+        # Always draw, so the sequence for a seed does not depend on which rates are zero.
+        return self.dice.random() < rate
+
+
+class FaultInjector:
+    """The faults in force, one rule per system."""
+
+    def __init__(self, *, rules: Iterable[FaultRule] = ()) -> None:
+        self._active: dict[SystemName, _ActiveRule] = {}
+        for rule in rules:
+            self.set(rule=rule)
+
+    def set(self, *, rule: FaultRule) -> None:
+        targets = SYSTEMS if rule.system == "*" else (rule.system,)
+        for system in targets:
+            self._active[system] = _ActiveRule(rule=rule.model_copy(update={"system": system}))
+
+    def clear(self, *, system: SystemName | None = None) -> None:
+        if system is None:
+            self._active.clear()
+        else:
+            self._active.pop(system, None)
+
+    def rules(self) -> list[FaultRule]:
+        return [self._active[system].rule for system in SYSTEMS if system in self._active]
+
+    def active_for(self, *, system: SystemName) -> _ActiveRule | None:
+        return self._active.get(system)
+
+
+def system_for_path(path: str) -> SystemName | None:
+    for system in SYSTEMS:
+        if path == f"/{system}" or path.startswith(f"/{system}/"):
+            return system
+    return None
+
+
+async def _send_json(send: Send, *, status: int, detail: str, headers: dict[str, str]) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    raw_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *((name.encode(), value.encode()) for name, value in headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class FaultMiddleware:
+    """ASGI middleware that applies the injector's rules by path prefix."""
+
+    def __init__(self, app: ASGIApp, *, injector: FaultInjector) -> None:
+        self.app = app
+        self.injector = injector
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        system = system_for_path(scope["path"])
+        active = self.injector.active_for(system=system) if system else None
+        if active is None:
+            await self.app(scope, receive, send)
+            return
+        rule = active.rule
+        unavailable = active.roll(rule.unavailable_rate)
+        throttled = active.roll(rule.throttle_rate)
+        failed = active.roll(rule.error_rate)
+        dropped = active.roll(rule.drop_response_rate) and scope["method"] in _WRITES
+        if rule.latency_ms:
+            await asyncio.sleep(rule.latency_ms / 1000)
+        marker = {"x-q2c-fault": ""}
+        retry_after = {"retry-after": str(rule.retry_after_seconds)}
+        if unavailable:
+            marker["x-q2c-fault"] = "unavailable"
+            await _send_json(
+                send,
+                status=503,
+                detail=f"injected fault: {system} unavailable",
+                headers=marker | retry_after,
+            )
+        elif throttled:
+            marker["x-q2c-fault"] = "throttle"
+            await _send_json(
+                send,
+                status=429,
+                detail=f"injected fault: {system} rate limit exceeded",
+                headers=marker | retry_after,
+            )
+        elif failed:
+            marker["x-q2c-fault"] = "error"
+            await _send_json(
+                send,
+                status=500,
+                detail=f"injected fault: {system} internal error",
+                headers=marker,
+            )
+        elif dropped:
+            await self.app(scope, receive, _swallow)
+            marker["x-q2c-fault"] = "drop_response"
+            await _send_json(
+                send,
+                status=504,
+                detail=f"injected fault: {system} committed the request, the response was lost",
+                headers=marker,
+            )
+        else:
+            await self.app(scope, receive, send)
+
+
+async def _swallow(message: Message) -> None:
+    del message  # the committed response is lost on its way back
+
+
+def parse_rules(value: Any) -> Any:
+    """A single rule object is accepted where a list of rules is expected."""
+    return [value] if isinstance(value, dict) else value

@@ -1,0 +1,15 @@
+"""Tables and API shapes of the three systems (each module: XBase, X(table=True), XPublic)."""
+
+from systems.models.crm import Contract, Customer
+from systems.models.erp import DocumentCounter, JournalLine, Posting
+from systems.models.usage import Metric, UsageEvent
+
+__all__ = [
+    "Contract",
+    "Customer",
+    "DocumentCounter",
+    "JournalLine",
+    "Metric",
+    "Posting",
+    "UsageEvent",
+]

@@ -1,0 +1,119 @@
+"""CRM: customers (master data) and contracts (terms and charges).
+
+Customer fields are kept as the sales team typed them (an e-mail is not checked here):
+broken master data is the billing side's to find. Charges and discounts are JSON columns,
+their decimals strings, exactly as the CPQ tool hands them over.
+"""
+
+from datetime import date
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from pydantic import field_validator
+from sqlmodel import Field, SQLModel
+
+from systems.types import DecimalStr
+
+CustomerType = Literal["business", "individual"]
+ChargeKind = Literal["recurring", "usage", "one_time"]
+ChargeModel = Literal[
+    "standard", "graduated", "volume", "package", "percentage", "graduated_percentage"
+]
+BillingInterval = Literal["monthly", "quarterly", "annual"]
+_CURRENCY = r"^[A-Z]{3}$"
+
+
+class Address(SQLModel):
+    line1: str = ""
+    city: str = ""
+    postal_code: str = ""
+    country: str = Field(description="ISO 3166-1 alpha-2, e.g. DE")
+    subdivision: str = Field(default="", description="ISO 3166-2, e.g. US-NY")
+
+
+class CustomerBase(SQLModel):
+    name: str = Field(min_length=1)
+    email: str
+    customer_type: CustomerType = Field(default="business", sa_type=sa.String)
+    tax_id: str = ""
+    currency: str
+    exemption_certificate: str = ""
+
+
+class Customer(CustomerBase, table=True):
+    id: str = Field(primary_key=True)
+    address: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+
+
+class CustomerUpsert(CustomerBase):
+    id: str | None = Field(default=None, description="Must equal the id in the path when given")
+    address: Address | None = None
+
+
+class CustomerPublic(CustomerBase):
+    id: str
+    address: Address | None = None
+
+
+class Charge(SQLModel):
+    id: str = Field(min_length=1)
+    description: str
+    kind: ChargeKind
+    charge_model: ChargeModel = "standard"
+    properties: dict[str, Any] = Field(default_factory=dict)
+    metric: str | None = None
+    pay_in_advance: bool = False
+    currency: str | None = Field(default=None, regex=_CURRENCY)
+    milestone_id: str | None = None
+
+
+class Discount(SQLModel):
+    id: str
+    description: str
+    kind: Literal["percentage", "fixed_amount"]
+    value: DecimalStr
+
+
+class ContractBase(SQLModel):
+    customer_id: str = Field(min_length=1, index=True)
+    currency: str = Field(regex=_CURRENCY)
+    plan: str
+    product_line: str = "default"
+    owner: str = ""
+    billing_interval: BillingInterval = Field(default="monthly", sa_type=sa.String)
+    start_date: date
+    end_date: date | None = None
+    price_override: bool = False
+
+
+class Contract(ContractBase, table=True):
+    id: str = Field(primary_key=True)
+    charges: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    discounts: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    minimum_commitment: str | None = Field(default=None, description="A decimal string")
+    non_standard_clauses: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+
+
+class ContractTerms(ContractBase):
+    charges: list[Charge] = Field(default_factory=list)
+    discounts: list[Discount] = Field(default_factory=list)
+    minimum_commitment: DecimalStr | None = None
+    non_standard_clauses: list[str] = Field(default_factory=list)
+
+    @field_validator("charges")
+    @classmethod
+    def _unique_charge_ids(cls, charges: list[Charge]) -> list[Charge]:
+        seen: set[str] = set()
+        for charge in charges:
+            if charge.id in seen:
+                raise ValueError(f"charge id {charge.id!r} appears twice")
+            seen.add(charge.id)
+        return charges
+
+
+class ContractUpsert(ContractTerms):
+    id: str | None = Field(default=None, description="Must equal the id in the path when given")
+
+
+class ContractPublic(ContractTerms):
+    id: str

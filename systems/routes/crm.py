@@ -1,0 +1,55 @@
+"""CRM routes: customers and contracts."""
+
+from fastapi import APIRouter, Response, status
+
+from systems.crud import crm
+from systems.deps import SessionDep
+from systems.errors import NotFound
+from systems.models.crm import ContractPublic, ContractUpsert, CustomerPublic, CustomerUpsert
+
+router = APIRouter(prefix="/crm", tags=["crm"])
+
+
+@router.get("/customers")
+def list_customers(session: SessionDep) -> list[CustomerPublic]:
+    return [crm.customer_public(customer) for customer in crm.list_customers(session=session)]
+
+
+@router.get("/customers/{customer_id}")
+def get_customer(session: SessionDep, customer_id: str) -> CustomerPublic:
+    customer = crm.get_customer(session=session, customer_id=customer_id)
+    if customer is None:
+        raise NotFound(f"customer {customer_id} not found")
+    return crm.customer_public(customer)
+
+
+@router.put("/customers/{customer_id}", responses={201: {"description": "Created"}})
+def put_customer(
+    session: SessionDep, customer_id: str, body: CustomerUpsert, response: Response
+) -> CustomerPublic:
+    customer, created = crm.upsert_customer(session=session, customer_id=customer_id, data=body)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return crm.customer_public(customer)
+
+
+@router.get("/contracts")
+def list_contracts(session: SessionDep, customer_id: str | None = None) -> list[ContractPublic]:
+    contracts = crm.list_contracts(session=session, customer_id=customer_id)
+    return [crm.contract_public(contract) for contract in contracts]
+
+
+@router.get("/contracts/{contract_id}")
+def get_contract(session: SessionDep, contract_id: str) -> ContractPublic:
+    contract = crm.get_contract(session=session, contract_id=contract_id)
+    if contract is None:
+        raise NotFound(f"contract {contract_id} not found")
+    return crm.contract_public(contract)
+
+
+@router.put("/contracts/{contract_id}", responses={201: {"description": "Created"}})
+def put_contract(
+    session: SessionDep, contract_id: str, body: ContractUpsert, response: Response
+) -> ContractPublic:
+    contract, created = crm.upsert_contract(session=session, contract_id=contract_id, data=body)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return crm.contract_public(contract)
