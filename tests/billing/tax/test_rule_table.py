@@ -1,0 +1,127 @@
+"""The packaged rule table: complete where it claims to be, sourced, and strict on load."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from stdnum.eu import vat as eu_vat
+
+from billing.tax import RuleTableEngine, Seller
+from billing.tax.rules import RuleTableError, packaged_rules, parse_rules, rules_in_force
+from tests.billing.tax.tax_builders import customer, invoice
+
+TODAY = date(2026, 10, 31)
+MEMBER_STATES = sorted(cc.upper() for cc in eu_vat.MEMBER_STATES if cc != "xi")
+CURRENT_STANDARD_RATES = {
+    "AT": "0.20", "BE": "0.21", "BG": "0.20", "CY": "0.19", "CZ": "0.21", "DE": "0.19",
+    "DK": "0.25", "EE": "0.24", "ES": "0.21", "FI": "0.255", "FR": "0.20", "GR": "0.24",
+    "HR": "0.25", "HU": "0.27", "IE": "0.23", "IT": "0.22", "LT": "0.21", "LU": "0.17",
+    "LV": "0.21", "MT": "0.18", "NL": "0.21", "PL": "0.23", "PT": "0.23", "RO": "0.21",
+    "SE": "0.25", "SI": "0.22", "SK": "0.23",
+}  # fmt: skip
+"""Source: https://taxation-customs.ec.europa.eu/taxation/vat/vat-directive/vat-rates_en"""
+
+
+def test_every_member_state_has_its_current_standard_rate() -> None:
+    assert len(MEMBER_STATES) == 27
+    in_force = rules_in_force(packaged_rules(), TODAY)
+    standard = {
+        rule.country: rule.rate
+        for rule in in_force
+        if rule.slot == "vat"
+        and not rule.subdivision
+        and rule.taxability_reason == "standard_rated"
+    }
+    assert {cc: standard[cc] for cc in MEMBER_STATES} == {
+        cc: Decimal(rate) for cc, rate in CURRENT_STANDARD_RATES.items()
+    }
+
+
+def test_every_member_state_reverse_charges_b2b_from_abroad() -> None:
+    in_force = rules_in_force(packaged_rules(), TODAY)
+    reverse = {
+        rule.country
+        for rule in in_force
+        if rule.taxability_reason == "reverse_charge"
+        and rule.category_code == "AE"
+        and rule.invoice_note == "Reverse charge"
+        and rule.requires == "tax_id"
+    }
+    assert set(MEMBER_STATES) <= reverse
+
+
+def test_every_row_names_its_source_and_validity() -> None:
+    for rule in packaged_rules():
+        assert rule.source.startswith("https://"), rule.rule_id
+        assert rule.valid_from <= TODAY, rule.rule_id
+        assert rule.description, rule.rule_id
+
+
+def test_every_slot_has_a_row_for_anyone() -> None:
+    """So no customer falls through to 'no rule' where the table covers the jurisdiction."""
+    fallbacks = {
+        (rule.jurisdiction_key, rule.slot)
+        for rule in rules_in_force(packaged_rules(), TODAY)
+        if rule.specificity == 0
+    }
+    slots = {(rule.jurisdiction_key, rule.slot) for rule in rules_in_force(packaged_rules(), TODAY)}
+    assert slots == fallbacks
+
+
+def test_a_rate_change_is_one_row() -> None:
+    """Germany going to 21% from 2027-01-01: close the old row, add one, nothing else."""
+    table = packaged_rules()
+    current = next(rule for rule in table if rule.rule_id == "DE-VAT-STD")
+    closed = current.model_copy(update={"valid_to": date(2027, 1, 1)})
+    new = current.model_copy(
+        update={
+            "rule_id": "DE-VAT-STD-2027",
+            "rate": Decimal("0.21"),
+            "valid_from": date(2027, 1, 1),
+        }
+    )
+    rules = [closed if rule is current else rule for rule in table] + [new]
+    engine = RuleTableEngine(rules=rules)
+    de = customer("DE", customer_type="individual")
+    december = engine.compute(
+        invoice("100.00", period=(date(2026, 12, 1), date(2027, 1, 1))),
+        seller=Seller(),
+        customer=de,
+    )
+    january = engine.compute(
+        invoice("100.00", period=(date(2027, 1, 1), date(2027, 2, 1))), seller=Seller(), customer=de
+    )
+    assert [line.tax_amount for line in december.tax_lines] == [Decimal("19.00")]
+    assert [(line.rule_id, line.tax_amount) for line in january.tax_lines] == [
+        ("DE-VAT-STD-2027", Decimal("21.00"))
+    ]
+
+
+HEADER = (
+    "rule_id,country,subdivision,slot,tax_type,level,rate,taxable_fraction,taxability_reason,"
+    "category_code,seller_location,customer_type,requires,registration,rounding,valid_from,"
+    "valid_to,invoice_note,description,source\n"
+)
+GOOD = "X1,DE,,vat,vat,country,0.19,1,standard_rated,S,any,any,,DE,group,2024-01-01,,,d,https://e.org\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rule_id,country\nX,DE\n", "the header must be"),
+        (HEADER + GOOD.replace("0.19", "19%"), "line 2: rate"),
+        (HEADER + GOOD.replace("0.19", "1.5"), "line 2: rate"),
+        (HEADER + GOOD.replace(",vat,vat,", ",vat,vta,"), "line 2: tax_type"),
+        (HEADER + GOOD.replace("https://e.org", "e.org"), "line 2: source"),
+        (HEADER + GOOD.replace(",DE,,", ",Germany,,"), "line 2: country"),
+        (HEADER + GOOD.replace(",DE,,", ",DE,US-NY,"), "is not in DE"),
+        (HEADER + GOOD.replace("2024-01-01,,", "2024-01-01,2023-01-01,"), "valid_to"),
+        (HEADER + GOOD.replace(",S,any,any,,DE,", ",S,any,any,,,"), "registration"),
+        (HEADER + GOOD.replace("0.19,1,standard_rated", "0,1,standard_rated"), "rate above 0"),
+        (HEADER + GOOD + GOOD, "line 3: rule_id X1 is used twice"),
+        (HEADER + GOOD + GOOD.replace("X1", "X2"), "X1 and X2 overlap"),
+    ],
+)
+def test_a_bad_table_is_refused_naming_line_and_column(text: str, message: str) -> None:
+    with pytest.raises(RuleTableError, match=message):
+        parse_rules(text)
