@@ -32,8 +32,10 @@ def make_engine(*, url: str, schema: str | None = None) -> Engine:
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     del connection_record
     cursor = dbapi_connection.cursor()
-    # WAL lets readers run beside the one writer; foreign keys are off by default in SQLite.
+    # WAL lets readers run beside the one writer (and with synchronous=NORMAL a commit is
+    # one write, never a corruption risk); foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

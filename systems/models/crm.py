@@ -6,10 +6,10 @@ their decimals strings, exactly as the CPQ tool hands them over.
 """
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import field_validator
+from pydantic import StringConstraints, field_validator
 from sqlmodel import Field, SQLModel
 
 from systems.types import DecimalStr
@@ -20,7 +20,8 @@ ChargeModel = Literal[
     "standard", "graduated", "volume", "package", "percentage", "graduated_percentage"
 ]
 BillingInterval = Literal["monthly", "quarterly", "annual"]
-_CURRENCY = r"^[A-Z]{3}$"
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+"""Three upper-case letters, as ISO 4217 writes them."""
 
 
 class Address(SQLModel):
@@ -63,7 +64,7 @@ class Charge(SQLModel):
     properties: dict[str, Any] = Field(default_factory=dict)
     metric: str | None = None
     pay_in_advance: bool = False
-    currency: str | None = Field(default=None, regex=_CURRENCY)
+    currency: CurrencyCode | None = None
     milestone_id: str | None = None
 
 
@@ -76,7 +77,7 @@ class Discount(SQLModel):
 
 class ContractBase(SQLModel):
     customer_id: str = Field(min_length=1, index=True)
-    currency: str = Field(regex=_CURRENCY)
+    currency: CurrencyCode
     plan: str
     product_line: str = "default"
     owner: str = ""
