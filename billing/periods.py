@@ -15,6 +15,7 @@ A bill-cycle day beyond a month's end falls on its last day (31 → 28 or 29 Feb
 import calendar
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Literal
 
 BillingInterval = Literal["monthly", "quarterly", "annual"]
@@ -81,6 +82,9 @@ class BillingCalendar:
 
     def containing(self, day: date) -> Period:
         """The period that holds `day`."""
+        return _containing(self, day)
+
+    def _search(self, day: date) -> Period:
         step = (day.year * 12 + day.month - 1 - self.anchor_month) // self.months
         while self.boundary(step) > day:
             step -= 1
@@ -93,3 +97,9 @@ class BillingCalendar:
 
     def describe(self) -> str:
         return f"{self.interval}, periods starting on day {self.day}"
+
+
+@lru_cache(maxsize=4096)
+def _containing(calendar: BillingCalendar, day: date) -> Period:
+    # Every run of a contract asks for the same few periods.
+    return calendar._search(day)

@@ -29,10 +29,10 @@ from typing import Literal
 
 from billing.charges import PricedCharge, Rated, price_charge
 from billing.discounts import apply_discounts
-from billing.money import round_money
 from billing.periods import BillingCalendar, Period
 from billing.proration import prorate
 from billing.rating_error import RatingError
+from billing.rounding import round_line as round_money
 from schemas.contract import Contract
 from schemas.invoice import Invoice, InvoiceLine
 from schemas.usage import UsageSummary

@@ -1,8 +1,10 @@
 """A charge with its properties parsed and checked, ready to rate any quantity."""
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -72,14 +74,58 @@ class PricedCharge:
         raise RatingError(f"{self.path}.charge_model", "has no rating rule")
 
 
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    source: dict[str, Any]
+    """The very dict parsed: held so its id is not reused while cached."""
+    snapshot: dict[str, Any]
+    """A deep copy, to notice a dict changed in place since."""
+    priced: PricedCharge
+
+
+_CACHE_SIZE = 4096
+_cache: dict[tuple[int, str], _Parsed] = {}
+
+
+def clear_cache() -> None:
+    """Forget every parse: the next rating parses its properties as a fresh contract would."""
+    _cache.clear()
+
+
 def price_charge(charge: Charge, path: str) -> PricedCharge:
-    """Parse `charge.properties` for its model; raise `RatingError` naming the bad field."""
+    """Parse `charge.properties` for its model; raise `RatingError` naming the bad field.
+
+    Contracts are rated again and again with the same properties, so the parse is cached,
+    keyed on the properties dict itself and checked against a snapshot of its content.
+    """
     model = charge.charge_model
     if charge.kind != "usage" and model != "standard":
         raise RatingError(
             f"{path}.charge_model",
             f"a {charge.kind} fee is a flat amount: use 'standard' with an `amount`, not {model!r}",
         )
+    key = (id(charge.properties), model)
+    hit = _cache.get(key)
+    if hit is not None and hit.source is charge.properties and hit.snapshot == charge.properties:
+        cached = hit.priced
+        return PricedCharge(
+            charge=charge,
+            path=path,
+            properties=cached.properties,
+            price_tiers=cached.price_tiers,
+            percentage_tiers=cached.percentage_tiers,
+        )
+    priced = _parse(charge, path)
+    if len(_cache) >= _CACHE_SIZE:
+        _cache.clear()
+    _cache[key] = _Parsed(
+        source=charge.properties, snapshot=copy.deepcopy(charge.properties), priced=priced
+    )
+    return priced
+
+
+def _parse(charge: Charge, path: str) -> PricedCharge:
+    model = charge.charge_model
     schema = _PROPERTIES.get(model)
     if schema is None:
         known = ", ".join(_PROPERTIES)

@@ -1,0 +1,117 @@
+"""`q2c preview FILE.json`: the invoice a contract would produce, without a server."""
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from billing.preview import PreviewRequest, needs_tax, preview
+from billing.rating_error import RatingError
+from billing.tax import TaxEngine, TaxError, default_engine
+from schemas.invoice import Invoice
+
+
+class OutputFormat(StrEnum):
+    json = "json"
+    table = "table"
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _load(file: Path) -> PreviewRequest:
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise _fail(f"{file}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise _fail(f"{file}: not valid JSON: {error}") from None
+    try:
+        return PreviewRequest.model_validate(raw)
+    except ValidationError as error:
+        problems = [
+            f"{'.'.join(str(part) for part in item['loc']) or '(file)'}: {item['msg']}"
+            for item in error.errors(include_url=False)
+        ]
+        raise _fail("\n".join(problems)) from None
+
+
+def _table(document: Invoice) -> Table:
+    kind = "Credit note" if document.document_type == "credit_note" else "Invoice"
+    table = Table(
+        title=(
+            f"{kind} {document.invoice_id} · contract {document.contract_id} · "
+            f"{document.period_start}..{document.period_end} (end exclusive) · "
+            f"{document.currency}"
+        ),
+        show_lines=True,
+    )
+    for column in ("line", "description", "charge_model", "quantity", "unit_amount"):
+        table.add_column(column)
+    table.add_column("amount", justify="right")
+    table.add_column("rule")
+    for line in document.lines:
+        table.add_row(
+            line.line_id,
+            line.description,
+            line.charge_model,
+            "" if line.quantity is None else format(line.quantity, "f"),
+            "" if line.unit_amount is None else format(line.unit_amount, "f"),
+            format(line.amount, "f"),
+            line.rule,
+        )
+    for tax in document.tax_lines:
+        table.add_row(
+            "",
+            f"tax {tax.jurisdiction} {tax.tax_type} on {tax.line_id}",
+            tax.category_code,
+            format(tax.taxable_amount, "f"),
+            format(tax.rate, "f"),
+            format(tax.tax_amount, "f"),
+            f"{tax.taxability_reason} ({tax.rule_id})",
+        )
+    for label, value in (
+        ("subtotal", document.subtotal),
+        ("tax_total", document.tax_total),
+        ("total", document.total),
+    ):
+        table.add_row("", f"[bold]{label}[/]", "", "", "", f"[bold]{format(value, 'f')}[/]", "")
+    return table
+
+
+def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
+    @app.command("preview")
+    def preview_command(
+        file: Path = typer.Argument(..., help="Preview file: contract, usage, period (JSON)"),
+        output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="json or table"),
+    ) -> None:
+        """Print the invoice a contract would produce for a period (docs/preview.md)."""
+        request = _load(file)
+        try:
+            engine: TaxEngine | None = default_engine() if needs_tax(request) else None
+            documents = preview(request, tax_engine=engine)
+        except RatingError as error:
+            raise _fail(str(error)) from None
+        except TaxError as error:
+            raise _fail(f"tax: {error.code}: {error.message}") from None
+        if output is OutputFormat.json:
+            if len(documents) == 1:
+                sys.stdout.write(documents[0].model_dump_json(indent=2) + "\n")
+            else:
+                payload = [document.model_dump(mode="json") for document in documents]
+                sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+            return
+        console = Console()
+        if not documents:
+            console.print("nothing to bill: the change moves no in-advance fee")
+        for document in documents:
+            console.print(_table(document))
+            for note in document.notes:
+                console.print(f"note: {note}", highlight=False)
