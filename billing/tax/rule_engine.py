@@ -20,7 +20,14 @@ from typing import Literal
 from billing.money import quantum, round_money
 from billing.tax.engine import Seller, TaxError, TaxResult
 from billing.tax.location import Location, customer_location, known_country
-from billing.tax.rules import Rounding, TaxRule, packaged_rules, rate_percent, rules_in_force
+from billing.tax.rules import (
+    Rounding,
+    TaxRule,
+    packaged_rules,
+    rate_percent,
+    rules_in_force,
+    subdivision_required,
+)
 from billing.tax.tax_ids import TaxIdCheck, check_tax_id
 from schemas.customer import Customer
 from schemas.invoice import Invoice, InvoiceLine, TaxLine
@@ -95,7 +102,7 @@ class RuleTableEngine:
         tax_id: TaxIdCheck | None,
     ) -> tuple[list[TaxRule], list[str]]:
         in_force = rules_in_force(self.rules, on)
-        if not location.subdivision and _needs_subdivision(in_force, location.country):
+        if not location.subdivision and subdivision_required(in_force, location.country):
             raise TaxError(
                 "subdivision_required",
                 f"customer.address.subdivision: tax in {location.country} depends on the state "
@@ -228,12 +235,6 @@ def _customer_tax_id(customer: Customer, location: Location) -> TaxIdCheck | Non
     if check is not None and not check.valid:
         raise TaxError(check.code, f"customer.tax_id: {check.message}")
     return check
-
-
-def _needs_subdivision(rules: Sequence[TaxRule], country: str) -> bool:
-    national = {rule.slot for rule in rules if rule.country == country and not rule.subdivision}
-    regional = {rule.slot for rule in rules if rule.country == country and rule.subdivision}
-    return bool(regional - national)
 
 
 def _holds(
