@@ -1,13 +1,21 @@
 """The packaged rule table: complete where it claims to be, sourced, and strict on load."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from stdnum.eu import vat as eu_vat
 
-from billing.tax import RuleTableEngine, Seller
-from billing.tax.rules import RuleTableError, packaged_rules, parse_rules, rules_in_force
+from billing.money import round_money
+from billing.tax import RuleTableEngine, Seller, TaxError
+from billing.tax.rules import (
+    RuleTableError,
+    TaxRule,
+    country_slots,
+    packaged_rules,
+    parse_rules,
+    rules_in_force,
+)
 from tests.billing.tax.tax_builders import customer, invoice
 
 TODAY = date(2026, 10, 31)
@@ -125,3 +133,48 @@ GOOD = "X1,DE,,vat,vat,country,0.19,1,standard_rated,S,any,any,,DE,group,2024-01
 def test_a_bad_table_is_refused_naming_line_and_column(text: str, message: str) -> None:
     with pytest.raises(RuleTableError, match=message):
         parse_rules(text)
+
+
+def _exercisable(rule: TaxRule) -> bool:
+    # Rows needing a tax ID have their own cases (test_rules_by_jurisdiction); a country-level
+    # row of a country taxed by subdivision is reached through a subdivision there.
+    _, regional_only = country_slots(packaged_rules(), rule.country)
+    return rule.requires != "tax_id" and not (not rule.subdivision and regional_only)
+
+
+ROWS = [rule for rule in packaged_rules() if _exercisable(rule)]
+
+
+@pytest.mark.parametrize("rule", ROWS, ids=[rule.rule_id for rule in ROWS])
+def test_every_row_is_chosen_for_the_sale_it_describes(rule: TaxRule) -> None:
+    """Each row, on its first day, for a customer meeting its conditions: the engine picks
+    it and reports its rate, reason and source (the row's `source` column)."""
+    everywhere = sorted({name for row in packaged_rules() for name in row.registration})
+    seller = Seller(registrations=everywhere)
+    if rule.seller_location == "domestic":
+        seller = seller.model_copy(update={"country": rule.country})
+    elif seller.country == rule.country:
+        seller = seller.model_copy(update={"country": "US"})
+    who = customer(
+        rule.country,
+        rule.subdivision,
+        customer_type="business" if rule.customer_type == "business" else "individual",
+        exemption_certificate="CERT-1" if rule.requires == "exemption_certificate" else "",
+    )
+    draft = invoice("100.00", period=(rule.valid_from, rule.valid_from + timedelta(days=1)))
+    if rule.taxability_reason == "unsupported":
+        with pytest.raises(TaxError) as raised:
+            RuleTableEngine().compute(draft, seller=seller, customer=who)
+        assert raised.value.code == "tax_jurisdiction_unsupported"
+        assert rule.rule_id in raised.value.message
+        return
+    result = RuleTableEngine().compute(draft, seller=seller, customer=who)
+    (line,) = [line for line in result.tax_lines if line.rule_id == rule.rule_id]
+    assert (line.rate, line.taxability_reason, line.source, line.category_code) == (
+        rule.rate,
+        rule.taxability_reason,
+        rule.source,
+        rule.category_code,
+    )
+    expected = round_money(Decimal("100.00") * rule.taxable_fraction * rule.rate, "EUR")
+    assert line.tax_amount == expected
