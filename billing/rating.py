@@ -423,7 +423,7 @@ def _document(
         period_end=period.end,
         lines=lines,
         subtotal=subtotal,
-        tax_total=_ZERO,
+        tax_total=round_money(_ZERO, contract.currency),
         total=subtotal,
         notes=notes,
     )

@@ -56,7 +56,6 @@ def _table(document: Invoice) -> Table:
     for column in ("line", "description", "charge_model", "quantity", "unit_amount"):
         table.add_column(column)
     table.add_column("amount", justify="right")
-    table.add_column("rule")
     for line in document.lines:
         table.add_row(
             line.line_id,
@@ -65,7 +64,6 @@ def _table(document: Invoice) -> Table:
             "" if line.quantity is None else format(line.quantity, "f"),
             "" if line.unit_amount is None else format(line.unit_amount, "f"),
             format(line.amount, "f"),
-            line.rule,
         )
     for tax in document.tax_lines:
         table.add_row(
@@ -75,14 +73,13 @@ def _table(document: Invoice) -> Table:
             format(tax.taxable_amount, "f"),
             format(tax.rate, "f"),
             format(tax.tax_amount, "f"),
-            f"{tax.taxability_reason} ({tax.rule_id})",
         )
     for label, value in (
         ("subtotal", document.subtotal),
         ("tax_total", document.tax_total),
         ("total", document.total),
     ):
-        table.add_row("", f"[bold]{label}[/]", "", "", "", f"[bold]{format(value, 'f')}[/]", "")
+        table.add_row("", f"[bold]{label}[/]", "", "", "", f"[bold]{format(value, 'f')}[/]")
     return table
 
 
@@ -113,5 +110,14 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             console.print("nothing to bill: the change moves no in-advance fee")
         for document in documents:
             console.print(_table(document))
+            console.print("[bold]rules[/]")
+            for line in document.lines:
+                console.print(f"  {line.line_id}: {line.rule}", highlight=False)
+            for tax in document.tax_lines:
+                console.print(
+                    f"  tax on {tax.line_id}: {tax.taxability_reason}, rule {tax.rule_id} "
+                    f"({tax.source})",
+                    highlight=False,
+                )
             for note in document.notes:
                 console.print(f"note: {note}", highlight=False)
