@@ -19,12 +19,13 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SystemName = Literal["crm", "usage", "erp"]
+FaultTarget = Literal["crm", "usage", "erp", "*"]
 SYSTEMS: tuple[SystemName, ...] = ("crm", "usage", "erp")
 _WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 
 
 class FaultRule(BaseModel):
-    system: SystemName | Literal["*"] = Field(description="A system, or * for all three")
+    system: FaultTarget = Field(description="A system, or * for all three")
     error_rate: float = Field(default=0, ge=0, le=1, description="Share answered 500")
     throttle_rate: float = Field(default=0, ge=0, le=1, description="Share answered 429")
     retry_after_seconds: int = Field(default=1, ge=0, le=3600)
