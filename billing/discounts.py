@@ -21,7 +21,7 @@ _HUNDRED = Decimal(100)
 _ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AppliedDiscount:
     discount: Discount
     amount: Decimal

@@ -15,7 +15,7 @@ from decimal import Decimal
 from billing.periods import Period
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Prorated:
     amount: Decimal
     """Unrounded."""

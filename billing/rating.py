@@ -42,7 +42,7 @@ __all__ = ["RatingError", "billing_calendar", "rate_amendment", "rate_contract"]
 _ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Draft:
     charge_id: str
     description: str
@@ -325,7 +325,7 @@ def _usage(priced: list[PricedCharge], usage: UsageSummary, run: Period) -> list
                 f"usage.events.{metric}",
                 f"add up to {sum(events, _ZERO)}, but usage.quantities.{metric} is {quantity}",
             )
-        if events is None and item.needs_events():
+        if events is None and item.charge.charge_model == "percentage" and item.needs_events():
             raise RatingError(
                 f"usage.events.{metric}",
                 f"is required: {item.path} (percentage) charges per event",

@@ -1,7 +1,7 @@
 """A charge with its properties parsed and checked, ready to rate any quantity."""
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -34,7 +34,7 @@ _PROPERTIES: dict[str, type[BaseModel]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PricedCharge:
     charge: Charge
     path: str
@@ -49,6 +49,7 @@ class PricedCharge:
         return self.properties.amount
 
     def needs_events(self) -> bool:
+        """Whether the charge prices each event (a percentage fee, free events, bounds)."""
         props = self.properties
         return isinstance(props, PercentageProperties) and (
             props.fixed_amount != 0
@@ -58,20 +59,50 @@ class PricedCharge:
         )
 
     def rate(self, quantity: Decimal, events: Sequence[Decimal] | None = None) -> Rated:
-        props = self.properties
-        if isinstance(props, StandardProperties):
-            return models.standard(props, quantity)
-        if isinstance(props, GraduatedProperties):
-            return models.graduated(props, self.price_tiers, quantity)
-        if isinstance(props, VolumeProperties):
-            return models.volume(props, self.price_tiers, quantity)
-        if isinstance(props, PackageProperties):
-            return models.package(props, quantity)
-        if isinstance(props, PercentageProperties):
-            return models.percentage(props, quantity, events)
-        if isinstance(props, GraduatedPercentageProperties):
-            return models.graduated_percentage(props, self.percentage_tiers, quantity)
-        raise RatingError(f"{self.path}.charge_model", "has no rating rule")
+        return _RATERS[type(self.properties)](self, quantity, events)
+
+
+def _standard(item: PricedCharge, quantity: Decimal, _: Sequence[Decimal] | None) -> Rated:
+    assert isinstance(item.properties, StandardProperties)
+    return models.standard(item.properties, quantity)
+
+
+def _graduated(item: PricedCharge, quantity: Decimal, _: Sequence[Decimal] | None) -> Rated:
+    assert isinstance(item.properties, GraduatedProperties)
+    return models.graduated(item.properties, item.price_tiers, quantity)
+
+
+def _volume(item: PricedCharge, quantity: Decimal, _: Sequence[Decimal] | None) -> Rated:
+    assert isinstance(item.properties, VolumeProperties)
+    return models.volume(item.properties, item.price_tiers, quantity)
+
+
+def _package(item: PricedCharge, quantity: Decimal, _: Sequence[Decimal] | None) -> Rated:
+    assert isinstance(item.properties, PackageProperties)
+    return models.package(item.properties, quantity)
+
+
+def _percentage(item: PricedCharge, quantity: Decimal, events: Sequence[Decimal] | None) -> Rated:
+    assert isinstance(item.properties, PercentageProperties)
+    return models.percentage(item.properties, quantity, events)
+
+
+def _graduated_percentage(
+    item: PricedCharge, quantity: Decimal, _: Sequence[Decimal] | None
+) -> Rated:
+    assert isinstance(item.properties, GraduatedPercentageProperties)
+    return models.graduated_percentage(item.properties, item.percentage_tiers, quantity)
+
+
+_RATERS: dict[type[BaseModel], Callable[[PricedCharge, Decimal, Sequence[Decimal] | None], Rated]]
+_RATERS = {
+    StandardProperties: _standard,
+    GraduatedProperties: _graduated,
+    VolumeProperties: _volume,
+    PackageProperties: _package,
+    PercentageProperties: _percentage,
+    GraduatedPercentageProperties: _graduated_percentage,
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         mode = "cold (properties parsed per invoice)" if cold else "warm (parsed properties reused)"
         Console(soft_wrap=True).print(
             f"rated {result.invoices} invoices of 5 charges in {result.seconds:.2f} s, {mode}: "
-            f"[bold]{result.per_second:,.0f} invoices/s[/] on one core",
+            f"[bold]{result.per_second:,.0f} invoices/s[/] on one core "
+            f"({result.per_cpu_second:,.0f} per CPU second)",
             highlight=False,
         )
