@@ -42,7 +42,7 @@ class _ActiveRule:
 
     def __init__(self, *, rule: FaultRule) -> None:
         self.rule = rule
-        self.dice = random.Random(rule.seed)  # noqa: S311 - fault dice, not security
+        self.dice = random.Random(rule.seed)
 
     def roll(self, rate: float) -> bool:
         # Always draw, so the sequence for a seed does not depend on which rates are zero.

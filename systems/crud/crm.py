@@ -2,6 +2,7 @@
 
 from sqlmodel import Session, select
 
+from systems.crud.upsert import upsert
 from systems.errors import InvalidInput
 from systems.models.crm import (
     Contract,
@@ -32,16 +33,7 @@ def upsert_customer(
     """Store `data` under `customer_id`; True when the customer is new."""
     _check_path_id(path_id=customer_id, body_id=data.id)
     fields = data.model_dump(exclude={"id"})
-    customer = session.get(Customer, customer_id)
-    created = customer is None
-    if customer is None:
-        customer = Customer(id=customer_id, **fields)
-    else:
-        customer.sqlmodel_update(fields)
-    session.add(customer)
-    session.commit()
-    session.refresh(customer)
-    return customer, created
+    return upsert(session=session, model=Customer, key={"id": customer_id}, fields=fields)
 
 
 def customer_public(customer: Customer) -> CustomerPublic:
@@ -68,16 +60,7 @@ def upsert_contract(
     fields = data.model_dump(exclude={"id"}) | data.model_dump(
         mode="json", include={"charges", "discounts", "minimum_commitment"}
     )
-    contract = session.get(Contract, contract_id)
-    created = contract is None
-    if contract is None:
-        contract = Contract.model_validate({"id": contract_id, **fields})
-    else:
-        contract.sqlmodel_update(fields)
-    session.add(contract)
-    session.commit()
-    session.refresh(contract)
-    return contract, created
+    return upsert(session=session, model=Contract, key={"id": contract_id}, fields=fields)
 
 
 def contract_public(contract: Contract) -> ContractPublic:

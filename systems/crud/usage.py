@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from systems.aggregation import weighted_sum
 from systems.crud.crm import get_contract, usage_metrics
+from systems.crud.upsert import upsert
 from systems.errors import InvalidInput, NotFound
 from systems.models.usage import (
     QUANTITY_SCALE,
@@ -31,16 +32,7 @@ def upsert_metric(*, session: Session, code: str, data: MetricUpsert) -> tuple[M
     if data.code is not None and data.code != code:
         raise InvalidInput([(("body", "code"), f"{data.code!r} differs from {code!r} in the path")])
     fields = data.model_dump(exclude={"code"})
-    metric = session.get(Metric, code)
-    created = metric is None
-    if metric is None:
-        metric = Metric(code=code, **fields)
-    else:
-        metric.sqlmodel_update(fields)
-    session.add(metric)
-    session.commit()
-    session.refresh(metric)
-    return metric, created
+    return upsert(session=session, model=Metric, key={"code": code}, fields=fields)
 
 
 def list_metrics(*, session: Session) -> list[Metric]:

@@ -1,5 +1,6 @@
 """CRM: customers and contracts, upserted and read back in the shapes q2c reads."""
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -156,3 +157,10 @@ async def test_contract_input_errors_name_their_field(client: httpx.AsyncClient)
         response = await client.put("/crm/contracts/C-9", json=body)
         assert response.status_code == 422, loc
         assert [tuple(error["loc"]) for error in response.json()["detail"]] == [loc]
+
+
+async def test_concurrent_puts_of_a_new_customer_create_it_once(client: httpx.AsyncClient) -> None:
+    bodies = [CUSTOMER | {"name": f"Initech {n}"} for n in range(6)]
+    responses = await asyncio.gather(*(client.put("/crm/customers/CU-9", json=b) for b in bodies))
+    assert sorted(r.status_code for r in responses) == [200] * 5 + [201]
+    assert len((await client.get("/crm/customers")).json()) == 1

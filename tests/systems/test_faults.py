@@ -109,11 +109,9 @@ async def test_faults_can_be_set_at_start_from_the_environment(
     target: Target, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("Q2C_SYSTEMS_FAULTS", '{"system": "erp", "throttle_rate": 1}')
-    monkeypatch.setenv("Q2C_DATABASE_URL", target.url)
-    monkeypatch.setenv("Q2C_SYSTEMS_DATABASE_SCHEMA", target.schema or "")
-    settings = SystemsSettings(token="t", seed=False)
-    if target.schema is None:
-        settings = settings.model_copy(update={"database_schema": None})
+    settings = SystemsSettings(
+        database_url=target.url, database_schema=target.schema, token="t", seed=False
+    )
     assert settings.faults == [FaultRule(system="erp", throttle_rate=1)]
     async with serve(settings, token="t") as http:
         assert (await http.get("/erp/journal/totals")).status_code == 429
