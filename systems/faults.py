@@ -45,7 +45,6 @@ class _ActiveRule:
         self.dice = random.Random(rule.seed)
 
     def roll(self, rate: float) -> bool:
-        # Always draw, so the sequence for a seed does not depend on which rates are zero.
         return self.dice.random() < rate
 
 
@@ -110,49 +109,40 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         rule = active.rule
-        unavailable = active.roll(rule.unavailable_rate)
-        throttled = active.roll(rule.throttle_rate)
-        failed = active.roll(rule.error_rate)
-        dropped = active.roll(rule.drop_response_rate) and scope["method"] in _WRITES
+        # Roll every die on every request, so a seeded run does not depend on which fired.
+        rolls = {
+            "unavailable": active.roll(rule.unavailable_rate),
+            "throttle": active.roll(rule.throttle_rate),
+            "error": active.roll(rule.error_rate),
+            "drop_response": active.roll(rule.drop_response_rate),
+        }
         if rule.latency_ms:
             await asyncio.sleep(rule.latency_ms / 1000)
-        marker = {"x-q2c-fault": ""}
         retry_after = {"retry-after": str(rule.retry_after_seconds)}
-        if unavailable:
-            marker["x-q2c-fault"] = "unavailable"
-            await _send_json(
-                send,
-                status=503,
-                detail=f"injected fault: {system} unavailable",
-                headers=marker | retry_after,
-            )
-        elif throttled:
-            marker["x-q2c-fault"] = "throttle"
-            await _send_json(
-                send,
-                status=429,
-                detail=f"injected fault: {system} rate limit exceeded",
-                headers=marker | retry_after,
-            )
-        elif failed:
-            marker["x-q2c-fault"] = "error"
-            await _send_json(
-                send,
-                status=500,
-                detail=f"injected fault: {system} internal error",
-                headers=marker,
-            )
-        elif dropped:
+        for kind, status, detail, headers in (
+            ("unavailable", 503, "unavailable", retry_after),
+            ("throttle", 429, "rate limit exceeded", retry_after),
+            ("error", 500, "internal error", {}),
+        ):
+            if rolls[kind]:
+                headers = headers | {"x-q2c-fault": kind}
+                await _send_json(
+                    send,
+                    status=status,
+                    detail=f"injected fault: {system} {detail}",
+                    headers=headers,
+                )
+                return
+        if rolls["drop_response"] and scope["method"] in _WRITES:
             await self.app(scope, receive, _swallow)
-            marker["x-q2c-fault"] = "drop_response"
             await _send_json(
                 send,
                 status=504,
                 detail=f"injected fault: {system} committed the request, the response was lost",
-                headers=marker,
+                headers={"x-q2c-fault": "drop_response"},
             )
-        else:
-            await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 async def _swallow(message: Message) -> None:

@@ -24,7 +24,19 @@ from systems.models.usage import (
 )
 from systems.types import parse_decimal, plain, to_units
 
-_NUMERIC = frozenset({"sum", "max", "latest", "weighted_sum"})
+
+def _insert_new_events(dialect: str) -> sa.Insert:
+    """INSERT ... ON CONFLICT (transaction_id) DO NOTHING RETURNING transaction_id."""
+    table = UsageEvent.__table__  # type: ignore[attr-defined]
+    if dialect == "postgresql":
+        pg_insert = postgresql.insert(table).on_conflict_do_nothing(
+            index_elements=["transaction_id"]
+        )
+        return pg_insert.returning(table.c.transaction_id)
+    if dialect == "sqlite":
+        lite_insert = sqlite.insert(table).on_conflict_do_nothing(index_elements=["transaction_id"])
+        return lite_insert.returning(table.c.transaction_id)
+    raise ValueError(f"the usage platform runs on SQLite or PostgreSQL, not {dialect}")
 
 
 def upsert_metric(*, session: Session, code: str, data: MetricUpsert) -> tuple[Metric, bool]:
@@ -97,13 +109,8 @@ def ingest_events(*, session: Session, events: Sequence[UsageEventIn]) -> Ingest
         )
     if problems:
         raise InvalidInput(problems)
-    table = UsageEvent.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     # The unique index decides what is new, so concurrent batches cannot double-count.
-    statement = insert.on_conflict_do_nothing(index_elements=["transaction_id"]).returning(
-        table.c.transaction_id
-    )
+    statement = _insert_new_events(session.get_bind().dialect.name)
     accepted = len(session.execute(statement, list(rows.values())).all()) if rows else 0
     session.commit()
     return IngestResult(accepted=accepted, duplicates=len(events) - accepted)
