@@ -314,12 +314,13 @@ def _usage(priced: list[PricedCharge], usage: UsageSummary, run: Period) -> list
         metric = item.charge.metric
         assert metric is not None  # the Charge model requires it for usage
         quantity = usage.quantities.get(metric)
-        events = usage.events.get(metric)
         if quantity is None:
             raise RatingError(
                 f"usage.quantities.{metric}",
                 f"is missing: {item.path} bills this metric (report 0 for no usage)",
             )
+        # Only percentage charges price per event; other models rate the quantity alone.
+        events = usage.events.get(metric) if item.charge.charge_model == "percentage" else None
         if events is not None and sum(events, _ZERO) != quantity:
             raise RatingError(
                 f"usage.events.{metric}",

@@ -198,3 +198,31 @@ def test_arrears_only_change_needs_no_documents() -> None:
         credit_note_id="c",
     )
     assert documents == []
+
+
+def test_events_are_ignored_by_models_that_rate_the_quantity() -> None:
+    plan = contract(usage_charge("standard", {"amount": "1"}))
+    invoice = rate_contract(
+        contract=plan,
+        usage=usage(JUN, JUL, {"calls": "3"}, events={"calls": ["1"]}),
+        period_start=JUN,
+        period_end=JUL,
+        invoice_id="i",
+    )
+    assert invoice.total == Decimal("3.00")
+
+
+def test_quarterly_anniversary_contract_bills_the_next_quarter_in_advance() -> None:
+    plan = contract(
+        fee("300", advance=True),
+        billing_interval="quarterly",
+        alignment="anniversary",
+        start_date=date(2025, 2, 15),
+    )
+    invoice = run(plan, date(2025, 5, 15), date(2025, 8, 15))
+    line = invoice.lines[0]
+    assert (line.period_start, line.period_end, str(line.amount)) == (
+        date(2025, 8, 15),
+        date(2025, 11, 15),
+        "300.00",
+    )
