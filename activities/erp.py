@@ -48,7 +48,7 @@ class ErpActivities:
         request = PostingRequest(
             posting_key=input.posting_key, invoice=input.invoice, journal=journal_for(input.invoice)
         )
-        response = await self._client.post("/erp/postings", content=request.model_dump_json())
+        response = await self._client.post("/erp/postings", json=request.model_dump(mode="json"))
         raise_for_status(response, system="erp")
         posting = Posting.model_validate(response.json())
         return PostingResult(

@@ -16,7 +16,7 @@ from activities.crm import CrmActivities
 from activities.erp import ErpActivities
 from activities.usage import UsageActivities
 from billing.routing import RoutingPolicy
-from billing.tax import Seller, TaxEngine, default_engine
+from billing.tax import Seller, TaxEngine
 from workers.client import connect
 from workers.settings import Settings
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -56,6 +56,8 @@ def activities_for(
     tax_engine: TaxEngine | None = None,
     policy: RoutingPolicy | None = None,
 ) -> Sequence[Callable[..., Any]]:
+    from billing.tax import default_engine
+
     crm = CrmActivities(client=http)
     usage = UsageActivities(client=http)
     erp = ErpActivities(client=http)

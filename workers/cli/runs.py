@@ -61,7 +61,7 @@ def _decide_command(verdict: Verdict, run: str, approver: str, comment: str) -> 
     try:
         status = asyncio.run(_decide(run, decision))
     except WorkflowUpdateFailedError as error:
-        cause = error.cause.message if error.cause else str(error)
+        cause = str(error.cause) if error.cause else str(error)
         raise _fail(f"{verdict} refused: {cause}") from None
     except RPCError as error:
         raise _fail(f"{run}: {error.message}") from None

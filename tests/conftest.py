@@ -1,0 +1,117 @@
+"""Real parts for the tests: the systems service over HTTP, Temporal from the wheels."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from workers.devstack import free_port
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+BIN = Path(sys.executable).parent
+TOKEN = "test-token"
+
+
+@dataclass
+class SystemsService:
+    """`python -m systems` on a loopback port, with its own SQLite file and seed data."""
+
+    url: str
+    token: str
+    port: int
+    database_url: str
+    log: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = dict(os.environ)
+        env.update(
+            {
+                "Q2C_SYSTEMS_PORT": str(self.port),
+                "Q2C_SYSTEMS_HOST": "127.0.0.1",
+                "Q2C_SYSTEMS_TOKEN": self.token,
+                "Q2C_DATABASE_URL": self.database_url,
+            }
+        )
+        with open(self.log or os.devnull, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "systems"], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"the systems service did not start; see {self.log}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def client(self, *, token: str | None = None) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {token or self.token}"},
+            timeout=10,
+        )
+
+
+@pytest.fixture(scope="session")
+def systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService]:
+    port = free_port()
+    database = tmp_path_factory.mktemp("systems") / "systems.db"
+    service = SystemsService(
+        url=f"http://127.0.0.1:{port}",
+        token=TOKEN,
+        port=port,
+        database_url=f"sqlite:///{database}",
+        log=database.with_suffix(".log"),
+    )
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type)
+                for key in SEARCH_ATTRIBUTES
+            },
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(BIN / "temporal"),
+        search_attributes=SEARCH_ATTRIBUTES,
+        ui=False,
+    )
+    yield env
+    await env.shutdown()
