@@ -141,7 +141,8 @@ def rate_amendment(
     `[change_date, period end)` comes back on a credit note. The in-advance recurring fees of
     the amended `contract` are charged for the same rest of the period on an invoice. Returns
     the invoice and/or the credit note, whichever has lines (an empty list when nothing
-    changes in advance). In-arrears fees and usage are billed when the period closes.
+    changes in advance). In-arrears fees and usage are billed when the period closes. A
+    change in the contract's first period is refused (its in-advance fees are not billed yet).
     """
     if previous_contract.id != contract.id:
         raise RatingError("contract.id", f"{contract.id} is not {previous_contract.id}")
@@ -151,6 +152,14 @@ def rate_amendment(
             f"{contract.currency} differs from the previous {previous_contract.currency}",
         )
     period = billing_calendar(previous_contract).containing(change_date)
+    if period.start <= previous_contract.start_date < period.end:
+        # The first period's in-advance fees are billed when it closes: nothing to credit
+        # yet, and the closing run would bill the whole period on the new terms.
+        raise RatingError(
+            "change_date",
+            f"{change_date} falls in the contract's first period ({period.start}..{period.end}), "
+            "which is billed when it closes: amend from the next period, or bill it by hand",
+        )
     rest = Period(start=change_date, end=period.end)
     old = _advance_fees(_price_all(previous_contract), previous_contract, period, rest)
     new = _advance_fees(_price_all(contract), contract, period, rest)

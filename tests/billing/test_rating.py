@@ -4,7 +4,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from billing.rating import rate_amendment, rate_contract
+import pytest
+
+from billing.rating import RatingError, rate_amendment, rate_contract
 from schemas.contract import Contract
 from schemas.invoice import Invoice
 from tests.billing.builders import contract, fee, usage, usage_charge
@@ -226,3 +228,16 @@ def test_quarterly_anniversary_contract_bills_the_next_quarter_in_advance() -> N
         date(2025, 11, 15),
         "300.00",
     )
+
+
+def test_amendment_in_the_first_period_is_refused() -> None:
+    old = contract(fee("10", advance=True), start_date=date(2025, 6, 1))
+    with pytest.raises(RatingError) as caught:
+        rate_amendment(
+            previous_contract=old,
+            contract=old,
+            change_date=date(2025, 6, 10),
+            invoice_id="i",
+            credit_note_id="c",
+        )
+    assert caught.value.field == "change_date"
