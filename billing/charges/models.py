@@ -44,9 +44,7 @@ def graduated(
             break
         price = tier.range
         total += units * price.per_unit_amount + price.flat_amount
-        parts.append(
-            f"{tier.label()}: {units} × {price.per_unit_amount} + {price.flat_amount} flat"
-        )
+        parts.append(f"{tier.label}: {units} × {price.per_unit_amount} + {price.flat_amount} flat")
     rule = "graduated: " + ("; ".join(parts) if parts else "no usage")
     return Rated(amount=total, rule=rule)
 
@@ -60,7 +58,7 @@ def volume(props: VolumeProperties, tiers: Sequence[Tier[PriceRange]], quantity:
     return Rated(
         amount=quantity * price.per_unit_amount + price.flat_amount,
         rule=(
-            f"volume: all {quantity} units at {tier.label()}: "
+            f"volume: all {quantity} units at {tier.label}: "
             f"{quantity} × {price.per_unit_amount} + {price.flat_amount} flat"
         ),
         unit_amount=price.per_unit_amount,
@@ -160,6 +158,6 @@ def graduated_percentage(
             break
         price = tier.range
         total += units * price.rate / _HUNDRED + price.flat_amount
-        parts.append(f"{tier.label()}: {price.rate}% of {units} + {price.flat_amount} flat")
+        parts.append(f"{tier.label}: {price.rate}% of {units} + {price.flat_amount} flat")
     rule = "graduated_percentage: " + ("; ".join(parts) if parts else "no usage")
     return Rated(amount=total, rule=rule)

@@ -105,17 +105,31 @@ _RATERS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Parsed:
-    source: dict[str, Any]
-    """The very dict parsed: held so its id is not reused while cached."""
+    charge: Charge
+    """The very charge parsed: held so its id is not reused while cached."""
+    path: str
+    kind: str
+    model: str
+    properties: dict[str, Any]
     snapshot: dict[str, Any]
-    """A deep copy, to notice a dict changed in place since."""
+    """A deep copy of the properties, to notice a dict changed in place since."""
     priced: PricedCharge
+
+    def still_fits(self, charge: Charge, path: str) -> bool:
+        return (
+            self.charge is charge
+            and self.path == path
+            and self.properties is charge.properties
+            and self.kind == charge.kind
+            and self.model == charge.charge_model
+            and self.snapshot == charge.properties
+        )
 
 
 _CACHE_SIZE = 4096
-_cache: dict[tuple[int, str], _Parsed] = {}
+_cache: dict[int, _Parsed] = {}
 
 
 def clear_cache() -> None:
@@ -126,37 +140,35 @@ def clear_cache() -> None:
 def price_charge(charge: Charge, path: str) -> PricedCharge:
     """Parse `charge.properties` for its model; raise `RatingError` naming the bad field.
 
-    Contracts are rated again and again with the same properties, so the parse is cached,
-    keyed on the properties dict itself and checked against a snapshot of its content.
+    A contract rated again (the preview, a re-rating, the benchmark) keeps its charge
+    objects, so the parse is cached per charge object, checked against its model, kind and a
+    snapshot of its properties. A freshly deserialised contract always parses.
     """
-    model = charge.charge_model
-    if charge.kind != "usage" and model != "standard":
-        raise RatingError(
-            f"{path}.charge_model",
-            f"a {charge.kind} fee is a flat amount: use 'standard' with an `amount`, not {model!r}",
-        )
-    key = (id(charge.properties), model)
-    hit = _cache.get(key)
-    if hit is not None and hit.source is charge.properties and hit.snapshot == charge.properties:
-        cached = hit.priced
-        return PricedCharge(
-            charge=charge,
-            path=path,
-            properties=cached.properties,
-            price_tiers=cached.price_tiers,
-            percentage_tiers=cached.percentage_tiers,
-        )
+    hit = _cache.get(id(charge))
+    if hit is not None and hit.still_fits(charge, path):
+        return hit.priced
     priced = _parse(charge, path)
     if len(_cache) >= _CACHE_SIZE:
         _cache.clear()
-    _cache[key] = _Parsed(
-        source=charge.properties, snapshot=copy.deepcopy(charge.properties), priced=priced
+    _cache[id(charge)] = _Parsed(
+        charge=charge,
+        path=path,
+        kind=charge.kind,
+        model=charge.charge_model,
+        properties=charge.properties,
+        snapshot=copy.deepcopy(charge.properties),
+        priced=priced,
     )
     return priced
 
 
 def _parse(charge: Charge, path: str) -> PricedCharge:
     model = charge.charge_model
+    if charge.kind != "usage" and model != "standard":
+        raise RatingError(
+            f"{path}.charge_model",
+            f"a {charge.kind} fee is a flat amount: use 'standard' with an `amount`, not {model!r}",
+        )
     schema = _PROPERTIES.get(model)
     if schema is None:
         known = ", ".join(_PROPERTIES)

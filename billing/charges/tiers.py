@@ -35,6 +35,8 @@ class Tier(Generic[R]):
     lower: Decimal
     upper: Decimal | None
     range: R
+    label: str
+    """"tier 2 (6–10)", for the rule of a line."""
 
     def units_of(self, quantity: Decimal) -> Decimal:
         """How much of `quantity` falls inside this tier."""
@@ -43,10 +45,6 @@ class Tier(Generic[R]):
 
     def contains(self, quantity: Decimal) -> bool:
         return quantity > self.lower and (self.upper is None or quantity <= self.upper)
-
-    def label(self) -> str:
-        upper = "∞" if self.range.to_value is None else str(self.range.to_value)
-        return f"tier {self.index + 1} ({self.range.from_value}–{upper})"
 
 
 def build_tiers(ranges: Sequence[R], path: str) -> list[Tier[R]]:
@@ -86,6 +84,8 @@ def build_tiers(ranges: Sequence[R], path: str) -> list[Tier[R]]:
                 )
         lower = Decimal(previous_to)
         upper = None if item.to_value is None else Decimal(item.to_value)
-        tiers.append(Tier(index=index, lower=lower, upper=upper, range=item))
+        shown_upper = "∞" if item.to_value is None else str(item.to_value)
+        label = f"tier {index + 1} ({item.from_value}–{shown_upper})"
+        tiers.append(Tier(index=index, lower=lower, upper=upper, range=item, label=label))
         previous_to = item.to_value if item.to_value is not None else previous_to
     return tiers

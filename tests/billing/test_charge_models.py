@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from billing.charges import price_charge
+from billing.rating import RatingError
 from tests.billing.builders import usage_charge
 
 
@@ -134,3 +135,13 @@ def test_graduated_percentage_follows_the_tiers_of_the_total() -> None:
     assert rate("graduated_percentage", props, 500) == Decimal("205")
     assert rate("graduated_percentage", props, 1050) == Decimal("511")
     assert rate("graduated_percentage", props, 0) == 0
+
+
+def test_properties_changed_in_place_are_parsed_again() -> None:
+    charge = usage_charge("standard", {"amount": "2"})
+    assert price_charge(charge, "charges.0").rate(Decimal(3)).amount == 6
+    charge.properties["amount"] = "5"
+    assert price_charge(charge, "charges.0").rate(Decimal(3)).amount == 15
+    charge.properties["amount"] = 0.5
+    with pytest.raises(RatingError):
+        price_charge(charge, "charges.0")
