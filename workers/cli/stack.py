@@ -14,7 +14,8 @@ from rich.console import Console
 from workers.devstack import DevStack, Ports, StackError, search_attribute_args, temporal_binary
 from workers.settings import Settings
 
-console = Console()
+# Piped output (CI, logs) gets a wide table instead of Rich's 80-column default.
+console = Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
