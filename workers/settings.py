@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     seller_country: str = "DE"
     seller_subdivision: str = ""
     seller_tax_id: str = "DE136695976"
+    seller_registrations: list[str] | None = Field(
+        default=None,
+        description='Where the seller collects tax (JSON list, e.g. ["EU-OSS", "GB", '
+        '"US-NY"]); unset keeps the demo seller\'s registrations',
+    )
+    tax_engine_url: str = Field(
+        default="", description="An external tax engine's URL; empty uses the built-in table"
+    )
     max_concurrent_activities: int = 200
     max_concurrent_workflow_tasks: int = 100
     max_cached_workflows: int = 2000

@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from activities.billing import BillingActivities
 from activities.crm import CrmActivities
 from activities.erp import ErpActivities
+from activities.tax_http import HttpTaxActivities
 from activities.usage import UsageActivities
 from billing.routing import RoutingPolicy
 from billing.tax import Seller, TaxEngine
@@ -41,12 +42,15 @@ def systems_client(settings: Settings) -> httpx.AsyncClient:
 
 
 def seller_from(settings: Settings) -> Seller:
-    return Seller(
+    seller = Seller(
         name=settings.seller_name,
         country=settings.seller_country,
         subdivision=settings.seller_subdivision,
         tax_id=settings.seller_tax_id,
     )
+    if settings.seller_registrations is not None:
+        seller.registrations = settings.seller_registrations
+    return seller
 
 
 def activities_for(
@@ -70,11 +74,23 @@ def activities_for(
         crm.validate_customer,
         usage.fetch_usage,
         billing.draft_invoice,
-        billing.compute_tax,
+        _compute_tax(billing=billing, http=http, settings=settings),
         billing.route,
         erp.post_invoice,
         erp.reconcile,
     ]
+
+
+def _compute_tax(
+    *, billing: BillingActivities, http: httpx.AsyncClient, settings: Settings
+) -> Callable[..., Any]:
+    """The built-in rule table, or the external engine named by Q2C_TAX_ENGINE_URL."""
+    if not settings.tax_engine_url:
+        return billing.compute_tax
+    external = HttpTaxActivities(
+        client=http, url=settings.tax_engine_url, seller=seller_from(settings)
+    )
+    return external.compute_tax_http
 
 
 def build_worker(
