@@ -5,6 +5,7 @@ from pydantic import ValidationError
 from temporalio import activity
 
 from activities.errors import permanent, raise_for_status
+from activities.heartbeat import heartbeating
 from billing.customer_checks import check_customer
 from schemas.contract import Contract
 from schemas.customer import Customer
@@ -25,6 +26,10 @@ class CrmActivities:
     @activity.defn
     async def validate_customer(self, input: ValidateCustomerInput) -> ValidatedCustomer:
         """Fetch the contract and its customer, and list every master-data problem."""
+        async with heartbeating():
+            return await self._validate(input)
+
+    async def _validate(self, input: ValidateCustomerInput) -> ValidatedCustomer:
         response = await self._client.get(f"/crm/contracts/{input.contract_id}")
         raise_for_status(response, system="crm", not_found=ReasonCode.CONTRACT_NOT_FOUND)
         try:

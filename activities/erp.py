@@ -6,6 +6,7 @@ import httpx
 from temporalio import activity
 
 from activities.errors import permanent, raise_for_status
+from activities.heartbeat import heartbeating
 from billing.journal import journal_for
 from schemas.errors import ReasonCode
 from schemas.journal import Posting, PostingRequest
@@ -32,6 +33,10 @@ class ErpActivities:
     @activity.defn
     async def post_invoice(self, input: PostInvoiceInput) -> PostingResult:
         """Look the key up first: a retry after a lost response finds the committed posting."""
+        async with heartbeating():
+            return await self._post(input)
+
+    async def _post(self, input: PostInvoiceInput) -> PostingResult:
         existing = await self._find(input.posting_key)
         if existing is not None:
             if existing.invoice != input.invoice:
@@ -60,7 +65,8 @@ class ErpActivities:
     @activity.defn
     async def reconcile(self, input: ReconcileInput) -> ReconcileResult:
         """Compare the ERP's record with the invoice, line by line and in total."""
-        posting = await self._find(input.posting_key)
+        async with heartbeating():
+            posting = await self._find(input.posting_key)
         if posting is None:
             return ReconcileResult(
                 matched=False,

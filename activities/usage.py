@@ -5,6 +5,7 @@ from pydantic import ValidationError
 from temporalio import activity
 
 from activities.errors import permanent, raise_for_status
+from activities.heartbeat import heartbeating
 from schemas.errors import ReasonCode
 from schemas.steps import FetchUsageInput
 from schemas.usage import UsageSummary
@@ -23,14 +24,15 @@ class UsageActivities:
                 period_start=input.period_start,
                 period_end=input.period_end,
             )
-        response = await self._client.get(
-            "/usage/summary",
-            params={
-                "contract_id": input.contract.id,
-                "period_start": input.period_start.isoformat(),
-                "period_end": input.period_end.isoformat(),
-            },
-        )
+        async with heartbeating():
+            response = await self._client.get(
+                "/usage/summary",
+                params={
+                    "contract_id": input.contract.id,
+                    "period_start": input.period_start.isoformat(),
+                    "period_end": input.period_end.isoformat(),
+                },
+            )
         raise_for_status(response, system="usage")
         try:
             summary = UsageSummary.model_validate(response.json())

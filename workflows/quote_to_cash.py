@@ -43,6 +43,8 @@ RETRY = RetryPolicy(
 )
 """Transient failures retry until the system is back; permanent ones are non-retryable."""
 CALL_TIMEOUT = timedelta(seconds=30)
+HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+"""Activities heartbeat while they call a system: a killed worker's call is retried in 10 s."""
 
 APPROVE_HELP = (
     "Approve this invoice for posting to the ERP. "
@@ -172,7 +174,11 @@ class QuoteToCashWorkflow:
     async def _call(self, activity: Any, arg: Any) -> Any:
         try:
             return await workflow.execute_activity_method(
-                activity, arg, start_to_close_timeout=CALL_TIMEOUT, retry_policy=RETRY
+                activity,
+                arg,
+                start_to_close_timeout=CALL_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                retry_policy=RETRY,
             )
         except ActivityError as error:
             cause = error.cause
