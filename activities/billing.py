@@ -5,24 +5,20 @@ from temporalio import activity
 
 from activities.errors import permanent
 from billing.rating import RatingError, rate_contract
-from billing.routing import RoutingPolicy, route
 from billing.tax import Seller, TaxEngine, TaxError, apply_tax
 from schemas.errors import ReasonCode
 from schemas.invoice import Invoice
 from schemas.steps import (
     ComputeTaxInput,
     DraftInvoiceInput,
-    RouteDecision,
-    RouteInput,
     TaxedInvoice,
 )
 
 
 class BillingActivities:
-    def __init__(self, *, tax_engine: TaxEngine, seller: Seller, policy: RoutingPolicy) -> None:
+    def __init__(self, *, tax_engine: TaxEngine, seller: Seller) -> None:
         self._tax_engine = tax_engine
         self._seller = seller
-        self._policy = policy
 
     @activity.defn
     async def draft_invoice(self, input: DraftInvoiceInput) -> Invoice:
@@ -47,18 +43,3 @@ class BillingActivities:
         except TaxError as error:
             raise permanent(error.code, error.message) from None
         return TaxedInvoice(invoice=apply_tax(input.invoice, result), uncertain=result.uncertain)
-
-    @activity.defn
-    async def route(self, input: RouteInput) -> RouteDecision:
-        reasons = route(
-            invoice=input.invoice,
-            contract=input.contract,
-            problems=input.problems,
-            tax_uncertain=input.tax_uncertain,
-            policy=self._policy,
-        )
-        return RouteDecision(
-            reasons=reasons,
-            risk_level="high" if reasons else "low",
-            policy_version=self._policy.version,
-        )

@@ -1,27 +1,84 @@
-"""Routing: straight through, or to a person with the reasons in front of them."""
+"""Routing: straight through, or to a person with the reasons in front of them.
 
+The policy is a TOML file: `billing/routing_policy.toml` ships the defaults, `Q2C_POLICY_FILE`
+names another. Every reason has a code and a human sentence; no reason means straight through.
+"""
+
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from importlib import resources
+from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from billing.anomaly import explain, score_metric
+from billing.approvers import ApproverPolicy
 from schemas.contract import Contract
 from schemas.invoice import Invoice
 from schemas.runs import Problem, RouteReason
+from schemas.steps import AnomalyScore
+
+POLICY_ENV = "Q2C_POLICY_FILE"
+INVOICE_TOTAL_METRIC = "invoice_total"
+
+
+class PolicyError(ValueError):
+    """The policy file cannot be read or does not validate; names the file and the field."""
+
+
+class RoutingRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    approval_threshold: dict[str, Decimal] = Field(
+        description="Totals at or above this, per currency, need approval"
+    )
+    change_percent: Decimal = Field(
+        gt=0, description="A change against the previous invoice beyond this percentage"
+    )
+    anomaly_threshold: Decimal = Field(gt=0, description="|modified z-score| above this")
+    min_history: int = Field(ge=2, description="Fewer earlier values than this: no score")
+    history_invoices: int = Field(ge=0, le=24, description="Earlier invoices read from the ERP")
+    history_periods: int = Field(ge=0, le=24, description="Earlier usage periods read")
+
+
+class NotifyRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_url: str = Field(default="", description="Empty: log lines only")
 
 
 class RoutingPolicy(BaseModel):
-    version: str = "default-1"
-    approval_threshold: dict[str, Decimal] = Field(
-        default_factory=lambda: {
-            "USD": Decimal("10000"),
-            "EUR": Decimal("10000"),
-            "GBP": Decimal("8000"),
-            "CAD": Decimal("13000"),
-            "AUD": Decimal("15000"),
-            "JPY": Decimal("1500000"),
-        },
-        description="Totals at or above this, per currency, need approval",
-    )
+    model_config = ConfigDict(extra="forbid")
+
+    version: str = Field(min_length=1)
+    routing: RoutingRules
+    approvals: ApproverPolicy
+    notify: NotifyRules = Field(default_factory=NotifyRules)
+
+
+def load_policy(path: Path | None = None) -> RoutingPolicy:
+    """The policy at `path`, else at `$Q2C_POLICY_FILE`, else the shipped defaults."""
+    chosen = path or (Path(os.environ[POLICY_ENV]) if os.environ.get(POLICY_ENV) else None)
+    if chosen is None:
+        source = "billing/routing_policy.toml"
+        text = resources.files("billing").joinpath("routing_policy.toml").read_text()
+    else:
+        source = str(chosen)
+        try:
+            text = chosen.read_text()
+        except OSError as error:
+            raise PolicyError(f"{source}: {error.strerror}") from None
+    try:
+        return RoutingPolicy.model_validate(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyError(f"{source}: not valid TOML: {error}") from None
+    except ValidationError as error:
+        causes = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        raise PolicyError(f"{source}: {causes}") from None
 
 
 def route(
@@ -31,8 +88,11 @@ def route(
     problems: list[Problem],
     tax_uncertain: bool,
     policy: RoutingPolicy,
+    scores: Sequence[AnomalyScore] = (),
+    previous_total: Decimal | None = None,
 ) -> list[RouteReason]:
     """Every reason a person must look; none means straight through."""
+    rules = policy.routing
     reasons: list[RouteReason] = []
     for clause in contract.non_standard_clauses:
         reasons.append(
@@ -42,7 +102,7 @@ def route(
         reasons.append(
             RouteReason(code="price_override", message="The contract carries a manual price")
         )
-    threshold = policy.approval_threshold.get(invoice.currency)
+    threshold = rules.approval_threshold.get(invoice.currency)
     if threshold is not None and invoice.total >= threshold:
         reasons.append(
             RouteReason(
@@ -51,6 +111,19 @@ def route(
                 f"{threshold} {invoice.currency} approval threshold",
             )
         )
+    change = change_percent(invoice.total, previous_total)
+    if change is not None and abs(change) > rules.change_percent:
+        reasons.append(
+            RouteReason(
+                code="change_vs_previous",
+                message=f"Total {invoice.total} {invoice.currency} is {change:+}% against the "
+                f"previous invoice ({previous_total} {invoice.currency}); the policy allows "
+                f"±{rules.change_percent}%",
+            )
+        )
+    for score in scores:
+        if score.anomalous:
+            reasons.append(RouteReason(code="anomaly", message=explain(score)))
     for problem in problems:
         if not problem.blocking:
             reasons.append(
@@ -61,3 +134,49 @@ def route(
     if tax_uncertain:
         reasons.append(RouteReason(code="tax_uncertain", message="The tax result is uncertain"))
     return reasons
+
+
+def change_percent(total: Decimal, previous: Decimal | None) -> Decimal | None:
+    """The change against the previous total in percent (2 places); None without a base."""
+    if previous is None or previous == 0:
+        return None
+    return ((total - previous) * 100 / abs(previous)).quantize(Decimal("0.01"))
+
+
+def score_history(
+    *,
+    observed: Mapping[str, Decimal],
+    history: Mapping[str, Sequence[Decimal]],
+    policy: RoutingPolicy,
+) -> tuple[list[AnomalyScore], list[str]]:
+    """Score each metric that has enough history; say which were not scored and why."""
+    rules = policy.routing
+    scores: list[AnomalyScore] = []
+    notes: list[str] = []
+    for metric, value in observed.items():
+        earlier = history.get(metric, ())
+        if len(earlier) < rules.min_history:
+            notes.append(
+                f"{metric}: not scored, {len(earlier)} earlier values "
+                f"(the policy needs {rules.min_history})"
+            )
+            continue
+        scores.append(
+            score_metric(
+                metric=metric,
+                observed=value,
+                history=earlier,
+                threshold=rules.anomaly_threshold,
+            )
+        )
+    return scores, notes
+
+
+def risk_level(reasons: Sequence[RouteReason], *, approvals_needed: int) -> str:
+    """high: contract terms, anomalies or a dual-approval amount; medium: any other reason."""
+    if not reasons:
+        return "low"
+    high = {"non_standard_clause", "price_override", "anomaly"}
+    if approvals_needed > 1 or any(r.code in high for r in reasons):
+        return "high"
+    return "medium"

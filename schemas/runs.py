@@ -1,5 +1,6 @@
 """A billing run's input, its visible status, and its result."""
 
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -47,7 +48,28 @@ class RouteReason(BaseModel):
 
 class RunInput(BaseModel):
     event: ContractEvent
-    approval_timeout_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    approval_timeout_seconds: int | None = Field(
+        default=None, gt=0, description="Expiry of the approval wait; None: the policy's"
+    )
+    reminder_seconds: int | None = Field(
+        default=None, gt=0, description="Reminder delay; None: the policy's"
+    )
+    escalation_seconds: int | None = Field(
+        default=None, gt=0, description="Escalation delay; None: the policy's"
+    )
+
+
+class ApprovalProgress(BaseModel):
+    """Where an approval wait stands: who is asked, since when, until when."""
+
+    approvals_needed: int = 1
+    approved_by: list[str] = Field(default_factory=list)
+    tier: int = 1
+    approvers: list[str] = Field(default_factory=list, description="Asked now (current tier)")
+    waiting_since: datetime
+    due_at: datetime
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
 
 
 class RunStatus(BaseModel):
@@ -58,6 +80,8 @@ class RunStatus(BaseModel):
     reason: str = ""
     problems: list[Problem] = Field(default_factory=list)
     route_reasons: list[RouteReason] = Field(default_factory=list)
+    risk_level: str = ""
+    approval: ApprovalProgress | None = None
     invoice: Invoice | None = None
     total: Amount | None = None
     currency: str = ""

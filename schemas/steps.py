@@ -1,9 +1,11 @@
 """One model in, one model out, for every activity."""
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from schemas.approvals import ApprovalRequirement
 from schemas.contract import Contract
 from schemas.customer import Customer
 from schemas.invoice import Invoice
@@ -57,6 +59,22 @@ class RouteInput(BaseModel):
     customer: Customer
     problems: list[Problem] = Field(default_factory=list)
     tax_uncertain: bool = False
+    usage: UsageSummary | None = Field(
+        default=None, description="This period's usage, scored against earlier periods"
+    )
+
+
+class AnomalyScore(BaseModel):
+    """One metric scored against the customer's history: the reason explains itself."""
+
+    metric: str
+    observed: Decimal
+    median: Decimal
+    expected_low: Decimal
+    expected_high: Decimal
+    score: Decimal | None = Field(description="Modified z-score; None when it is unbounded")
+    history: int = Field(description="How many earlier values the score stands on")
+    anomalous: bool
 
 
 class RouteDecision(BaseModel):
@@ -64,6 +82,22 @@ class RouteDecision(BaseModel):
     risk_level: str = Field(default="low", description="low, medium or high")
     approvers: list[str] = Field(default_factory=list, description="Who may decide, in order")
     policy_version: str = ""
+    model_version: str = Field(default="", description="The anomaly model that scored")
+    scores: list[AnomalyScore] = Field(default_factory=list)
+    notes: list[str] = Field(
+        default_factory=list, description="What was not scored, and why (e.g. no history)"
+    )
+    approval: ApprovalRequirement | None = None
+
+
+class NotifyInput(BaseModel):
+    """A reminder, an escalation or an expiry, sent to the approvers."""
+
+    kind: str = Field(description="reminder, escalation or expired")
+    workflow_id: str
+    summary: str
+    approvers: list[str] = Field(default_factory=list)
+    due_at: datetime | None = None
 
 
 class PostInvoiceInput(BaseModel):

@@ -14,9 +14,10 @@ from temporalio.worker import Worker
 from activities.billing import BillingActivities
 from activities.crm import CrmActivities
 from activities.erp import ErpActivities
+from activities.routing import RoutingActivities
 from activities.tax_http import HttpTaxActivities
 from activities.usage import UsageActivities
-from billing.routing import RoutingPolicy
+from billing.routing import RoutingPolicy, load_policy
 from billing.tax import Seller, TaxEngine
 from workers.client import connect
 from workers.settings import Settings
@@ -66,16 +67,16 @@ def activities_for(
     usage = UsageActivities(client=http)
     erp = ErpActivities(client=http)
     billing = BillingActivities(
-        tax_engine=tax_engine or default_engine(),
-        seller=seller_from(settings),
-        policy=policy or RoutingPolicy(),
+        tax_engine=tax_engine or default_engine(), seller=seller_from(settings)
     )
+    routing = RoutingActivities(client=http, policy=policy or load_policy())
     return [
         crm.validate_customer,
         usage.fetch_usage,
         billing.draft_invoice,
         _compute_tax(billing=billing, http=http, settings=settings),
-        billing.route,
+        routing.route,
+        routing.notify,
         erp.post_invoice,
         erp.reconcile,
     ]
@@ -111,6 +112,8 @@ def build_worker(
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
+        max_concurrent_workflow_task_polls=settings.workflow_task_pollers,
+        max_concurrent_activity_task_polls=settings.activity_task_pollers,
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
     )
 

@@ -18,7 +18,15 @@ def current_details(status: RunStatus) -> str:
     if status.route_reasons:
         lines.append("Needs approval because:")
         lines.extend(f"- `{r.code}` {r.message}" for r in status.route_reasons)
-    if status.state is RunState.AWAITING_APPROVAL:
+    approval = status.approval
+    if status.state is RunState.AWAITING_APPROVAL and approval is not None:
+        needed = approval.approvals_needed - len(approval.approved_by)
+        asked = ", ".join(approval.approvers) or "no approver in the policy covers this total"
+        lines.append(
+            f"Needs {needed} more approval(s), tier {approval.tier}: {asked}. "
+            f"Due {approval.due_at:%Y-%m-%d %H:%M} UTC"
+            + (" (escalated)" if approval.escalated_at else "")
+        )
         lines.append(
             'Send the signal `approve` or `reject` with `{"approver": "you@company.com", '
             '"comment": "..."}`.'

@@ -13,9 +13,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
     from activities.crm import CrmActivities
     from activities.erp import ErpActivities
+    from activities.routing import RoutingActivities
     from activities.usage import UsageActivities
     from schemas.approvals import (
         ApprovalInput,
+        ApprovalRequirement,
         Decision,
         RecordedDecision,
         RefusedAttempt,
@@ -23,11 +25,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.errors import ReasonCode
     from schemas.events import workflow_id_for
-    from schemas.runs import RunInput, RunState, RunStatus
+    from schemas.runs import ApprovalProgress, RunInput, RunState, RunStatus
     from schemas.steps import (
         ComputeTaxInput,
         DraftInvoiceInput,
         FetchUsageInput,
+        NotifyInput,
         PostInvoiceInput,
         ReconcileInput,
         RouteInput,
@@ -72,7 +75,7 @@ class QuoteToCashWorkflow:
         self._input = input
         self._status = RunStatus(state=RunState.RECEIVED, contract_id=input.event.contract_id)
         self._owner = ""
-        self._decision: RecordedDecision | None = None
+        self._requirement: ApprovalRequirement | None = None
 
     @workflow.run
     async def run(self, input: RunInput) -> RunStatus:
@@ -132,19 +135,25 @@ class QuoteToCashWorkflow:
 
         self._set_state(RunState.ROUTING)
         route = await self._call(
-            BillingActivities.route,
+            RoutingActivities.route,
             RouteInput(
                 invoice=invoice,
                 contract=contract,
                 customer=customer,
                 problems=validated.problems,
                 tax_uncertain=taxed.uncertain,
+                usage=usage,
             ),
         )
         self._status.route_reasons = route.reasons
+        self._status.risk_level = route.risk_level
         workflow.upsert_search_attributes([sa.RISK_LEVEL.value_set(route.risk_level)])
         if route.reasons:
-            await self._await_approval(timeout=input.approval_timeout_seconds)
+            if route.approval is None:
+                raise NeedsAttention(
+                    ReasonCode.CONFIGURATION, "the route needs approval but names no policy"
+                )
+            await self._await_approval(route.approval, input)
             if self._status.state is RunState.REJECTED:
                 return
 
@@ -155,6 +164,7 @@ class QuoteToCashWorkflow:
         )
         self._status.posting_key = posted.posting_key
         self._status.erp_document_id = posted.erp_document_id
+        workflow.upsert_memo({"erp_document_id": posted.erp_document_id})
 
         self._set_state(RunState.RECONCILING)
         reconciled = await self._call(
@@ -188,44 +198,110 @@ class QuoteToCashWorkflow:
 
     # Approval -----------------------------------------------------------------------------
 
-    async def _await_approval(self, *, timeout: int) -> None:
-        due = workflow.now() + timedelta(seconds=timeout)
+    async def _await_approval(self, requirement: ApprovalRequirement, input: RunInput) -> None:
+        """Wait for the decision on Temporal timers (they survive restarts): remind, then
+        escalate to the next tier, then expire into needs-attention."""
+        self._requirement = requirement
+        start = workflow.now()
+        expiry = input.approval_timeout_seconds or requirement.expiry_seconds
+        reminder = input.reminder_seconds or requirement.reminder_seconds
+        escalation = input.escalation_seconds or requirement.escalation_seconds
+        tiers = requirement.tiers() or [0]
+        due = start + timedelta(seconds=expiry)
+        self._status.approval = ApprovalProgress(
+            approvals_needed=requirement.approvals_needed,
+            tier=tiers[0],
+            approvers=requirement.approvers_at(tiers[0]),
+            waiting_since=start,
+            due_at=due,
+        )
         workflow.upsert_search_attributes([sa.APPROVAL_DUE_AT.value_set(due)])
         self._set_state(RunState.AWAITING_APPROVAL)
-        try:
-            await workflow.wait_condition(
-                lambda: self._decision is not None, timeout=timedelta(seconds=timeout)
-            )
-        except TimeoutError:
-            raise NeedsAttention(
-                ReasonCode.APPROVAL_EXPIRED,
-                f"no decision within {timedelta(seconds=timeout)}; the invoice was not posted",
-            ) from None
+        steps = [
+            (s, k) for s, k in ((reminder, "reminder"), (escalation, "escalation")) if s < expiry
+        ]
+        for seconds, kind in [*sorted(steps), (expiry, "expired")]:
+            remaining = start + timedelta(seconds=seconds) - workflow.now()
+            if remaining > timedelta(0):
+                try:
+                    await workflow.wait_condition(self._decided, timeout=remaining)
+                except TimeoutError:
+                    pass
+            if self._decided():
+                break
+            if kind == "expired":
+                await self._notify("expired")
+                raise NeedsAttention(
+                    ReasonCode.APPROVAL_EXPIRED,
+                    f"no decision within {timedelta(seconds=expiry)}; the invoice was not posted",
+                )
+            if kind == "escalation":
+                self._escalate(tiers)
+            else:
+                self._status.approval.reminded_at = workflow.now()
+            self._refresh_details()
+            await self._notify(kind)
         workflow.upsert_search_attributes([sa.APPROVAL_DUE_AT.value_unset()])
-        decision = self._decision
-        assert decision is not None
-        if decision.verdict == "reject":
+        rejection = next((d for d in self._status.decisions if d.verdict == "reject"), None)
+        if rejection is not None:
             self._status.reason_code = ReasonCode.REJECTED
-            self._status.reason = f"rejected by {decision.approver}: {decision.comment}"
+            self._status.reason = f"rejected by {rejection.approver}: {rejection.comment}"
             self._set_state(RunState.REJECTED)
 
+    def _escalate(self, tiers: list[int]) -> None:
+        progress = self._status.approval
+        assert progress is not None and self._requirement is not None
+        higher = [t for t in tiers if t > progress.tier]
+        if higher:
+            progress.tier = higher[0]
+            progress.approvers = self._requirement.approvers_at(higher[0])
+        progress.escalated_at = workflow.now()
+
+    async def _notify(self, kind: str) -> None:
+        # Best effort: a failing webhook must not stop the wait, so it is logged and passed.
+        progress = self._status.approval
+        assert progress is not None
+        notice = NotifyInput(
+            kind=kind,
+            workflow_id=workflow.info().workflow_id,
+            summary=f"{self._status.total} {self._status.currency}: "
+            + "; ".join(r.message for r in self._status.route_reasons),
+            approvers=progress.approvers,
+            due_at=progress.due_at,
+        )
+        try:
+            await workflow.execute_activity_method(
+                RoutingActivities.notify,
+                notice,
+                start_to_close_timeout=CALL_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_attempts=5, initial_interval=timedelta(seconds=2)),
+            )
+        except ActivityError as error:
+            workflow.logger.warning("approval %s notice failed: %s", kind, error.cause)
+
+    def _approved_by(self) -> list[str]:
+        return [d.approver for d in self._status.decisions if d.verdict == "approve"]
+
+    def _decided(self) -> bool:
+        if any(d.verdict == "reject" for d in self._status.decisions):
+            return True
+        needed = self._requirement.approvals_needed if self._requirement else 1
+        return len(self._approved_by()) >= needed
+
     def _refusal(self, verdict: Verdict, approver: str) -> str | None:
-        if self._status.state is not RunState.AWAITING_APPROVAL:
+        if self._status.state is not RunState.AWAITING_APPROVAL or self._requirement is None:
             return f"the run is {self._status.state.value}, not awaiting approval"
-        if self._decision is not None:
+        if self._decided():
             return "a decision was already recorded"
-        if verdict == "approve" and self._owner and approver.lower() == self._owner.lower():
-            return f"{approver} owns this contract and may not approve it"
-        return None
+        return self._requirement.refusal(verdict, approver, approved_by=self._approved_by())
 
     def _accept(self, verdict: Verdict, approver: str, comment: str) -> None:
-        self._decision = RecordedDecision(
-            verdict=verdict,
-            approver=approver,
-            comment=comment,
-            at=workflow.now(),
+        decision = RecordedDecision(
+            verdict=verdict, approver=approver, comment=comment, at=workflow.now()
         )
-        self._status.decisions.append(self._decision)
+        self._status.decisions.append(decision)
+        if self._status.approval is not None and verdict == "approve":
+            self._status.approval.approved_by.append(approver)
         self._refresh_details()
 
     def _receive_signal(self, verdict: Verdict, payload: RawValue) -> None:

@@ -10,7 +10,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from billing.routing import RoutingPolicy
+from billing.routing import load_policy
 from schemas.approvals import Decision
 from schemas.events import BillingCycleClosed
 from schemas.runs import RunInput, RunState, RunStatus
@@ -74,7 +74,7 @@ async def runner(
             time_skipping_env.client,
             settings=settings,
             http=http,
-            policy=RoutingPolicy(),
+            policy=load_policy(),
         )
         async with worker:
             yield Runner(time_skipping_env, task_queue)
