@@ -1,0 +1,44 @@
+"""The one activity a workflow calls to record a handoff that no other activity sees:
+an approval decision and who made it, or the run's final state."""
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+from temporalio import activity
+
+from schemas.audit import Handoff, HandoffInput, Step
+
+SYSTEM_OF_STEP = {Step.APPROVAL: "approver", Step.OUTCOME: "q2c", Step.RECEIVED: "q2c"}
+
+
+class HandoffRecorder(Protocol):
+    def record(self, handoffs: Sequence[Handoff]) -> None: ...
+
+
+class AuditActivities:
+    def __init__(self, *, recorder: HandoffRecorder) -> None:
+        self._recorder = recorder
+
+    @activity.defn
+    async def record_handoff(self, input: HandoffInput) -> None:
+        info = activity.info()
+        at = input.at or datetime.now(UTC)
+        # One final outcome per run and one row per decision, however often this is retried.
+        suffix = str(input.step) if input.step is Step.OUTCOME else f"{input.step}/{input.outcome}"
+        handoff = Handoff(
+            key=f"{info.workflow_id}/{info.workflow_run_id}/{suffix}",
+            workflow_id=info.workflow_id or "",
+            run_id=info.workflow_run_id or "",
+            step=input.step,
+            system=SYSTEM_OF_STEP[input.step],
+            outcome=input.outcome,
+            reason_code=input.reason_code,
+            attempt=info.attempt,
+            started_at=at,
+            finished_at=at,
+            decided_by=input.decided_by,
+            detail=input.detail[:500],
+        )
+        await asyncio.to_thread(self._recorder.record, [handoff])

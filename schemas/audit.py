@@ -1,0 +1,60 @@
+"""One handoff of a billing run: the row of the audit trail the report is computed from."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+
+class Outcome(StrEnum):
+    RECEIVED = "received"
+    SUCCESS = "success"
+    RETRY = "retry"
+    FAILURE = "failure"
+    CANCELLED = "cancelled"
+    APPROVAL_REQUESTED = "approval_requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    POSTED = "posted"
+    NEEDS_ATTENTION = "needs_attention"
+
+
+class Step(StrEnum):
+    """Steps that are not activities; an activity's step is its activity type."""
+
+    RECEIVED = "received"
+    APPROVAL = "approval"
+    OUTCOME = "outcome"
+
+
+class Handoff(BaseModel):
+    """What happened at one handoff. `key` makes the write idempotent."""
+
+    key: str = Field(description="Unique per handoff; a second write with it changes nothing")
+    workflow_id: str
+    run_id: str
+    step: str
+    system: str
+    outcome: Outcome
+    reason_code: str = ""
+    attempt: int = Field(default=1, ge=1)
+    started_at: AwareDatetime
+    finished_at: AwareDatetime
+    decided_by: str = ""
+    product_line: str = ""
+    customer_id: str = ""
+    amount: str = Field(default="", description="Invoice total as a decimal string, if known")
+    currency: str = ""
+    detail: str = ""
+
+
+class HandoffInput(BaseModel):
+    """What the workflow itself reports (a decision, a final state); the rest comes from the
+    activity's own info."""
+
+    step: Step
+    outcome: Outcome
+    reason_code: str = ""
+    decided_by: str = ""
+    at: datetime | None = Field(default=None, description="When it happened; default: now")
+    detail: str = ""

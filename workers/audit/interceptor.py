@@ -1,0 +1,75 @@
+"""A worker interceptor that writes each activity execution to the audit trail."""
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+)
+
+from activities.audit import HandoffRecorder
+from workers.audit.handoffs import Execution, on_failure, on_success
+
+log = logging.getLogger("q2c.audit")
+
+UNAUDITED = frozenset({"record_handoff"})
+"""Activities that write their own handoff."""
+
+AUDIT_UNAVAILABLE = "audit_unavailable"
+
+
+class AuditInterceptor(Interceptor):
+    def __init__(self, *, recorder: HandoffRecorder) -> None:
+        self._recorder = recorder
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _AuditInbound(next, self._recorder)
+
+
+class _AuditInbound(ActivityInboundInterceptor):
+    def __init__(self, next: ActivityInboundInterceptor, recorder: HandoffRecorder) -> None:
+        super().__init__(next)
+        self._recorder = recorder
+
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        info = activity.info()
+        if info.activity_type in UNAUDITED or not info.workflow_id:
+            return await super().execute_activity(input)
+        started = datetime.now(UTC)
+
+        def execution() -> Execution:
+            return Execution(
+                workflow_id=info.workflow_id or "",
+                run_id=info.workflow_run_id or "",
+                activity_id=info.activity_id,
+                step=info.activity_type,
+                attempt=info.attempt,
+                scheduled_at=info.scheduled_time,
+                started_at=started,
+                finished_at=datetime.now(UTC),
+            )
+
+        try:
+            result = await super().execute_activity(input)
+        except BaseException as error:
+            try:
+                await asyncio.to_thread(self._recorder.record, on_failure(execution(), error))
+            except Exception:  # the activity's own failure is what Temporal must see
+                log.exception("audit write failed for %s", info.activity_type)
+            raise
+        try:
+            await asyncio.to_thread(
+                self._recorder.record, on_success(execution(), input.args, result)
+            )
+        except Exception as error:
+            # Retry the activity rather than lose the handoff; the activities are idempotent.
+            raise ApplicationError(
+                f"audit write failed: {error}", type=AUDIT_UNAVAILABLE
+            ) from error
+        return result

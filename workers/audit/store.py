@@ -1,0 +1,113 @@
+"""The audit store: one table, written idempotently, SQLite by default, PostgreSQL by URL.
+
+It is q2c's own database, not a system of record's, and nothing in it expires with
+Temporal's history retention.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import DateTime, Engine, Table, event, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, SQLModel, create_engine
+
+from schemas.audit import Handoff, Outcome
+
+
+class AuditRow(SQLModel, table=True):
+    __tablename__ = "q2c_audit_handoff"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=512)
+    workflow_id: str = Field(index=True, max_length=256)
+    run_id: str = Field(max_length=64)
+    step: str = Field(max_length=64)
+    system: str = Field(max_length=32)
+    outcome: str = Field(max_length=32)
+    reason_code: str = Field(default="", max_length=64)
+    attempt: int = 1
+    started_at: datetime = Field(sa_type=DateTime(timezone=True))
+    finished_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
+    decided_by: str = Field(default="", max_length=320)
+    product_line: str = Field(default="", max_length=64)
+    customer_id: str = Field(default="", max_length=64)
+    amount: str = Field(default="", max_length=40)
+    currency: str = Field(default="", max_length=3)
+    detail: str = Field(default="", max_length=500)
+
+
+def _table() -> Table:
+    return cast(Table, AuditRow.__table__)  # type: ignore[attr-defined]
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything written here is UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _sqlite_pragmas(connection: Any, _record: object) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+class AuditStore:
+    """Writes handoffs once per key and reads them back for the report."""
+
+    def __init__(self, *, url: str, connect_args: dict[str, Any] | None = None) -> None:
+        args = dict(connect_args or {})
+        self._sqlite = url.startswith("sqlite")
+        if self._sqlite:
+            args.setdefault("timeout", 30)  # several worker processes may share the file
+        self.engine: Engine = create_engine(url, connect_args=args)
+        if self._sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    def create(self) -> None:
+        SQLModel.metadata.create_all(self.engine, tables=[_table()])
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def record(self, handoffs: Sequence[Handoff]) -> None:
+        """Insert each handoff unless its key is already there (a retry writes nothing)."""
+        if not handoffs:
+            return
+        rows = [h.model_dump(mode="python") for h in handoffs]
+        for row in rows:
+            row["outcome"] = str(row["outcome"])
+            row["detail"] = row["detail"][:500]
+            row["started_at"] = _utc(row["started_at"])
+            row["finished_at"] = _utc(row["finished_at"])
+        dialect = sqlite if self._sqlite else postgresql
+        statement = (
+            dialect.insert(_table()).values(rows).on_conflict_do_nothing(index_elements=["key"])
+        )
+        with self.engine.begin() as connection:
+            connection.execute(statement)
+
+    def read(self, *, since: datetime | None = None) -> list[Handoff]:
+        """Every handoff of the runs that did anything at or after `since`."""
+        columns = _table().c
+        query = select(_table()).order_by(columns.finished_at, columns.id)
+        if since is not None:
+            active = select(columns.workflow_id).where(columns.finished_at >= _utc(since))
+            query = query.where(columns.workflow_id.in_(active))
+        with self.engine.connect() as connection:
+            found = connection.execute(query).mappings().all()
+        return list(_handoffs(found))
+
+
+def _handoffs(rows: Iterable[Any]) -> Iterable[Handoff]:
+    for row in rows:
+        values = dict(row)
+        values.pop("id")
+        values["outcome"] = Outcome(values["outcome"])
+        values["started_at"] = _utc(values["started_at"])
+        values["finished_at"] = _utc(values["finished_at"])
+        yield Handoff.model_validate(values)
+
+
+def sqlite_url_under(home: str) -> str:
+    return f"sqlite:///{home}/audit.db"

@@ -1,0 +1,283 @@
+"""The figures finance and RevOps measure invoice automation by, from the audit trail alone.
+
+Definitions (also in docs/observability.md):
+- cycle time: event received → posted (the outcome row), per posted run;
+- median is the middle value (mean of the two middle ones); p90 is the nearest rank;
+- straight-through: posted with no approval requested, over every run in the window;
+- first-pass accuracy: of the runs that got as far as posting, those posted with the total
+  computed before approval and reconciled on the first comparison;
+- exceptions: each approval reason and each needs-attention or rejection, by reason code and
+  by the system the problem came from;
+- integration incidents: failed activity attempts per system (retries and final failures);
+- open items: runs with no outcome yet, aged from the event.
+"""
+
+import math
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from schemas.audit import Handoff, Outcome, Step
+
+AGING_BUCKETS = ("under 1 day", "1–3 days", "3–7 days", "over 7 days")
+
+SOURCE_OF_REASON = {
+    "non_standard_clause": "crm",
+    "price_override": "crm",
+    "validation_warning": "crm",
+    "customer_invalid": "crm",
+    "customer_not_found": "crm",
+    "contract_not_found": "crm",
+    "contract_invalid": "crm",
+    "tax_uncertain": "tax",
+    "tax_unsupported": "tax",
+    "posting_conflict": "erp",
+    "reconcile_mismatch": "erp",
+    "approval_expired": "approver",
+    "rejected": "approver",
+}
+"""Where a reason's problem comes from; other reasons are charged to the step's system."""
+
+
+class Rate(BaseModel):
+    count: int
+    total: int
+    rate: float | None = Field(description="count / total, or None when total is 0")
+
+
+class Durations(BaseModel):
+    count: int
+    median_seconds: float | None
+    p90_seconds: float | None
+
+
+class ProductLineCycle(Durations):
+    product_line: str
+
+
+class Exceptions(BaseModel):
+    reason_code: str
+    source_system: str
+    count: int
+
+
+class Incidents(BaseModel):
+    system: str
+    retries: int
+    failures: int
+
+
+class OpenItem(BaseModel):
+    workflow_id: str
+    customer_id: str
+    product_line: str
+    waiting_on: str = Field(description="approval, or the step it is in")
+    received_at: AwareDatetime
+    age_seconds: float
+    bucket: str
+    approval_wait_seconds: float | None
+
+
+class Report(BaseModel):
+    generated_at: AwareDatetime
+    since: AwareDatetime | None
+    runs: int
+    posted: int
+    needs_attention: int
+    rejected: int
+    open: int
+    cycle_time: Durations
+    cycle_time_by_product_line: list[ProductLineCycle]
+    cycle_times_seconds: list[float] = Field(description="Every posted run's cycle time")
+    straight_through: Rate
+    first_pass_accuracy: Rate
+    exceptions: list[Exceptions]
+    incidents: list[Incidents]
+    aging: dict[str, int]
+    approval_wait: Durations = Field(description="Request to decision, for decided approvals")
+    open_items: list[OpenItem]
+
+
+@dataclass
+class _Run:
+    workflow_id: str
+    handoffs: list[Handoff] = field(default_factory=list)
+
+    def rows(self, *, step: str | None = None, outcome: Outcome | None = None) -> list[Handoff]:
+        return [
+            h
+            for h in self.handoffs
+            if (step is None or h.step == step) and (outcome is None or h.outcome is outcome)
+        ]
+
+    def first(self, *, step: str | None = None, outcome: Outcome | None = None) -> Handoff | None:
+        found = self.rows(step=step, outcome=outcome)
+        return found[0] if found else None
+
+    def value(self, name: str) -> str:
+        return next((getattr(h, name) for h in self.handoffs if getattr(h, name)), "")
+
+    @property
+    def received_at(self) -> datetime:
+        received = self.first(step=Step.RECEIVED)
+        if received is not None:
+            return received.started_at
+        return min(h.started_at for h in self.handoffs)
+
+    @property
+    def outcome(self) -> Handoff | None:
+        return self.first(step=Step.OUTCOME)
+
+    @property
+    def approval_requested(self) -> Handoff | None:
+        return self.first(step=Step.APPROVAL, outcome=Outcome.APPROVAL_REQUESTED)
+
+    @property
+    def decided_at(self) -> datetime | None:
+        for verdict in (Outcome.APPROVED, Outcome.REJECTED):
+            decision = self.first(step=Step.APPROVAL, outcome=verdict)
+            if decision is not None:
+                return decision.finished_at
+        if self.approval_requested is None:
+            return None
+        # Without a recorded decision, posting after the request means it was approved then.
+        posting = self.first(step="post_invoice")
+        return posting.started_at if posting is not None else None
+
+    def amount(self, step: str) -> Decimal | None:
+        row = self.first(step=step, outcome=Outcome.SUCCESS)
+        return Decimal(row.amount) if row is not None and row.amount else None
+
+
+def _runs(handoffs: Iterable[Handoff]) -> list[_Run]:
+    runs: dict[tuple[str, str], _Run] = {}
+    for handoff in sorted(handoffs, key=lambda h: (h.finished_at, h.started_at)):
+        key = (handoff.workflow_id, handoff.run_id)
+        runs.setdefault(key, _Run(workflow_id=handoff.workflow_id)).handoffs.append(handoff)
+    return list(runs.values())
+
+
+def median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def p90(values: Sequence[float]) -> float | None:
+    """Nearest rank: the smallest value with at least 90% of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(0.9 * len(ordered)), 1) - 1]
+
+
+def durations(values: Sequence[float]) -> Durations:
+    return Durations(count=len(values), median_seconds=median(values), p90_seconds=p90(values))
+
+
+def rate(count: int, total: int) -> Rate:
+    return Rate(count=count, total=total, rate=count / total if total else None)
+
+
+def bucket(age: timedelta) -> str:
+    days = age / timedelta(days=1)
+    if days < 1:
+        return AGING_BUCKETS[0]
+    if days < 3:
+        return AGING_BUCKETS[1]
+    if days < 7:
+        return AGING_BUCKETS[2]
+    return AGING_BUCKETS[3]
+
+
+def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | None = None) -> Report:
+    runs = [r for r in _runs(handoffs) if since is None or r.received_at >= since]
+    cycle: list[float] = []
+    by_line: dict[str, list[float]] = defaultdict(list)
+    straight = reached_posting = first_pass = 0
+    exceptions: Counter[tuple[str, str]] = Counter()
+    incidents: dict[str, Counter[str]] = defaultdict(Counter)
+    waits: list[float] = []
+    open_items: list[OpenItem] = []
+    finals: Counter[Outcome] = Counter()
+
+    for run in runs:
+        outcome = run.outcome
+        requested = run.approval_requested
+        decided_at = run.decided_at
+        for row in run.handoffs:
+            if row.outcome in (Outcome.RETRY, Outcome.FAILURE):
+                incidents[row.system][row.outcome] += 1
+        if requested is not None:
+            for code in (
+                requested.detail.split(",") if requested.detail else [requested.reason_code]
+            ):
+                exceptions[(code, SOURCE_OF_REASON.get(code, requested.system))] += 1
+            if decided_at is not None:
+                waits.append((decided_at - requested.finished_at).total_seconds())
+        if outcome is not None and outcome.outcome is not Outcome.POSTED:
+            code = outcome.reason_code or str(outcome.outcome)
+            exceptions[(code, SOURCE_OF_REASON.get(code, outcome.system))] += 1
+        if run.first(step="post_invoice") is not None:
+            reached_posting += 1
+        if outcome is None:
+            age = now - run.received_at
+            wait = None
+            if requested is not None and decided_at is None:
+                wait = (now - requested.finished_at).total_seconds()
+            open_items.append(
+                OpenItem(
+                    workflow_id=run.workflow_id,
+                    customer_id=run.value("customer_id"),
+                    product_line=run.value("product_line"),
+                    waiting_on="approval" if wait is not None else run.handoffs[-1].step,
+                    received_at=run.received_at,
+                    age_seconds=age.total_seconds(),
+                    bucket=bucket(age),
+                    approval_wait_seconds=wait,
+                )
+            )
+            continue
+        finals[outcome.outcome] += 1
+        if outcome.outcome is not Outcome.POSTED:
+            continue
+        seconds = (outcome.finished_at - run.received_at).total_seconds()
+        cycle.append(seconds)
+        by_line[run.value("product_line") or "unknown"].append(seconds)
+        if requested is None:
+            straight += 1
+        taxed, posted = run.amount("compute_tax"), run.amount("post_invoice")
+        if taxed is None or posted is None or taxed == posted:
+            first_pass += 1
+
+    return Report(
+        generated_at=now,
+        since=since,
+        runs=len(runs),
+        posted=finals[Outcome.POSTED],
+        needs_attention=finals[Outcome.NEEDS_ATTENTION],
+        rejected=finals[Outcome.REJECTED],
+        open=len(open_items),
+        cycle_time=durations(cycle),
+        cycle_time_by_product_line=[
+            ProductLineCycle(product_line=line, **durations(values).model_dump())
+            for line, values in sorted(by_line.items())
+        ],
+        cycle_times_seconds=sorted(cycle),
+        straight_through=rate(straight, len(runs)),
+        first_pass_accuracy=rate(first_pass, reached_posting),
+        exceptions=[
+            Exceptions(reason_code=code, source_system=system, count=count)
+            for (code, system), count in sorted(exceptions.items(), key=lambda i: (-i[1], i[0]))
+        ],
+        incidents=[
+            Incidents(system=system, retries=c[Outcome.RETRY], failures=c[Outcome.FAILURE])
+            for system, c in sorted(incidents.items())
+        ],
+        aging={name: sum(1 for i in open_items if i.bucket == name) for name in AGING_BUCKETS},
+        approval_wait=durations(waits),
+        open_items=sorted(open_items, key=lambda i: -i.age_seconds),
+    )
