@@ -48,6 +48,8 @@ RETRY = RetryPolicy(
 CALL_TIMEOUT = timedelta(seconds=30)
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 """Activities heartbeat while they call a system: a killed worker's call is retried in 10 s."""
+ERP_DOCUMENT_MEMO = "erp-document-memo"
+"""Patch id: the ERP document number goes into the run's memo, shown in the UI's list."""
 
 APPROVE_HELP = (
     "Approve this invoice for posting to the ERP. "
@@ -164,7 +166,10 @@ class QuoteToCashWorkflow:
         )
         self._status.posting_key = posted.posting_key
         self._status.erp_document_id = posted.erp_document_id
-        workflow.upsert_memo({"erp_document_id": posted.erp_document_id})
+        if workflow.patched(ERP_DOCUMENT_MEMO):
+            # Runs that posted before this change have no memo command here: see
+            # docs/operations.md, "Changing the workflow".
+            workflow.upsert_memo({"erp_document_id": posted.erp_document_id})
 
         self._set_state(RunState.RECONCILING)
         reconciled = await self._call(
