@@ -39,6 +39,17 @@ class Settings(BaseSettings):
     max_concurrent_workflow_tasks: int = 100
     max_cached_workflows: int = 2000
     graceful_shutdown_seconds: float = 30.0
+    audit_database_url: str = Field(
+        default="", description="q2c's audit trail; default: a SQLite file under `home`"
+    )
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Serve Temporal SDK metrics for Prometheus"
+    )
+    metrics_host: str = "127.0.0.1"
+
+    @property
+    def audit_url(self) -> str:
+        return self.audit_database_url or f"sqlite:///{self.home / 'audit.db'}"
 
     def ui_link(self, workflow_id: str, *, namespace: str = "default") -> str:
         from urllib.parse import quote

@@ -11,6 +11,7 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.audit import AuditActivities, DiscardHandoffs, HandoffRecorder
 from activities.billing import BillingActivities
 from activities.crm import CrmActivities
 from activities.erp import ErpActivities
@@ -19,8 +20,11 @@ from activities.tax_http import HttpTaxActivities
 from activities.usage import UsageActivities
 from billing.routing import RoutingPolicy, load_policy
 from billing.tax import Seller, TaxEngine
+from workers.audit.interceptor import AuditInterceptor
+from workers.audit.store import AuditStore
 from workers.client import connect
 from workers.settings import Settings
+from workers.telemetry import from_environment
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 log = logging.getLogger("q2c.worker")
@@ -101,14 +105,19 @@ def build_worker(
     http: httpx.AsyncClient,
     tax_engine: TaxEngine | None = None,
     policy: RoutingPolicy | None = None,
+    audit: HandoffRecorder | None = None,
 ) -> Worker:
+    """With `audit`, every activity execution is written to the audit trail."""
+    recorder = AuditActivities(recorder=audit or DiscardHandoffs())
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[QuoteToCashWorkflow],
-        activities=activities_for(
-            http=http, settings=settings, tax_engine=tax_engine, policy=policy
-        ),
+        activities=[
+            *activities_for(http=http, settings=settings, tax_engine=tax_engine, policy=policy),
+            recorder.record_handoff,
+        ],
+        interceptors=[AuditInterceptor(recorder=audit)] if audit is not None else [],
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
@@ -120,17 +129,24 @@ def build_worker(
 
 async def run_worker(settings: Settings) -> None:
     """Poll until SIGINT or SIGTERM, then drain: running activities get the grace period."""
-    client = await connect()
+    telemetry = from_environment()
+    client = await connect(telemetry=telemetry)
+    audit = AuditStore(url=settings.audit_url)
+    audit.create()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with systems_client(settings) as http:
-        worker = build_worker(client, settings=settings, http=http)
-        async with worker:
-            log.info("worker polling task queue %r", settings.task_queue)
-            await stop.wait()
-            log.info(
-                "draining: waiting up to %ss for running activities",
-                settings.graceful_shutdown_seconds,
-            )
+    try:
+        async with telemetry.instrument(systems_client(settings)) as http:
+            worker = build_worker(client, settings=settings, http=http, audit=audit)
+            async with worker:
+                log.info("worker polling task queue %r", settings.task_queue)
+                await stop.wait()
+                log.info(
+                    "draining: waiting up to %ss for running activities",
+                    settings.graceful_shutdown_seconds,
+                )
+    finally:
+        telemetry.shutdown()  # flushes the spans still batched
+        audit.dispose()

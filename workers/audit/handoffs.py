@@ -26,6 +26,7 @@ SYSTEM_OF_STEP = {
     "route": "billing",
     "post_invoice": "erp",
     "reconcile": "erp",
+    "notify": "webhook",
 }
 """Which system each activity talks to; an unknown activity is attributed to q2c itself."""
 

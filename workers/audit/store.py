@@ -6,6 +6,7 @@ Temporal's history retention.
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import DateTime, Engine, Table, event, select
@@ -65,6 +66,9 @@ class AuditStore:
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
     def create(self) -> None:
+        database = self.engine.url.database
+        if self._sqlite and database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         SQLModel.metadata.create_all(self.engine, tables=[_table()])
 
     def dispose(self) -> None:

@@ -1,0 +1,110 @@
+"""Traces and metrics. Traces: the standard OTEL_* variables choose the exporter (console,
+otlp or none; default none, and then no tracer, no interceptor, nothing to pay). Metrics:
+the Temporal SDK's own, served for Prometheus when Q2C_METRICS_PORT is set."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+
+import httpx
+from opentelemetry import trace
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from temporalio.client import Interceptor
+from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+from workers.settings import Settings
+
+OTLP_PROTOCOLS = ("http/protobuf",)
+
+
+class TelemetryError(ValueError):
+    """A telemetry variable names something q2c cannot do."""
+
+
+def span_exporters(env: Mapping[str, str]) -> list[SpanExporter]:
+    """The exporters OTEL_TRACES_EXPORTER names (comma-separated); none by default."""
+    names = [n.strip().lower() for n in env.get("OTEL_TRACES_EXPORTER", "none").split(",")]
+    exporters: list[SpanExporter] = []
+    for name in names:
+        if name in ("", "none"):
+            continue
+        if name == "console":
+            exporters.append(ConsoleSpanExporter())
+        elif name == "otlp":
+            protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get(
+                "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
+            )
+            if protocol not in OTLP_PROTOCOLS:
+                raise TelemetryError(
+                    f"OTEL_EXPORTER_OTLP_PROTOCOL: {protocol!r} is not supported; "
+                    f"use {', '.join(OTLP_PROTOCOLS)}"
+                )
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            exporters.append(OTLPSpanExporter())  # endpoint and headers from OTEL_EXPORTER_OTLP_*
+        else:
+            raise TelemetryError(
+                f"OTEL_TRACES_EXPORTER: unknown exporter {name!r}; use console, otlp or none"
+            )
+    return exporters
+
+
+def tracer_provider(env: Mapping[str, str]) -> TracerProvider | None:
+    exporters = span_exporters(env)
+    if not exporters:
+        return None
+    resource = Resource.create({SERVICE_NAME: env.get("OTEL_SERVICE_NAME", "q2c")})
+    provider = TracerProvider(resource=resource)
+    for exporter in exporters:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    return provider
+
+
+def metrics_runtime(settings: Settings) -> Runtime | None:
+    if settings.metrics_port is None:
+        return None
+    bind = f"{settings.metrics_host}:{settings.metrics_port}"
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Telemetry:
+    """What a process's clients and workers are built with."""
+
+    provider: TracerProvider | None = None
+    runtime: Runtime | None = None
+    interceptors: list[Interceptor] = field(default_factory=list)
+
+    @classmethod
+    def tracing_with(
+        cls, provider: TracerProvider, *, runtime: Runtime | None = None
+    ) -> "Telemetry":
+        tracer = provider.get_tracer("q2c")
+        return cls(provider=provider, runtime=runtime, interceptors=[TracingInterceptor(tracer)])
+
+    def instrument(self, client: httpx.AsyncClient) -> httpx.AsyncClient:
+        """Give the client's requests spans, children of the activity span they run in."""
+        if self.provider is not None:
+            HTTPXClientInstrumentor.instrument_client(client, tracer_provider=self.provider)
+        return client
+
+    def shutdown(self) -> None:
+        if self.provider is not None:
+            self.provider.shutdown()
+
+
+@cache
+def from_environment() -> Telemetry:
+    """Once per process: the global tracer provider may be set only once."""
+    settings = Settings()
+    runtime = metrics_runtime(settings)
+    provider = tracer_provider(os.environ)
+    if provider is None:
+        return Telemetry(runtime=runtime)
+    trace.set_tracer_provider(provider)
+    return Telemetry.tracing_with(provider, runtime=runtime)
