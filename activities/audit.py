@@ -17,6 +17,13 @@ class HandoffRecorder(Protocol):
     def record(self, handoffs: Sequence[Handoff]) -> None: ...
 
 
+class DiscardHandoffs:
+    """For a worker without an audit store (tests of other parts)."""
+
+    def record(self, handoffs: Sequence[Handoff]) -> None:
+        pass
+
+
 class AuditActivities:
     def __init__(self, *, recorder: HandoffRecorder) -> None:
         self._recorder = recorder
