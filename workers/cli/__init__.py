@@ -2,7 +2,7 @@
 
 import typer
 
-from workers.cli import bench_rating, preview, report, runs, stack
+from workers.cli import bench_rating, bench_run, preview, replay, report, runs, stack
 
 
 def build_app() -> typer.Typer:
@@ -13,7 +13,7 @@ def build_app() -> typer.Typer:
     )
     bench = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
     app.add_typer(bench, name="bench")
-    for module in (stack, runs, preview, bench_rating, report):
+    for module in (stack, runs, preview, bench_rating, replay, bench_run, report):
         module.register(app, bench=bench)
     return app
 
