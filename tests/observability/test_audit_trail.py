@@ -1,0 +1,119 @@
+"""A real run on a worker with the audit interceptor: every handoff lands once."""
+
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from schemas.audit import Handoff, Outcome
+from schemas.runs import RunState
+from tests.conftest import SystemsService
+from tests.observability.runs import run_to_end
+from workers.audit.store import AuditStore
+from workers.settings import Settings
+from workers.worker import build_worker
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+class CommitsThenFails:
+    """An audit database that commits the first write of `step`, then reports an error:
+    the activity is retried and writes the same handoff again."""
+
+    def __init__(self, store: AuditStore, *, step: str) -> None:
+        self.store = store
+        self.step = step
+        self.failed = False
+
+    def record(self, handoffs: Sequence[Handoff]) -> None:
+        self.store.record(handoffs)
+        if not self.failed and any(h.step == self.step for h in handoffs):
+            self.failed = True
+            raise ConnectionError("connection lost after commit")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> AuditStore:
+    audit = AuditStore(url=f"sqlite:///{tmp_path / 'audit.db'}")
+    audit.create()
+    return audit
+
+
+async def _run(
+    env: WorkflowEnvironment,
+    systems: SystemsService,
+    recorder: AuditStore | CommitsThenFails,
+    *,
+    contract_id: str,
+    month: int,
+) -> tuple[str, RunState]:
+    task_queue = f"q2c-audit-{uuid.uuid4()}"
+    settings = Settings(task_queue=task_queue, systems_url=systems.url)
+    async with systems.client() as http:
+        worker = build_worker(env.client, settings=settings, http=http, audit=recorder)
+        async with worker:
+            workflow_id, status = await run_to_end(
+                env.client, contract_id=contract_id, month=month, task_queue=task_queue
+            )
+    return workflow_id, status.state
+
+
+async def test_a_posted_run_records_each_handoff_once(
+    time_skipping_env: WorkflowEnvironment, systems: SystemsService, store: AuditStore
+) -> None:
+    workflow_id, state = await _run(
+        time_skipping_env, systems, store, contract_id="C-1008", month=8
+    )
+    assert state is RunState.POSTED
+    rows = [h for h in store.read() if h.workflow_id == workflow_id]
+    steps = [(h.step, h.outcome) for h in rows]
+    for expected in [
+        ("received", Outcome.RECEIVED),
+        ("validate_customer", Outcome.SUCCESS),
+        ("fetch_usage", Outcome.SUCCESS),
+        ("draft_invoice", Outcome.SUCCESS),
+        ("compute_tax", Outcome.SUCCESS),
+        ("route", Outcome.SUCCESS),
+        ("post_invoice", Outcome.SUCCESS),
+        ("reconcile", Outcome.SUCCESS),
+        ("outcome", Outcome.POSTED),
+    ]:
+        assert steps.count(expected) == 1, expected
+    by_step = {h.step: h for h in rows}
+    assert {by_step[s].system for s in ("validate_customer", "post_invoice")} == {"crm", "erp"}
+    assert by_step["validate_customer"].product_line
+    assert by_step["validate_customer"].customer_id
+    assert by_step["post_invoice"].amount == by_step["compute_tax"].amount != ""
+    assert all(h.started_at <= h.finished_at for h in rows)
+    assert by_step["received"].started_at <= by_step["validate_customer"].started_at
+    assert by_step["outcome"].finished_at >= by_step["reconcile"].finished_at
+
+
+async def test_broken_master_data_records_needs_attention_with_its_reason(
+    time_skipping_env: WorkflowEnvironment, systems: SystemsService, store: AuditStore
+) -> None:
+    workflow_id, state = await _run(
+        time_skipping_env, systems, store, contract_id="C-1010", month=8
+    )
+    assert state is RunState.NEEDS_ATTENTION
+    outcome = [h for h in store.read() if h.workflow_id == workflow_id and h.step == "outcome"]
+    assert [(h.outcome, h.reason_code, h.system) for h in outcome] == [
+        (Outcome.NEEDS_ATTENTION, "customer_invalid", "crm")
+    ]
+
+
+async def test_a_retried_activity_does_not_write_twice(
+    time_skipping_env: WorkflowEnvironment, systems: SystemsService, store: AuditStore
+) -> None:
+    flaky = CommitsThenFails(store, step="validate_customer")
+    workflow_id, state = await _run(
+        time_skipping_env, systems, flaky, contract_id="C-1008", month=9
+    )
+    assert flaky.failed
+    assert state is RunState.POSTED
+    rows = [h for h in store.read() if h.workflow_id == workflow_id]
+    validated = [h for h in rows if h.step == "validate_customer"]
+    assert [(h.outcome, h.attempt) for h in validated] == [(Outcome.SUCCESS, 1)]
+    assert [h.step for h in rows].count("received") == 1
