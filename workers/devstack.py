@@ -194,6 +194,14 @@ class DevStack:
             time.sleep(0.2)
         raise StackError(f"{name} did not answer {url} in {timeout}s ({self.log_path(name)})")
 
+    def start_process(self, name: str, argv: list[str]) -> None:
+        """Another child with the stack's environment and log directory, stopped with it."""
+        self._spawn(name, argv)
+
+    def pids(self) -> dict[str, int]:
+        """Process ids of the running parts, by name (for measuring their memory)."""
+        return {name: p.pid for name, p in self._processes.items() if p.poll() is None}
+
     def alive(self) -> dict[str, bool]:
         return {name: p.poll() is None for name, p in self._processes.items()}
 

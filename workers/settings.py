@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     max_concurrent_activities: int = 200
     max_concurrent_workflow_tasks: int = 100
     max_cached_workflows: int = 2000
+    workflow_task_pollers: int = Field(default=5, ge=1)
+    activity_task_pollers: int = Field(default=5, ge=1)
     graceful_shutdown_seconds: float = 30.0
     audit_database_url: str = Field(
         default="", description="q2c's audit trail; default: a SQLite file under `home`"

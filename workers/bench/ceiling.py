@@ -1,0 +1,73 @@
+"""The ceiling: a workflow as long as a straight-through q2c run whose activities do nothing.
+
+Whatever it reaches on a stack is what the server, the SDK and the machine allow; q2c's burst
+is measured against it.
+"""
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+STEPS = 7
+"""Activities in a straight-through QuoteToCash run: validate, usage, draft, tax, route,
+post, reconcile."""
+
+CEILING_TASK_QUEUE = "q2c-bench-ceiling"
+
+log = logging.getLogger("q2c.bench.ceiling")
+
+
+@activity.defn(name="BenchNoop")
+async def noop(step: int) -> int:
+    return step
+
+
+@workflow.defn(name="BenchCeiling")
+class CeilingWorkflow:
+    @workflow.run
+    async def run(self, steps: int) -> int:
+        for step in range(steps):
+            await workflow.execute_activity(
+                noop, step, start_to_close_timeout=timedelta(seconds=30)
+            )
+        return steps
+
+
+def build_ceiling_worker(
+    client: Client,
+    *,
+    task_queue: str,
+    max_concurrent_activities: int,
+    max_concurrent_workflow_tasks: int,
+    max_cached_workflows: int,
+    workflow_task_pollers: int,
+    activity_task_pollers: int,
+) -> Worker:
+    """Tuned with the same knobs as the q2c worker so the two compare like for like."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[CeilingWorkflow],
+        activities=[noop],
+        max_concurrent_activities=max_concurrent_activities,
+        max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
+        max_cached_workflows=max_cached_workflows,
+        max_concurrent_workflow_task_polls=workflow_task_pollers,
+        max_concurrent_activity_task_polls=activity_task_pollers,
+    )
+
+
+async def run_ceiling_worker(worker: Worker) -> None:
+    """Poll until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        log.info("ceiling worker polling %r", worker.task_queue)
+        await stop.wait()
