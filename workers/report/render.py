@@ -19,6 +19,7 @@ SYSTEM_COLOURS = {
     "webhook": "#9c755f",
     "q2c": "#7f7f7f",
 }
+UNITS = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
 AGING_COLOURS = ("#59a14f", "#edc948", "#f28e2b", "#e15759")
 NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600,
               43200, 86400, 172800, 432000, 864000)  # fmt: skip
@@ -40,8 +41,8 @@ def percent(value: Rate) -> str:
     return "–" if value.rate is None else f"{value.rate:.0%} ({value.count}/{value.total})"
 
 
-def histogram(values: list[float], *, max_bins: int = 10) -> list[tuple[str, int]]:
-    """Equal-width bins of a round width, labelled by their range."""
+def histogram(values: list[float], *, max_bins: int = 8) -> list[tuple[str, int]]:
+    """Equal-width bins of a round width, labelled by their range in one unit."""
     if not values:
         return []
     top = max(values)
@@ -50,7 +51,15 @@ def histogram(values: list[float], *, max_bins: int = 10) -> list[tuple[str, int
     counts = [0] * bins
     for value in values:
         counts[min(int(value // step), bins - 1)] += 1
-    return [(f"{human(i * step)}–{human((i + 1) * step)}", c) for i, c in enumerate(counts)]
+    unit, size = next((u, n) for u, n in UNITS if step >= n)
+    return [
+        (f"{_number(i * step / size)}–{_number((i + 1) * step / size)} {unit}", count)
+        for i, count in enumerate(counts)
+    ]
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
 
 
 # Terminal -------------------------------------------------------------------------------
@@ -120,7 +129,7 @@ def print_table(report: Report, console: Console) -> None:
 
 def _columns(chart: str, title: str, bars: list[tuple[str, int, str]]) -> str:
     """Vertical bars with counts on top and labels below."""
-    width, height, left, bottom, top = 560, 240, 36, 56, 16
+    width, height, left, bottom, top = 560, 230, 12, 36, 18
     if not bars:
         return _empty(chart, title)
     peak = max(count for _, count, _ in bars) or 1
@@ -138,8 +147,8 @@ def _columns(chart: str, title: str, bars: list[tuple[str, int, str]]) -> str:
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" '
             f'fill="{colour}"><title>{escape(label)}: {count}</title></rect>'
             f'<text x="{x + w / 2:.1f}" y="{y - 4:.1f}" class="count">{count}</text>'
-            f'<text x="{x + w / 2:.1f}" y="{top + inner + 16}" class="label" '
-            f'transform="rotate(20 {x + w / 2:.1f} {top + inner + 16})">{escape(label)}</text>'
+            f'<text x="{x + w / 2:.1f}" y="{top + inner + 18}" class="label">'
+            f"{escape(label)}</text>"
         )
     return _svg(chart, title, width, height, "".join(parts))
 
@@ -156,11 +165,11 @@ def _rows(chart: str, title: str, bars: list[tuple[str, int, str]]) -> str:
         y = 6 + i * row
         w = (width - left - 40) * count / peak
         parts.append(
-            f'<text x="{left - 8}" y="{y + 17}" class="label" text-anchor="end">'
+            f'<text x="{left - 8}" y="{y + 17}" class="label end">'
             f"{escape(label)}</text>"
             f'<rect class="bar" x="{left}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" '
             f'fill="{colour}"><title>{escape(label)}: {count}</title></rect>'
-            f'<text x="{left + w + 6:.1f}" y="{y + 17}" class="count" text-anchor="start">'
+            f'<text x="{left + w + 6:.1f}" y="{y + 17}" class="count start">'
             f"{count}</text>"
         )
     return _svg(chart, title, width, height, "".join(parts))
@@ -216,6 +225,7 @@ section{background:#fff;border-radius:8px;padding:14px 18px;box-shadow:0 1px 2px
 margin-top:16px}section h2{font-size:16px;margin:0 0 8px}
 svg .label{font-size:11px;fill:#52606d;text-anchor:middle}
 svg .count{font-size:12px;fill:#1f2933;text-anchor:middle;font-weight:600}
+svg .end{text-anchor:end}svg .start{text-anchor:start}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:5px 8px;
 border-bottom:1px solid #e4e7eb}th{color:#52606d;font-weight:600}
 .key{margin-right:12px;font-size:12px;color:#52606d}
@@ -251,7 +261,7 @@ def html(report: Report) -> str:
         "exceptions",
         "Exceptions by cause",
         [
-            (f"{e.reason_code} ({e.source_system})", e.count,
+            (e.reason_code, e.count,
              SYSTEM_COLOURS.get(e.source_system, "#7f7f7f"))
             for e in report.exceptions
         ],
