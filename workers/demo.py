@@ -16,6 +16,7 @@ from schemas.events import BillingCycleClosed, ContractEvent, MilestoneCompleted
 from schemas.runs import RunState, RunStatus
 from starters.intake import start_run
 from workers.devstack import DevStack, Ports, StackError
+from workers.report.build import load, write_html
 from workers.settings import Settings
 
 PERIOD = (date(2026, 10, 1), date(2026, 11, 1))
@@ -149,16 +150,17 @@ def print_report(
     return all_expected
 
 
-def run_demo(*, home: Path, timeout: float, console: Console) -> int:
+def run_demo(*, home: Path, timeout: float, console: Console, ports: Ports | None = None) -> int:
     """Exit code 0 only when every run reached the state the demo expects for it."""
-    settings = Settings()
-    for stale in ("temporal.db", "systems.db", "logs"):
+    stack_ports = ports or Ports()
+    settings = Settings(ui_url=f"http://localhost:{stack_ports.ui}")
+    for stale in ("temporal.db", "systems.db", "audit.db", "audit.db-wal", "audit.db-shm", "logs"):
         path = home / stale
         if path.is_dir():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
-    stack = DevStack(home=home, ports=Ports(), token=settings.systems_token.get_secret_value())
+    stack = DevStack(home=home, ports=stack_ports, token=settings.systems_token.get_secret_value())
     runs = demo_runs()
     try:
         with console.status("starting Temporal, the systems of record and a worker…"):
@@ -180,4 +182,8 @@ def run_demo(*, home: Path, timeout: float, console: Console) -> int:
             statuses = asyncio.run(main())
     finally:
         stack.stop()
-    return 0 if print_report(runs, statuses, settings=settings, console=console) else 1
+    all_expected = print_report(runs, statuses, settings=settings, console=console)
+    # The worker wrote the audit trail under `home` (or to Q2C_AUDIT_DATABASE_URL).
+    page = write_html(load(url=Settings(home=home).audit_url), home / "report.html")
+    console.print(f"report: {page}", highlight=False)
+    return 0 if all_expected else 1

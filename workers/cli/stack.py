@@ -11,7 +11,14 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from workers.devstack import DevStack, Ports, StackError, search_attribute_args, temporal_binary
+from workers.devstack import (
+    DevStack,
+    Ports,
+    StackError,
+    free_port,
+    search_attribute_args,
+    temporal_binary,
+)
 from workers.settings import Settings
 
 # Piped output (CI, logs) gets a wide table instead of Rich's 80-column default.
@@ -51,10 +58,20 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         asyncio.run(run_worker(Settings()))
 
     @app.command()
-    def dev(workers: int = typer.Option(1, help="Worker processes")) -> None:
+    def dev(
+        workers: int = typer.Option(1, help="Worker processes"),
+        temporal_port: int = typer.Option(7233, help="Temporal gRPC port (0: any free port)"),
+        ui_port: int = typer.Option(8233, help="Web UI port (0: any free port)"),
+        systems_port: int = typer.Option(8400, help="Systems port (0: any free port)"),
+    ) -> None:
         """Run server, systems and worker together in the foreground; Ctrl-C stops them all."""
         settings = Settings()
-        stack = DevStack(home=settings.home, ports=Ports(), worker_count=workers)
+        stack = DevStack(
+            home=settings.home,
+            ports=_ports(temporal_port, ui_port, systems_port),
+            worker_count=workers,
+            token=settings.systems_token.get_secret_value(),
+        )
         try:
             stack.start()
         except StackError as error:
@@ -91,8 +108,23 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     def demo(
         home: Path | None = typer.Option(None, help="State folder, wiped first (default Q2C_HOME)"),
         timeout: float = typer.Option(180.0, help="Seconds to wait for the runs to settle"),
+        temporal_port: int = typer.Option(7233, help="Temporal gRPC port (0: any free port)"),
+        ui_port: int = typer.Option(8233, help="Web UI port (0: any free port)"),
+        systems_port: int = typer.Option(8400, help="Systems port (0: any free port)"),
     ) -> None:
         """Start a fresh embedded stack, fire the demo events, and report every run."""
         from workers.demo import run_demo
 
-        raise typer.Exit(run_demo(home=home or Settings().home, timeout=timeout, console=console))
+        code = run_demo(
+            home=home or Settings().home,
+            timeout=timeout,
+            console=console,
+            ports=_ports(temporal_port, ui_port, systems_port),
+        )
+        raise typer.Exit(code)
+
+
+def _ports(temporal: int, ui: int, systems: int) -> Ports:
+    return Ports(
+        temporal=temporal or free_port(), ui=ui or free_port(), systems=systems or free_port()
+    )
