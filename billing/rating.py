@@ -33,13 +33,20 @@ from billing.periods import BillingCalendar, Period
 from billing.proration import prorate
 from billing.rating_error import RatingError
 from billing.rounding import round_line as round_money
+from billing.trusted import construct
 from schemas.contract import Contract
-from schemas.invoice import Invoice
+from schemas.invoice import Invoice, InvoiceLine
 from schemas.usage import UsageSummary
 
 __all__ = ["RatingError", "billing_calendar", "rate_amendment", "rate_contract"]
 
 _ZERO = Decimal(0)
+
+_Line = tuple[dict[str, Any], frozenset[str]]
+"""An invoice line's values (every field) and the fields it sets, as a validated dict would."""
+_CHARGE_LINE_FIELDS = frozenset(InvoiceLine.model_fields)
+_DISCOUNT_LINE_FIELDS = _CHARGE_LINE_FIELDS - {"quantity", "unit_amount"}
+_INVOICE_FIELDS = frozenset(Invoice.model_fields) - {"tax_lines"}
 
 
 @dataclass(slots=True)
@@ -105,25 +112,27 @@ def rate_contract(
         drafts += usage_drafts
         drafts += _true_up(contract, priced, usage_drafts, period, active)
     lines = _lines(drafts, contract.currency, prefix="L")
-    base = sum((line["amount"] for line in lines), _ZERO)
+    base = sum((line["amount"] for line, _ in lines), _ZERO)
     if milestone_id is None:
         for applied in apply_discounts(contract.discounts, base=base, currency=contract.currency):
-            lines.append(
-                {
-                    "line_id": f"L{len(lines) + 1}",
-                    "charge_id": applied.discount.id,
-                    "description": applied.discount.description,
-                    "charge_model": "discount",
-                    "amount": applied.amount,
-                    "unrounded_amount": applied.unrounded,
-                    "rule": applied.rule,
-                    "period_start": run.start,
-                    "period_end": run.end,
-                }
-            )
+            line = {
+                "line_id": f"L{len(lines) + 1}",
+                "charge_id": applied.discount.id,
+                "description": applied.discount.description,
+                "charge_model": "discount",
+                "quantity": None,
+                "unit_amount": None,
+                "amount": applied.amount,
+                "unrounded_amount": applied.unrounded,
+                "rule": applied.rule,
+                "period_start": run.start,
+                "period_end": run.end,
+            }
+            lines.append((line, _DISCOUNT_LINE_FIELDS))
             if applied.note:
                 notes.append(applied.note)
-    return _document("invoice", invoice_id, contract, run, lines, notes)
+    trusted = _exact_types(period_start, period_end, ids=(invoice_id,))
+    return _document("invoice", invoice_id, contract, run, lines, notes, trusted=trusted)
 
 
 def rate_amendment(
@@ -164,9 +173,12 @@ def rate_amendment(
     old = _advance_fees(_price_all(previous_contract), previous_contract, period, rest)
     new = _advance_fees(_price_all(contract), contract, period, rest)
     documents: list[Invoice] = []
+    trusted = _exact_types(change_date, ids=(invoice_id, credit_note_id))
     if new:
         lines = _lines(new, contract.currency, prefix="L")
-        documents.append(_document("invoice", invoice_id, contract, rest, lines, []))
+        documents.append(
+            _document("invoice", invoice_id, contract, rest, lines, [], trusted=trusted)
+        )
     if old:
         credits = [
             _Draft(
@@ -181,7 +193,15 @@ def rate_amendment(
         lines = _lines(credits, contract.currency, prefix="C")
         note = f"credits the unused part of in-advance fees from {change_date}"
         documents.append(
-            _document("credit_note", credit_note_id, previous_contract, rest, lines, [note])
+            _document(
+                "credit_note",
+                credit_note_id,
+                previous_contract,
+                rest,
+                lines,
+                [note],
+                trusted=trusted,
+            )
         )
     return documents
 
@@ -395,23 +415,24 @@ def _true_up(
     ]
 
 
-def _lines(drafts: Iterable[_Draft], currency: str, *, prefix: str) -> list[dict[str, Any]]:
-    # Plain dicts, validated once with the document: one call into pydantic instead of one
-    # per line is a third less time per invoice.
+def _lines(drafts: Iterable[_Draft], currency: str, *, prefix: str) -> list[_Line]:
     return [
-        {
-            "line_id": f"{prefix}{number}",
-            "charge_id": draft.charge_id,
-            "description": draft.description,
-            "charge_model": draft.charge_model,
-            "quantity": draft.quantity,
-            "unit_amount": draft.rated.unit_amount if draft.quantity is not None else None,
-            "amount": round_money(draft.rated.amount, currency),
-            "unrounded_amount": draft.rated.amount,
-            "rule": draft.rated.rule,
-            "period_start": draft.period.start,
-            "period_end": draft.period.end,
-        }
+        (
+            {
+                "line_id": f"{prefix}{number}",
+                "charge_id": draft.charge_id,
+                "description": draft.description,
+                "charge_model": draft.charge_model,
+                "quantity": draft.quantity,
+                "unit_amount": draft.rated.unit_amount if draft.quantity is not None else None,
+                "amount": round_money(draft.rated.amount, currency),
+                "unrounded_amount": draft.rated.amount,
+                "rule": draft.rated.rule,
+                "period_start": draft.period.start,
+                "period_end": draft.period.end,
+            },
+            _CHARGE_LINE_FIELDS,
+        )
         for number, draft in enumerate(drafts, start=1)
     ]
 
@@ -421,23 +442,41 @@ def _document(
     invoice_id: str,
     contract: Contract,
     period: Period,
-    lines: list[dict[str, Any]],
+    lines: list[_Line],
     notes: list[str],
+    *,
+    trusted: bool,
 ) -> Invoice:
-    subtotal = sum((line["amount"] for line in lines), _ZERO)
-    return Invoice.model_validate(
-        {
-            "invoice_id": invoice_id,
-            "document_type": document_type,
-            "contract_id": contract.id,
-            "customer_id": contract.customer_id,
-            "currency": contract.currency,
-            "period_start": period.start,
-            "period_end": period.end,
-            "lines": lines,
-            "subtotal": subtotal,
-            "tax_total": round_money(_ZERO, contract.currency),
-            "total": subtotal,
-            "notes": notes,
-        }
-    )
+    """The invoice of `lines`; `trusted` when every input of the run is of its exact type.
+
+    Trusted: built from the engine's own values without validating them again
+    (`billing.trusted`). Otherwise validated as a whole, which refuses what the types of
+    the call did not promise (a datetime for a date, a number for an id).
+    """
+    subtotal = sum((line["amount"] for line, _ in lines), _ZERO)
+    values = {
+        "invoice_id": invoice_id,
+        "document_type": document_type,
+        "contract_id": contract.id,
+        "customer_id": contract.customer_id,
+        "currency": contract.currency,
+        "period_start": period.start,
+        "period_end": period.end,
+        "lines": [],
+        "tax_lines": [],
+        "subtotal": subtotal,
+        "tax_total": round_money(_ZERO, contract.currency),
+        "total": subtotal,
+        "notes": notes,
+    }
+    if trusted:
+        values["lines"] = [construct(InvoiceLine, line, given) for line, given in lines]
+        return construct(Invoice, values, _INVOICE_FIELDS)
+    values["lines"] = [{key: line[key] for key in given} for line, given in lines]
+    del values["tax_lines"]
+    return Invoice.model_validate(values)
+
+
+def _exact_types(*days: date, ids: tuple[str, ...]) -> bool:
+    """Whether the run's own arguments are exactly the types declared (not a datetime, say)."""
+    return all(type(day) is date for day in days) and all(type(id_) is str for id_ in ids)
