@@ -2,7 +2,17 @@
 
 import typer
 
-from workers.cli import bench_rating, bench_run, preview, replay, report, runs, stack
+from workers.cli import (
+    bench_approvals,
+    bench_rating,
+    bench_run,
+    preview,
+    queue,
+    replay,
+    report,
+    runs,
+    stack,
+)
 
 
 def build_app() -> typer.Typer:
@@ -13,7 +23,17 @@ def build_app() -> typer.Typer:
     )
     bench = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
     app.add_typer(bench, name="bench")
-    for module in (stack, runs, preview, bench_rating, replay, bench_run, report):
+    for module in (
+        stack,
+        runs,
+        preview,
+        bench_rating,
+        replay,
+        bench_run,
+        report,
+        queue,
+        bench_approvals,
+    ):
         module.register(app, bench=bench)
     return app
 

@@ -1,0 +1,188 @@
+"""`q2c bench approvals`: many runs waiting for approval on one worker; its peak memory, then
+the throughput of approving them all.
+
+A fresh dev stack (Temporal dev server, systems service, one worker process) under a temporary
+home. Every run bills C-1009 (non-standard clause: always awaits approval) for one of 60
+monthly periods, so runs sharing a period share the ERP posting key and the later ones find
+the posting already made, which is the idempotent path a retried post takes.
+"""
+
+import asyncio
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from schemas.approvals import Decision
+from schemas.events import BillingCycleClosed
+from schemas.runs import RunInput, RunState
+from workers.devstack import DevStack, Ports
+from workflows import search_attributes as sa
+from workflows.quote_to_cash import QuoteToCashWorkflow
+
+CONTRACT = "C-1009"
+APPROVER = "cfo@q2c.example"
+PERIODS = 60
+TASK_QUEUE = "q2c-bench"
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalBench:
+    runs: int
+    start_seconds: float
+    waiting_seconds: float
+    approve_seconds: float
+    posted_seconds: float
+    worker_peak_rss_mb: float
+    worker_rss_waiting_mb: float
+    cached_workflows: int
+
+    @property
+    def approvals_per_second(self) -> float:
+        return self.runs / self.approve_seconds
+
+    @property
+    def posted_per_second(self) -> float:
+        return self.runs / self.posted_seconds
+
+
+def _event(index: int) -> BillingCycleClosed:
+    month = index % PERIODS
+    start = date(2026 + month // 12, month % 12 + 1, 1)
+    end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return BillingCycleClosed(
+        type="billing_cycle.closed",
+        event_id=f"bench-{index}",
+        schema_version=1,
+        occurred_at=datetime(2031, 1, 1, tzinfo=UTC),
+        contract_id=CONTRACT,
+        period_start=start,
+        period_end=end,
+    )
+
+
+def _status_kb(pid: int, field: str) -> int:
+    """A `/proc/<pid>/status` figure in kB (VmHWM: peak resident set; VmRSS: current)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"/proc/{pid}/status has no {field}")
+
+
+async def _gather_bounded(
+    count: int, concurrency: int, job: Callable[[int], Awaitable[object]]
+) -> None:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(index: int) -> None:
+        async with gate:
+            await job(index)
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+
+
+async def _wait_count(client: Client, query: str, want: int, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (await client.count_workflows(query)).count >= want:
+            return
+        await asyncio.sleep(1)
+    got = (await client.count_workflows(query)).count
+    raise RuntimeError(f"only {got} of {want} runs reached {query!r} in {timeout:.0f}s")
+
+
+async def _drive(stack: DevStack, runs: int, concurrency: int, timeout: float) -> ApprovalBench:
+    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    pid = stack.pids()["worker"]
+    state = sa.Q2C_STATUS.name
+    waiting = (
+        f'{state} = "{RunState.AWAITING_APPROVAL.value}" AND WorkflowId STARTS_WITH "{prefix}"'
+    )
+    posted = f'{state} = "{RunState.POSTED.value}" AND WorkflowId STARTS_WITH "{prefix}"'
+
+    def start(index: int) -> Awaitable[object]:
+        return client.start_workflow(
+            QuoteToCashWorkflow.run,
+            RunInput(event=_event(index)),
+            id=f"{prefix}-{index}",
+            task_queue=TASK_QUEUE,
+        )
+
+    def approve(index: int) -> Awaitable[object]:
+        handle = client.get_workflow_handle_for(QuoteToCashWorkflow.run, f"{prefix}-{index}")
+        return handle.execute_update(
+            QuoteToCashWorkflow.decide,
+            Decision(verdict="approve", approver=APPROVER, comment="bench"),
+        )
+
+    began = time.monotonic()
+    await _gather_bounded(runs, concurrency, start)
+    started = time.monotonic()
+    await _wait_count(client, waiting, runs, timeout=timeout)
+    all_waiting = time.monotonic()
+    rss_waiting = _status_kb(pid, "VmRSS")
+
+    await _gather_bounded(runs, concurrency, approve)
+    approved = time.monotonic()
+    await _wait_count(client, posted, runs, timeout=timeout)
+    done = time.monotonic()
+    return ApprovalBench(
+        runs=runs,
+        start_seconds=started - began,
+        waiting_seconds=all_waiting - began,
+        approve_seconds=approved - all_waiting,
+        posted_seconds=done - all_waiting,
+        worker_peak_rss_mb=_status_kb(pid, "VmHWM") / 1024,
+        worker_rss_waiting_mb=rss_waiting / 1024,
+        cached_workflows=int(stack.env().get("Q2C_MAX_CACHED_WORKFLOWS", "2000")),
+    )
+
+
+def run(
+    runs: int,
+    *,
+    concurrency: int = 50,
+    cache: int = 2000,
+    timeout: float = 3600,
+    home: Path | None = None,
+) -> ApprovalBench:
+    with tempfile.TemporaryDirectory(prefix="q2c-bench-") as scratch:
+        stack = DevStack(
+            home=home or Path(scratch),
+            ports=Ports.random(),
+            extra_env={"Q2C_MAX_CACHED_WORKFLOWS": str(cache), "Q2C_TASK_QUEUE": TASK_QUEUE},
+        )
+        with stack:
+            return asyncio.run(_drive(stack, runs, concurrency, timeout))
+
+
+def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
+    @bench.command("approvals")
+    def approvals(
+        runs: int = typer.Option(10_000, "--runs", min=1, help="Runs that wait for approval"),
+        concurrency: int = typer.Option(50, min=1, help="Starts and approvals in flight"),
+        cache: int = typer.Option(2000, min=1, help="The worker's workflow cache (runs)"),
+    ) -> None:
+        """Start RUNS runs that all wait for approval on one worker, report the worker's
+        peak memory, then approve them all and report the throughput."""
+        result = run(runs, concurrency=concurrency, cache=cache)
+        Console(soft_wrap=True).print(
+            f"{result.runs} runs started in {result.start_seconds:.1f} s, all awaiting "
+            f"approval after {result.waiting_seconds:.1f} s; worker RSS then "
+            f"{result.worker_rss_waiting_mb:.0f} MB (workflow cache {result.cached_workflows})\n"
+            f"approved in {result.approve_seconds:.1f} s: "
+            f"[bold]{result.approvals_per_second:,.0f} approvals/s[/]; all posted and "
+            f"reconciled after {result.posted_seconds:.1f} s: "
+            f"[bold]{result.posted_per_second:,.0f} runs/s[/]\n"
+            f"worker peak RSS: [bold]{result.worker_peak_rss_mb:.0f} MB[/]",
+            highlight=False,
+        )

@@ -1,0 +1,127 @@
+"""`q2c queue`: the approvers' queue, the same list the UI shows for
+`Q2CStatus = "AwaitingApproval"`, with each run's age, reasons and due time."""
+
+import asyncio
+import sys
+from datetime import UTC, datetime, timedelta
+
+import typer
+from pydantic import BaseModel, Field
+from rich.console import Console
+from rich.table import Table
+from temporalio.client import Client, WorkflowExecution
+from temporalio.service import RPCError
+
+from schemas.runs import RunState, RunStatus
+from workers.client import connect
+from workflows import search_attributes as sa
+
+QUEUE_QUERY = f'{sa.Q2C_STATUS.name} = "{RunState.AWAITING_APPROVAL.value}"'
+STATUS_CONCURRENCY = 16
+
+
+class QueueItem(BaseModel):
+    workflow_id: str
+    customer_id: str = ""
+    total: str = ""
+    currency: str = ""
+    risk_level: str = ""
+    waiting_since: datetime
+    age_seconds: int
+    due_at: datetime | None = None
+    reasons: list[str] = Field(default_factory=list, description="code: sentence")
+    approvers: list[str] = Field(default_factory=list)
+    approvals: str = Field(default="", description="given/needed")
+    refused: int = 0
+    note: str = Field(default="", description="Why the status could not be read, if so")
+
+
+async def fetch_queue(client: Client, *, limit: int = 500) -> list[QueueItem]:
+    """Every run awaiting approval, oldest first; reads each run's `status` query."""
+    executions = [execution async for execution in client.list_workflows(QUEUE_QUERY, limit=limit)]
+    gate = asyncio.Semaphore(STATUS_CONCURRENCY)
+    now = datetime.now(UTC)
+
+    async def one(execution: WorkflowExecution) -> QueueItem:
+        async with gate:
+            return await _item(client, execution, now)
+
+    items = await asyncio.gather(*(one(e) for e in executions))
+    return sorted(items, key=lambda item: item.waiting_since)
+
+
+async def _item(client: Client, execution: WorkflowExecution, now: datetime) -> QueueItem:
+    attributes = execution.typed_search_attributes
+    total = attributes.get(sa.INVOICE_TOTAL)
+    item = QueueItem(
+        workflow_id=execution.id,
+        customer_id=attributes.get(sa.CUSTOMER_ID) or "",
+        total="" if total is None else f"{total:.2f}",
+        risk_level=attributes.get(sa.RISK_LEVEL) or "",
+        waiting_since=execution.start_time,
+        age_seconds=int((now - execution.start_time).total_seconds()),
+        due_at=attributes.get(sa.APPROVAL_DUE_AT),
+    )
+    try:
+        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+        status: RunStatus = await handle.query("status", result_type=RunStatus)
+    except RPCError as error:
+        item.note = f"status unavailable: {error.message}"
+        return item
+    item.total = "" if status.total is None else str(status.total)
+    item.currency = status.currency
+    item.reasons = [f"{r.code}: {r.message}" for r in status.route_reasons]
+    item.refused = len(status.refused)
+    approval = status.approval
+    if approval is not None:
+        item.waiting_since = approval.waiting_since
+        item.age_seconds = int((now - approval.waiting_since).total_seconds())
+        item.due_at = approval.due_at
+        item.approvers = approval.approvers
+        item.approvals = f"{len(approval.approved_by)}/{approval.approvals_needed}"
+    return item
+
+
+def _age(seconds: int) -> str:
+    return str(timedelta(seconds=max(seconds, 0)))
+
+
+def render(items: list[QueueItem], console: Console) -> None:
+    table = Table(title=f"Awaiting approval: {len(items)}", show_lines=True)
+    for column in ("run", "customer", "total", "risk", "age", "due (UTC)", "reasons", "asks"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(
+            item.workflow_id,
+            item.customer_id,
+            f"{item.total} {item.currency}".strip(),
+            item.risk_level,
+            _age(item.age_seconds),
+            f"{item.due_at:%Y-%m-%d %H:%M}" if item.due_at else "",
+            "\n".join(item.reasons) or item.note,
+            ", ".join(item.approvers) + (f" ({item.approvals})" if item.approvals else ""),
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
+    @app.command()
+    def queue(
+        as_json: bool = typer.Option(False, "--json", help="Print the queue as JSON"),
+        limit: int = typer.Option(500, "--limit", min=1, help="At most this many runs"),
+    ) -> None:
+        """List the runs awaiting approval: age, reasons, due time, who is asked."""
+
+        async def _fetch() -> list[QueueItem]:
+            return await fetch_queue(await connect(), limit=limit)
+
+        try:
+            items = asyncio.run(_fetch())
+        except (RPCError, RuntimeError) as error:
+            Console(stderr=True).print(f"[red]error:[/] could not list the queue: {error}")
+            raise typer.Exit(1) from None
+        if as_json:
+            body = "[" + ",".join(item.model_dump_json() for item in items) + "]"
+            sys.stdout.write(body + "\n")
+            return
+        render(items, Console())
