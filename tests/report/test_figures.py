@@ -17,6 +17,7 @@ from workers.report.figures import (
     median,
     p90,
 )
+from workers.report.render import histogram
 
 HOUR = 3600.0
 
@@ -145,3 +146,19 @@ def test_p90_is_a_value_at_or_above_the_median(values: list[float]) -> None:
     assert high in values
     assert high >= middle or abs(high - middle) < 1e-6
     assert sum(1 for v in values if v <= high) >= 0.9 * len(values)
+
+
+def test_histogram_bins_start_at_the_first_value_and_count_every_value() -> None:
+    assert histogram([13.2, 13.9, 14.1, 15.0]) == [("13–14 s", 2), ("14–15 s", 1), ("15–16 s", 1)]
+    assert histogram([1800.0, 3600.0, 10800.0]) == [
+        ("30–60 min", 1), ("60–90 min", 1), ("90–120 min", 0),
+        ("120–150 min", 0), ("150–180 min", 0), ("180–210 min", 1),
+    ]  # fmt: skip
+    assert histogram([]) == []
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1e7), min_size=1, max_size=50))
+def test_histogram_counts_every_value(values: list[float]) -> None:
+    bins = histogram(values)
+    assert sum(count for _, count in bins) == len(values)
+    assert len(bins) <= 8

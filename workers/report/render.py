@@ -22,7 +22,7 @@ SYSTEM_COLOURS = {
 UNITS = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
 AGING_COLOURS = ("#59a14f", "#edc948", "#f28e2b", "#e15759")
 NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600,
-              43200, 86400, 172800, 432000, 864000)  # fmt: skip
+              43200, 86400, 172800, 432000, 864000, 1728000, 4320000, 8640000)  # fmt: skip
 
 
 def human(seconds: float | None) -> str:
@@ -45,17 +45,19 @@ def histogram(values: list[float], *, max_bins: int = 8) -> list[tuple[str, int]
     """Equal-width bins of a round width, labelled by their range in one unit."""
     if not values:
         return []
-    top = max(values)
-    step = next((s for s in NICE_STEPS if top / s < max_bins), NICE_STEPS[-1])
-    bins = max(math.floor(top / step) + 1, 1)
+    low, top = min(values), max(values)
+    step = next((s for s in NICE_STEPS if (top - low) / s < max_bins - 1), NICE_STEPS[-1])
+    first = math.floor(low / step)  # start at the first bin with a value in it
+    bins = min(math.floor(top / step) - first + 1, max_bins)
     counts = [0] * bins
     for value in values:
-        counts[min(int(value // step), bins - 1)] += 1
+        counts[min(math.floor(value / step) - first, bins - 1)] += 1
     unit, size = next((u, n) for u, n in UNITS if step >= n)
     return [
-        (f"{_number(i * step / size)}–{_number((i + 1) * step / size)} {unit}", count)
+        (f"{_number((first + i) * step / size)}–{_number((first + i + 1) * step / size)} {unit}",
+         count)
         for i, count in enumerate(counts)
-    ]
+    ]  # fmt: skip
 
 
 def _number(value: float) -> str:
