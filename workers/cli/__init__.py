@@ -6,6 +6,7 @@ from workers.cli import (
     bench_approvals,
     bench_rating,
     bench_run,
+    chaos,
     preview,
     queue,
     replay,
@@ -31,6 +32,7 @@ def build_app() -> typer.Typer:
         replay,
         bench_run,
         report,
+        chaos,
         queue,
         bench_approvals,
     ):
