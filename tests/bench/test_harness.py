@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from workers.bench.ceiling import STEPS
 from workers.bench.harness import BenchConfig, run_bench
-from workers.bench.memory import MemorySampler, peak_rss_mib, rss_mib
+from workers.bench.memory import MemorySampler, cpu_seconds, peak_rss_mib, rss_mib
 from workers.cli import build_app
 
 
@@ -26,6 +26,7 @@ async def test_a_tiny_burst_reports_every_phase(tmp_path: Path) -> None:
         assert figures.runs_per_second > 0
         assert 0 < figures.p50_ms <= figures.p95_ms <= figures.p99_ms
         assert figures.peak_rss_mib > 0
+        assert figures.worker_cpu_ms_per_run > 0
     assert set(report.ratios()) == {
         "burst_throughput_q2c_over_ceiling",
         "burst_p50_q2c_over_ceiling",
@@ -67,6 +68,10 @@ def test_memory_of_this_process_is_read_from_proc() -> None:
     assert 0 < rss_mib(pid) <= peak_rss_mib(pid)
     sampler = MemorySampler(pids=[pid, 2**22 + 1])  # the second pid does not exist
     sampler.start()
-    peaks = sampler.window()
+    busy_until = cpu_seconds(pid) + 0.05
+    while cpu_seconds(pid) < busy_until:  # some CPU time to see, at clock-tick resolution
+        pass
+    window = sampler.window()
     sampler.stop()
-    assert set(peaks) == {pid}
+    assert set(window.peak_rss_mib) == {pid}
+    assert 0 < window.cpu_seconds <= cpu_seconds(pid)

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from workers.bench.memory import Window
 from workers.bench.stats import Figures, percentile
 
 
@@ -31,9 +32,15 @@ def test_a_percentile_is_one_of_the_values_and_ordered(values: list[float], pct:
 
 
 def test_figures_in_milliseconds_and_runs_per_second() -> None:
-    figures = Figures.of(latencies=[0.1, 0.2, 0.3, 0.4], ok=4, seconds=2.0, rss={1: 100.0, 2: 50.0})
+    figures = Figures.of(
+        latencies=[0.1, 0.2, 0.3, 0.4],
+        ok=4,
+        seconds=2.0,
+        workers=Window(peak_rss_mib={1: 100.0, 2: 50.0}, cpu_seconds=0.2),
+    )
     assert figures.runs_per_second == 2.0
     assert figures.p50_ms == 200.0
     assert figures.p99_ms == 400.0
     assert figures.peak_rss_mib == 100.0
     assert figures.total_rss_mib == 150.0
+    assert figures.worker_cpu_ms_per_run == 50.0

@@ -7,6 +7,7 @@ is measured against it.
 import asyncio
 import logging
 import signal
+from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import activity, workflow
@@ -16,6 +17,9 @@ from temporalio.worker import Worker
 STEPS = 7
 """Activities in a straight-through QuoteToCash run: validate, usage, draft, tax, route,
 post, reconcile."""
+
+LOCAL_FROM = 2
+"""Where local steps begin: draft, tax and route are q2c's short, pure, in-process steps."""
 
 CEILING_TASK_QUEUE = "q2c-bench-ceiling"
 
@@ -27,15 +31,25 @@ async def noop(step: int) -> int:
     return step
 
 
+@dataclass(frozen=True)
+class CeilingPlan:
+    steps: int = STEPS
+    local: int = 0
+    """How many steps, from LOCAL_FROM on, run as local activities: the proposed q2c change
+    measured on its ceiling."""
+
+
 @workflow.defn(name="BenchCeiling")
 class CeilingWorkflow:
     @workflow.run
-    async def run(self, steps: int) -> int:
-        for step in range(steps):
-            await workflow.execute_activity(
-                noop, step, start_to_close_timeout=timedelta(seconds=30)
-            )
-        return steps
+    async def run(self, plan: CeilingPlan) -> int:
+        timeout = timedelta(seconds=30)
+        for step in range(plan.steps):
+            if LOCAL_FROM <= step < LOCAL_FROM + plan.local:
+                await workflow.execute_local_activity(noop, step, start_to_close_timeout=timeout)
+            else:
+                await workflow.execute_activity(noop, step, start_to_close_timeout=timeout)
+        return plan.steps
 
 
 def build_ceiling_worker(

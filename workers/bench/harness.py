@@ -25,7 +25,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from schemas.runs import RunState, RunStatus
 from starters.intake import run_handle, start_run
-from workers.bench.ceiling import CEILING_TASK_QUEUE, STEPS, CeilingWorkflow
+from workers.bench.ceiling import (
+    CEILING_TASK_QUEUE,
+    LOCAL_FROM,
+    STEPS,
+    CeilingPlan,
+    CeilingWorkflow,
+)
 from workers.bench.history import HistoryCounts, count_history
 from workers.bench.memory import MemorySampler
 from workers.bench.seed import cycle_event, month, seed_approval_contract, seed_contracts
@@ -47,6 +53,8 @@ class BenchConfig:
     bursts: int = 3
     latency_runs: int = 20
     histories: bool = True
+    local_steps: int = 0
+    """With more than 0, also a ceiling whose middle steps run as local activities."""
     timeout_seconds: float = 1_800.0
     worker_env: dict[str, str] = field(default_factory=dict)
     """`Q2C_*` tuning knobs for every worker process (ceiling and q2c alike)."""
@@ -54,6 +62,8 @@ class BenchConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.bursts <= LAST_BURST_MONTH - 2:
             raise ValueError(f"bursts: must be 1 to {LAST_BURST_MONTH - 2} (one month each)")
+        if not 0 <= self.local_steps <= STEPS - LOCAL_FROM:
+            raise ValueError(f"local_steps: must be 0 to {STEPS - LOCAL_FROM}")
         for name in ("runs", "workers", "latency_runs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1")
@@ -66,6 +76,8 @@ class BenchReport:
     ceiling_bursts: list[Figures] = field(default_factory=list)
     q2c_bursts: list[Figures] = field(default_factory=list)
     ceiling_latency: Figures | None = None
+    ceiling_local_bursts: list[Figures] = field(default_factory=list)
+    ceiling_local_latency: Figures | None = None
     q2c_latency: Figures | None = None
     histories: dict[str, HistoryCounts] = field(default_factory=dict)
 
@@ -88,6 +100,16 @@ class BenchReport:
             ratios["latency_p50_q2c_over_ceiling"] = round(
                 self.q2c_latency.p50_ms / self.ceiling_latency.p50_ms, 3
             )
+        if self.ceiling_bursts and self.ceiling_local_bursts:
+            ratios["ceiling_local_over_ceiling_throughput"] = round(
+                self._median(self.ceiling_local_bursts, "runs_per_second")
+                / self._median(self.ceiling_bursts, "runs_per_second"),
+                3,
+            )
+        if self.ceiling_latency and self.ceiling_local_latency:
+            ratios["ceiling_local_over_ceiling_latency_p50"] = round(
+                self.ceiling_local_latency.p50_ms / self.ceiling_latency.p50_ms, 3
+            )
         if len(self.q2c_bursts) > 1:
             first, last = self.q2c_bursts[0], self.q2c_bursts[-1]
             ratios["q2c_memory_last_over_first_burst"] = round(
@@ -102,6 +124,12 @@ class BenchReport:
             "ceiling": {
                 "bursts": [asdict(f) for f in self.ceiling_bursts],
                 "latency": asdict(self.ceiling_latency) if self.ceiling_latency else None,
+            },
+            "ceiling_local": {
+                "bursts": [asdict(f) for f in self.ceiling_local_bursts],
+                "latency": (
+                    asdict(self.ceiling_local_latency) if self.ceiling_local_latency else None
+                ),
             },
             "q2c": {
                 "bursts": [asdict(f) for f in self.q2c_bursts],
@@ -169,7 +197,7 @@ async def _burst(
         if time.monotonic() - clock > timeout:
             raise TimeoutError(f"{workflow_type} burst still running after {timeout}s")
         await asyncio.sleep(0.5)
-    rss = sampler.window()
+    workers = sampler.window()
     wanted = set(ids)
     found: dict[str, WorkflowExecution] = {}
     since = began.replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -187,7 +215,7 @@ async def _burst(
         latencies=latencies,
         ok=sum(_is_ok(e, q2c=workflow_type == "QuoteToCash") for e in executions),
         seconds=(last_close - first_start).total_seconds(),
-        rss=rss,
+        workers=workers,
     )
 
 
@@ -204,7 +232,7 @@ async def _sequential(
         ok += await run_once(index)
         latencies.append(time.perf_counter() - began)
     return Figures.of(
-        latencies=latencies, ok=ok, seconds=time.monotonic() - clock, rss=sampler.window()
+        latencies=latencies, ok=ok, seconds=time.monotonic() - clock, workers=sampler.window()
     )
 
 
@@ -224,6 +252,48 @@ def _stop_workers(stack: DevStack, names: list[str]) -> None:
         stack.stop_process(name)
 
 
+async def _ceiling_runs(
+    client: Client,
+    config: BenchConfig,
+    plan: CeilingPlan,
+    sampler: MemorySampler,
+    say: Progress,
+) -> tuple[list[Figures], Figures]:
+    label = "ceiling" if plan.local == 0 else f"ceiling-local{plan.local}"
+    bursts: list[Figures] = []
+    for burst in range(config.bursts):
+        ids = [f"bench-{label}-{burst}-{i}" for i in range(config.runs)]
+
+        async def start(index: int, ids: list[str] = ids) -> object:
+            return await client.start_workflow(
+                CeilingWorkflow.run, plan, id=ids[index], task_queue=CEILING_TASK_QUEUE
+            )
+
+        figures = await _burst(
+            client,
+            ids=ids,
+            start=start,
+            workflow_type="BenchCeiling",
+            sampler=sampler,
+            timeout=config.timeout_seconds,
+        )
+        bursts.append(figures)
+        say(f"{label} burst {burst + 1}: {figures.runs_per_second} runs/s")
+
+    async def once(index: int) -> bool:
+        result = await client.execute_workflow(
+            CeilingWorkflow.run,
+            plan,
+            id=f"bench-{label}-latency-{index}",
+            task_queue=CEILING_TASK_QUEUE,
+        )
+        return result == plan.steps
+
+    latency = await _sequential(once, count=config.latency_runs, sampler=sampler)
+    say(f"{label} latency p50: {latency.p50_ms} ms")
+    return bursts, latency
+
+
 async def _ceiling_phase(
     client: Client, stack: DevStack, config: BenchConfig, report: BenchReport, say: Progress
 ) -> None:
@@ -233,38 +303,19 @@ async def _ceiling_phase(
     try:
         await _wait_for_pollers(client, CEILING_TASK_QUEUE, config.workers, 60)
         await client.execute_workflow(
-            CeilingWorkflow.run, STEPS, id="bench-ceiling-warmup", task_queue=CEILING_TASK_QUEUE
+            CeilingWorkflow.run,
+            CeilingPlan(),
+            id="bench-ceiling-warmup",
+            task_queue=CEILING_TASK_QUEUE,
         )
-        for burst in range(config.bursts):
-            ids = [f"bench-ceiling-{burst}-{i}" for i in range(config.runs)]
-
-            async def start(index: int, ids: list[str] = ids) -> object:
-                return await client.start_workflow(
-                    CeilingWorkflow.run, STEPS, id=ids[index], task_queue=CEILING_TASK_QUEUE
-                )
-
-            figures = await _burst(
-                client,
-                ids=ids,
-                start=start,
-                workflow_type="BenchCeiling",
-                sampler=sampler,
-                timeout=config.timeout_seconds,
+        report.ceiling_bursts, report.ceiling_latency = await _ceiling_runs(
+            client, config, CeilingPlan(), sampler, say
+        )
+        if config.local_steps:
+            plan = CeilingPlan(local=config.local_steps)
+            report.ceiling_local_bursts, report.ceiling_local_latency = await _ceiling_runs(
+                client, config, plan, sampler, say
             )
-            report.ceiling_bursts.append(figures)
-            say(f"ceiling burst {burst + 1}: {figures.runs_per_second} runs/s")
-
-        async def once(index: int) -> bool:
-            result = await client.execute_workflow(
-                CeilingWorkflow.run,
-                STEPS,
-                id=f"bench-ceiling-latency-{index}",
-                task_queue=CEILING_TASK_QUEUE,
-            )
-            return result == STEPS
-
-        report.ceiling_latency = await _sequential(once, count=config.latency_runs, sampler=sampler)
-        say(f"ceiling latency p50: {report.ceiling_latency.p50_ms} ms")
     finally:
         sampler.stop()
         _stop_workers(stack, names)

@@ -1,5 +1,6 @@
-"""Worker memory, read from /proc: resident set now and its high-water mark."""
+"""Worker memory and CPU time, read from /proc: resident set, its high-water mark, ticks."""
 
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,13 +22,31 @@ def peak_rss_mib(pid: int) -> float:
     return _status_kib(pid, "VmHWM") / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used (fields 14 and 15 of /proc/pid/stat)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Window:
+    peak_rss_mib: dict[int, float]
+    cpu_seconds: float
+    """CPU time all the processes used in the window: on a shared machine a steadier cost
+    per run than wall-clock throughput."""
+
+
 @dataclass
 class MemorySampler:
-    """Samples the resident set of some processes on a thread; `window()` starts a new peak."""
+    """Samples the resident set and CPU time of some processes on a thread; `window()` closes
+    one measuring window and opens the next."""
 
     pids: list[int]
     interval: float = 0.25
     _peak: dict[int, float] = field(default_factory=dict, init=False)
+    _cpu: dict[int, float] = field(default_factory=dict, init=False)
+    _cpu_at_window: float = field(default=0.0, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -37,7 +56,8 @@ class MemorySampler:
             for pid in self.pids:
                 try:
                     now = rss_mib(pid)
-                except (OSError, LookupError):  # the process has exited
+                    self._cpu[pid] = cpu_seconds(pid)
+                except (OSError, LookupError, ValueError, IndexError):  # the process exited
                     continue
                 self._peak[pid] = max(self._peak.get(pid, 0.0), now)
 
@@ -47,15 +67,18 @@ class MemorySampler:
 
     def start(self) -> None:
         self._sample()
+        self._cpu_at_window = sum(self._cpu.values())
         self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
         self._thread.start()
 
-    def window(self) -> dict[int, float]:
-        """Peak RSS per process since the last window, in MiB; then start a new window."""
+    def window(self) -> Window:
+        """Peak RSS per process (MiB) and CPU used since the last window; then a new one."""
         self._sample()
         with self._lock:
             peaks, self._peak = self._peak, {}
-        return peaks
+            cpu = sum(self._cpu.values())
+            used, self._cpu_at_window = cpu - self._cpu_at_window, cpu
+        return Window(peak_rss_mib=peaks, cpu_seconds=used)
 
     def stop(self) -> None:
         self._stop.set()

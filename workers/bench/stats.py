@@ -4,6 +4,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from workers.bench.memory import Window
+
 
 def percentile(values: Sequence[float], pct: float) -> float:
     """Nearest-rank percentile: the smallest value with at least pct% of values at or below."""
@@ -27,11 +29,13 @@ class Figures:
     """The largest peak resident set of any one worker process during the phase."""
     total_rss_mib: float
     """The peaks of all worker processes added up."""
+    worker_cpu_ms_per_run: float
 
     @classmethod
     def of(
-        cls, *, latencies: Sequence[float], ok: int, seconds: float, rss: dict[int, float]
+        cls, *, latencies: Sequence[float], ok: int, seconds: float, workers: Window
     ) -> "Figures":
+        rss = workers.peak_rss_mib
         return cls(
             runs=len(latencies),
             ok=ok,
@@ -42,4 +46,5 @@ class Figures:
             p99_ms=round(percentile(latencies, 99) * 1000, 1),
             peak_rss_mib=round(max(rss.values(), default=0.0), 1),
             total_rss_mib=round(sum(rss.values()), 1),
+            worker_cpu_ms_per_run=round(workers.cpu_seconds * 1000 / len(latencies), 1),
         )

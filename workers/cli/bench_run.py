@@ -35,6 +35,11 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         workers: int = typer.Option(1, min=1, help="Worker processes (K), ceiling and q2c"),
         bursts: int = typer.Option(3, min=1, max=8, help="Back-to-back bursts of N runs"),
         latency_runs: int = typer.Option(20, min=1, help="Sequential runs on an idle stack"),
+        local_steps: int = typer.Option(
+            0,
+            min=0,
+            help="Also run a ceiling with this many middle steps as local activities",
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
         home: Path | None = typer.Option(None, help="Stack files and logs (default: temp)"),
         knob: list[str] = typer.Option(
@@ -62,6 +67,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
                 workers=workers,
                 bursts=bursts,
                 latency_runs=latency_runs,
+                local_steps=local_steps,
                 worker_env=worker_env,
             )
             report = asyncio.run(run_bench(config, say=lambda m: err.print(f"[dim]{m}[/]")))
@@ -102,7 +108,7 @@ def print_report(report: dict[str, object], console: Console) -> None:
     table = Table(title="q2c bench burst")
     for column in ("phase", "runs", "ok", "runs/s", "p50 ms", "p95 ms", "p99 ms", "peak MiB"):
         table.add_column(column, justify="left" if column == "phase" else "right")
-    for kind in ("ceiling", "q2c"):
+    for kind in ("ceiling", "ceiling_local", "q2c"):
         figures = report[kind]
         assert isinstance(figures, dict)
         rows = [(f"{kind} burst {i + 1}", f) for i, f in enumerate(figures["bursts"])]
