@@ -33,7 +33,9 @@ class AuditActivities:
         info = activity.info()
         at = input.at or datetime.now(UTC)
         # One final outcome per run and one row per decision, however often this is retried.
-        suffix = str(input.step) if input.step is Step.OUTCOME else f"{input.step}/{input.outcome}"
+        suffix = str(input.step)
+        if input.step is not Step.OUTCOME:
+            suffix = f"{input.step}/{input.outcome}/{input.decided_by}"
         handoff = Handoff(
             key=f"{info.workflow_id}/{info.workflow_run_id}/{suffix}",
             workflow_id=info.workflow_id or "",

@@ -162,3 +162,28 @@ def test_histogram_counts_every_value(values: list[float]) -> None:
     bins = histogram(values)
     assert sum(count for _, count in bins) == len(values)
     assert len(bins) <= 8
+
+
+def test_with_two_approvers_the_last_approval_decides() -> None:
+    run = (
+        Run("X", "platform", at(1))
+        .approval(at(1, 0, 0), "amount_threshold")
+        .add("approval", "approver", Outcome.APPROVED, at(1, 1), key="a/1", decided_by="a@x.io")
+        .add("approval", "approver", Outcome.APPROVED, at(1, 3), key="a/2", decided_by="b@x.io")
+        .post(at(1, 3, 1))
+        .outcome(at(1, 3, 2), Outcome.POSTED)
+    )
+    assert compute(run.handoffs, now=NOW).approval_wait.median_seconds == 3 * HOUR
+
+
+def test_an_expired_approval_is_an_exception_charged_to_the_approver() -> None:
+    run = (
+        Run("X", "platform", at(1))
+        .approval(at(1, 0, 0), "price_override")
+        .outcome(at(8), Outcome.NEEDS_ATTENTION, "approval_expired", "approver")
+    )
+    report = compute(run.handoffs, now=NOW)
+    assert report.open == 0
+    assert Exceptions(reason_code="approval_expired", source_system="approver", count=1) in (
+        report.exceptions
+    )

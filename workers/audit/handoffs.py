@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from schemas.audit import Handoff, Outcome, Step
 from schemas.errors import ReasonCode
 from schemas.steps import (
+    NotifyInput,
     PostInvoiceInput,
     ReconcileResult,
     RouteDecision,
@@ -43,6 +44,7 @@ class Execution:
     scheduled_at: datetime
     started_at: datetime
     finished_at: datetime
+    last_attempt: bool = False
 
     @property
     def system(self) -> str:
@@ -119,6 +121,7 @@ def on_success(execution: Execution, args: Sequence[object], result: object) -> 
                 detail=",".join(codes),
             )
         )
+    handoffs.extend(_expired(execution, args))
     if isinstance(result, ReconcileResult):
         if result.matched:
             handoffs.append(_outcome(execution, Outcome.POSTED, "", ""))
@@ -134,31 +137,46 @@ def on_success(execution: Execution, args: Sequence[object], result: object) -> 
     return handoffs
 
 
-def on_failure(execution: Execution, error: BaseException) -> list[Handoff]:
+def on_failure(execution: Execution, args: Sequence[object], error: BaseException) -> list[Handoff]:
     message = str(error)[:500]
-    if isinstance(error, ApplicationError) and error.non_retryable:
-        code = error.type or "activity_failed"
+    code = type(error).__name__
+    if isinstance(error, ApplicationError) and error.type:
+        code = error.type
+    if _is_cancellation(error):
         return [
             execution.handoff(
-                key=f"{execution.activity_id}/done",
-                outcome=Outcome.FAILURE,
+                key=f"{execution.activity_id}/attempt-{execution.attempt}",
+                outcome=Outcome.CANCELLED,
                 reason_code=code,
                 detail=message,
-            ),
-            _outcome(execution, Outcome.NEEDS_ATTENTION, code, message),
+            )
         ]
-    cancelled = _is_cancellation(error)
-    code = (
-        error.type if isinstance(error, ApplicationError) and error.type else type(error).__name__
-    )
+    final = execution.handoff(
+        key=f"{execution.activity_id}/done", outcome=Outcome.FAILURE, reason_code=code,
+        detail=message,
+    )  # fmt: skip
+    if isinstance(error, ApplicationError) and error.non_retryable:
+        # The workflow turns a permanent failure into needs-attention with this code.
+        return [final, _outcome(execution, Outcome.NEEDS_ATTENTION, code, message)]
+    if execution.last_attempt:
+        return [final, *_expired(execution, args)]
     return [
         execution.handoff(
             key=f"{execution.activity_id}/attempt-{execution.attempt}",
-            outcome=Outcome.CANCELLED if cancelled else Outcome.RETRY,
+            outcome=Outcome.RETRY,
             reason_code=code,
             detail=message,
         )
     ]
+
+
+def _expired(execution: Execution, args: Sequence[object]) -> list[Handoff]:
+    """The approval expiry notice is the last thing a run does before it stops."""
+    notice = next((a for a in args if isinstance(a, NotifyInput)), None)
+    if notice is None or notice.kind != "expired":
+        return []
+    outcome = _outcome(execution, Outcome.NEEDS_ATTENTION, ReasonCode.APPROVAL_EXPIRED, "")
+    return [outcome.model_copy(update={"system": "approver"})]
 
 
 def _outcome(execution: Execution, outcome: Outcome, code: str, detail: str) -> Handoff:

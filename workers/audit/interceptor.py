@@ -24,6 +24,12 @@ UNAUDITED = frozenset({"record_handoff"})
 AUDIT_UNAVAILABLE = "audit_unavailable"
 
 
+def _last_attempt(info: activity.Info) -> bool:
+    """A retryable failure on the policy's last attempt is final."""
+    policy = info.retry_policy
+    return policy is not None and 0 < policy.maximum_attempts <= info.attempt
+
+
 class AuditInterceptor(Interceptor):
     def __init__(self, *, recorder: HandoffRecorder) -> None:
         self._recorder = recorder
@@ -53,13 +59,16 @@ class _AuditInbound(ActivityInboundInterceptor):
                 scheduled_at=info.scheduled_time,
                 started_at=started,
                 finished_at=datetime.now(UTC),
+                last_attempt=_last_attempt(info),
             )
 
         try:
             result = await super().execute_activity(input)
         except BaseException as error:
             try:
-                await asyncio.to_thread(self._recorder.record, on_failure(execution(), error))
+                await asyncio.to_thread(
+                    self._recorder.record, on_failure(execution(), input.args, error)
+                )
             except Exception:  # the activity's own failure is what Temporal must see
                 log.exception("audit write failed for %s", info.activity_type)
             raise

@@ -139,10 +139,12 @@ class _Run:
 
     @property
     def decided_at(self) -> datetime | None:
-        for verdict in (Outcome.APPROVED, Outcome.REJECTED):
-            decision = self.first(step=Step.APPROVAL, outcome=verdict)
-            if decision is not None:
-                return decision.finished_at
+        rejected = self.first(step=Step.APPROVAL, outcome=Outcome.REJECTED)
+        if rejected is not None:
+            return rejected.finished_at
+        approvals = self.rows(step=Step.APPROVAL, outcome=Outcome.APPROVED)
+        if approvals:  # with several approvers, the last approval decides
+            return approvals[-1].finished_at
         if self.approval_requested is None:
             return None
         # Without a recorded decision, posting after the request means it was approved then.

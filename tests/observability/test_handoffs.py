@@ -1,0 +1,118 @@
+"""What an activity execution writes, read off its input, result or error; and the
+record_handoff activity the workflow calls for decisions."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.exceptions import ApplicationError, CancelledError
+from temporalio.testing import ActivityEnvironment
+
+from activities.audit import AuditActivities
+from schemas.audit import HandoffInput, Outcome, Step
+from schemas.steps import NotifyInput
+from workers.audit.handoffs import Execution, on_failure, on_success
+from workers.audit.store import AuditStore
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def _execution(step: str, *, attempt: int = 1, last_attempt: bool = False) -> Execution:
+    return Execution(
+        workflow_id="q2c:C-1:cycle",
+        run_id="r1",
+        activity_id="5",
+        step=step,
+        attempt=attempt,
+        scheduled_at=T0,
+        started_at=T0 + timedelta(seconds=1),
+        finished_at=T0 + timedelta(seconds=2),
+        last_attempt=last_attempt,
+    )
+
+
+def test_a_transient_failure_is_a_retry_keyed_by_attempt() -> None:
+    rows = on_failure(
+        _execution("post_invoice", attempt=3), [], ApplicationError("503", type="transient")
+    )
+    assert [(r.key, r.outcome, r.reason_code, r.system) for r in rows] == [
+        ("q2c:C-1:cycle/r1/5/attempt-3", Outcome.RETRY, "transient", "erp")
+    ]
+
+
+def test_a_transport_error_is_named_by_its_class() -> None:
+    rows = on_failure(_execution("fetch_usage"), [], ConnectionError("refused"))
+    assert [(r.outcome, r.reason_code) for r in rows] == [(Outcome.RETRY, "ConnectionError")]
+
+
+def test_a_permanent_failure_ends_the_run_in_needs_attention() -> None:
+    error = ApplicationError("409", type="posting_conflict", non_retryable=True)
+    rows = on_failure(_execution("post_invoice"), [], error)
+    assert [(r.step, r.outcome, r.reason_code) for r in rows] == [
+        ("post_invoice", Outcome.FAILURE, "posting_conflict"),
+        ("outcome", Outcome.NEEDS_ATTENTION, "posting_conflict"),
+    ]
+    assert rows[0].key == "q2c:C-1:cycle/r1/5/done"
+
+
+def test_the_last_allowed_attempt_is_a_failure_not_a_retry() -> None:
+    rows = on_failure(
+        _execution("notify", attempt=5, last_attempt=True), [], ApplicationError("502")
+    )
+    assert [(r.outcome, r.system) for r in rows] == [(Outcome.FAILURE, "webhook")]
+
+
+def test_cancellation_is_neither_retry_nor_failure() -> None:
+    rows = on_failure(_execution("fetch_usage"), [], CancelledError("worker shutdown"))
+    assert [r.outcome for r in rows] == [Outcome.CANCELLED]
+    rows = on_failure(_execution("fetch_usage"), [], asyncio.CancelledError())
+    assert [r.outcome for r in rows] == [Outcome.CANCELLED]
+
+
+@pytest.mark.parametrize("succeeded", [True, False])
+def test_an_expiry_notice_records_the_run_as_expired(succeeded: bool) -> None:
+    notice = NotifyInput(kind="expired", workflow_id="q2c:C-1:cycle", summary="")
+    execution = _execution("notify", attempt=5, last_attempt=True)
+    if succeeded:
+        rows = on_success(execution, [notice], None)
+    else:
+        rows = on_failure(execution, [notice], ApplicationError("502"))
+    final = [r for r in rows if r.step == Step.OUTCOME]
+    assert [(r.outcome, r.reason_code, r.system) for r in final] == [
+        (Outcome.NEEDS_ATTENTION, "approval_expired", "approver")
+    ]
+
+
+def test_a_reminder_notice_is_only_a_webhook_call() -> None:
+    notice = NotifyInput(kind="reminder", workflow_id="q2c:C-1:cycle", summary="")
+    rows = on_success(_execution("notify"), [notice], None)
+    assert [(r.step, r.outcome, r.system) for r in rows] == [("notify", Outcome.SUCCESS, "webhook")]
+
+
+async def test_record_handoff_writes_each_decision_once(tmp_path: Path) -> None:
+    store = AuditStore(url=f"sqlite:///{tmp_path / 'audit.db'}")
+    store.create()
+    activities = AuditActivities(recorder=store)
+    env = ActivityEnvironment()
+    first = HandoffInput(
+        step=Step.APPROVAL, outcome=Outcome.APPROVED, decided_by="cfo@q2c.example", at=T0
+    )
+    second = first.model_copy(update={"decided_by": "ceo@q2c.example"})
+    for decision in (first, first, second):
+        await env.run(activities.record_handoff, decision)
+    await env.run(
+        activities.record_handoff,
+        HandoffInput(step=Step.OUTCOME, outcome=Outcome.REJECTED, reason_code="rejected"),
+    )
+    await env.run(
+        activities.record_handoff, HandoffInput(step=Step.OUTCOME, outcome=Outcome.POSTED)
+    )
+    rows = store.read()
+    assert [(r.step, r.outcome, r.decided_by, r.system) for r in rows] == [
+        ("approval", Outcome.APPROVED, "cfo@q2c.example", "approver"),
+        ("approval", Outcome.APPROVED, "ceo@q2c.example", "approver"),
+        ("outcome", Outcome.REJECTED, "", "q2c"),
+    ]
+    assert rows[0].finished_at == T0
+    store.dispose()
