@@ -6,7 +6,7 @@ Order of application:
 2. fixed-amount discounts, in the contract's order, on what is left after that.
 Each discount is its own visible line with a negative amount, rounded half-up to the minor
 unit; none takes the invoice below zero: a discount larger than what is left is capped
-there and the invoice notes it.
+there and the invoice notes it. Rules write amounts with `!s` (as `billing.charges.models`).
 """
 
 from collections.abc import Sequence
@@ -54,18 +54,18 @@ def apply_discounts(
         note = None
         if discount.kind == "percentage":
             unrounded = left * discount.value / _HUNDRED
-            rule = f"discount {discount.id}: {discount.value}% of {left}"
+            rule = f"discount {discount.id}: {discount.value!s}% of {left!s}"
         else:
             unrounded = discount.value
-            rule = f"discount {discount.id}: fixed {discount.value}"
+            rule = f"discount {discount.id}: fixed {discount.value!s}"
         amount = round_money(unrounded, currency)
         if amount > left:
             note = (
-                f"discount {discount.id} capped at {left} (of {amount}) so the invoice "
+                f"discount {discount.id} capped at {left!s} (of {amount!s}) so the invoice "
                 "does not fall below zero"
             )
             unrounded = amount = left
-            rule += f", capped at the {left} left"
+            rule += f", capped at the {left!s} left"
         left -= amount
         applied.append(
             AppliedDiscount(

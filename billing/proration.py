@@ -7,6 +7,7 @@ by 366ths. A change on day D belongs to the new terms: the old terms cover
 `[period start, D)` and the new ones `[D, period end)`. The whole period is the full fee
 exactly (no division); any other segment keeps its unrounded figure, and its line rounds it
 half-up, so adjacent segments add up to the full fee within one minor unit each.
+Rules write amounts with `!s` (as `billing.charges.models`).
 """
 
 from dataclasses import dataclass
@@ -25,12 +26,12 @@ class Prorated:
 def prorate(fee: Decimal, *, segment: Period, period: Period) -> Prorated:
     """`fee` for `segment`, a part of `period`."""
     if segment == period:
-        return Prorated(amount=fee, rule=f"{fee} for the full period {_span(period)}")
+        return Prorated(amount=fee, rule=f"{fee!s} for the full period {_span(period)}")
     amount = fee * segment.days / period.days
     return Prorated(
         amount=amount,
         rule=(
-            f"{fee} × {segment.days}/{period.days} days ({_span(segment)} of {_span(period)}, "
+            f"{fee!s} × {segment.days}/{period.days} days ({_span(segment)} of {_span(period)}, "
             "actual/actual)"
         ),
     )

@@ -24,7 +24,7 @@ Conventions (see docs/billing.md):
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from billing.charges import PricedCharge, Rated, price_charge
@@ -32,6 +32,7 @@ from billing.discounts import apply_discounts
 from billing.periods import BillingCalendar, Period
 from billing.proration import prorate
 from billing.rating_error import RatingError
+from billing.rounding import cached_quantum
 from billing.rounding import round_line as round_money
 from billing.trusted import construct
 from schemas.contract import Contract
@@ -131,7 +132,7 @@ def rate_contract(
             lines.append((line, _DISCOUNT_LINE_FIELDS))
             if applied.note:
                 notes.append(applied.note)
-    trusted = _exact_types(period_start, period_end, ids=(invoice_id,))
+    trusted = _exact_types((period_start, period_end), (invoice_id,))
     return _document("invoice", invoice_id, contract, run, lines, notes, trusted=trusted)
 
 
@@ -173,7 +174,7 @@ def rate_amendment(
     old = _advance_fees(_price_all(previous_contract), previous_contract, period, rest)
     new = _advance_fees(_price_all(contract), contract, period, rest)
     documents: list[Invoice] = []
-    trusted = _exact_types(change_date, ids=(invoice_id, credit_note_id))
+    trusted = _exact_types((change_date,), (invoice_id, credit_note_id))
     if new:
         lines = _lines(new, contract.currency, prefix="L")
         documents.append(
@@ -401,8 +402,8 @@ def _true_up(
     if spent >= minimum:
         return []
     rule = (
-        f"minimum commitment {due.rule}: {minimum} due, {spent} of usage and recurring fees, "
-        f"true-up {minimum - spent}"
+        f"minimum commitment {due.rule}: {minimum!s} due, {spent!s} of usage and recurring fees, "
+        f"true-up {minimum - spent!s}"
     )
     return [
         _Draft(
@@ -416,6 +417,7 @@ def _true_up(
 
 
 def _lines(drafts: Iterable[_Draft], currency: str, *, prefix: str) -> list[_Line]:
+    step = cached_quantum(currency)
     return [
         (
             {
@@ -425,7 +427,7 @@ def _lines(drafts: Iterable[_Draft], currency: str, *, prefix: str) -> list[_Lin
                 "charge_model": draft.charge_model,
                 "quantity": draft.quantity,
                 "unit_amount": draft.rated.unit_amount if draft.quantity is not None else None,
-                "amount": round_money(draft.rated.amount, currency),
+                "amount": draft.rated.amount.quantize(step, rounding=ROUND_HALF_UP),
                 "unrounded_amount": draft.rated.amount,
                 "rule": draft.rated.rule,
                 "period_start": draft.period.start,
@@ -477,6 +479,12 @@ def _document(
     return Invoice.model_validate(values)
 
 
-def _exact_types(*days: date, ids: tuple[str, ...]) -> bool:
+def _exact_types(days: tuple[date, ...], ids: tuple[str, ...]) -> bool:
     """Whether the run's own arguments are exactly the types declared (not a datetime, say)."""
-    return all(type(day) is date for day in days) and all(type(id_) is str for id_ in ids)
+    for day in days:
+        if type(day) is not date:
+            return False
+    for id_ in ids:
+        if type(id_) is not str:
+            return False
+    return True
