@@ -13,7 +13,8 @@ A permanent failure ends the run in needs-attention with its reason code; Tempor
 the rest until the system is back.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import httpx
 from temporalio.exceptions import ApplicationError
@@ -38,12 +39,19 @@ def _detail(response: httpx.Response) -> str:
     return str(body)[:500]
 
 
-def _retry_after(response: httpx.Response) -> timedelta | None:
-    value = response.headers.get("Retry-After", "")
+def _retry_after(response: httpx.Response, *, now: datetime | None = None) -> timedelta | None:
+    """Retry-After in seconds or as an HTTP date (RFC 9110); None when absent or unreadable."""
+    value = response.headers.get("Retry-After", "").strip()
     try:
         seconds = float(value)
     except ValueError:
-        return None
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
     return timedelta(seconds=max(seconds, 0.0))
 
 
