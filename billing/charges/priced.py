@@ -156,10 +156,36 @@ def price_charge(charge: Charge, path: str) -> PricedCharge:
         kind=charge.kind,
         model=charge.charge_model,
         properties=charge.properties,
-        snapshot=copy.deepcopy(charge.properties),
+        snapshot=_snapshot(charge.properties),
         priced=priced,
     )
     return priced
+
+
+_ATOMIC = frozenset({str, int, float, bool, type(None), Decimal})
+
+
+def _snapshot(value: Any) -> Any:
+    """A deep copy of `value`: JSON-like data by hand, anything else by `copy.deepcopy`.
+
+    `copy.deepcopy` took a third of the time of rating a freshly deserialised contract.
+    """
+    kind = type(value)
+    if kind is dict:
+        mapping = dict(value)
+        for key, item in mapping.items():
+            if type(item) not in _ATOMIC:
+                mapping[key] = _snapshot(item)
+        return mapping
+    if kind is list:
+        items = list(value)
+        for index, item in enumerate(items):
+            if type(item) not in _ATOMIC:
+                items[index] = _snapshot(item)
+        return items
+    if kind in _ATOMIC:
+        return value
+    return copy.deepcopy(value)
 
 
 def _parse(charge: Charge, path: str) -> PricedCharge:
