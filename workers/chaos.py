@@ -23,7 +23,7 @@ import httpx
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError
@@ -36,9 +36,9 @@ from schemas.runs import RunState, RunStatus
 from schemas.steps import ReconcileInput
 from starters.intake import run_handle, start_run
 from workers.devstack import DevStack, Ports, port_in_use
+from workers.histories import next_approver
 
 TASK_QUEUE = "q2c-chaos"
-APPROVER = "chaos@q2c.example"
 # Seeded contracts that bill straight through (C-1009 waits for approval, C-1010 is broken).
 CONTRACTS = tuple(f"C-{n}" for n in (1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1011, 1012))
 MONTHS = range(1, 13)
@@ -265,12 +265,14 @@ async def _result(client: Client, workflow_id: str, deadline: float) -> RunStatu
         try:
             status: RunStatus = await handle.query("status", result_type=RunStatus)
             if status.state is RunState.AWAITING_APPROVAL:
-                decision = Decision(verdict="approve", approver=APPROVER, comment="chaos run")
+                decision = Decision(
+                    verdict="approve", approver=next_approver(status), comment="chaos run"
+                )
                 await handle.execute_update("decide", decision, result_type=RunStatus)
             if status.state.settled:
                 return await handle.result()
-        except (RPCError, RuntimeError):
-            pass  # server restarting or worker gone: ask again
+        except (RPCError, RuntimeError, WorkflowUpdateFailedError):
+            pass  # server restarting, worker gone, or the decision refused: ask again
         await asyncio.sleep(1.0)
     return None
 

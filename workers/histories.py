@@ -26,6 +26,8 @@ from workers.devstack import DevStack, Ports, temporal_binary
 
 TASK_QUEUE = "q2c-histories"
 APPROVER = "cfo@q2c.example"
+# Approvers of the routing policy, highest limit first; large totals need two of them.
+APPROVERS = (APPROVER, "controller@q2c.example", "ar.lead@q2c.example")
 
 
 def _event(contract_id: str, month: int) -> BillingCycleClosed:
@@ -57,11 +59,26 @@ async def _wait_for(handle: Handle, state: RunState, timeout: float = 60.0) -> R
     raise RuntimeError(f"{handle.id} did not reach {state.value}: {status}")
 
 
+def next_approver(status: RunStatus) -> str:
+    """An approver who has not approved yet (a second approval must be another person)."""
+    done = set(status.approval.approved_by) if status.approval else set()
+    return next(a for a in APPROVERS if a not in done)
+
+
 async def _approve_by_signal(handle: Handle) -> None:
-    await _wait_for(handle, RunState.AWAITING_APPROVAL)
+    status = await _wait_for(handle, RunState.AWAITING_APPROVAL)
     # A malformed decision first, as a person may type it: refused and recorded.
     await handle.signal("approve", {"approver": ""})
-    await handle.signal("approve", {"approver": APPROVER, "comment": "checked the clause"})
+    for approver in APPROVERS:  # each at most once: a refused one is not asked again
+        if status.state is not RunState.AWAITING_APPROVAL:
+            return
+        await handle.signal("approve", {"approver": approver, "comment": "checked the clause"})
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            status = await handle.query("status", result_type=RunStatus)
+            done = status.approval.approved_by if status.approval else []
+            if status.state is not RunState.AWAITING_APPROVAL or approver in done:
+                break
 
 
 async def _reject_by_update(handle: Handle) -> None:
