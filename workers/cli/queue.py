@@ -18,6 +18,8 @@ from workflows import search_attributes as sa
 
 QUEUE_QUERY = f'{sa.Q2C_STATUS.name} = "{RunState.AWAITING_APPROVAL.value}"'
 STATUS_CONCURRENCY = 16
+QUERY_TIMEOUT = timedelta(seconds=5)
+"""A run whose worker is down cannot answer; the row then shows what visibility knows."""
 
 
 class QueueItem(BaseModel):
@@ -36,7 +38,9 @@ class QueueItem(BaseModel):
     note: str = Field(default="", description="Why the status could not be read, if so")
 
 
-async def fetch_queue(client: Client, *, limit: int = 500) -> list[QueueItem]:
+async def fetch_queue(
+    client: Client, *, limit: int = 500, query_timeout: timedelta = QUERY_TIMEOUT
+) -> list[QueueItem]:
     """Every run awaiting approval, oldest first; reads each run's `status` query."""
     executions = [execution async for execution in client.list_workflows(QUEUE_QUERY, limit=limit)]
     gate = asyncio.Semaphore(STATUS_CONCURRENCY)
@@ -44,13 +48,15 @@ async def fetch_queue(client: Client, *, limit: int = 500) -> list[QueueItem]:
 
     async def one(execution: WorkflowExecution) -> QueueItem:
         async with gate:
-            return await _item(client, execution, now)
+            return await _item(client, execution, now, query_timeout)
 
     items = await asyncio.gather(*(one(e) for e in executions))
     return sorted(items, key=lambda item: item.waiting_since)
 
 
-async def _item(client: Client, execution: WorkflowExecution, now: datetime) -> QueueItem:
+async def _item(
+    client: Client, execution: WorkflowExecution, now: datetime, query_timeout: timedelta
+) -> QueueItem:
     attributes = execution.typed_search_attributes
     total = attributes.get(sa.INVOICE_TOTAL)
     item = QueueItem(
@@ -64,9 +70,11 @@ async def _item(client: Client, execution: WorkflowExecution, now: datetime) -> 
     )
     try:
         handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
-        status: RunStatus = await handle.query("status", result_type=RunStatus)
+        status: RunStatus = await handle.query(
+            "status", result_type=RunStatus, rpc_timeout=query_timeout
+        )
     except RPCError as error:
-        item.note = f"status unavailable: {error.message}"
+        item.note = f"status unavailable (is a worker running?): {error.message}"
         return item
     item.total = "" if status.total is None else str(status.total)
     item.currency = status.currency
