@@ -25,11 +25,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
 from billing.charges import PricedCharge, Rated, price_charge
 from billing.discounts import apply_discounts
-from billing.periods import BillingCalendar, Period
+from billing.periods import Alignment, BillingCalendar, BillingInterval, Period
 from billing.proration import prorate
 from billing.rating_error import RatingError
 from billing.rounding import cached_quantum
@@ -43,8 +44,6 @@ __all__ = ["RatingError", "billing_calendar", "rate_amendment", "rate_contract"]
 
 _ZERO = Decimal(0)
 
-_Line = tuple[dict[str, Any], frozenset[str]]
-"""An invoice line's values (every field) and the fields it sets, as a validated dict would."""
 _CHARGE_LINE_FIELDS = frozenset(InvoiceLine.model_fields)
 _DISCOUNT_LINE_FIELDS = _CHARGE_LINE_FIELDS - {"quantity", "unit_amount"}
 _INVOICE_FIELDS = frozenset(Invoice.model_fields) - {"tax_lines"}
@@ -61,11 +60,18 @@ class _Draft:
 
 
 def billing_calendar(contract: Contract) -> BillingCalendar:
+    return _calendar(
+        contract.billing_interval, contract.alignment, contract.start_date, contract.bill_cycle_day
+    )
+
+
+@lru_cache(maxsize=4096)
+def _calendar(
+    interval: BillingInterval, alignment: Alignment, start_date: date, bill_cycle_day: int | None
+) -> BillingCalendar:
+    # Immutable, and every run of a contract asks for the same one.
     return BillingCalendar.for_contract(
-        interval=contract.billing_interval,
-        alignment=contract.alignment,
-        start_date=contract.start_date,
-        bill_cycle_day=contract.bill_cycle_day,
+        interval=interval, alignment=alignment, start_date=start_date, bill_cycle_day=bill_cycle_day
     )
 
 
@@ -113,10 +119,10 @@ def rate_contract(
         drafts += usage_drafts
         drafts += _true_up(contract, priced, usage_drafts, period, active)
     lines = _lines(drafts, contract.currency, prefix="L")
-    base = sum((line["amount"] for line, _ in lines), _ZERO)
+    base = sum((line.amount for line in lines), _ZERO)
     if milestone_id is None:
         for applied in apply_discounts(contract.discounts, base=base, currency=contract.currency):
-            line = {
+            values = {
                 "line_id": f"L{len(lines) + 1}",
                 "charge_id": applied.discount.id,
                 "description": applied.discount.description,
@@ -129,7 +135,7 @@ def rate_contract(
                 "period_start": run.start,
                 "period_end": run.end,
             }
-            lines.append((line, _DISCOUNT_LINE_FIELDS))
+            lines.append(construct(InvoiceLine, values, _DISCOUNT_LINE_FIELDS))
             if applied.note:
                 notes.append(applied.note)
     trusted = _exact_types((period_start, period_end), (invoice_id,))
@@ -338,34 +344,39 @@ def _fee(item: PricedCharge, rated: Rated, period: Period) -> _Draft:
 
 def _usage(priced: list[PricedCharge], usage: UsageSummary, run: Period) -> list[_Draft]:
     drafts = []
+    quantities = usage.quantities
     for item in priced:
-        if item.charge.kind != "usage":
+        charge = item.charge
+        if charge.kind != "usage":
             continue
-        metric = item.charge.metric
+        metric = charge.metric
         assert metric is not None  # the Charge model requires it for usage
-        quantity = usage.quantities.get(metric)
+        quantity = quantities.get(metric)
         if quantity is None:
             raise RatingError(
                 f"usage.quantities.{metric}",
                 f"is missing: {item.path} bills this metric (report 0 for no usage)",
             )
-        # Only percentage charges price per event; other models rate the quantity alone.
-        events = usage.events.get(metric) if item.charge.charge_model == "percentage" else None
-        if events is not None and sum(events, _ZERO) != quantity:
-            raise RatingError(
-                f"usage.events.{metric}",
-                f"add up to {sum(events, _ZERO)}, but usage.quantities.{metric} is {quantity}",
-            )
-        if events is None and item.charge.charge_model == "percentage" and item.needs_events():
-            raise RatingError(
-                f"usage.events.{metric}",
-                f"is required: {item.path} (percentage) charges per event",
-            )
+        model = charge.charge_model
+        events = None
+        if model == "percentage":
+            # Only percentage charges price per event; other models rate the quantity alone.
+            events = usage.events.get(metric)
+            if events is not None and sum(events, _ZERO) != quantity:
+                raise RatingError(
+                    f"usage.events.{metric}",
+                    f"add up to {sum(events, _ZERO)}, but usage.quantities.{metric} is {quantity}",
+                )
+            if events is None and item.needs_events():
+                raise RatingError(
+                    f"usage.events.{metric}",
+                    f"is required: {item.path} (percentage) charges per event",
+                )
         drafts.append(
             _Draft(
-                charge_id=item.charge.id,
-                description=item.charge.description,
-                charge_model=item.charge.charge_model,
+                charge_id=charge.id,
+                description=charge.description,
+                charge_model=model,
                 rated=item.rate(quantity, events),
                 period=run,
                 quantity=quantity,
@@ -416,10 +427,12 @@ def _true_up(
     ]
 
 
-def _lines(drafts: Iterable[_Draft], currency: str, *, prefix: str) -> list[_Line]:
+def _lines(drafts: Iterable[_Draft], currency: str, *, prefix: str) -> list[InvoiceLine]:
+    """The lines of `drafts`, rounded; built from the engine's own values (`billing.trusted`)."""
     step = cached_quantum(currency)
     return [
-        (
+        construct(
+            InvoiceLine,
             {
                 "line_id": f"{prefix}{number}",
                 "charge_id": draft.charge_id,
@@ -444,7 +457,7 @@ def _document(
     invoice_id: str,
     contract: Contract,
     period: Period,
-    lines: list[_Line],
+    lines: list[InvoiceLine],
     notes: list[str],
     *,
     trusted: bool,
@@ -452,11 +465,12 @@ def _document(
     """The invoice of `lines`; `trusted` when every input of the run is of its exact type.
 
     Trusted: built from the engine's own values without validating them again
-    (`billing.trusted`). Otherwise validated as a whole, which refuses what the types of
-    the call did not promise (a datetime for a date, a number for an id).
+    (`billing.trusted`). Otherwise validated as a whole, as the dict of every value given,
+    which refuses what the types of the call did not promise (a datetime for a date, a
+    number for an id).
     """
-    subtotal = sum((line["amount"] for line, _ in lines), _ZERO)
-    values = {
+    subtotal = sum((line.amount for line in lines), _ZERO)
+    values: dict[str, Any] = {
         "invoice_id": invoice_id,
         "document_type": document_type,
         "contract_id": contract.id,
@@ -464,7 +478,7 @@ def _document(
         "currency": contract.currency,
         "period_start": period.start,
         "period_end": period.end,
-        "lines": [],
+        "lines": lines,
         "tax_lines": [],
         "subtotal": subtotal,
         "tax_total": round_money(_ZERO, contract.currency),
@@ -472,11 +486,14 @@ def _document(
         "notes": notes,
     }
     if trusted:
-        values["lines"] = [construct(InvoiceLine, line, given) for line, given in lines]
         return construct(Invoice, values, _INVOICE_FIELDS)
-    values["lines"] = [{key: line[key] for key in given} for line, given in lines]
+    values["lines"] = [_given(line) for line in lines]
     del values["tax_lines"]
     return Invoice.model_validate(values)
+
+
+def _given(line: InvoiceLine) -> dict[str, Any]:
+    return {key: value for key, value in vars(line).items() if key in line.model_fields_set}
 
 
 def _exact_types(days: tuple[date, ...], ids: tuple[str, ...]) -> bool:

@@ -40,8 +40,11 @@ class Tier(Generic[R]):
 
     def units_of(self, quantity: Decimal) -> Decimal:
         """How much of `quantity` falls inside this tier."""
-        top = quantity if self.upper is None else min(quantity, self.upper)
-        return max(_ZERO, top - self.lower)
+        # Comparisons rather than min() and max(): the same result, and this runs per tier.
+        upper = self.upper
+        top = quantity if upper is None or quantity <= upper else upper
+        units = top - self.lower
+        return units if units > _ZERO else _ZERO
 
     def contains(self, quantity: Decimal) -> bool:
         return quantity > self.lower and (self.upper is None or quantity <= self.upper)
