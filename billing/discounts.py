@@ -44,6 +44,8 @@ def apply_discounts(
     discounts: Sequence[Discount], *, base: Decimal, currency: str
 ) -> list[AppliedDiscount]:
     """Discount lines for an invoice whose charge lines add up to `base` (rounded)."""
+    if not discounts:
+        return []
     check_discounts(discounts)
     ordered = [d for d in discounts if d.kind == "percentage"] + [
         d for d in discounts if d.kind == "fixed_amount"

@@ -12,6 +12,7 @@ Rules write amounts with `!s` (as `billing.charges.models`).
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from billing.periods import Period
 
@@ -37,5 +38,7 @@ def prorate(fee: Decimal, *, segment: Period, period: Period) -> Prorated:
     )
 
 
+@lru_cache(maxsize=4096)
 def _span(period: Period) -> str:
+    # Every run of a contract names the same few periods.
     return f"{period.start.isoformat()}..{period.end.isoformat()}"
