@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     workflow_task_pollers: int = Field(default=5, ge=1)
     activity_task_pollers: int = Field(default=5, ge=1)
     graceful_shutdown_seconds: float = 30.0
+    connect_timeout_seconds: float = Field(
+        default=60.0, ge=0, description="How long a starting worker waits for Temporal"
+    )
     audit_database_url: str = Field(
         default="", description="q2c's audit trail; default: a SQLite file under `home`"
     )

@@ -24,7 +24,7 @@ from workers.audit.interceptor import AuditInterceptor
 from workers.audit.store import AuditStore
 from workers.client import connect
 from workers.settings import Settings
-from workers.telemetry import from_environment
+from workers.telemetry import Telemetry, from_environment
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 log = logging.getLogger("q2c.worker")
@@ -127,10 +127,24 @@ def build_worker(
     )
 
 
+async def _connect_patiently(telemetry: Telemetry, *, within: float) -> Client:
+    """A worker started while the server restarts waits for it instead of exiting."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            return await connect(telemetry=telemetry)
+        except RuntimeError as error:
+            if loop.time() >= deadline:
+                raise
+            log.warning("Temporal is not reachable yet (%s); retrying", error)
+            await asyncio.sleep(1.0)
+
+
 async def run_worker(settings: Settings) -> None:
     """Poll until SIGINT or SIGTERM, then drain: running activities get the grace period."""
     telemetry = from_environment()
-    client = await connect(telemetry=telemetry)
+    client = await _connect_patiently(telemetry, within=settings.connect_timeout_seconds)
     audit = AuditStore(url=settings.audit_url)
     audit.create()
     stop = asyncio.Event()
