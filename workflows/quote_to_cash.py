@@ -236,6 +236,7 @@ class QuoteToCashWorkflow:
                 break
             if kind == "expired":
                 await self._notify("expired")
+                workflow.upsert_search_attributes([sa.APPROVAL_DUE_AT.value_unset()])
                 raise NeedsAttention(
                     ReasonCode.APPROVAL_EXPIRED,
                     f"no decision within {timedelta(seconds=expiry)}; the invoice was not posted",
