@@ -76,6 +76,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         else:
             print_report(report.as_json(), Console(width=140))
 
+    bench.command("run", help="The same as `q2c bench burst`.")(burst)
+
     @bench.command("ceiling-worker", hidden=True)
     def ceiling_worker() -> None:
         """The ceiling's worker process, started by `q2c bench burst`."""
