@@ -115,12 +115,18 @@ class DevStack:
         env.update(self.extra_env)
         return env
 
-    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, name: str, argv: list[str], *, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         logs = self.home / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         with open(logs / f"{name}.log", "ab") as log:
             process = subprocess.Popen(
-                argv, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                argv,
+                env=self.env() if env is None else env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self._processes[name] = process
         return process
@@ -141,7 +147,9 @@ class DevStack:
             "--log-level", "warn",
             *search_attribute_args(),
         ]  # fmt: skip
-        self._spawn("temporal", argv)
+        # q2c's OTEL_* settings are for q2c: the server reads them too and refuses some values.
+        server_env = {k: v for k, v in self.env().items() if not k.startswith("OTEL_")}
+        self._spawn("temporal", argv, env=server_env)
 
     def start_systems(self) -> None:
         self._spawn("systems", [sys.executable, "-m", "systems"])

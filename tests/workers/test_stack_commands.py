@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from workers.devstack import port_in_use
+from workers.devstack import DevStack, Ports, port_in_use
 
 Q2C = [sys.executable, "-m", "workers.cli"]
 ANY_PORT = ["--temporal-port", "0", "--ui-port", "0", "--systems-port", "0"]
@@ -73,3 +73,19 @@ def test_dev_runs_until_interrupted_and_stops_every_process(tmp_path: Path) -> N
     assert not port_in_use(temporal_port)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{systems_url}/healthz", timeout=2)
+
+
+def test_the_dev_server_ignores_q2c_tracing_settings(tmp_path: Path) -> None:
+    # The server refuses OTEL_TRACES_EXPORTER=console; the stack keeps q2c's settings to q2c.
+    stack = DevStack(
+        home=tmp_path, ports=Ports.random(), extra_env={"OTEL_TRACES_EXPORTER": "console"}
+    )
+    try:
+        stack.start_server()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not port_in_use(stack.ports.temporal):
+            assert stack.alive()["temporal"], stack.log_path("temporal").read_text()
+            time.sleep(0.2)
+        assert port_in_use(stack.ports.temporal)
+    finally:
+        stack.stop()
