@@ -19,7 +19,8 @@ STEPS = 7
 post, reconcile."""
 
 LOCAL_FROM = 2
-"""Where local steps begin: draft, tax and route are q2c's short, pure, in-process steps."""
+"""Where local steps begin: draft, tax and route, q2c's short steps (two in-process, one
+ERP read)."""
 
 CEILING_TASK_QUEUE = "q2c-bench-ceiling"
 
