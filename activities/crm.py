@@ -20,8 +20,9 @@ def _field_errors(error: ValidationError, prefix: str) -> str:
 
 
 class CrmActivities:
-    def __init__(self, *, client: httpx.AsyncClient) -> None:
+    def __init__(self, *, client: httpx.AsyncClient, vies_enabled: bool = False) -> None:
         self._client = client
+        self._vies_enabled = vies_enabled
 
     @activity.defn
     async def validate_customer(self, input: ValidateCustomerInput) -> ValidatedCustomer:
@@ -43,6 +44,14 @@ class CrmActivities:
             customer = Customer.model_validate(response.json())
         except ValidationError as error:
             raise permanent(ReasonCode.CUSTOMER_INVALID, _field_errors(error, "customer")) from None
+        problems = check_customer(customer, contract)
         return ValidatedCustomer(
-            contract=contract, customer=customer, problems=check_customer(customer, contract)
+            contract=contract,
+            customer=customer,
+            problems=problems,
+            # Only a well-formed number of a business is worth asking VIES about.
+            vies_check=self._vies_enabled
+            and customer.customer_type == "business"
+            and bool(customer.tax_id)
+            and not any(p.field == "customer.tax_id" and p.blocking for p in problems),
         )

@@ -22,6 +22,9 @@ class ValidatedCustomer(BaseModel):
     contract: Contract
     customer: Customer
     problems: list[Problem] = Field(default_factory=list)
+    vies_check: bool = Field(
+        default=False, description="Check the VAT number online (VIES) before billing"
+    )
 
     @property
     def blocking(self) -> list[Problem]:

@@ -32,6 +32,13 @@ class Settings(BaseSettings):
         description='Where the seller collects tax (JSON list, e.g. ["EU-OSS", "GB", '
         '"US-NY"]); unset keeps the demo seller\'s registrations',
     )
+    vies_enabled: bool = Field(
+        default=False, description="Check EU VAT numbers online (VIES) before billing"
+    )
+    vies_url: str = "https://ec.europa.eu/taxation_customs/vies/rest-api"
+    vies_block_unverified: bool = Field(
+        default=False, description="Block a run when VIES cannot be reached (else a warning)"
+    )
     tax_engine_url: str = Field(
         default="", description="An external tax engine's URL; empty uses the built-in table"
     )

@@ -18,6 +18,7 @@ from activities.erp import ErpActivities
 from activities.routing import RoutingActivities
 from activities.tax_http import HttpTaxActivities
 from activities.usage import UsageActivities
+from activities.vies import ViesActivities
 from billing.routing import RoutingPolicy, load_policy
 from billing.tax import Seller, TaxEngine
 from workers.audit.interceptor import AuditInterceptor
@@ -58,32 +59,50 @@ def seller_from(settings: Settings) -> Seller:
     return seller
 
 
+def outside_client(settings: Settings) -> httpx.AsyncClient:
+    """For services outside the systems of record (VIES, a tax engine): no systems token."""
+    return httpx.AsyncClient(timeout=settings.http_timeout_seconds)
+
+
 def activities_for(
     *,
     http: httpx.AsyncClient,
     settings: Settings,
     tax_engine: TaxEngine | None = None,
     policy: RoutingPolicy | None = None,
+    outside: httpx.AsyncClient | None = None,
 ) -> Sequence[Callable[..., Any]]:
+    """`outside` serves VIES and an external tax engine; it is needed when they are on."""
     from billing.tax import default_engine
 
-    crm = CrmActivities(client=http)
+    needs_outside = settings.vies_enabled or bool(settings.tax_engine_url)
+    if needs_outside and outside is None:
+        raise ValueError("outside: an HTTP client is needed for VIES or an external tax engine")
+    crm = CrmActivities(client=http, vies_enabled=settings.vies_enabled)
     usage = UsageActivities(client=http)
     erp = ErpActivities(client=http)
     billing = BillingActivities(
         tax_engine=tax_engine or default_engine(), seller=seller_from(settings)
     )
     routing = RoutingActivities(client=http, policy=policy or load_policy())
-    return [
+    activities: list[Callable[..., Any]] = [
         crm.validate_customer,
         usage.fetch_usage,
         billing.draft_invoice,
-        _compute_tax(billing=billing, http=http, settings=settings),
+        _compute_tax(billing=billing, http=outside or http, settings=settings),
         routing.route,
         routing.notify,
         erp.post_invoice,
         erp.reconcile,
     ]
+    if settings.vies_enabled and outside is not None:
+        vies = ViesActivities(
+            client=outside,
+            base_url=settings.vies_url,
+            block_unverified=settings.vies_block_unverified,
+        )
+        activities.append(vies.check_vat)
+    return activities
 
 
 def _compute_tax(
@@ -106,6 +125,7 @@ def build_worker(
     tax_engine: TaxEngine | None = None,
     policy: RoutingPolicy | None = None,
     audit: HandoffRecorder | None = None,
+    outside: httpx.AsyncClient | None = None,
 ) -> Worker:
     """With `audit`, every activity execution is written to the audit trail."""
     recorder = AuditActivities(recorder=audit or DiscardHandoffs())
@@ -114,7 +134,13 @@ def build_worker(
         task_queue=settings.task_queue,
         workflows=[QuoteToCashWorkflow],
         activities=[
-            *activities_for(http=http, settings=settings, tax_engine=tax_engine, policy=policy),
+            *activities_for(
+                http=http,
+                settings=settings,
+                tax_engine=tax_engine,
+                policy=policy,
+                outside=outside,
+            ),
             recorder.record_handoff,
         ],
         interceptors=[AuditInterceptor(recorder=audit)] if audit is not None else [],
@@ -152,8 +178,13 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with telemetry.instrument(systems_client(settings)) as http:
-            worker = build_worker(client, settings=settings, http=http, audit=audit)
+        async with (
+            telemetry.instrument(systems_client(settings)) as http,
+            telemetry.instrument(outside_client(settings)) as outside,
+        ):
+            worker = build_worker(
+                client, settings=settings, http=http, audit=audit, outside=outside
+            )
             async with worker:
                 log.info("worker polling task queue %r", settings.task_queue)
                 await stop.wait()

@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.erp import ErpActivities
     from activities.routing import RoutingActivities
     from activities.usage import UsageActivities
+    from activities.vies import ViesActivities, ViesCheckInput
     from schemas.approvals import (
         ApprovalInput,
         ApprovalRequirement,
@@ -96,6 +97,11 @@ class QuoteToCashWorkflow:
             CrmActivities.validate_customer, ValidateCustomerInput(contract_id=event.contract_id)
         )
         contract, customer = validated.contract, validated.customer
+        if validated.vies_check:
+            vies = await self._call(
+                ViesActivities.check_vat, ViesCheckInput(vat_number=customer.tax_id)
+            )
+            validated.problems.extend(vies.problems)
         self._owner = contract.owner
         self._status.customer_id = customer.id
         self._status.problems = validated.problems

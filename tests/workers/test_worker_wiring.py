@@ -1,6 +1,7 @@
 """Configuration picks the parts the worker registers; the workflow is the same either way."""
 
 import httpx
+import pytest
 from temporalio import activity
 
 from workers.settings import Settings
@@ -8,10 +9,11 @@ from workers.worker import activities_for, seller_from
 
 
 def _names(settings: Settings) -> dict[str, object]:
-    http = httpx.AsyncClient()
     return {
         str(activity._Definition.must_from_callable(fn).name): fn
-        for fn in activities_for(http=http, settings=settings)
+        for fn in activities_for(
+            http=httpx.AsyncClient(), settings=settings, outside=httpx.AsyncClient()
+        )
     }
 
 
@@ -33,3 +35,15 @@ def test_seller_registrations_come_from_settings() -> None:
     custom = seller_from(Settings(seller_registrations=["GB"], seller_country="GB"))
     assert custom.registrations == ["GB"]
     assert custom.country == "GB"
+
+
+def test_vies_is_registered_only_when_enabled() -> None:
+    assert "check_vat" not in _names(Settings())
+    assert "check_vat" in _names(Settings(vies_enabled=True))
+
+
+def test_third_party_calls_need_their_own_client_without_the_systems_token() -> None:
+    with pytest.raises(ValueError, match="outside"):
+        activities_for(http=httpx.AsyncClient(), settings=Settings(vies_enabled=True))
+    with pytest.raises(ValueError, match="outside"):
+        activities_for(http=httpx.AsyncClient(), settings=Settings(tax_engine_url="http://x"))

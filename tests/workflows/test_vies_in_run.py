@@ -1,0 +1,99 @@
+"""With Q2C_VIES_ENABLED, a run checks the customer's VAT number online before billing.
+
+VIES itself is not reachable from the test machines: a loopback stand-in speaks its REST
+shape (the check itself is tested in tests/activities/test_vies.py).
+"""
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from temporalio.testing import WorkflowEnvironment
+
+from schemas.events import BillingCycleClosed
+from schemas.runs import RunInput, RunState, RunStatus
+from tests.activities.loopback import serve
+from tests.conftest import SystemsService
+from workers.settings import Settings
+from workers.worker import build_worker
+from workflows.quote_to_cash import QuoteToCashWorkflow
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+REGISTERED = {("DE", "136695976")}
+asked: list[str] = []
+
+
+def _vies() -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/check-vat-number")
+    async def check(body: dict[str, Any]) -> dict[str, Any]:
+        asked.append(body["countryCode"] + body["vatNumber"])
+        key = (body["countryCode"], body["vatNumber"])
+        return {"valid": key in REGISTERED, "name": "---", "requestIdentifier": "WAPI1"}
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def vies_url() -> Iterator[str]:
+    with serve(_vies()) as url:
+        yield url
+
+
+async def _run(
+    env: WorkflowEnvironment, systems: SystemsService, vies_url: str, contract_id: str
+) -> RunStatus:
+    task_queue = f"q2c-vies-{uuid.uuid4()}"
+    settings = Settings(
+        task_queue=task_queue, systems_url=systems.url, vies_enabled=True, vies_url=vies_url
+    )
+    event = BillingCycleClosed(
+        type="billing_cycle.closed",
+        event_id=f"evt-{uuid.uuid4()}",
+        schema_version=1,
+        occurred_at=datetime(2026, 12, 1, tzinfo=UTC),
+        contract_id=contract_id,
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 12, 1),
+    )
+    async with systems.client() as http, httpx.AsyncClient() as outside:
+        async with build_worker(env.client, settings=settings, http=http, outside=outside):
+            return await env.client.execute_workflow(
+                QuoteToCashWorkflow.run,
+                RunInput(event=event),
+                id=f"test-vies:{uuid.uuid4()}",
+                task_queue=task_queue,
+            )
+
+
+async def test_a_registered_vat_number_passes_and_the_run_posts(
+    time_skipping_env: WorkflowEnvironment, systems: SystemsService, vies_url: str
+) -> None:
+    result = await _run(time_skipping_env, systems, vies_url, "C-1002")
+    assert "DE136695976" in asked
+    assert result.state is RunState.POSTED, result.reason
+
+
+async def test_a_number_vies_does_not_know_stops_the_run_before_anything_is_posted(
+    time_skipping_env: WorkflowEnvironment, systems: SystemsService, vies_url: str
+) -> None:
+    result = await _run(time_skipping_env, systems, vies_url, "C-1003")
+    assert "FR40303265045" in asked
+    assert result.state is RunState.NEEDS_ATTENTION
+    assert result.reason_code == "customer_invalid"
+    assert [p.code for p in result.problems if p.blocking] == ["vat_number_not_registered"]
+    assert not result.posting_key
+
+
+async def test_individuals_are_not_checked(
+    time_skipping_env: WorkflowEnvironment, systems: SystemsService, vies_url: str
+) -> None:
+    before = len(asked)
+    result = await _run(time_skipping_env, systems, vies_url, "C-1011")
+    assert len(asked) == before
+    assert result.state is RunState.POSTED
