@@ -10,6 +10,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
+    from activities.audit import AuditActivities
     from activities.billing import BillingActivities
     from activities.crm import CrmActivities
     from activities.erp import ErpActivities
@@ -24,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         RefusedAttempt,
         Verdict,
     )
+    from schemas.audit import HandoffInput, Outcome, Step
     from schemas.errors import ReasonCode
     from schemas.events import workflow_id_for
     from schemas.runs import ApprovalProgress, RunInput, RunState, RunStatus
@@ -254,11 +256,39 @@ class QuoteToCashWorkflow:
             self._refresh_details()
             await self._notify(kind)
         workflow.upsert_search_attributes([sa.APPROVAL_DUE_AT.value_unset()])
+        # Who decided, and when, goes to the audit trail: it outlives this history.
+        for decision in self._status.decisions:
+            await self._record(
+                HandoffInput(
+                    step=Step.APPROVAL,
+                    outcome=Outcome.APPROVED if decision.verdict == "approve" else Outcome.REJECTED,
+                    decided_by=decision.approver,
+                    at=decision.at,
+                    detail=decision.comment,
+                )
+            )
         rejection = next((d for d in self._status.decisions if d.verdict == "reject"), None)
         if rejection is not None:
             self._status.reason_code = ReasonCode.REJECTED
             self._status.reason = f"rejected by {rejection.approver}: {rejection.comment}"
+            await self._record(
+                HandoffInput(
+                    step=Step.OUTCOME,
+                    outcome=Outcome.REJECTED,
+                    reason_code=ReasonCode.REJECTED,
+                    decided_by=rejection.approver,
+                    at=workflow.now(),
+                )
+            )
             self._set_state(RunState.REJECTED)
+
+    async def _record(self, handoff: HandoffInput) -> None:
+        await workflow.execute_activity_method(
+            AuditActivities.record_handoff,
+            handoff,
+            start_to_close_timeout=CALL_TIMEOUT,
+            retry_policy=RETRY,
+        )
 
     def _escalate(self, tiers: list[int]) -> None:
         progress = self._status.approval

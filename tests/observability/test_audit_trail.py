@@ -1,5 +1,6 @@
 """A real run on a worker with the audit interceptor: every handoff lands once."""
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -8,12 +9,13 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from schemas.audit import Handoff, Outcome
-from schemas.runs import RunState
+from schemas.runs import RunInput, RunState
 from tests.conftest import SystemsService
-from tests.observability.runs import run_to_end
+from tests.observability.runs import event, run_to_end
 from workers.audit.store import AuditStore
 from workers.settings import Settings
 from workers.worker import build_worker
+from workflows.quote_to_cash import QuoteToCashWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -117,3 +119,51 @@ async def test_a_retried_activity_does_not_write_twice(
     validated = [h for h in rows if h.step == "validate_customer"]
     assert [(h.outcome, h.attempt) for h in validated] == [(Outcome.SUCCESS, 1)]
     assert [h.step for h in rows].count("received") == 1
+
+
+@pytest.mark.parametrize(
+    ("verdict", "final"), [("approve", RunState.POSTED), ("reject", RunState.REJECTED)]
+)
+async def test_a_decision_records_who_decided_and_a_rejection_closes_the_run(
+    time_skipping_env: WorkflowEnvironment,
+    systems: SystemsService,
+    store: AuditStore,
+    verdict: str,
+    final: RunState,
+) -> None:
+    task_queue = f"q2c-audit-{uuid.uuid4()}"
+    settings = Settings(task_queue=task_queue, systems_url=systems.url)
+    month = 10 if verdict == "approve" else 11
+    async with systems.client() as http:
+        async with build_worker(
+            time_skipping_env.client, settings=settings, http=http, audit=store
+        ):
+            handle = await time_skipping_env.client.start_workflow(
+                QuoteToCashWorkflow.run,
+                RunInput(event=event("C-1009", month)),
+                id=f"obs:decision:{uuid.uuid4()}",
+                task_queue=task_queue,
+            )
+            for _ in range(200):
+                status = await handle.query(QuoteToCashWorkflow.status)
+                if status.state is RunState.AWAITING_APPROVAL:
+                    break
+                await asyncio.sleep(0.05)
+            await handle.signal(verdict, {"approver": "cfo@q2c.example", "comment": "looked"})
+            result = await handle.result()
+    assert result.state is final
+    rows = [h for h in store.read() if h.workflow_id == handle.id]
+    decisions = [(h.step, h.outcome, h.decided_by, h.system) for h in rows if h.step == "approval"]
+    expected = Outcome.APPROVED if verdict == "approve" else Outcome.REJECTED
+    assert (
+        "approval",
+        expected,
+        "cfo@q2c.example",
+        "approver",
+    ) in decisions
+    outcomes = [(h.outcome, h.reason_code) for h in rows if h.step == "outcome"]
+    if verdict == "reject":
+        assert outcomes == [(Outcome.REJECTED, "rejected")]
+        assert not any(h.step == "post_invoice" for h in rows)
+    else:
+        assert outcomes == [(Outcome.POSTED, "")]
