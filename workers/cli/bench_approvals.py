@@ -18,7 +18,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from schemas.approvals import Decision
@@ -117,12 +117,19 @@ async def _drive(stack: DevStack, runs: int, concurrency: int, timeout: float) -
             task_queue=TASK_QUEUE,
         )
 
-    def approve(index: int) -> Awaitable[object]:
+    async def approve(index: int) -> object:
         handle = client.get_workflow_handle_for(QuoteToCashWorkflow.run, f"{prefix}-{index}")
-        return handle.execute_update(
-            QuoteToCashWorkflow.decide,
-            Decision(verdict="approve", approver=APPROVER, comment="bench"),
-        )
+        # A loaded server may time an update out; the same update id makes the retry safe.
+        for _ in range(5):
+            try:
+                return await handle.execute_update(
+                    QuoteToCashWorkflow.decide,
+                    Decision(verdict="approve", approver=APPROVER, comment="bench"),
+                    id=f"approve-{index}",
+                )
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                await asyncio.sleep(1)
+        raise RuntimeError(f"{prefix}-{index}: the approval update kept timing out")
 
     began = time.monotonic()
     await _gather_bounded(runs, concurrency, start)
