@@ -33,6 +33,18 @@ class SystemsService:
     log: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
+    @classmethod
+    def in_folder(cls, folder: Path) -> "SystemsService":
+        """A service of its own on a free port, its database and log in `folder`."""
+        port = free_port()
+        return cls(
+            url=f"http://127.0.0.1:{port}",
+            token=TOKEN,
+            port=port,
+            database_url=f"sqlite:///{folder / 'systems.db'}",
+            log=folder / "systems.log",
+        )
+
     def start(self) -> None:
         env = dict(os.environ)
         env.update(
@@ -72,15 +84,7 @@ class SystemsService:
 
 @pytest.fixture(scope="session")
 def systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService]:
-    port = free_port()
-    database = tmp_path_factory.mktemp("systems") / "systems.db"
-    service = SystemsService(
-        url=f"http://127.0.0.1:{port}",
-        token=TOKEN,
-        port=port,
-        database_url=f"sqlite:///{database}",
-        log=database.with_suffix(".log"),
-    )
+    service = SystemsService.in_folder(tmp_path_factory.mktemp("systems"))
     service.start()
     yield service
     service.stop()

@@ -18,22 +18,13 @@ from activities.errors import THROTTLED, TRANSIENT
 from schemas.errors import ReasonCode
 from schemas.invoice import Invoice, InvoiceLine
 from schemas.steps import PostInvoiceInput, ReconcileInput
-from tests.conftest import TOKEN, SystemsService
-from workers.devstack import free_port
+from tests.conftest import SystemsService
 
 
 @pytest.fixture(scope="module")
 def erp_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService]:
     """Its own ERP, so faults and postings here touch no other test."""
-    port = free_port()
-    folder = tmp_path_factory.mktemp("erp")
-    service = SystemsService(
-        url=f"http://127.0.0.1:{port}",
-        token=TOKEN,
-        port=port,
-        database_url=f"sqlite:///{folder / 'systems.db'}",
-        log=folder / "systems.log",
-    )
+    service = SystemsService.in_folder(tmp_path_factory.mktemp("erp"))
     service.start()
     yield service
     service.stop()

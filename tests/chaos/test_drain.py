@@ -19,8 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from schemas.events import BillingCycleClosed
 from schemas.runs import RunState
 from starters.intake import run_handle, start_run
-from tests.conftest import TOKEN, SystemsService
-from workers.devstack import free_port
+from tests.conftest import SystemsService
 
 pytestmark = [pytest.mark.e2e]
 LATENCY_MS = 1500
@@ -28,15 +27,7 @@ LATENCY_MS = 1500
 
 @pytest.fixture(scope="module")
 def slow_erp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService]:
-    port = free_port()
-    folder = tmp_path_factory.mktemp("drain")
-    service = SystemsService(
-        url=f"http://127.0.0.1:{port}",
-        token=TOKEN,
-        port=port,
-        database_url=f"sqlite:///{folder / 'systems.db'}",
-        log=folder / "systems.log",
-    )
+    service = SystemsService.in_folder(tmp_path_factory.mktemp("drain"))
     service.start()
     yield service
     service.stop()

@@ -16,8 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from schemas.events import BillingCycleClosed, workflow_id_for
 from schemas.runs import RunState, RunStatus
 from starters.intake import EventConflict, run_handle, start_run
-from tests.conftest import TOKEN, SystemsService
-from workers.devstack import free_port
+from tests.conftest import SystemsService
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -134,13 +133,7 @@ async def test_same_event_twice_starts_one_run_and_a_different_payload_is_refuse
 async def test_a_system_that_does_not_answer_is_retried_until_it_is_back(
     dev_server_env: WorkflowEnvironment, worker_for: WorkerFor, tmp_path: Path
 ) -> None:
-    port = free_port()
-    flaky = SystemsService(
-        url=f"http://127.0.0.1:{port}",
-        token=TOKEN,
-        port=port,
-        database_url=f"sqlite:///{tmp_path / 'systems.db'}",
-    )
+    flaky = SystemsService.in_folder(tmp_path)
     flaky.start()
     try:
         client = dev_server_env.client
