@@ -109,11 +109,12 @@ class RoutingActivities:
             rows = [PastInvoice.model_validate(row) for row in response.json()]
         except (ValidationError, TypeError) as error:
             raise permanent(ReasonCode.BAD_REQUEST, f"erp invoice history: {error}") from None
-        prefix = f"{input.contract.id}:"
+        kind = _invoice_kind(input.invoice.invoice_id)
         return [
             row
             for row in rows
-            if row.invoice_id.startswith(prefix)
+            if row.invoice_id.startswith(f"{input.contract.id}:")
+            and _invoice_kind(row.invoice_id) == kind
             and row.currency == input.invoice.currency
             and row.invoice_id != input.invoice.invoice_id
         ]
@@ -159,3 +160,10 @@ class RoutingActivities:
         else:
             response = await self._webhook.post(url, json=input.model_dump(mode="json"))
         raise_for_status(response, system="webhook")
+
+
+def _invoice_kind(invoice_id: str) -> str:
+    """The business reason in an invoice id (`C-1002:cycle:…`, `C-1002:milestone:go-live`):
+    a one-time milestone fee says nothing about what a monthly invoice should be."""
+    parts = invoice_id.split(":")
+    return parts[1] if len(parts) > 2 else ""

@@ -123,6 +123,27 @@ async def test_an_unusual_month_names_metric_range_and_observed_value(
     assert decision.approvers == ["ar.lead@q2c.example", "billing.ops@q2c.example"]
 
 
+async def test_a_milestone_fee_is_not_compared_with_the_monthly_invoices(
+    systems: SystemsService, history: tuple[Contract, Customer]
+) -> None:
+    contract, customer = history
+    milestone = _month(5, "5000", contract).model_copy(
+        update={"invoice_id": f"{CONTRACT}:milestone:go-live-{YEAR}"}
+    )
+    async with systems.client() as http:
+        routing = RoutingActivities(client=http, policy=load_policy())
+        decision = await ActivityEnvironment().run(
+            routing.route,
+            RouteInput(
+                invoice=milestone,
+                contract=contract.model_copy(update={"non_standard_clauses": []}),
+                customer=customer,
+            ),
+        )
+    assert decision.reasons == [], decision.reasons
+    assert decision.scores == []
+
+
 async def test_no_history_means_no_score_and_the_result_says_so(
     systems: SystemsService, history: tuple[Contract, Customer]
 ) -> None:
