@@ -192,21 +192,24 @@ async def _burst(
             await start(index)
 
     await asyncio.gather(*(one(i) for i in range(len(ids))))
-    running = f"WorkflowType = '{workflow_type}' AND ExecutionStatus = 'Running'"
-    while (await client.count_workflows(running)).count > 0:
-        if time.monotonic() - clock > timeout:
-            raise TimeoutError(f"{workflow_type} burst still running after {timeout}s")
-        await asyncio.sleep(0.5)
-    workers = sampler.window()
-    wanted = set(ids)
-    found: dict[str, WorkflowExecution] = {}
     since = began.replace(microsecond=0).isoformat().replace("+00:00", "Z")
     query = f"WorkflowType = '{workflow_type}' AND StartTime >= '{since}'"
-    async for execution in client.list_workflows(query):
-        if execution.id in wanted and execution.close_time is not None:
-            found[execution.id] = execution
-    if len(found) != len(ids):
-        raise RuntimeError(f"visibility lists {len(found)} of {len(ids)} closed {workflow_type}")
+    wanted = set(ids)
+    found: dict[str, WorkflowExecution] = {}
+    # Wait until visibility lists every run of this burst as closed: right after the starts it
+    # may not list them at all yet, and a count could include an earlier burst's runs.
+    while True:
+        async for execution in client.list_workflows(query):
+            if execution.id in wanted and execution.close_time is not None:
+                found[execution.id] = execution
+        if len(found) == len(ids):
+            break
+        if time.monotonic() - clock > timeout:
+            raise TimeoutError(
+                f"{workflow_type} burst: {len(found)} of {len(ids)} runs closed after {timeout}s"
+            )
+        await asyncio.sleep(1.0)
+    workers = sampler.window()
     executions = list(found.values())
     latencies = [(e.close_time - e.start_time).total_seconds() for e in executions if e.close_time]
     first_start = min(e.start_time for e in executions)
