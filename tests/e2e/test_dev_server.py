@@ -5,7 +5,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -13,27 +12,16 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from schemas.events import BillingCycleClosed, workflow_id_for
+from schemas.events import workflow_id_for
 from schemas.runs import RunState, RunStatus
 from starters.intake import EventConflict, run_handle, start_run
 from tests.conftest import SystemsService
+from tests.events import cycle_closed
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.e2e]
-
-
-def _event(contract_id: str, month: int, *, event_id: str | None = None) -> BillingCycleClosed:
-    return BillingCycleClosed(
-        type="billing_cycle.closed",
-        event_id=event_id or f"evt-{uuid.uuid4()}",
-        schema_version=1,
-        occurred_at=datetime(2026, 12, 1, tzinfo=UTC),
-        contract_id=contract_id,
-        period_start=date(2026, month, 1),
-        period_end=date(2026, month + 1, 1),
-    )
 
 
 async def _wait_for_state(client: Client, workflow_id: str, state: RunState) -> RunStatus:
@@ -73,7 +61,7 @@ async def test_approval_from_the_queue_posts_and_reads_back(
 ) -> None:
     client = dev_server_env.client
     task_queue = await worker_for(systems)
-    event = _event("C-1009", 8)
+    event = cycle_closed("C-1009", 8)
     outcome = await start_run(client, event, task_queue=task_queue)
     assert outcome.started
     waiting = await _wait_for_state(client, outcome.workflow_id, RunState.AWAITING_APPROVAL)
@@ -113,12 +101,12 @@ async def test_same_event_twice_starts_one_run_and_a_different_payload_is_refuse
 ) -> None:
     client = dev_server_env.client
     task_queue = await worker_for(systems)
-    event = _event("C-1008", 9, event_id="evt-original")
+    event = cycle_closed("C-1008", 9, event_id="evt-original")
     first = await start_run(client, event, task_queue=task_queue)
     again = await start_run(client, event, task_queue=task_queue)
     assert first.started and not again.started
     assert "already received" in again.message
-    changed = _event("C-1008", 9, event_id="evt-impostor")
+    changed = cycle_closed("C-1008", 9, event_id="evt-impostor")
     with pytest.raises(EventConflict) as conflict:
         await start_run(client, changed, task_queue=task_queue)
     assert "evt-original" in str(conflict.value) and "evt-impostor" in str(conflict.value)
@@ -139,7 +127,7 @@ async def test_a_system_that_does_not_answer_is_retried_until_it_is_back(
         client = dev_server_env.client
         task_queue = await worker_for(flaky)
         flaky.stop()
-        outcome = await start_run(client, _event("C-1001", 9), task_queue=task_queue)
+        outcome = await start_run(client, cycle_closed("C-1001", 9), task_queue=task_queue)
         handle = client.get_workflow_handle(outcome.workflow_id)
         pending = None
         for _ in range(100):

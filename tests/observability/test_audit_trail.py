@@ -11,7 +11,8 @@ from temporalio.testing import WorkflowEnvironment
 from schemas.audit import Handoff, Outcome
 from schemas.runs import RunInput, RunState
 from tests.conftest import SystemsService
-from tests.observability.runs import event, run_to_end
+from tests.events import cycle_closed
+from tests.observability.runs import run_to_end
 from workers.audit.store import AuditStore
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -140,7 +141,7 @@ async def test_a_decision_records_who_decided_and_a_rejection_closes_the_run(
         ):
             handle = await time_skipping_env.client.start_workflow(
                 QuoteToCashWorkflow.run,
-                RunInput(event=event("C-1009", month)),
+                RunInput(event=cycle_closed("C-1009", month)),
                 id=f"obs:decision:{uuid.uuid4()}",
                 task_queue=task_queue,
             )

@@ -20,7 +20,8 @@ from schemas.approvals import Decision
 from schemas.runs import RunInput, RunState, RunStatus
 from tests.activities.loopback import serve
 from tests.conftest import SystemsService
-from tests.workflows.test_quote_to_cash import Runner, _event
+from tests.events import cycle_closed
+from tests.workflows.test_quote_to_cash import Runner
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -60,7 +61,7 @@ async def _worker(
 
 
 async def _start(runner: Runner, month: int, **timers: int) -> Handle:
-    event = _event("C-1009", month)
+    event = cycle_closed("C-1009", month)
     return await runner.env.client.start_workflow(
         QuoteToCashWorkflow.run,
         RunInput(event=event, **timers),

@@ -3,7 +3,7 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
@@ -12,28 +12,14 @@ from temporalio.worker import Worker
 
 from billing.routing import load_policy
 from schemas.approvals import Decision
-from schemas.events import BillingCycleClosed
 from schemas.runs import RunInput, RunState, RunStatus
 from tests.conftest import SystemsService
+from tests.events import cycle_closed
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-def _event(contract_id: str, month: int) -> BillingCycleClosed:
-    start = date(2026, month, 1)
-    end = date(2026 + month // 12, month % 12 + 1, 1)
-    return BillingCycleClosed(
-        type="billing_cycle.closed",
-        event_id=f"evt-{uuid.uuid4()}",
-        schema_version=1,
-        occurred_at=datetime(2026, 12, 1, tzinfo=UTC),
-        contract_id=contract_id,
-        period_start=start,
-        period_end=end,
-    )
 
 
 class Runner:
@@ -44,7 +30,7 @@ class Runner:
     async def start(
         self, contract_id: str, month: int, *, approval_timeout: int = 3600
     ) -> WorkflowHandle[QuoteToCashWorkflow, RunStatus]:
-        event = _event(contract_id, month)
+        event = cycle_closed(contract_id, month)
         return await self.env.client.start_workflow(
             QuoteToCashWorkflow.run,
             RunInput(event=event, approval_timeout_seconds=approval_timeout),
