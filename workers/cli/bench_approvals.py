@@ -32,6 +32,7 @@ CONTRACT = "C-1009"
 APPROVER = "cfo@q2c.example"
 PERIODS = 60
 TASK_QUEUE = "q2c-bench"
+PROGRESS_SECONDS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,17 +90,64 @@ async def _gather_bounded(
     await asyncio.gather(*(one(i) for i in range(count)))
 
 
-async def _wait_count(client: Client, query: str, want: int, *, timeout: float) -> None:
+Say = Callable[[str], None]
+
+
+async def _wait_count(
+    client: Client, query: str, want: int, *, timeout: float, say: Say, pid: int
+) -> None:
     deadline = time.monotonic() + timeout
+    began = time.monotonic()
+    told = began
     while time.monotonic() < deadline:
-        if (await client.count_workflows(query)).count >= want:
+        got = (await client.count_workflows(query)).count
+        if got >= want:
             return
+        if time.monotonic() - told >= PROGRESS_SECONDS:
+            told = time.monotonic()
+            say(f"{got} of {want} after {told - began:.0f} s; worker RSS {_rss_mb(pid)}")
         await asyncio.sleep(1)
     got = (await client.count_workflows(query)).count
     raise RuntimeError(f"only {got} of {want} runs reached {query!r} in {timeout:.0f}s")
 
 
-async def _drive(stack: DevStack, runs: int, concurrency: int, timeout: float) -> ApprovalBench:
+def _rss_mb(pid: int) -> str:
+    return f"{_status_kb(pid, 'VmRSS') / 1024:.0f} MB (peak {_status_kb(pid, 'VmHWM') / 1024:.0f})"
+
+
+async def _start_paced(
+    client: Client,
+    runs: int,
+    *,
+    in_flight: int,
+    waiting: str,
+    start: Callable[[int], Awaitable[object]],
+    say: Say,
+    pid: int,
+) -> None:
+    """Start runs while fewer than `in_flight` are on their way to the approval wait: a
+    server handed every run at once spends itself on the backlog (the runs still all wait
+    together at the end)."""
+    began = told = time.monotonic()
+    started = 0
+    while started < runs:
+        arrived = (await client.count_workflows(waiting)).count
+        batch = min(runs - started, in_flight - (started - arrived))
+        if batch > 0:
+            await asyncio.gather(*(start(started + i) for i in range(batch)))
+            started += batch
+        if time.monotonic() - told >= PROGRESS_SECONDS:
+            told = time.monotonic()
+            say(
+                f"{started} started, {arrived} awaiting approval after {told - began:.0f} s; "
+                f"worker RSS {_rss_mb(pid)}"
+            )
+        await asyncio.sleep(1)
+
+
+async def _drive(
+    stack: DevStack, runs: int, *, in_flight: int, concurrency: int, timeout: float, say: Say
+) -> ApprovalBench:
     client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     pid = stack.pids()["worker"]
@@ -132,15 +180,20 @@ async def _drive(stack: DevStack, runs: int, concurrency: int, timeout: float) -
         raise RuntimeError(f"{prefix}-{index}: the approval update kept timing out")
 
     began = time.monotonic()
-    await _gather_bounded(runs, concurrency, start)
+    await _start_paced(
+        client, runs, in_flight=in_flight, waiting=waiting, start=start, say=say, pid=pid
+    )
     started = time.monotonic()
-    await _wait_count(client, waiting, runs, timeout=timeout)
+    await _wait_count(client, waiting, runs, timeout=timeout, say=say, pid=pid)
     all_waiting = time.monotonic()
     rss_waiting = _status_kb(pid, "VmRSS")
+    say(
+        f"all {runs} awaiting approval after {all_waiting - began:.1f} s; worker RSS {_rss_mb(pid)}"
+    )
 
     await _gather_bounded(runs, concurrency, approve)
     approved = time.monotonic()
-    await _wait_count(client, posted, runs, timeout=timeout)
+    await _wait_count(client, posted, runs, timeout=timeout, say=say, pid=pid)
     done = time.monotonic()
     return ApprovalBench(
         runs=runs,
@@ -157,10 +210,12 @@ async def _drive(stack: DevStack, runs: int, concurrency: int, timeout: float) -
 def run(
     runs: int,
     *,
+    in_flight: int = 500,
     concurrency: int = 50,
     cache: int = 2000,
-    timeout: float = 3600,
+    timeout: float = 4 * 3600,
     home: Path | None = None,
+    say: Say = lambda _: None,
 ) -> ApprovalBench:
     with tempfile.TemporaryDirectory(prefix="q2c-bench-") as scratch:
         stack = DevStack(
@@ -169,19 +224,43 @@ def run(
             extra_env={"Q2C_MAX_CACHED_WORKFLOWS": str(cache), "Q2C_TASK_QUEUE": TASK_QUEUE},
         )
         with stack:
-            return asyncio.run(_drive(stack, runs, concurrency, timeout))
+            return asyncio.run(
+                _drive(
+                    stack,
+                    runs,
+                    in_flight=in_flight,
+                    concurrency=concurrency,
+                    timeout=timeout,
+                    say=say,
+                )
+            )
 
 
 def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     @bench.command("approvals")
     def approvals(
         runs: int = typer.Option(10_000, "--runs", min=1, help="Runs that wait for approval"),
-        concurrency: int = typer.Option(50, min=1, help="Starts and approvals in flight"),
+        in_flight: int = typer.Option(
+            500, min=1, help="Runs on their way to the approval wait at a time"
+        ),
+        concurrency: int = typer.Option(50, min=1, help="Approvals in flight"),
         cache: int = typer.Option(2000, min=1, help="The worker's workflow cache (runs)"),
+        timeout: float = typer.Option(
+            4 * 3600, min=1, help="Seconds to wait for all runs to wait, then to post"
+        ),
     ) -> None:
         """Start RUNS runs that all wait for approval on one worker, report the worker's
-        peak memory, then approve them all and report the throughput."""
-        result = run(runs, concurrency=concurrency, cache=cache)
+        peak memory, then approve them all and report the throughput. Progress goes to
+        stderr every 30 s."""
+        err = Console(stderr=True)
+        result = run(
+            runs,
+            in_flight=in_flight,
+            concurrency=concurrency,
+            cache=cache,
+            timeout=timeout,
+            say=lambda message: err.print(f"[dim]{message}[/]", highlight=False),
+        )
         Console(soft_wrap=True).print(
             f"{result.runs} runs started in {result.start_seconds:.1f} s, all awaiting "
             f"approval after {result.waiting_seconds:.1f} s; worker RSS then "
