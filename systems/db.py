@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel
 
 import systems.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from systems.crud.crm import ensure_contract_versions
 from systems.crud.erp import ensure_counters
 
 
@@ -41,9 +42,11 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def create_tables(*, engine: Engine, schema: str | None = None) -> None:
-    """Create the schema (if any) and every missing table, plus the ERP's counter row."""
+    """Create the schema (if any) and every missing table, plus the ERP's counter rows and
+    a first version for contracts stored before versions were kept."""
     with engine.begin() as connection:
         if schema is not None:
             connection.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
     SQLModel.metadata.create_all(engine)
     ensure_counters(engine=engine)
+    ensure_contract_versions(engine=engine)

@@ -1,11 +1,12 @@
 """Tables and API shapes of the three systems (each module: XBase, X(table=True), XPublic)."""
 
-from systems.models.crm import Contract, Customer
+from systems.models.crm import Contract, ContractVersion, Customer
 from systems.models.erp import DocumentCounter, JournalLine, Posting
 from systems.models.usage import Metric, UsageEvent
 
 __all__ = [
     "Contract",
+    "ContractVersion",
     "Customer",
     "DocumentCounter",
     "JournalLine",

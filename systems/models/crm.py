@@ -3,6 +3,9 @@
 Customer fields are kept as the sales team typed them (an e-mail is not checked here):
 broken master data is the billing side's to find. Charges and discounts are JSON columns,
 their decimals strings, exactly as the CPQ tool hands them over.
+
+A contract row holds the latest terms; `contract_version` keeps every set of terms with the
+day it took effect, so the terms in force on any day can be read back after an amendment.
 """
 
 from datetime import date
@@ -114,7 +117,30 @@ class ContractTerms(ContractBase):
 
 class ContractUpsert(ContractTerms):
     id: str | None = Field(default=None, description="Must equal the id in the path when given")
+    effective_from: date | None = Field(
+        default=None,
+        description="Amend from this day (the current terms stay in force before it); "
+        "without it the current terms are corrected in place",
+    )
 
 
 class ContractPublic(ContractTerms):
     id: str
+
+
+class ContractVersion(SQLModel, table=True):
+    """One set of a contract's terms and the day they took effect."""
+
+    __tablename__ = "contract_version"
+
+    contract_id: str = Field(primary_key=True, foreign_key="contract.id")
+    effective_from: date = Field(primary_key=True)
+    terms: dict[str, Any] = Field(sa_type=sa.JSON, description="ContractTerms as JSON")
+
+
+class ContractVersionPublic(SQLModel):
+    effective_from: date
+    effective_until: date | None = Field(
+        description="Exclusive: the next version's effective_from; none for the latest terms"
+    )
+    contract: ContractPublic

@@ -1,11 +1,20 @@
-"""CRM routes: customers and contracts."""
+"""CRM routes: customers and contracts, and a contract's terms by effective date."""
 
-from fastapi import APIRouter, Response, status
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 
 from systems.crud import crm
 from systems.deps import SessionDep
 from systems.errors import NotFound
-from systems.models.crm import ContractPublic, ContractUpsert, CustomerPublic, CustomerUpsert
+from systems.models.crm import (
+    ContractPublic,
+    ContractUpsert,
+    ContractVersionPublic,
+    CustomerPublic,
+    CustomerUpsert,
+)
 
 router = APIRouter(prefix="/crm", tags=["crm"])
 
@@ -39,7 +48,13 @@ def list_contracts(session: SessionDep, customer_id: str | None = None) -> list[
 
 
 @router.get("/contracts/{contract_id}")
-def get_contract(session: SessionDep, contract_id: str) -> ContractPublic:
+def get_contract(
+    session: SessionDep,
+    contract_id: str,
+    as_of: Annotated[date | None, Query(description="The terms in force on this day")] = None,
+) -> ContractPublic:
+    if as_of is not None:
+        return crm.contract_as_of(session=session, contract_id=contract_id, as_of=as_of)
     contract = crm.get_contract(session=session, contract_id=contract_id)
     if contract is None:
         raise NotFound(f"contract {contract_id} not found")
@@ -53,3 +68,8 @@ def put_contract(
     contract, created = crm.upsert_contract(session=session, contract_id=contract_id, data=body)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return crm.contract_public(contract)
+
+
+@router.get("/contracts/{contract_id}/versions")
+def list_contract_versions(session: SessionDep, contract_id: str) -> list[ContractVersionPublic]:
+    return crm.contract_versions(session=session, contract_id=contract_id)
