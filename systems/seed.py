@@ -1,7 +1,9 @@
 """The demo data (seed_data.json): customers, contracts, metrics and October 2026 usage.
 
 Loading is idempotent: records are upserted by id and events skipped by transaction_id,
-so loading twice leaves the same data.
+so loading twice leaves the same data. A contract listed again with a later `effective_from`
+is amended from that day (C-1016); its entries all name their `effective_from`, so loading
+them again finds each version already stored.
 """
 
 import json
@@ -57,7 +59,7 @@ def load_seed(*, session: Session, data: SeedData | None = None) -> SeedReport:
     return SeedReport(
         metrics=len(data.metrics),
         customers=len(data.customers),
-        contracts=len(data.contracts),
+        contracts=len({contract.id for contract in data.contracts}),
         events_accepted=ingested.accepted,
         events_duplicates=ingested.duplicates,
     )

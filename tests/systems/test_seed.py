@@ -12,7 +12,7 @@ from systems.db import make_engine
 from systems.seed import load_seed, read_seed_data
 from tests.systems.conftest import PERIOD, Target, serve
 
-DEMO_CONTRACTS = [f"C-{n}" for n in range(1001, 1016)]
+DEMO_CONTRACTS = [f"C-{n}" for n in range(1001, 1017)]
 
 
 async def _summary(client: httpx.AsyncClient, contract_id: str) -> dict[str, str]:
@@ -72,6 +72,30 @@ async def test_the_demo_edge_cases_are_in_the_master_data(seeded: httpx.AsyncCli
     )
 
 
+async def _versions(client: httpx.AsyncClient, contract_id: str) -> list[tuple[str, str, str]]:
+    response = await client.get(f"/crm/contracts/{contract_id}/versions")
+    assert response.status_code == 200, response.text
+    return [
+        (
+            version["effective_from"],
+            version["contract"]["plan"],
+            version["contract"]["charges"][0]["properties"]["amount"],
+        )
+        for version in response.json()
+    ]
+
+
+async def test_c_1016_is_upgraded_from_the_16th_of_october(seeded: httpx.AsyncClient) -> None:
+    assert await _versions(seeded, "C-1016") == [
+        ("2026-01-01", "Growth", "800.00"),
+        ("2026-10-16", "Scale", "1500.00"),
+    ]
+    before = (await seeded.get("/crm/contracts/C-1016", params={"as_of": "2026-10-15"})).json()
+    assert (before["plan"], before["charges"][0]["pay_in_advance"]) == ("Growth", True)
+    assert (await seeded.get("/crm/contracts/C-1016")).json()["plan"] == "Scale"
+    assert await _versions(seeded, "C-1001") == [("2026-01-01", "Growth", "500.00")]
+
+
 def test_the_valid_tax_ids_pass_their_checksums() -> None:
     data = read_seed_data()
     for customer in data.customers:
@@ -99,6 +123,7 @@ def test_every_usage_charge_has_a_metric_and_events_in_the_period() -> None:
 async def test_loading_the_seed_twice_changes_nothing(target: Target) -> None:
     async with serve(target.settings(seed=True)) as http:
         before = (await http.get("/crm/contracts")).json()
+        versions = await _versions(http, "C-1016")
         summary = await _summary(http, "C-1001")
     engine = make_engine(url=target.url, schema=target.schema)
     try:
@@ -106,9 +131,10 @@ async def test_loading_the_seed_twice_changes_nothing(target: Target) -> None:
             report = load_seed(session=session)
     finally:
         engine.dispose()
-    assert (report.events_accepted, report.events_duplicates) == (0, 41)
+    assert (report.contracts, report.events_accepted, report.events_duplicates) == (16, 0, 41)
     async with serve(target.settings(seed=True)) as http:
         assert (await http.get("/crm/contracts")).json() == before
+        assert await _versions(http, "C-1016") == versions
         assert await _summary(http, "C-1001") == summary
 
 
