@@ -4,12 +4,14 @@ new pricing rule never breaks the replay of runs in flight."""
 from temporalio import activity
 
 from activities.errors import permanent
-from billing.rating import RatingError, rate_contract
+from billing.rating import RatingError, rate_amendment, rate_contract
 from billing.tax import Seller, TaxEngine, TaxError, apply_tax
 from schemas.errors import ReasonCode
 from schemas.invoice import Invoice
 from schemas.steps import (
+    AmendmentDocuments,
     ComputeTaxInput,
+    DraftAmendmentInput,
     DraftInvoiceInput,
     TaxedInvoice,
 )
@@ -33,6 +35,24 @@ class BillingActivities:
             )
         except RatingError as error:
             raise permanent(ReasonCode.RATING_INVALID, str(error)) from None
+
+    @activity.defn
+    async def draft_amendment(self, input: DraftAmendmentInput) -> AmendmentDocuments:
+        """The credit note and the invoice of a mid-period change, each in its own field."""
+        try:
+            documents = rate_amendment(
+                previous_contract=input.previous_contract,
+                contract=input.contract,
+                change_date=input.change_date,
+                invoice_id=input.invoice_id,
+                credit_note_id=input.credit_note_id,
+            )
+        except RatingError as error:
+            raise permanent(ReasonCode.RATING_INVALID, str(error)) from None
+        by_type = {document.document_type: document for document in documents}
+        return AmendmentDocuments(
+            invoice=by_type.get("invoice"), credit_note=by_type.get("credit_note")
+        )
 
     @activity.defn
     async def compute_tax(self, input: ComputeTaxInput) -> TaxedInvoice:

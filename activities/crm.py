@@ -1,8 +1,11 @@
-"""The CRM: customer master data and contracts."""
+"""The CRM: customer master data and contracts, and a contract's terms on a given day."""
+
+from datetime import date
 
 import httpx
 from pydantic import ValidationError
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.errors import permanent, raise_for_status
 from activities.heartbeat import heartbeating
@@ -10,7 +13,7 @@ from billing.customer_checks import check_customer
 from schemas.contract import Contract
 from schemas.customer import Customer
 from schemas.errors import ReasonCode
-from schemas.steps import ValidateCustomerInput, ValidatedCustomer
+from schemas.steps import FetchContractInput, ValidateCustomerInput, ValidatedCustomer
 
 
 def _field_errors(error: ValidationError, prefix: str) -> str:
@@ -30,14 +33,31 @@ class CrmActivities:
         async with heartbeating():
             return await self._validate(input)
 
-    async def _validate(self, input: ValidateCustomerInput) -> ValidatedCustomer:
-        response = await self._client.get(f"/crm/contracts/{input.contract_id}")
-        raise_for_status(response, system="crm", not_found=ReasonCode.CONTRACT_NOT_FOUND)
+    @activity.defn
+    async def fetch_contract(self, input: FetchContractInput) -> Contract:
+        """The contract's terms in force on `as_of`, e.g. the day before an amendment."""
+        async with heartbeating():
+            return await self._contract(input.contract_id, as_of=input.as_of)
+
+    async def _contract(self, contract_id: str, *, as_of: date | None) -> Contract:
+        params = {} if as_of is None else {"as_of": as_of.isoformat()}
+        response = await self._client.get(f"/crm/contracts/{contract_id}", params=params)
         try:
-            contract = Contract.model_validate(response.json())
+            raise_for_status(response, system="crm", not_found=ReasonCode.CONTRACT_NOT_FOUND)
+        except ApplicationError as error:
+            if as_of is None or error.type != ReasonCode.CONTRACT_NOT_FOUND:
+                raise
+            raise permanent(
+                ReasonCode.CONTRACT_NOT_FOUND,
+                f"no terms of contract {contract_id} were in force on {as_of}: {error.message}",
+            ) from None
+        try:
+            return Contract.model_validate(response.json())
         except ValidationError as error:
             raise permanent(ReasonCode.CONTRACT_INVALID, _field_errors(error, "contract")) from None
 
+    async def _validate(self, input: ValidateCustomerInput) -> ValidatedCustomer:
+        contract = await self._contract(input.contract_id, as_of=input.as_of)
         response = await self._client.get(f"/crm/customers/{contract.customer_id}")
         raise_for_status(response, system="crm", not_found=ReasonCode.CUSTOMER_NOT_FOUND)
         try:

@@ -16,6 +16,14 @@ from schemas.usage import UsageSummary
 
 class ValidateCustomerInput(BaseModel):
     contract_id: str
+    as_of: date | None = Field(
+        default=None, description="Validate the terms in force on this day; the latest if None"
+    )
+
+
+class FetchContractInput(BaseModel):
+    contract_id: str
+    as_of: date = Field(description="The day whose terms are wanted")
 
 
 class ValidatedCustomer(BaseModel):
@@ -44,6 +52,25 @@ class DraftInvoiceInput(BaseModel):
     period_end: date
     invoice_id: str
     milestone_id: str | None = None
+
+
+class DraftAmendmentInput(BaseModel):
+    """A mid-period change: the terms before and from `change_date`, in its billing period."""
+
+    previous_contract: Contract
+    contract: Contract
+    change_date: date
+    invoice_id: str
+    credit_note_id: str
+
+
+class AmendmentDocuments(BaseModel):
+    """What a change bills: either, both or neither (an in-arrears-only change)."""
+
+    invoice: Invoice | None = Field(default=None, description="The new terms' in-advance fees")
+    credit_note: Invoice | None = Field(
+        default=None, description="The unused part of the old terms' in-advance fees"
+    )
 
 
 class ComputeTaxInput(BaseModel):
