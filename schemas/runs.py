@@ -26,10 +26,17 @@ class RunState(StrEnum):
     POSTED = "Posted"
     REJECTED = "Rejected"
     NEEDS_ATTENTION = "NeedsAttention"
+    NOTHING_TO_BILL = "NothingToBill"
+    """An amendment that moves no fee billed in advance: no document to post."""
 
     @property
     def settled(self) -> bool:
-        return self in {RunState.POSTED, RunState.REJECTED, RunState.NEEDS_ATTENTION}
+        return self in {
+            RunState.POSTED,
+            RunState.REJECTED,
+            RunState.NEEDS_ATTENTION,
+            RunState.NOTHING_TO_BILL,
+        }
 
 
 class Problem(BaseModel):
@@ -83,9 +90,13 @@ class RunStatus(BaseModel):
     risk_level: str = ""
     approval: ApprovalProgress | None = None
     invoice: Invoice | None = None
+    credit_note: Invoice | None = Field(
+        default=None, description="An amendment's credit for the unused part of the old terms"
+    )
     total: Amount | None = None
     currency: str = ""
     decisions: list[RecordedDecision] = Field(default_factory=list)
     refused: list[RefusedAttempt] = Field(default_factory=list)
     erp_document_id: str = ""
+    credit_note_document_id: str = ""
     posting_key: str = ""

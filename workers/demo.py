@@ -12,7 +12,7 @@ from rich.table import Table
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from schemas.events import BillingCycleClosed, ContractEvent, MilestoneCompleted
+from schemas.events import BillingCycleClosed, ContractAmended, ContractEvent, MilestoneCompleted
 from schemas.runs import RunState, RunStatus
 from starters.intake import start_run
 from workers.devstack import DevStack, Ports, StackError
@@ -45,7 +45,7 @@ def _cycle(contract_id: str, expected: RunState = RunState.POSTED) -> DemoRun:
 
 
 def demo_runs() -> list[DemoRun]:
-    """One October close per seeded contract, and a go-live milestone."""
+    """One October close per seeded contract, a go-live milestone and a mid-month upgrade."""
     runs = [_cycle(f"C-{n}") for n in range(1001, 1013)]
     runs[8] = _cycle("C-1009", RunState.AWAITING_APPROVAL)  # non-standard clause, large total
     runs[9] = _cycle("C-1010", RunState.NEEDS_ATTENTION)  # broken master data
@@ -59,6 +59,20 @@ def demo_runs() -> list[DemoRun]:
                 contract_id="C-1002",
                 milestone_id="go-live",
                 completed_on=date(2026, 10, 20),
+            ),
+            expected=RunState.POSTED,
+        )
+    )
+    runs.append(
+        DemoRun(  # a credit note for the old plan's unused half month, an invoice for the new
+            event=ContractAmended(
+                type="contract.amended",
+                event_id="evt-C-1016-upgrade",
+                schema_version=1,
+                occurred_at=OCCURRED,
+                contract_id="C-1016",
+                period_start=date(2026, 10, 16),
+                period_end=PERIOD[1],
             ),
             expected=RunState.POSTED,
         )
@@ -123,6 +137,8 @@ def print_report(
         else:
             counts["failed"] += 1
         total = f"{status.total} {status.currency}" if status and status.total is not None else ""
+        if status is not None and status.credit_note is not None:
+            total += f" (credit note {status.credit_note.total})"
         reason = ""
         if status is not None:
             reason = status.reason_code or ", ".join(r.code for r in status.route_reasons)

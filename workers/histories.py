@@ -19,7 +19,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from schemas.approvals import Decision
-from schemas.events import BillingCycleClosed
+from schemas.events import BillingCycleClosed, ContractAmended, ContractEvent
 from schemas.runs import RunState, RunStatus
 from starters.intake import run_handle, start_run
 from workers.devstack import DevStack, Ports, temporal_binary
@@ -39,6 +39,18 @@ def _event(contract_id: str, month: int) -> BillingCycleClosed:
         contract_id=contract_id,
         period_start=date(2026, month, 1),
         period_end=date(2026, month + 1, 1),
+    )
+
+
+def _amendment(contract_id: str, change: date, period_end: date) -> ContractAmended:
+    return ContractAmended(
+        type="contract.amended",
+        event_id=f"evt-history-{contract_id}-{change}",
+        schema_version=1,
+        occurred_at=datetime(change.year, change.month, change.day, tzinfo=UTC),
+        contract_id=contract_id,
+        period_start=change,
+        period_end=period_end,
     )
 
 
@@ -94,7 +106,7 @@ async def _nothing(handle: Handle) -> None:  # noqa: ARG001
 @dataclass(frozen=True, kw_only=True)
 class Scenario:
     name: str
-    event: BillingCycleClosed
+    event: ContractEvent
     expected: RunState
     drive: Callable[[Handle], Awaitable[None]] = _nothing
     approval_timeout_seconds: int = 3600
@@ -121,6 +133,11 @@ SCENARIOS: Sequence[Scenario] = (
         approval_timeout_seconds=2,
     ),
     Scenario(name="needs_attention", event=_event("C-1010", 10), expected=RunState.NEEDS_ATTENTION),
+    Scenario(
+        name="amendment",
+        event=_amendment("C-1016", date(2026, 10, 16), date(2026, 11, 1)),
+        expected=RunState.POSTED,
+    ),
 )
 
 

@@ -87,8 +87,10 @@ def activities_for(
     routing = RoutingActivities(client=http, policy=policy or load_policy())
     activities: list[Callable[..., Any]] = [
         crm.validate_customer,
+        crm.fetch_contract,
         usage.fetch_usage,
         billing.draft_invoice,
+        billing.draft_amendment,
         _compute_tax(billing=billing, http=outside or http, settings=settings),
         routing.route,
         routing.notify,

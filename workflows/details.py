@@ -13,6 +13,12 @@ def current_details(status: RunStatus) -> str:
             f"Invoice: subtotal {invoice.subtotal} + tax {invoice.tax_total} = "
             f"**{invoice.total} {invoice.currency}** ({len(invoice.lines)} lines)"
         )
+    if status.credit_note is not None:
+        note = status.credit_note
+        lines.append(
+            f"Credit note: subtotal {note.subtotal} + tax {note.tax_total} = "
+            f"**{note.total} {note.currency}** ({len(note.lines)} lines)"
+        )
     if status.reason:
         lines.append(f"Reason: `{status.reason_code}` {status.reason}")
     if status.route_reasons:
@@ -38,4 +44,6 @@ def current_details(status: RunStatus) -> str:
         lines.extend(f"- {r.cause}" for r in status.refused[-5:])
     if status.erp_document_id:
         lines.append(f"ERP document: `{status.erp_document_id}`")
+    if status.credit_note_document_id:
+        lines.append(f"ERP credit note: `{status.credit_note_document_id}`")
     return "\n\n".join(lines)

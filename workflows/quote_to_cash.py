@@ -4,7 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy
+from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -26,12 +26,17 @@ with workflow.unsafe.imports_passed_through():
         Verdict,
     )
     from schemas.audit import HandoffInput, Outcome, Step
+    from schemas.contract import Contract
     from schemas.errors import ReasonCode
-    from schemas.events import workflow_id_for
+    from schemas.events import ContractAmended, ContractEvent, workflow_id_for
+    from schemas.invoice import Invoice
     from schemas.runs import ApprovalProgress, RunInput, RunState, RunStatus
     from schemas.steps import (
+        AmendmentDocuments,
         ComputeTaxInput,
+        DraftAmendmentInput,
         DraftInvoiceInput,
+        FetchContractInput,
         FetchUsageInput,
         NotifyInput,
         PostInvoiceInput,
@@ -39,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         RouteInput,
         ValidateCustomerInput,
     )
+    from schemas.usage import UsageSummary
     from workflows import search_attributes as sa
     from workflows.details import current_details
 
@@ -53,6 +59,11 @@ HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 """Activities heartbeat while they call a system: a killed worker's call is retried in 10 s."""
 ERP_DOCUMENT_MEMO = "erp-document-memo"
 """Patch id: the ERP document number goes into the run's memo, shown in the UI's list."""
+LOCAL_STEPS = "local-steps"
+"""Patch id: rating, tax and routing run as local activities; the search attributes set in
+one workflow task go up in one upsert; a `contract.amended` run bills a credit note for the
+unused old terms and an invoice for the new ones."""
+RISK_ORDER = ["low", "medium", "high"]
 
 APPROVE_HELP = (
     "Approve this invoice for posting to the ERP. "
@@ -62,6 +73,18 @@ REJECT_HELP = (
     'Reject this invoice: nothing is posted. Input: {"approver": "you@company.com", '
     '"comment": "why"}'
 )
+
+
+def _posting_key(event: ContractEvent, document: Invoice) -> str:
+    """The ERP posting key: the run's id, and for a credit note a suffix of its own."""
+    key = workflow_id_for(event)
+    return f"{key}:credit-note" if document.document_type == "credit_note" else key
+
+
+def _stop_if_permanent(cause: BaseException | None) -> None:
+    """A permanent failure stops the run for a person; anything else fails the task."""
+    if isinstance(cause, ApplicationError) and cause.non_retryable:
+        raise NeedsAttention(cause.type or "activity_failed", cause.message) from None
 
 
 class NeedsAttention(Exception):
@@ -81,22 +104,32 @@ class QuoteToCashWorkflow:
         self._status = RunStatus(state=RunState.RECEIVED, contract_id=input.event.contract_id)
         self._owner = ""
         self._requirement: ApprovalRequirement | None = None
+        self._batched = False
+        self._pending: dict[str, SearchAttributeUpdate[Any]] = {}
 
     @workflow.run
     async def run(self, input: RunInput) -> RunStatus:
+        # Runs begun before this patch replay the steps they recorded: see
+        # docs/operations.md, "Changing the workflow".
+        self._batched = workflow.patched(LOCAL_STEPS)
         try:
             await self._bill(input)
         except NeedsAttention as stop:
             self._status.reason_code = stop.code
             self._status.reason = stop.reason
             self._set_state(RunState.NEEDS_ATTENTION)
+        self._flush()
         return self._status
 
     async def _bill(self, input: RunInput) -> None:
         event = input.event
+        amendment = event if self._batched and isinstance(event, ContractAmended) else None
         self._set_state(RunState.VALIDATING)
         validated = await self._call(
-            CrmActivities.validate_customer, ValidateCustomerInput(contract_id=event.contract_id)
+            CrmActivities.validate_customer,
+            ValidateCustomerInput(
+                contract_id=event.contract_id, as_of=amendment.period_start if amendment else None
+            ),
         )
         contract, customer = validated.contract, validated.customer
         if validated.vies_check:
@@ -107,94 +140,159 @@ class QuoteToCashWorkflow:
         self._owner = contract.owner
         self._status.customer_id = customer.id
         self._status.problems = validated.problems
-        workflow.upsert_search_attributes([sa.CUSTOMER_ID.value_set(customer.id)])
+        self._upsert(sa.CUSTOMER_ID.value_set(customer.id))
         if validated.blocking:
             raise NeedsAttention(
                 ReasonCode.CUSTOMER_INVALID,
                 "; ".join(f"{p.field}: {p.message}" for p in validated.blocking),
             )
 
-        self._set_state(RunState.FETCHING_USAGE)
-        usage = await self._call(
-            UsageActivities.fetch_usage,
-            FetchUsageInput(
-                contract=contract, period_start=event.period_start, period_end=event.period_end
-            ),
-        )
-        self._set_state(RunState.RATING)
-        draft = await self._call(
-            BillingActivities.draft_invoice,
-            DraftInvoiceInput(
-                contract=contract,
-                usage=usage,
-                period_start=event.period_start,
-                period_end=event.period_end,
-                invoice_id=event.business_key,
-                milestone_id=getattr(event, "milestone_id", None),
-            ),
-        )
+        usage: UsageSummary | None = None
+        if amendment is not None:
+            drafts = await self._draft_amendment(amendment, contract)
+        else:
+            self._set_state(RunState.FETCHING_USAGE)
+            usage = await self._call(
+                UsageActivities.fetch_usage,
+                FetchUsageInput(
+                    contract=contract, period_start=event.period_start, period_end=event.period_end
+                ),
+            )
+            self._set_state(RunState.RATING)
+            drafts = [
+                await self._step(
+                    BillingActivities.draft_invoice,
+                    DraftInvoiceInput(
+                        contract=contract,
+                        usage=usage,
+                        period_start=event.period_start,
+                        period_end=event.period_end,
+                        invoice_id=event.business_key,
+                        milestone_id=getattr(event, "milestone_id", None),
+                    ),
+                )
+            ]
+        if not drafts:
+            self._status.reason = "the change moves no fee billed in advance: nothing to post"
+            self._set_state(RunState.NOTHING_TO_BILL)
+            return
+
         self._set_state(RunState.TAXING)
-        taxed = await self._call(
-            BillingActivities.compute_tax, ComputeTaxInput(invoice=draft, customer=customer)
-        )
-        invoice = taxed.invoice
-        self._status.invoice = invoice
-        self._status.total = invoice.total
-        self._status.currency = invoice.currency
-        workflow.upsert_search_attributes([sa.INVOICE_TOTAL.value_set(float(invoice.total))])
+        documents: list[Invoice] = []
+        tax_uncertain = False
+        for draft in drafts:
+            taxed = await self._step(
+                BillingActivities.compute_tax, ComputeTaxInput(invoice=draft, customer=customer)
+            )
+            documents.append(taxed.invoice)
+            tax_uncertain = tax_uncertain or taxed.uncertain
+        self._show(documents)
 
         self._set_state(RunState.ROUTING)
-        route = await self._call(
-            RoutingActivities.route,
-            RouteInput(
-                invoice=invoice,
-                contract=contract,
-                customer=customer,
-                problems=validated.problems,
-                tax_uncertain=taxed.uncertain,
-                usage=usage,
-            ),
-        )
-        self._status.route_reasons = route.reasons
-        self._status.risk_level = route.risk_level
-        workflow.upsert_search_attributes([sa.RISK_LEVEL.value_set(route.risk_level)])
-        if route.reasons:
-            if route.approval is None:
+        routes = [
+            await self._step(
+                RoutingActivities.route,
+                RouteInput(
+                    invoice=document,
+                    contract=contract,
+                    customer=customer,
+                    problems=validated.problems,
+                    tax_uncertain=tax_uncertain,
+                    usage=usage,
+                ),
+            )
+            for document in documents
+        ]
+        reasons = [r for route in routes for r in route.reasons]
+        self._status.route_reasons = reasons
+        self._status.risk_level = max((r.risk_level for r in routes), key=RISK_ORDER.index)
+        self._upsert(sa.RISK_LEVEL.value_set(self._status.risk_level))
+        if reasons:
+            approval = next((r.approval for r in routes if r.approval is not None), None)
+            if approval is None:
                 raise NeedsAttention(
                     ReasonCode.CONFIGURATION, "the route needs approval but names no policy"
                 )
-            await self._await_approval(route.approval, input)
+            await self._await_approval(approval, input)
             if self._status.state is RunState.REJECTED:
                 return
 
         self._set_state(RunState.POSTING)
-        posting_key = workflow_id_for(event)
-        posted = await self._call(
-            ErpActivities.post_invoice, PostInvoiceInput(posting_key=posting_key, invoice=invoice)
-        )
-        self._status.posting_key = posted.posting_key
-        self._status.erp_document_id = posted.erp_document_id
-        if workflow.patched(ERP_DOCUMENT_MEMO):
+        posted = [
+            await self._call(
+                ErpActivities.post_invoice,
+                PostInvoiceInput(posting_key=_posting_key(event, document), invoice=document),
+            )
+            for document in documents
+        ]
+        memo: dict[str, str] = {}
+        for document, posting in zip(documents, posted, strict=True):
+            if document.document_type == "credit_note":
+                self._status.credit_note_document_id = posting.erp_document_id
+                memo["credit_note_document_id"] = posting.erp_document_id
+            else:
+                self._status.posting_key = posting.posting_key
+                self._status.erp_document_id = posting.erp_document_id
+                memo["erp_document_id"] = posting.erp_document_id
+        if self._batched or workflow.patched(ERP_DOCUMENT_MEMO):
             # Runs that posted before this change have no memo command here: see
             # docs/operations.md, "Changing the workflow".
-            workflow.upsert_memo({"erp_document_id": posted.erp_document_id})
+            workflow.upsert_memo(memo)
 
         self._set_state(RunState.RECONCILING)
-        reconciled = await self._call(
-            ErpActivities.reconcile, ReconcileInput(posting_key=posting_key, invoice=invoice)
-        )
-        if not reconciled.matched:
-            raise NeedsAttention(
-                ReasonCode.RECONCILE_MISMATCH,
-                "ERP differs from the invoice: "
-                + "; ".join(
-                    f"{d.field}: expected {d.expected}, found {d.found}"
-                    for d in reconciled.differences
-                ),
+        for document in documents:
+            reconciled = await self._call(
+                ErpActivities.reconcile,
+                ReconcileInput(posting_key=_posting_key(event, document), invoice=document),
             )
+            if not reconciled.matched:
+                raise NeedsAttention(
+                    ReasonCode.RECONCILE_MISMATCH,
+                    f"ERP differs from the {document.document_type.replace('_', ' ')}: "
+                    + "; ".join(
+                        f"{d.field}: expected {d.expected}, found {d.found}"
+                        for d in reconciled.differences
+                    ),
+                )
         self._set_state(RunState.POSTED)
 
+    async def _draft_amendment(self, event: ContractAmended, contract: Contract) -> list[Invoice]:
+        """A mid-period change: the unused part of the old terms' in-advance fees comes back
+        on a credit note, the new terms are invoiced for the rest of the period."""
+        previous = await self._call(
+            CrmActivities.fetch_contract,
+            FetchContractInput(
+                contract_id=event.contract_id, as_of=event.period_start - timedelta(days=1)
+            ),
+        )
+        self._set_state(RunState.RATING)
+        drafted: AmendmentDocuments = await self._step(
+            BillingActivities.draft_amendment,
+            DraftAmendmentInput(
+                previous_contract=previous,
+                contract=contract,
+                change_date=event.period_start,
+                invoice_id=event.business_key,
+                credit_note_id=f"{event.business_key}:credit-note",
+            ),
+        )
+        return [d for d in (drafted.credit_note, drafted.invoice) if d is not None]
+
+    def _show(self, documents: list[Invoice]) -> None:
+        """The invoice (or, alone, the credit note) is the run's total; both are shown."""
+        invoice = next((d for d in documents if d.document_type == "invoice"), None)
+        credit_note = next((d for d in documents if d.document_type == "credit_note"), None)
+        headline = invoice or credit_note
+        assert headline is not None
+        self._status.invoice = invoice
+        self._status.credit_note = credit_note
+        self._status.total = headline.total
+        self._status.currency = headline.currency
+        self._upsert(sa.INVOICE_TOTAL.value_set(float(headline.total)))
+
     async def _call(self, activity: Any, arg: Any) -> Any:
+        """An activity on the task queue: for calls to the systems of record."""
+        self._flush()
         try:
             return await workflow.execute_activity_method(
                 activity,
@@ -204,9 +302,23 @@ class QuoteToCashWorkflow:
                 retry_policy=RETRY,
             )
         except ActivityError as error:
-            cause = error.cause
-            if isinstance(cause, ApplicationError) and cause.non_retryable:
-                raise NeedsAttention(cause.type or "activity_failed", cause.message) from None
+            _stop_if_permanent(error.cause)
+            raise
+
+    async def _step(self, activity: Any, arg: Any) -> Any:
+        """A short step (rating, tax, routing) as a local activity: the worker that runs the
+        workflow task runs it, without a round trip through the server's task queue."""
+        if not self._batched:
+            return await self._call(activity, arg)
+        try:
+            return await workflow.execute_local_activity_method(
+                activity, arg, start_to_close_timeout=CALL_TIMEOUT, retry_policy=RETRY
+            )
+        except ActivityError as error:
+            _stop_if_permanent(error.cause)
+            raise
+        except ApplicationError as error:  # a local activity's failure can arrive unwrapped
+            _stop_if_permanent(error)
             raise
 
     # Approval -----------------------------------------------------------------------------
@@ -228,7 +340,7 @@ class QuoteToCashWorkflow:
             waiting_since=start,
             due_at=due,
         )
-        workflow.upsert_search_attributes([sa.APPROVAL_DUE_AT.value_set(due)])
+        self._upsert(sa.APPROVAL_DUE_AT.value_set(due))
         self._set_state(RunState.AWAITING_APPROVAL)
         steps = [
             (s, k) for s, k in ((reminder, "reminder"), (escalation, "escalation")) if s < expiry
@@ -236,6 +348,7 @@ class QuoteToCashWorkflow:
         for seconds, kind in [*sorted(steps), (expiry, "expired")]:
             remaining = start + timedelta(seconds=seconds) - workflow.now()
             if remaining > timedelta(0):
+                self._flush()
                 try:
                     await workflow.wait_condition(self._decided, timeout=remaining)
                 except TimeoutError:
@@ -244,7 +357,7 @@ class QuoteToCashWorkflow:
                 break
             if kind == "expired":
                 await self._notify("expired")
-                workflow.upsert_search_attributes([sa.APPROVAL_DUE_AT.value_unset()])
+                self._upsert(sa.APPROVAL_DUE_AT.value_unset())
                 raise NeedsAttention(
                     ReasonCode.APPROVAL_EXPIRED,
                     f"no decision within {timedelta(seconds=expiry)}; the invoice was not posted",
@@ -255,7 +368,7 @@ class QuoteToCashWorkflow:
                 self._status.approval.reminded_at = workflow.now()
             self._refresh_details()
             await self._notify(kind)
-        workflow.upsert_search_attributes([sa.APPROVAL_DUE_AT.value_unset()])
+        self._upsert(sa.APPROVAL_DUE_AT.value_unset())
         # Who decided, and when, goes to the audit trail: it outlives this history.
         for decision in self._status.decisions:
             await self._record(
@@ -283,6 +396,7 @@ class QuoteToCashWorkflow:
             self._set_state(RunState.REJECTED)
 
     async def _record(self, handoff: HandoffInput) -> None:
+        self._flush()
         await workflow.execute_activity_method(
             AuditActivities.record_handoff,
             handoff,
@@ -311,6 +425,7 @@ class QuoteToCashWorkflow:
             approvers=progress.approvers,
             due_at=progress.due_at,
         )
+        self._flush()
         try:
             await workflow.execute_activity_method(
                 RoutingActivities.notify,
@@ -404,8 +519,21 @@ class QuoteToCashWorkflow:
 
     def _set_state(self, state: RunState) -> None:
         self._status.state = state
-        workflow.upsert_search_attributes([sa.Q2C_STATUS.value_set(state.value)])
+        self._upsert(sa.Q2C_STATUS.value_set(state.value))
         self._refresh_details()
+
+    def _upsert(self, update: SearchAttributeUpdate[Any]) -> None:
+        # Every upsert is a history event and a billed action: the attributes set in one
+        # workflow task go up together, just before the workflow next waits.
+        if self._batched:
+            self._pending[update.key.name] = update
+        else:
+            workflow.upsert_search_attributes([update])
+
+    def _flush(self) -> None:
+        if self._pending:
+            workflow.upsert_search_attributes(list(self._pending.values()))
+            self._pending.clear()
 
     def _refresh_details(self) -> None:
         workflow.set_current_details(current_details(self._status))

@@ -21,6 +21,7 @@ from workers.worker import build_worker
 
 HISTORIES = Path(__file__).parents[1] / "histories"
 PRE_PATCH = HISTORIES / "pre_patch" / "straight_through.json"
+PRE_LOCAL_STEPS = HISTORIES / "pre_local_steps"
 runner = CliRunner()
 
 
@@ -36,8 +37,10 @@ def test_the_recorded_scenarios_are_all_there() -> None:
         "approval_rejected",
         "approval_expired",
         "needs_attention",
+        "amendment",
     }
     assert PRE_PATCH.exists()
+    assert {p.stem for p in PRE_LOCAL_STEPS.glob("*.json")} == names - {"amendment"}
 
 
 @pytest.mark.parametrize("path", history_files([HISTORIES]), ids=lambda p: p.stem)
@@ -55,6 +58,39 @@ async def test_a_run_recorded_before_the_memo_patch_replays_with_the_patched_cod
     assert current.index("EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED") > marker
     [outcome] = await replay([("pre-patch", load_history(PRE_PATCH))])
     assert outcome.ok, outcome.error
+
+
+def _count(path: Path, event_type: str) -> int:
+    return _event_types(path).count(event_type)
+
+
+@pytest.mark.parametrize("name", ["straight_through", "approval_approved", "approval_rejected"])
+async def test_runs_recorded_before_local_steps_replay_their_own_steps(name: str) -> None:
+    # Before the patch every step was an activity on the task queue and every state its own
+    # upsert; a run waiting for approval across the deploy must replay exactly that.
+    before, after = PRE_LOCAL_STEPS / f"{name}.json", HISTORIES / f"{name}.json"
+    assert _count(before, "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED") > _count(
+        after, "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+    )
+    upserts = "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"
+    assert _count(before, upserts) > _count(after, upserts)
+    [outcome] = await replay([(name, load_history(before))])
+    assert outcome.ok, outcome.error
+
+
+def _local_activities(path: Path) -> list[str]:
+    history = json.loads(path.read_text())
+    return [
+        e["markerRecordedEventAttributes"]["markerName"]
+        for e in history["events"]
+        if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+    ]
+
+
+def test_a_new_run_rates_taxes_and_routes_in_local_activities() -> None:
+    markers = _local_activities(HISTORIES / "straight_through.json")
+    assert markers.count("core_local_activity") == 3
+    assert "core_patch" in markers
 
 
 def _tampered(tmp_path: Path) -> tuple[Path, int]:

@@ -33,7 +33,7 @@ def test_demo_settles_every_run_as_expected_and_exits_zero(tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert (
-        "demo: 13 runs, 11 posted, 1 awaiting approval, 1 needs attention, 0 failed" in done.stdout
+        "demo: 14 runs, 12 posted, 1 awaiting approval, 1 needs attention, 0 failed" in done.stdout
     )
     assert "nothing new started" in done.stdout  # the redelivered event
     assert "q2c%3AC-1009%3Acycle" in done.stdout  # the link to the run awaiting approval

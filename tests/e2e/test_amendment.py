@@ -1,0 +1,154 @@
+"""A mid-period plan change on the dev server: the CRM's versions by effective date, a credit
+note for the old terms' unused days and an invoice for the new ones, both posted and read back;
+and the amendments that must stop for a person, or that have nothing to post."""
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from schemas.errors import ReasonCode
+from schemas.events import ContractAmended, workflow_id_for
+from schemas.runs import RunState, RunStatus
+from starters.intake import run_handle, start_run
+from tests.conftest import SystemsService
+from tests.events import cycle_closed
+from workers.settings import Settings
+from workers.worker import build_worker
+
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.e2e]
+
+
+def _amended(contract_id: str, change: date, end: date) -> ContractAmended:
+    return ContractAmended(
+        type="contract.amended",
+        event_id=f"evt-{uuid.uuid4()}",
+        schema_version=1,
+        occurred_at=datetime(change.year, change.month, change.day, tzinfo=UTC),
+        contract_id=contract_id,
+        period_start=change,
+        period_end=end,
+    )
+
+
+@pytest.fixture
+async def task_queue(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService
+) -> AsyncIterator[str]:
+    queue = f"q2c-amend-{uuid.uuid4()}"
+    settings = Settings(task_queue=queue, systems_url=systems.url)
+    async with (
+        systems.client() as http,
+        build_worker(dev_server_env.client, settings=settings, http=http),
+    ):
+        yield queue
+
+
+async def _run(env: WorkflowEnvironment, event: ContractAmended, task_queue: str) -> RunStatus:
+    outcome = await start_run(env.client, event, task_queue=task_queue)
+    status: RunStatus = await run_handle(env.client, outcome.workflow_id).result()
+    return status
+
+
+async def test_an_upgrade_posts_a_credit_note_and_an_invoice_and_both_read_back(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService, task_queue: str
+) -> None:
+    event = _amended("C-1016", date(2026, 10, 16), date(2026, 11, 1))
+    result = await _run(dev_server_env, event, task_queue)
+    assert result.state is RunState.POSTED, result.reason
+    assert result.invoice is not None and result.credit_note is not None
+    # 800.00 then 1,500.00 a month, changed on the 16th: 16 of October's 31 days each way.
+    assert result.credit_note.subtotal == Decimal("412.90")
+    assert result.invoice.subtotal == Decimal("774.19")
+    assert all(line.amount > 0 for line in result.credit_note.lines)
+    assert result.total == result.invoice.total
+    key = workflow_id_for(event)
+    async with systems.client() as http:
+        invoice = (await http.get(f"/erp/postings/{key}")).json()
+        note = (await http.get(f"/erp/postings/{key}:credit-note")).json()
+    assert invoice["erp_document_id"] == result.erp_document_id
+    assert note["erp_document_id"] == result.credit_note_document_id != result.erp_document_id
+    assert invoice["invoice"]["document_type"] == "invoice"
+    assert note["invoice"]["document_type"] == "credit_note"
+    assert Decimal(note["invoice"]["total"]) == result.credit_note.total
+    assert Decimal(invoice["invoice"]["total"]) == result.invoice.total
+    description = await dev_server_env.client.get_workflow_handle(key).describe()
+    memo = await description.memo()
+    assert memo["erp_document_id"] == result.erp_document_id
+    assert memo["credit_note_document_id"] == result.credit_note_document_id
+
+
+async def test_a_change_in_the_first_period_stops_for_a_person_and_posts_nothing(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService, task_queue: str
+) -> None:
+    event = _amended("C-1016", date(2026, 1, 16), date(2026, 2, 1))
+    result = await _run(dev_server_env, event, task_queue)
+    assert result.state is RunState.NEEDS_ATTENTION
+    assert result.reason_code == ReasonCode.RATING_INVALID
+    assert "change_date" in result.reason and "first period" in result.reason
+    async with systems.client() as http:
+        response = await http.get(f"/erp/postings/{workflow_id_for(event)}")
+    assert response.status_code == 404
+
+
+async def test_a_change_before_the_contract_had_terms_names_the_day(
+    dev_server_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    event = _amended("C-1016", date(2025, 12, 10), date(2026, 1, 1))
+    result = await _run(dev_server_env, event, task_queue)
+    assert result.state is RunState.NEEDS_ATTENTION
+    assert result.reason_code == ReasonCode.CONTRACT_NOT_FOUND
+    assert "2025-12-10" in result.reason
+
+
+async def test_an_amendment_of_fees_billed_in_arrears_has_nothing_to_post(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService, task_queue: str
+) -> None:
+    async with systems.client() as http:
+        seeded = (await http.get("/crm/contracts/C-1016", params={"as_of": "2026-01-01"})).json()
+        contract_id = f"C-ARREARS-{uuid.uuid4().hex[:6]}"
+        body = {**seeded, "id": contract_id, "effective_from": "2026-01-01"}
+        body["charges"] = [{**c, "pay_in_advance": False} for c in seeded["charges"]]
+        assert (await http.put(f"/crm/contracts/{contract_id}", json=body)).status_code == 201
+        raised = {**body, "effective_from": "2026-10-16"}
+        raised["charges"] = [{**c, "properties": {"amount": "1500.00"}} for c in body["charges"]]
+        assert (await http.put(f"/crm/contracts/{contract_id}", json=raised)).status_code == 200
+    event = _amended(contract_id, date(2026, 10, 16), date(2026, 11, 1))
+    result = await _run(dev_server_env, event, task_queue)
+    assert result.state is RunState.NOTHING_TO_BILL
+    assert result.invoice is None and result.credit_note is None
+    assert "nothing to post" in result.reason
+
+
+async def test_a_charge_the_engine_refuses_stops_the_cycle_run_for_a_person(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService, task_queue: str
+) -> None:
+    # Rating runs as a local activity: its permanent failure must stop the run the same way.
+    async with systems.client() as http:
+        seeded = (await http.get("/crm/contracts/C-1016", params={"as_of": "2026-01-01"})).json()
+        contract_id = f"C-REFUSED-{uuid.uuid4().hex[:6]}"
+        body = {**seeded, "id": contract_id, "effective_from": "2026-01-01"}
+        tiers = [{"from_value": 0, "to_value": None, "per_unit_amount": "1", "flat_amount": "0"}]
+        body["charges"] = [
+            {
+                "id": "seats",
+                "description": "Seats",
+                "kind": "recurring",
+                "charge_model": "graduated",
+                "properties": {"graduated_ranges": tiers},
+                "pay_in_advance": True,
+            }
+        ]
+        assert (await http.put(f"/crm/contracts/{contract_id}", json=body)).status_code == 201
+    event = cycle_closed(contract_id, 10)
+    outcome = await start_run(dev_server_env.client, event, task_queue=task_queue)
+    result = await run_handle(dev_server_env.client, outcome.workflow_id).result()
+    assert result.state is RunState.NEEDS_ATTENTION
+    assert result.reason_code == ReasonCode.RATING_INVALID
+    assert "charges.0.charge_model: a recurring fee is a flat amount" in result.reason
+    async with systems.client() as http:
+        response = await http.get(f"/erp/postings/{workflow_id_for(event)}")
+    assert response.status_code == 404
