@@ -3,8 +3,8 @@
 Counting rule (Temporal Cloud's billing definition, docs.temporal.io/cloud/actions): one
 action for the workflow start, each activity scheduled (each retry would add one), each
 timer started, each signal received, each update accepted, each search-attribute upsert, and
-each local-activity marker (a simplification: Cloud counts the local activities of one
-workflow task as one action). Queries are actions too but leave no event; they are not counted.
+one for all the local activities of one workflow task (their markers name the task that
+recorded them). Queries are actions too but leave no event; they are not counted.
 """
 
 from collections import Counter
@@ -34,17 +34,21 @@ class HistoryCounts:
     actions_without_upserts: int
     by_type: dict[str, int] = field(default_factory=dict)
     activities: list[str] = field(default_factory=list)
-    """Activity types scheduled, in order."""
+    """Activity types scheduled on the task queue, in order."""
+    local_activities: int = 0
 
 
 async def count_history(handle: WorkflowHandle[Any, Any]) -> HistoryCounts:
     history = await handle.fetch_history()
     types = Counter(event.event_type for event in history.events)
-    local_activities = sum(
-        event.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
+    markers = [
+        event.marker_recorded_event_attributes
         for event in history.events
-    )
-    actions = sum(n for kind, n in types.items() if kind in _ACTION_EVENTS) + local_activities
+        if event.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
+    ]
+    local_activities = len(markers)
+    local_tasks = len({m.workflow_task_completed_event_id for m in markers})
+    actions = sum(n for kind, n in types.items() if kind in _ACTION_EVENTS) + local_tasks
     upserts = types[EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES]
     return HistoryCounts(
         events=len(history.events),
@@ -60,4 +64,5 @@ async def count_history(handle: WorkflowHandle[Any, Any]) -> HistoryCounts:
             for event in history.events
             if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
         ],
+        local_activities=local_activities,
     )
