@@ -2,6 +2,7 @@
 note for the old terms' unused days and an invoice for the new ones, both posted and read back;
 and the amendments that must stop for a person, or that have nothing to post."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -9,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
 
 from schemas.errors import ReasonCode
 from schemas.events import ContractAmended, workflow_id_for
@@ -16,6 +18,7 @@ from schemas.runs import RunState, RunStatus
 from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import cycle_closed
+from workers.cli import build_app
 from workers.settings import Settings
 from workers.worker import build_worker
 
@@ -54,7 +57,10 @@ async def _run(env: WorkflowEnvironment, event: ContractAmended, task_queue: str
 
 
 async def test_an_upgrade_posts_a_credit_note_and_an_invoice_and_both_read_back(
-    dev_server_env: WorkflowEnvironment, systems: SystemsService, task_queue: str
+    dev_server_env: WorkflowEnvironment,
+    systems: SystemsService,
+    task_queue: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     event = _amended("C-1016", date(2026, 10, 16), date(2026, 11, 1))
     result = await _run(dev_server_env, event, task_queue)
@@ -79,6 +85,13 @@ async def test_an_upgrade_posts_a_credit_note_and_an_invoice_and_both_read_back(
     memo = await description.memo()
     assert memo["erp_document_id"] == result.erp_document_id
     assert memo["credit_note_document_id"] == result.credit_note_document_id
+
+    address = dev_server_env.client.service_client.config.target_host
+    monkeypatch.setenv("TEMPORAL_ADDRESS", address)
+    shown = await asyncio.to_thread(CliRunner().invoke, build_app(), ["status", key])
+    assert shown.exit_code == 0, shown.output
+    assert f"credit note: {result.credit_note.total} EUR" in shown.output
+    assert f"ERP credit note: {result.credit_note_document_id}" in shown.output
 
 
 async def test_a_change_in_the_first_period_stops_for_a_person_and_posts_nothing(
