@@ -4,6 +4,7 @@ new pricing rule never breaks the replay of runs in flight."""
 from temporalio import activity
 
 from activities.errors import permanent
+from billing.charges.priced import clear_cache
 from billing.rating import RatingError, rate_amendment, rate_contract
 from billing.tax import Seller, TaxEngine, TaxError, apply_tax
 from schemas.errors import ReasonCode
@@ -35,6 +36,10 @@ class BillingActivities:
             )
         except RatingError as error:
             raise permanent(ReasonCode.RATING_INVALID, str(error)) from None
+        finally:
+            # The contract arrived deserialised: its parses can never be hit again, and kept
+            # they would hold thousands of past contracts in the worker.
+            clear_cache()
 
     @activity.defn
     async def draft_amendment(self, input: DraftAmendmentInput) -> AmendmentDocuments:
@@ -49,6 +54,8 @@ class BillingActivities:
             )
         except RatingError as error:
             raise permanent(ReasonCode.RATING_INVALID, str(error)) from None
+        finally:
+            clear_cache()
         by_type = {document.document_type: document for document in documents}
         return AmendmentDocuments(
             invoice=by_type.get("invoice"), credit_note=by_type.get("credit_note")

@@ -13,6 +13,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.billing import BillingActivities
 from activities.crm import CrmActivities
+from billing.charges import priced
 from billing.tax import Seller, default_engine
 from schemas.contract import Contract
 from schemas.errors import ReasonCode
@@ -180,3 +181,14 @@ async def test_an_amendment_in_the_first_period_is_a_permanent_rating_error(
     assert refused.value.non_retryable
     assert refused.value.type == ReasonCode.RATING_INVALID
     assert refused.value.message.startswith("change_date: 2026-01-16 falls in the contract's first")
+
+
+async def test_the_billing_activities_keep_no_parse_of_a_past_contract(
+    http: httpx.AsyncClient,
+) -> None:
+    # A worker receives every contract deserialised: a kept parse could never be hit again,
+    # and the cache would hold thousands of past contracts alive.
+    previous = await _fetch(http, CHANGE - timedelta(days=1))
+    amended = await _fetch(http, CHANGE)
+    await _draft(previous, amended, CHANGE)
+    assert priced._cache == {}
