@@ -7,7 +7,9 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
+import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
@@ -48,6 +50,18 @@ async def task_queue(
         build_worker(dev_server_env.client, settings=settings, http=http),
     ):
         yield queue
+
+
+async def _put_variant(
+    http: httpx.AsyncClient, prefix: str, charges: list[dict[str, Any]], effective_from: str
+) -> str:
+    """C-1016's first terms under a fresh id with other charges; amend it when it exists."""
+    seeded = (await http.get("/crm/contracts/C-1016", params={"as_of": "2026-01-01"})).json()
+    contract_id = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    body = {**seeded, "id": contract_id, "effective_from": effective_from, "charges": charges}
+    response = await http.put(f"/crm/contracts/{contract_id}", json=body)
+    assert response.status_code == 201, response.text
+    return contract_id
 
 
 async def _run(env: WorkflowEnvironment, event: ContractAmended, task_queue: str) -> RunStatus:
@@ -120,14 +134,19 @@ async def test_a_change_before_the_contract_had_terms_names_the_day(
 async def test_an_amendment_of_fees_billed_in_arrears_has_nothing_to_post(
     dev_server_env: WorkflowEnvironment, systems: SystemsService, task_queue: str
 ) -> None:
+    fee = {
+        "id": "platform",
+        "description": "Platform fee",
+        "kind": "recurring",
+        "charge_model": "standard",
+        "properties": {"amount": "800.00"},
+        "pay_in_advance": False,
+    }
     async with systems.client() as http:
-        seeded = (await http.get("/crm/contracts/C-1016", params={"as_of": "2026-01-01"})).json()
-        contract_id = f"C-ARREARS-{uuid.uuid4().hex[:6]}"
-        body = {**seeded, "id": contract_id, "effective_from": "2026-01-01"}
-        body["charges"] = [{**c, "pay_in_advance": False} for c in seeded["charges"]]
-        assert (await http.put(f"/crm/contracts/{contract_id}", json=body)).status_code == 201
-        raised = {**body, "effective_from": "2026-10-16"}
-        raised["charges"] = [{**c, "properties": {"amount": "1500.00"}} for c in body["charges"]]
+        contract_id = await _put_variant(http, "C-ARREARS", [fee], "2026-01-01")
+        terms = (await http.get(f"/crm/contracts/{contract_id}")).json()
+        raised = {**terms, "effective_from": "2026-10-16"}
+        raised["charges"] = [{**fee, "properties": {"amount": "1500.00"}}]
         assert (await http.put(f"/crm/contracts/{contract_id}", json=raised)).status_code == 200
     event = _amended(contract_id, date(2026, 10, 16), date(2026, 11, 1))
     result = await _run(dev_server_env, event, task_queue)
@@ -140,22 +159,17 @@ async def test_a_charge_the_engine_refuses_stops_the_cycle_run_for_a_person(
     dev_server_env: WorkflowEnvironment, systems: SystemsService, task_queue: str
 ) -> None:
     # Rating runs as a local activity: its permanent failure must stop the run the same way.
+    tiers = [{"from_value": 0, "to_value": None, "per_unit_amount": "1", "flat_amount": "0"}]
+    seats = {
+        "id": "seats",
+        "description": "Seats",
+        "kind": "recurring",
+        "charge_model": "graduated",
+        "properties": {"graduated_ranges": tiers},
+        "pay_in_advance": True,
+    }
     async with systems.client() as http:
-        seeded = (await http.get("/crm/contracts/C-1016", params={"as_of": "2026-01-01"})).json()
-        contract_id = f"C-REFUSED-{uuid.uuid4().hex[:6]}"
-        body = {**seeded, "id": contract_id, "effective_from": "2026-01-01"}
-        tiers = [{"from_value": 0, "to_value": None, "per_unit_amount": "1", "flat_amount": "0"}]
-        body["charges"] = [
-            {
-                "id": "seats",
-                "description": "Seats",
-                "kind": "recurring",
-                "charge_model": "graduated",
-                "properties": {"graduated_ranges": tiers},
-                "pay_in_advance": True,
-            }
-        ]
-        assert (await http.put(f"/crm/contracts/{contract_id}", json=body)).status_code == 201
+        contract_id = await _put_variant(http, "C-REFUSED", [seats], "2026-01-01")
     event = cycle_closed(contract_id, 10)
     outcome = await start_run(dev_server_env.client, event, task_queue=task_queue)
     result = await run_handle(dev_server_env.client, outcome.workflow_id).result()
