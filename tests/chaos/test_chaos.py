@@ -162,8 +162,10 @@ def test_a_bad_plan_is_refused_by_field(kwargs: dict[str, float], field: str) ->
 def test_a_small_chaos_run_posts_every_run_exactly_once(tmp_path: Path) -> None:
     args = ["chaos", "--runs", "12", "--kill-worker", "1", "--restart-server", "1"]
     # 0.4: with at least 12 ERP writes, a run without a single dropped response (0.6^12)
-    # is too rare to make this test flaky.
-    args += ["--erp-fault-rate", "0.4", "--timeout", "150", "--home", str(tmp_path), "--json"]
+    # is too rare to make this test flaky. At that rate a post can fail six or seven times in
+    # a row, and the retry backoff (1, 2, 4 … 60 s) alone then takes 63 to 123 s: the timeout
+    # leaves room for that on top of the worker kill and the server restart.
+    args += ["--erp-fault-rate", "0.4", "--timeout", "300", "--home", str(tmp_path), "--json"]
     result = CliRunner().invoke(build_app(), args)
     report = json.loads(result.output)
     assert result.exit_code == 0, report["findings"]
