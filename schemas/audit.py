@@ -17,6 +17,7 @@ class Outcome(StrEnum):
     REJECTED = "rejected"
     POSTED = "posted"
     NEEDS_ATTENTION = "needs_attention"
+    NOTHING_TO_BILL = "nothing_to_bill"
 
 
 class Step(StrEnum):

@@ -175,6 +175,15 @@ class QuoteToCashWorkflow:
         if not drafts:
             self._status.reason = "the change moves no fee billed in advance: nothing to post"
             self._set_state(RunState.NOTHING_TO_BILL)
+            # The audit trail settles the run too, or the report would list it as open.
+            await self._record(
+                HandoffInput(
+                    step=Step.OUTCOME,
+                    outcome=Outcome.NOTHING_TO_BILL,
+                    at=workflow.now(),
+                    detail=self._status.reason,
+                )
+            )
             return
 
         self._set_state(RunState.TAXING)

@@ -187,3 +187,12 @@ def test_an_expired_approval_is_an_exception_charged_to_the_approver() -> None:
     assert Exceptions(reason_code="approval_expired", source_system="approver", count=1) in (
         report.exceptions
     )
+
+
+def test_an_amendment_with_nothing_to_bill_is_settled_not_open_nor_an_exception() -> None:
+    run = Run("q2c:C-1:amendment", "platform", at(2, 9)).outcome(
+        at(2, 9, 1), Outcome.NOTHING_TO_BILL, system="q2c"
+    )
+    report = compute(run.handoffs, now=NOW, since=SINCE)
+    assert (report.runs, report.open, report.posted, report.needs_attention) == (1, 0, 0, 0)
+    assert report.exceptions == []

@@ -220,7 +220,8 @@ def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | Non
                 exceptions[(code, SOURCE_OF_REASON.get(code, requested.system))] += 1
             if decided_at is not None:
                 waits.append((decided_at - requested.finished_at).total_seconds())
-        if outcome is not None and outcome.outcome is not Outcome.POSTED:
+        settled_cleanly = (Outcome.POSTED, Outcome.NOTHING_TO_BILL)
+        if outcome is not None and outcome.outcome not in settled_cleanly:
             code = outcome.reason_code or str(outcome.outcome)
             exceptions[(code, SOURCE_OF_REASON.get(code, outcome.system))] += 1
         if run.first(step="post_invoice") is not None:
