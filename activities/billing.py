@@ -1,6 +1,9 @@
 """The billing steps: the rules run here, so their result is recorded in the history and a
 new pricing rule never breaks the replay of runs in flight."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from temporalio import activity
 
 from activities.errors import permanent
@@ -18,6 +21,19 @@ from schemas.steps import (
 )
 
 
+@contextmanager
+def _rating() -> Iterator[None]:
+    """A rating error is permanent. The parse cache is emptied after each document: the
+    contract arrived deserialised, so its parses can never be hit again, and kept they would
+    hold thousands of past contracts in the worker."""
+    try:
+        yield
+    except RatingError as error:
+        raise permanent(ReasonCode.RATING_INVALID, str(error)) from None
+    finally:
+        clear_cache()
+
+
 class BillingActivities:
     def __init__(self, *, tax_engine: TaxEngine, seller: Seller) -> None:
         self._tax_engine = tax_engine
@@ -25,7 +41,7 @@ class BillingActivities:
 
     @activity.defn
     async def draft_invoice(self, input: DraftInvoiceInput) -> Invoice:
-        try:
+        with _rating():
             return rate_contract(
                 contract=input.contract,
                 usage=input.usage,
@@ -34,17 +50,11 @@ class BillingActivities:
                 invoice_id=input.invoice_id,
                 milestone_id=input.milestone_id,
             )
-        except RatingError as error:
-            raise permanent(ReasonCode.RATING_INVALID, str(error)) from None
-        finally:
-            # The contract arrived deserialised: its parses can never be hit again, and kept
-            # they would hold thousands of past contracts in the worker.
-            clear_cache()
 
     @activity.defn
     async def draft_amendment(self, input: DraftAmendmentInput) -> AmendmentDocuments:
         """The credit note and the invoice of a mid-period change, each in its own field."""
-        try:
+        with _rating():
             documents = rate_amendment(
                 previous_contract=input.previous_contract,
                 contract=input.contract,
@@ -52,10 +62,6 @@ class BillingActivities:
                 invoice_id=input.invoice_id,
                 credit_note_id=input.credit_note_id,
             )
-        except RatingError as error:
-            raise permanent(ReasonCode.RATING_INVALID, str(error)) from None
-        finally:
-            clear_cache()
         by_type = {document.document_type: document for document in documents}
         return AmendmentDocuments(
             invoice=by_type.get("invoice"), credit_note=by_type.get("credit_note")

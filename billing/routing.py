@@ -18,7 +18,7 @@ from billing.approvers import ApproverPolicy
 from schemas.contract import Contract
 from schemas.invoice import Invoice
 from schemas.runs import Problem, RouteReason
-from schemas.steps import AnomalyScore
+from schemas.steps import RISK_LEVELS, AnomalyScore
 
 POLICY_ENV = "Q2C_POLICY_FILE"
 INVOICE_TOTAL_METRIC = "invoice_total"
@@ -174,9 +174,10 @@ def score_history(
 
 def risk_level(reasons: Sequence[RouteReason], *, approvals_needed: int) -> str:
     """high: contract terms, anomalies or a dual-approval amount; medium: any other reason."""
+    low, medium, high = RISK_LEVELS
     if not reasons:
-        return "low"
-    high = {"non_standard_clause", "price_override", "anomaly"}
-    if approvals_needed > 1 or any(r.code in high for r in reasons):
-        return "high"
-    return "medium"
+        return low
+    severe = {"non_standard_clause", "price_override", "anomaly"}
+    if approvals_needed > 1 or any(r.code in severe for r in reasons):
+        return high
+    return medium

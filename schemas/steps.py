@@ -107,6 +107,10 @@ class AnomalyScore(BaseModel):
     anomalous: bool
 
 
+RISK_LEVELS = ("low", "medium", "high")
+"""A route's risk levels, lowest first."""
+
+
 class RouteDecision(BaseModel):
     reasons: list[RouteReason] = Field(default_factory=list)
     risk_level: str = Field(default="low", description="low, medium or high")

@@ -3,7 +3,7 @@
 import uuid
 from datetime import UTC, date, datetime
 
-from schemas.events import BillingCycleClosed
+from schemas.events import BillingCycleClosed, ContractAmended
 
 
 def cycle_closed(
@@ -18,4 +18,17 @@ def cycle_closed(
         contract_id=contract_id,
         period_start=date(2026, month, 1),
         period_end=date(2026 + month // 12, month % 12 + 1, 1),
+    )
+
+
+def amended(contract_id: str, change: date, end: date) -> ContractAmended:
+    """A plan change effective on `change`, billed until `end`, with a fresh event id."""
+    return ContractAmended(
+        type="contract.amended",
+        event_id=f"evt-{uuid.uuid4()}",
+        schema_version=1,
+        occurred_at=datetime(change.year, change.month, change.day, tzinfo=UTC),
+        contract_id=contract_id,
+        period_start=change,
+        period_end=end,
     )

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.invoice import Invoice
     from schemas.runs import ApprovalProgress, RunInput, RunState, RunStatus
     from schemas.steps import (
+        RISK_LEVELS,
         AmendmentDocuments,
         ComputeTaxInput,
         DraftAmendmentInput,
@@ -63,7 +64,6 @@ LOCAL_STEPS = "local-steps"
 """Patch id: rating, tax and routing run as local activities; the search attributes set in
 one workflow task go up in one upsert; a `contract.amended` run bills a credit note for the
 unused old terms and an invoice for the new ones."""
-RISK_ORDER = ["low", "medium", "high"]
 
 APPROVE_HELP = (
     "Approve this invoice for posting to the ERP. "
@@ -104,14 +104,14 @@ class QuoteToCashWorkflow:
         self._status = RunStatus(state=RunState.RECEIVED, contract_id=input.event.contract_id)
         self._owner = ""
         self._requirement: ApprovalRequirement | None = None
-        self._batched = False
+        self._local_steps = False
         self._pending: dict[str, SearchAttributeUpdate[Any]] = {}
 
     @workflow.run
     async def run(self, input: RunInput) -> RunStatus:
         # Runs begun before this patch replay the steps they recorded: see
         # docs/operations.md, "Changing the workflow".
-        self._batched = workflow.patched(LOCAL_STEPS)
+        self._local_steps = workflow.patched(LOCAL_STEPS)
         try:
             await self._bill(input)
         except NeedsAttention as stop:
@@ -123,7 +123,7 @@ class QuoteToCashWorkflow:
 
     async def _bill(self, input: RunInput) -> None:
         event = input.event
-        amendment = event if self._batched and isinstance(event, ContractAmended) else None
+        amendment = event if self._local_steps and isinstance(event, ContractAmended) else None
         self._set_state(RunState.VALIDATING)
         validated = await self._call(
             CrmActivities.validate_customer,
@@ -214,7 +214,7 @@ class QuoteToCashWorkflow:
         ]
         reasons = [r for route in routes for r in route.reasons]
         self._status.route_reasons = reasons
-        self._status.risk_level = max((r.risk_level for r in routes), key=RISK_ORDER.index)
+        self._status.risk_level = max((r.risk_level for r in routes), key=RISK_LEVELS.index)
         self._upsert(sa.RISK_LEVEL.value_set(self._status.risk_level))
         if reasons:
             approval = next((r.approval for r in routes if r.approval is not None), None)
@@ -243,7 +243,7 @@ class QuoteToCashWorkflow:
                 self._status.posting_key = posting.posting_key
                 self._status.erp_document_id = posting.erp_document_id
                 memo["erp_document_id"] = posting.erp_document_id
-        if self._batched or workflow.patched(ERP_DOCUMENT_MEMO):
+        if self._local_steps or workflow.patched(ERP_DOCUMENT_MEMO):
             # Runs that posted before this change have no memo command here: see
             # docs/operations.md, "Changing the workflow".
             workflow.upsert_memo(memo)
@@ -317,7 +317,7 @@ class QuoteToCashWorkflow:
     async def _step(self, activity: Any, arg: Any) -> Any:
         """A short step (rating, tax, routing) as a local activity: the worker that runs the
         workflow task runs it, without a round trip through the server's task queue."""
-        if not self._batched:
+        if not self._local_steps:
             return await self._call(activity, arg)
         try:
             return await workflow.execute_local_activity_method(
@@ -534,7 +534,7 @@ class QuoteToCashWorkflow:
     def _upsert(self, update: SearchAttributeUpdate[Any]) -> None:
         # Every upsert is a history event and a billed action: the attributes set in one
         # workflow task go up together, just before the workflow next waits.
-        if self._batched:
+        if self._local_steps:
             self._pending[update.key.name] = update
         else:
             workflow.upsert_search_attributes([update])

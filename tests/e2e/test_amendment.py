@@ -5,7 +5,7 @@ and the amendments that must stop for a person, or that have nothing to post."""
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -19,24 +19,12 @@ from schemas.events import ContractAmended, workflow_id_for
 from schemas.runs import RunState, RunStatus
 from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
-from tests.events import cycle_closed
+from tests.events import amended, cycle_closed
 from workers.cli import build_app
 from workers.settings import Settings
 from workers.worker import build_worker
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.e2e]
-
-
-def _amended(contract_id: str, change: date, end: date) -> ContractAmended:
-    return ContractAmended(
-        type="contract.amended",
-        event_id=f"evt-{uuid.uuid4()}",
-        schema_version=1,
-        occurred_at=datetime(change.year, change.month, change.day, tzinfo=UTC),
-        contract_id=contract_id,
-        period_start=change,
-        period_end=end,
-    )
 
 
 @pytest.fixture
@@ -76,7 +64,7 @@ async def test_an_upgrade_posts_a_credit_note_and_an_invoice_and_both_read_back(
     task_queue: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    event = _amended("C-1016", date(2026, 10, 16), date(2026, 11, 1))
+    event = amended("C-1016", date(2026, 10, 16), date(2026, 11, 1))
     result = await _run(dev_server_env, event, task_queue)
     assert result.state is RunState.POSTED, result.reason
     assert result.invoice is not None and result.credit_note is not None
@@ -111,7 +99,7 @@ async def test_an_upgrade_posts_a_credit_note_and_an_invoice_and_both_read_back(
 async def test_a_change_in_the_first_period_stops_for_a_person_and_posts_nothing(
     dev_server_env: WorkflowEnvironment, systems: SystemsService, task_queue: str
 ) -> None:
-    event = _amended("C-1016", date(2026, 1, 16), date(2026, 2, 1))
+    event = amended("C-1016", date(2026, 1, 16), date(2026, 2, 1))
     result = await _run(dev_server_env, event, task_queue)
     assert result.state is RunState.NEEDS_ATTENTION
     assert result.reason_code == ReasonCode.RATING_INVALID
@@ -124,7 +112,7 @@ async def test_a_change_in_the_first_period_stops_for_a_person_and_posts_nothing
 async def test_a_change_before_the_contract_had_terms_names_the_day(
     dev_server_env: WorkflowEnvironment, task_queue: str
 ) -> None:
-    event = _amended("C-1016", date(2025, 12, 10), date(2026, 1, 1))
+    event = amended("C-1016", date(2025, 12, 10), date(2026, 1, 1))
     result = await _run(dev_server_env, event, task_queue)
     assert result.state is RunState.NEEDS_ATTENTION
     assert result.reason_code == ReasonCode.CONTRACT_NOT_FOUND
@@ -148,7 +136,7 @@ async def test_an_amendment_of_fees_billed_in_arrears_has_nothing_to_post(
         raised = {**terms, "effective_from": "2026-10-16"}
         raised["charges"] = [{**fee, "properties": {"amount": "1500.00"}}]
         assert (await http.put(f"/crm/contracts/{contract_id}", json=raised)).status_code == 200
-    event = _amended(contract_id, date(2026, 10, 16), date(2026, 11, 1))
+    event = amended(contract_id, date(2026, 10, 16), date(2026, 11, 1))
     result = await _run(dev_server_env, event, task_queue)
     assert result.state is RunState.NOTHING_TO_BILL
     assert result.invoice is None and result.credit_note is None
