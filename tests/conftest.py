@@ -4,17 +4,20 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from workers.audit.store import AuditStore
 from workers.devstack import free_port
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
@@ -119,3 +122,30 @@ async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+AUDIT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def audit_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditStore]:
+    """q2c's audit store on a SQLite file, and on PostgreSQL in a schema of its own."""
+    if request.param == "sqlite":
+        audit = AuditStore(url=f"sqlite:///{tmp_path / 'nested' / 'audit.db'}")
+        audit.create()
+        yield audit
+        audit.dispose()
+        return
+    schema = f"q2c_audit_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(AUDIT_POSTGRES)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    audit = AuditStore(url=AUDIT_POSTGRES, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        audit.create()
+        yield audit
+    finally:
+        audit.dispose()
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

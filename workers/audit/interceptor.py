@@ -1,6 +1,5 @@
 """A worker interceptor that writes each activity execution to the audit trail."""
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +13,7 @@ from temporalio.worker import (
 )
 
 from activities.audit import HandoffRecorder
+from workers.audit.group_commit import GroupCommit
 from workers.audit.handoffs import Execution, on_failure, on_success
 
 log = logging.getLogger("q2c.audit")
@@ -32,16 +32,16 @@ def _last_attempt(info: activity.Info) -> bool:
 
 class AuditInterceptor(Interceptor):
     def __init__(self, *, recorder: HandoffRecorder) -> None:
-        self._recorder = recorder
+        self._commits = GroupCommit(recorder)
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
-        return _AuditInbound(next, self._recorder)
+        return _AuditInbound(next, self._commits)
 
 
 class _AuditInbound(ActivityInboundInterceptor):
-    def __init__(self, next: ActivityInboundInterceptor, recorder: HandoffRecorder) -> None:
+    def __init__(self, next: ActivityInboundInterceptor, commits: GroupCommit) -> None:
         super().__init__(next)
-        self._recorder = recorder
+        self._commits = commits
 
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         info = activity.info()
@@ -66,16 +66,12 @@ class _AuditInbound(ActivityInboundInterceptor):
             result = await super().execute_activity(input)
         except BaseException as error:
             try:
-                await asyncio.to_thread(
-                    self._recorder.record, on_failure(execution(), input.args, error)
-                )
+                await self._commits.record(on_failure(execution(), input.args, error))
             except Exception:  # the activity's own failure is what Temporal must see
                 log.exception("audit write failed for %s", info.activity_type)
             raise
         try:
-            await asyncio.to_thread(
-                self._recorder.record, on_success(execution(), input.args, result)
-            )
+            await self._commits.record(on_success(execution(), input.args, result))
         except Exception as error:
             # Retry the activity rather than lose the handoff; the activities are idempotent.
             raise ApplicationError(
