@@ -5,10 +5,9 @@ from decimal import Decimal
 import httpx
 from temporalio import activity
 
-from activities.errors import permanent, raise_for_status
+from activities.errors import raise_for_status
 from activities.heartbeat import heartbeating
 from billing.journal import journal_for
-from schemas.errors import ReasonCode
 from schemas.journal import Posting, PostingRequest
 from schemas.steps import (
     Difference,
@@ -32,24 +31,12 @@ class ErpActivities:
 
     @activity.defn
     async def post_invoice(self, input: PostInvoiceInput) -> PostingResult:
-        """Look the key up first: a retry after a lost response finds the committed posting."""
+        """Post under the posting key, which the ERP keeps unique: a retry after a lost
+        response gets the committed posting back (200), different content a conflict (409)."""
         async with heartbeating():
             return await self._post(input)
 
     async def _post(self, input: PostInvoiceInput) -> PostingResult:
-        existing = await self._find(input.posting_key)
-        if existing is not None:
-            if existing.invoice != input.invoice:
-                raise permanent(
-                    ReasonCode.POSTING_CONFLICT,
-                    f"posting key {input.posting_key} is already posted as "
-                    f"{existing.erp_document_id} with different content",
-                )
-            return PostingResult(
-                posting_key=input.posting_key,
-                erp_document_id=existing.erp_document_id,
-                already_posted=True,
-            )
         request = PostingRequest(
             posting_key=input.posting_key, invoice=input.invoice, journal=journal_for(input.invoice)
         )

@@ -3,6 +3,9 @@
 A call to a slow system can take longer than the heartbeat timeout; a task beats on its
 behalf while the call runs. Heartbeats also carry cancellation: a worker that drains on
 SIGTERM can cancel an activity only while it heartbeats.
+
+The first beat waits one interval: a heartbeat is a call to the server and a write to its
+database, and the usual call ends long before the timeout, so it needs none.
 """
 
 import asyncio
@@ -25,8 +28,8 @@ def _interval() -> float:
 
 async def _beat(every: float) -> None:
     while True:
-        activity.heartbeat()
         await asyncio.sleep(every)
+        activity.heartbeat()
 
 
 @asynccontextmanager
