@@ -1,16 +1,20 @@
 """The worker process: registers the workflow and one activity class per system."""
 
 import asyncio
+import compileall
 import logging
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+import workflows
 from activities.audit import AuditActivities, DiscardHandoffs, HandoffRecorder
 from activities.billing import BillingActivities
 from activities.crm import CrmActivities
@@ -155,6 +159,20 @@ def build_worker(
     )
 
 
+def compile_workflows() -> bool:
+    """Write the workflow package's bytecode, even under PYTHONDONTWRITEBYTECODE.
+
+    The sandbox executes the workflow module afresh for every run it starts, loading it
+    like any import: from `__pycache__` when the bytecode is there, else by compiling the
+    source again, a few milliseconds of CPU per run. Container images often set
+    PYTHONDONTWRITEBYTECODE, so the worker writes it once at start. False when the folder
+    is read-only (the worker then runs as before).
+    """
+    if not sys.dont_write_bytecode:
+        return True  # Python writes it on the first import
+    return bool(compileall.compile_dir(Path(workflows.__file__).parent, quiet=2))
+
+
 async def _connect_patiently(telemetry: Telemetry, *, within: float) -> Client:
     """A worker started while the server restarts waits for it instead of exiting."""
     loop = asyncio.get_running_loop()
@@ -171,6 +189,8 @@ async def _connect_patiently(telemetry: Telemetry, *, within: float) -> Client:
 
 async def run_worker(settings: Settings) -> None:
     """Poll until SIGINT or SIGTERM, then drain: running activities get the grace period."""
+    if not compile_workflows():
+        log.info("workflow bytecode not written: each new run compiles the workflow module")
     telemetry = from_environment()
     client = await _connect_patiently(telemetry, within=settings.connect_timeout_seconds)
     audit = AuditStore(url=settings.audit_url)

@@ -10,6 +10,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
+    import workflows.search_attributes as sa
     from activities.audit import AuditActivities
     from activities.billing import BillingActivities
     from activities.crm import CrmActivities
@@ -46,7 +47,6 @@ with workflow.unsafe.imports_passed_through():
         ValidateCustomerInput,
     )
     from schemas.usage import UsageSummary
-    from workflows import search_attributes as sa
     from workflows.details import current_details
 
 RETRY = RetryPolicy(

@@ -1,11 +1,18 @@
 """Configuration picks the parts the worker registers; the workflow is the same either way."""
 
+import importlib.machinery
+import importlib.util
+import sys
+from pathlib import Path
+from typing import NoReturn
+
 import httpx
 import pytest
 from temporalio import activity
 
+import workflows.quote_to_cash
 from workers.settings import Settings
-from workers.worker import activities_for, seller_from
+from workers.worker import activities_for, compile_workflows, seller_from
 
 
 def _names(settings: Settings) -> dict[str, object]:
@@ -47,3 +54,22 @@ def test_third_party_calls_need_their_own_client_without_the_systems_token() -> 
         activities_for(http=httpx.AsyncClient(), settings=Settings(vies_enabled=True))
     with pytest.raises(ValueError, match="outside"):
         activities_for(http=httpx.AsyncClient(), settings=Settings(tax_engine_url="http://x"))
+
+
+def test_the_worker_writes_the_workflow_bytecode_that_python_was_told_not_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The sandbox loads the workflow module for every run: from bytecode, not from source.
+    source = workflows.quote_to_cash.__file__
+    cached = Path(importlib.util.cache_from_source(source))
+    cached.unlink(missing_ok=True)
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    assert compile_workflows()
+    assert cached.exists()
+
+    def no_compiling(*_args: object, **_kwargs: object) -> NoReturn:
+        raise AssertionError("the source was compiled: the bytecode was not used")
+
+    loader = importlib.machinery.SourceFileLoader("workflows.quote_to_cash", source)
+    monkeypatch.setattr(loader, "source_to_code", no_compiling)
+    assert loader.get_code("workflows.quote_to_cash") is not None
