@@ -100,3 +100,4 @@ class RunStatus(BaseModel):
     erp_document_id: str = ""
     credit_note_document_id: str = ""
     posting_key: str = ""
+    credit_note_posting_key: str = ""

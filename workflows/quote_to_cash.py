@@ -212,7 +212,10 @@ class QuoteToCashWorkflow:
             )
             for document in documents
         ]
-        reasons = [r for route in routes for r in route.reasons]
+        # A contract-level reason (a clause, a manual price) comes with each of an
+        # amendment's two documents; a person needs to read it once.
+        unique = {(r.code, r.message): r for route in routes for r in route.reasons}
+        reasons = list(unique.values())
         self._status.route_reasons = reasons
         self._status.risk_level = max((r.risk_level for r in routes), key=RISK_LEVELS.index)
         self._upsert(sa.RISK_LEVEL.value_set(self._status.risk_level))
@@ -238,6 +241,7 @@ class QuoteToCashWorkflow:
         for document, posting in zip(documents, posted, strict=True):
             if document.document_type == "credit_note":
                 self._status.credit_note_document_id = posting.erp_document_id
+                self._status.credit_note_posting_key = posting.posting_key
                 memo["credit_note_document_id"] = posting.erp_document_id
             else:
                 self._status.posting_key = posting.posting_key

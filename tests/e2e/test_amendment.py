@@ -41,12 +41,17 @@ async def task_queue(
 
 
 async def _put_variant(
-    http: httpx.AsyncClient, prefix: str, charges: list[dict[str, Any]], effective_from: str
+    http: httpx.AsyncClient,
+    prefix: str,
+    charges: list[dict[str, Any]],
+    effective_from: str,
+    **terms: Any,
 ) -> str:
-    """C-1016's first terms under a fresh id with other charges; amend it when it exists."""
+    """C-1016's first terms under a fresh id with other charges (and `terms`)."""
     seeded = (await http.get("/crm/contracts/C-1016", params={"as_of": "2026-01-01"})).json()
     contract_id = f"{prefix}-{uuid.uuid4().hex[:6]}"
-    body = {**seeded, "id": contract_id, "effective_from": effective_from, "charges": charges}
+    body = {**seeded, **terms, "id": contract_id, "effective_from": effective_from}
+    body["charges"] = charges
     response = await http.put(f"/crm/contracts/{contract_id}", json=body)
     assert response.status_code == 201, response.text
     return contract_id
@@ -87,6 +92,7 @@ async def test_an_upgrade_posts_a_credit_note_and_an_invoice_and_both_read_back(
     memo = await description.memo()
     assert memo["erp_document_id"] == result.erp_document_id
     assert memo["credit_note_document_id"] == result.credit_note_document_id
+    assert (result.posting_key, result.credit_note_posting_key) == (key, f"{key}:credit-note")
 
     address = dev_server_env.client.service_client.config.target_host
     monkeypatch.setenv("TEMPORAL_ADDRESS", address)
@@ -167,3 +173,39 @@ async def test_a_charge_the_engine_refuses_stops_the_cycle_run_for_a_person(
     async with systems.client() as http:
         response = await http.get(f"/erp/postings/{workflow_id_for(event)}")
     assert response.status_code == 404
+
+
+async def test_a_contract_reason_for_approval_is_named_once_for_both_documents(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService, task_queue: str
+) -> None:
+    fee = {
+        "id": "platform",
+        "description": "Platform fee",
+        "kind": "recurring",
+        "charge_model": "standard",
+        "properties": {"amount": "800.00"},
+        "pay_in_advance": True,
+    }
+    clause = "Net 90 payment terms"
+    async with systems.client() as http:
+        contract_id = await _put_variant(
+            http, "C-CLAUSE", [fee], "2026-01-01", non_standard_clauses=[clause]
+        )
+        terms = (await http.get(f"/crm/contracts/{contract_id}")).json()
+        raised = {**terms, "effective_from": "2026-10-16"}
+        raised["charges"] = [{**fee, "properties": {"amount": "1500.00"}}]
+        assert (await http.put(f"/crm/contracts/{contract_id}", json=raised)).status_code == 200
+    event = amended(contract_id, date(2026, 10, 16), date(2026, 11, 1))
+    outcome = await start_run(dev_server_env.client, event, task_queue=task_queue)
+    handle = run_handle(dev_server_env.client, outcome.workflow_id)
+    status = await handle.query("status", result_type=RunStatus)
+    for _ in range(100):
+        if status.state is RunState.AWAITING_APPROVAL:
+            break
+        await asyncio.sleep(0.1)
+        status = await handle.query("status", result_type=RunStatus)
+    assert status.state is RunState.AWAITING_APPROVAL, status.reason
+    assert status.invoice is not None and status.credit_note is not None
+    clauses = [r for r in status.route_reasons if r.code == "non_standard_clause"]
+    assert [r.message for r in clauses] == [f"Non-standard clause: {clause}"]
+    await handle.terminate("test over")
