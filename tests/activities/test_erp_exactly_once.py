@@ -181,12 +181,17 @@ async def test_reconcile_of_a_posting_the_erp_does_not_have_is_a_difference(
     assert result.differences[0].field == "posting"
 
 
-async def test_a_slow_call_heartbeats_while_it_waits(http: httpx.AsyncClient) -> None:
-    (await http.put("/admin/faults", json={"system": "erp", "latency_ms": 900})).raise_for_status()
+def _counting_beats(heartbeat_timeout: timedelta) -> tuple[ActivityEnvironment, list[object]]:
     env = ActivityEnvironment()
-    env.info = dataclasses.replace(env.info, heartbeat_timeout=timedelta(seconds=0.3))
+    env.info = dataclasses.replace(env.info, heartbeat_timeout=heartbeat_timeout)
     beats: list[object] = []
     env.on_heartbeat = lambda *details: beats.append(details)
+    return env, beats
+
+
+async def test_a_slow_call_heartbeats_while_it_waits(http: httpx.AsyncClient) -> None:
+    (await http.put("/admin/faults", json={"system": "erp", "latency_ms": 900})).raise_for_status()
+    env, beats = _counting_beats(timedelta(seconds=0.3))
     key = _key()
     erp = ErpActivities(client=http)
     result = await env.run(
@@ -200,10 +205,7 @@ async def test_a_slow_call_heartbeats_while_it_waits(http: httpx.AsyncClient) ->
 async def test_a_quick_call_sends_no_heartbeat(http: httpx.AsyncClient) -> None:
     # A heartbeat is a server call and a database write; a call well within the timeout
     # needs none.
-    env = ActivityEnvironment()
-    env.info = dataclasses.replace(env.info, heartbeat_timeout=timedelta(seconds=30))
-    beats: list[object] = []
-    env.on_heartbeat = lambda *details: beats.append(details)
+    env, beats = _counting_beats(timedelta(seconds=30))
     key = _key()
     erp = ErpActivities(client=http)
     await env.run(erp.post_invoice, PostInvoiceInput(posting_key=key, invoice=_invoice(key)))

@@ -57,6 +57,26 @@ async def _put_variant(
     return contract_id
 
 
+async def _raised_fee(
+    http: httpx.AsyncClient, prefix: str, *, pay_in_advance: bool, **terms: Any
+) -> str:
+    """A variant with a platform fee of 800.00 a month, raised to 1,500.00 on 2026-10-16."""
+    fee = {
+        "id": "platform",
+        "description": "Platform fee",
+        "kind": "recurring",
+        "charge_model": "standard",
+        "properties": {"amount": "800.00"},
+        "pay_in_advance": pay_in_advance,
+    }
+    contract_id = await _put_variant(http, prefix, [fee], "2026-01-01", **terms)
+    current = (await http.get(f"/crm/contracts/{contract_id}")).json()
+    raised = {**current, "effective_from": "2026-10-16"}
+    raised["charges"] = [{**fee, "properties": {"amount": "1500.00"}}]
+    assert (await http.put(f"/crm/contracts/{contract_id}", json=raised)).status_code == 200
+    return contract_id
+
+
 async def _run(env: WorkflowEnvironment, event: ContractAmended, task_queue: str) -> RunStatus:
     outcome = await start_run(env.client, event, task_queue=task_queue)
     status: RunStatus = await run_handle(env.client, outcome.workflow_id).result()
@@ -128,20 +148,8 @@ async def test_a_change_before_the_contract_had_terms_names_the_day(
 async def test_an_amendment_of_fees_billed_in_arrears_has_nothing_to_post(
     dev_server_env: WorkflowEnvironment, systems: SystemsService, task_queue: str
 ) -> None:
-    fee = {
-        "id": "platform",
-        "description": "Platform fee",
-        "kind": "recurring",
-        "charge_model": "standard",
-        "properties": {"amount": "800.00"},
-        "pay_in_advance": False,
-    }
     async with systems.client() as http:
-        contract_id = await _put_variant(http, "C-ARREARS", [fee], "2026-01-01")
-        terms = (await http.get(f"/crm/contracts/{contract_id}")).json()
-        raised = {**terms, "effective_from": "2026-10-16"}
-        raised["charges"] = [{**fee, "properties": {"amount": "1500.00"}}]
-        assert (await http.put(f"/crm/contracts/{contract_id}", json=raised)).status_code == 200
+        contract_id = await _raised_fee(http, "C-ARREARS", pay_in_advance=False)
     event = amended(contract_id, date(2026, 10, 16), date(2026, 11, 1))
     result = await _run(dev_server_env, event, task_queue)
     assert result.state is RunState.NOTHING_TO_BILL
@@ -178,23 +186,11 @@ async def test_a_charge_the_engine_refuses_stops_the_cycle_run_for_a_person(
 async def test_a_contract_reason_for_approval_is_named_once_for_both_documents(
     dev_server_env: WorkflowEnvironment, systems: SystemsService, task_queue: str
 ) -> None:
-    fee = {
-        "id": "platform",
-        "description": "Platform fee",
-        "kind": "recurring",
-        "charge_model": "standard",
-        "properties": {"amount": "800.00"},
-        "pay_in_advance": True,
-    }
     clause = "Net 90 payment terms"
     async with systems.client() as http:
-        contract_id = await _put_variant(
-            http, "C-CLAUSE", [fee], "2026-01-01", non_standard_clauses=[clause]
+        contract_id = await _raised_fee(
+            http, "C-CLAUSE", pay_in_advance=True, non_standard_clauses=[clause]
         )
-        terms = (await http.get(f"/crm/contracts/{contract_id}")).json()
-        raised = {**terms, "effective_from": "2026-10-16"}
-        raised["charges"] = [{**fee, "properties": {"amount": "1500.00"}}]
-        assert (await http.put(f"/crm/contracts/{contract_id}", json=raised)).status_code == 200
     event = amended(contract_id, date(2026, 10, 16), date(2026, 11, 1))
     outcome = await start_run(dev_server_env.client, event, task_queue=task_queue)
     handle = run_handle(dev_server_env.client, outcome.workflow_id)
