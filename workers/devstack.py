@@ -222,7 +222,7 @@ class DevStack:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            process.wait(timeout=timeout)
 
     def stop(self) -> None:
         # Workers first so they drain while the server is still up.

@@ -64,7 +64,13 @@ def test_dev_runs_until_interrupted_and_stops_every_process(tmp_path: Path) -> N
     assert port_in_use(temporal_port)
 
     process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=60) == 0
+    try:
+        code = process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        logs = {p.name: p.read_text()[-2000:] for p in (tmp_path / "logs").glob("*.log")}
+        pytest.fail(f"q2c dev did not stop: {process.stdout.read()!r}; logs: {logs}")
+    assert code == 0
     process.stdout.close()
     for _ in range(50):
         if not port_in_use(temporal_port):
