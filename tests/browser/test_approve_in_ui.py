@@ -7,9 +7,7 @@ local dev server; a worker polls the task queue so the dialog can list the signa
 
 import asyncio
 import shutil
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,8 +17,9 @@ from playwright.async_api import async_playwright
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from schemas.events import BillingCycleClosed, workflow_id_for
+from schemas.events import workflow_id_for
 from schemas.runs import RunInput, RunState, RunStatus
+from tests.events import cycle_closed
 from workers.devstack import DevStack, Ports
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
@@ -71,15 +70,7 @@ async def _until_state(client: Client, workflow_id: str, state: RunState) -> Run
 async def test_an_approver_approves_in_the_web_ui(stack: DevStack) -> None:
     chromium = _chromium()
     client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
-    event = BillingCycleClosed(
-        type="billing_cycle.closed",
-        event_id=f"evt-{uuid.uuid4()}",
-        schema_version=1,
-        occurred_at=datetime(2026, 11, 1, tzinfo=UTC),
-        contract_id="C-1009",
-        period_start=date(2026, 10, 1),
-        period_end=date(2026, 11, 1),
-    )
+    event = cycle_closed("C-1009", 10)
     workflow_id = workflow_id_for(event)
     await client.start_workflow(
         QuoteToCashWorkflow.run, RunInput(event=event), id=workflow_id, task_queue=TASK_QUEUE

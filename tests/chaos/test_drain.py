@@ -8,7 +8,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,10 @@ from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from schemas.events import BillingCycleClosed
 from schemas.runs import RunState
 from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
+from tests.events import cycle_closed
 
 pytestmark = [pytest.mark.e2e]
 LATENCY_MS = 1500
@@ -76,15 +75,7 @@ async def test_sigterm_mid_posting_drains_and_leaves_exactly_one_posting(
 ) -> None:
     client = dev_server_env.client
     queue = f"q2c-drain-{uuid.uuid4()}"
-    event = BillingCycleClosed(
-        type="billing_cycle.closed",
-        event_id=f"evt-{uuid.uuid4()}",
-        schema_version=1,
-        occurred_at=datetime(2026, 6, 1, tzinfo=UTC),
-        contract_id="C-1003",
-        period_start=date(2026, 5, 1),
-        period_end=date(2026, 6, 1),
-    )
+    event = cycle_closed("C-1003", 5)
     log = tmp_path / "worker.log"
     async with slow_erp.client() as http:
         rule = {"system": "erp", "latency_ms": LATENCY_MS}

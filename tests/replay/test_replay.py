@@ -3,17 +3,16 @@
 import asyncio
 import json
 import uuid
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
-from schemas.events import BillingCycleClosed
 from schemas.runs import RunState
 from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
+from tests.events import cycle_closed
 from workers.cli import build_app
 from workers.replay import HistoryFileError, history_files, load_history, replay
 from workers.settings import Settings
@@ -160,15 +159,7 @@ async def test_the_cli_fetches_histories_by_workflow_id_and_by_query(
     client = dev_server_env.client
     settings = Settings(task_queue=f"q2c-replay-{uuid.uuid4()}", systems_url=systems.url)
     contract = "C-1004"
-    event = BillingCycleClosed(
-        type="billing_cycle.closed",
-        event_id=f"evt-{uuid.uuid4()}",
-        schema_version=1,
-        occurred_at=datetime(2026, 4, 1, tzinfo=UTC),
-        contract_id=contract,
-        period_start=date(2026, 3, 1),
-        period_end=date(2026, 4, 1),
-    )
+    event = cycle_closed(contract, 3)
     async with systems.client() as http, build_worker(client, settings=settings, http=http):
         outcome = await start_run(client, event, task_queue=settings.task_queue)
         result = await run_handle(client, outcome.workflow_id).result()

@@ -6,7 +6,6 @@ shape (the check itself is tested in tests/activities/test_vies.py).
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -14,10 +13,10 @@ import pytest
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
-from schemas.events import BillingCycleClosed
 from schemas.runs import RunInput, RunState, RunStatus
 from tests.activities.loopback import serve
 from tests.conftest import SystemsService
+from tests.events import cycle_closed
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -52,15 +51,7 @@ async def _run(
     settings = Settings(
         task_queue=task_queue, systems_url=systems.url, vies_enabled=True, vies_url=vies_url
     )
-    event = BillingCycleClosed(
-        type="billing_cycle.closed",
-        event_id=f"evt-{uuid.uuid4()}",
-        schema_version=1,
-        occurred_at=datetime(2026, 12, 1, tzinfo=UTC),
-        contract_id=contract_id,
-        period_start=date(2026, 11, 1),
-        period_end=date(2026, 12, 1),
-    )
+    event = cycle_closed(contract_id, 11)
     async with systems.client() as http, httpx.AsyncClient() as outside:
         async with build_worker(env.client, settings=settings, http=http, outside=outside):
             return await env.client.execute_workflow(
