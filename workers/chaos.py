@@ -14,7 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -34,6 +34,7 @@ from schemas.events import BillingCycleClosed
 from schemas.journal import Posting
 from schemas.runs import RunState, RunStatus
 from schemas.steps import ReconcileInput
+from starters.events import cycle_closed, month
 from starters.intake import run_handle, start_run
 from workers.devstack import DevStack, Ports, port_in_use
 from workers.histories import next_approver
@@ -120,16 +121,13 @@ class ChaosReport:
 def chaos_events(runs: int) -> list[BillingCycleClosed]:
     """Distinct business keys: month after month, every straight-through contract."""
     events = [
-        BillingCycleClosed(
-            type="billing_cycle.closed",
-            event_id=f"evt-chaos-{contract}-2026-{month:02d}",
-            schema_version=1,
+        cycle_closed(
+            contract,
+            month(2026, number),
+            event_id=f"evt-chaos-{contract}-2026-{number:02d}",
             occurred_at=datetime(2026, 12, 31, tzinfo=UTC),
-            contract_id=contract,
-            period_start=date(2026, month, 1),
-            period_end=date(2026 + month // 12, month % 12 + 1, 1),
         )
-        for month in MONTHS
+        for number in MONTHS
         for contract in CONTRACTS
     ]
     return events[:runs]

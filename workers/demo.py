@@ -12,8 +12,9 @@ from rich.table import Table
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from schemas.events import BillingCycleClosed, ContractAmended, ContractEvent, MilestoneCompleted
+from schemas.events import ContractEvent, MilestoneCompleted
 from schemas.runs import RunState, RunStatus
+from starters.events import amended, cycle_closed
 from starters.intake import start_run
 from workers.devstack import DevStack, Ports, StackError
 from workers.report.build import load, write_html
@@ -31,14 +32,8 @@ class DemoRun:
 
 def _cycle(contract_id: str, expected: RunState = RunState.POSTED) -> DemoRun:
     return DemoRun(
-        event=BillingCycleClosed(
-            type="billing_cycle.closed",
-            event_id=f"evt-{contract_id}-2026-10",
-            schema_version=1,
-            occurred_at=OCCURRED,
-            contract_id=contract_id,
-            period_start=PERIOD[0],
-            period_end=PERIOD[1],
+        event=cycle_closed(
+            contract_id, PERIOD, event_id=f"evt-{contract_id}-2026-10", occurred_at=OCCURRED
         ),
         expected=expected,
     )
@@ -65,14 +60,12 @@ def demo_runs() -> list[DemoRun]:
     )
     runs.append(
         DemoRun(  # a credit note for the old plan's unused half month, an invoice for the new
-            event=ContractAmended(
-                type="contract.amended",
+            event=amended(
+                "C-1016",
+                date(2026, 10, 16),
+                PERIOD[1],
                 event_id="evt-C-1016-upgrade",
-                schema_version=1,
                 occurred_at=OCCURRED,
-                contract_id="C-1016",
-                period_start=date(2026, 10, 16),
-                period_end=PERIOD[1],
             ),
             expected=RunState.POSTED,
         )

@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle
@@ -21,6 +21,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from schemas.approvals import Decision
 from schemas.events import BillingCycleClosed, ContractAmended, ContractEvent
 from schemas.runs import RunState, RunStatus
+from starters.events import amended, cycle_closed, month
 from starters.intake import run_handle, start_run
 from workers.devstack import DevStack, Ports, temporal_binary
 
@@ -30,28 +31,14 @@ APPROVER = "cfo@q2c.example"
 APPROVERS = (APPROVER, "controller@q2c.example", "ar.lead@q2c.example")
 
 
-def _event(contract_id: str, month: int) -> BillingCycleClosed:
-    return BillingCycleClosed(
-        type="billing_cycle.closed",
-        event_id=f"evt-history-{contract_id}-2026-{month:02d}",
-        schema_version=1,
-        occurred_at=datetime(2026, month + 1, 1, tzinfo=UTC),
-        contract_id=contract_id,
-        period_start=date(2026, month, 1),
-        period_end=date(2026, month + 1, 1),
+def _event(contract_id: str, number: int) -> BillingCycleClosed:
+    return cycle_closed(
+        contract_id, month(2026, number), event_id=f"evt-history-{contract_id}-2026-{number:02d}"
     )
 
 
 def _amendment(contract_id: str, change: date, period_end: date) -> ContractAmended:
-    return ContractAmended(
-        type="contract.amended",
-        event_id=f"evt-history-{contract_id}-{change}",
-        schema_version=1,
-        occurred_at=datetime(change.year, change.month, change.day, tzinfo=UTC),
-        contract_id=contract_id,
-        period_start=change,
-        period_end=period_end,
-    )
+    return amended(contract_id, change, period_end, event_id=f"evt-history-{contract_id}-{change}")
 
 
 Handle = WorkflowHandle[object, RunStatus]

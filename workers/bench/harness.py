@@ -24,6 +24,7 @@ from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from schemas.runs import RunState, RunStatus
+from starters.events import month
 from starters.intake import run_handle, start_run
 from workers.bench.ceiling import (
     CEILING_TASK_QUEUE,
@@ -34,7 +35,7 @@ from workers.bench.ceiling import (
 )
 from workers.bench.history import HistoryCounts, count_history
 from workers.bench.memory import MemorySampler
-from workers.bench.seed import cycle_event, month, seed_approval_contract, seed_contracts
+from workers.bench.seed import cycle_event, seed_approval_contract, seed_contracts
 from workers.bench.stats import Figures
 from workers.devstack import DevStack, Ports
 from workers.settings import Settings

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from schemas.events import BillingCycleClosed
+from starters.events import cycle_closed
 
 TEMPLATE_CONTRACT = "C-1001"
 APPROVAL_TEMPLATE = "C-1009"
@@ -30,25 +31,11 @@ def customer_id(index: int) -> str:
     return f"CU-B{index:06d}"
 
 
-def month(year: int, number: int) -> tuple[date, date]:
-    start = date(year, number, 1)
-    end = date(year + number // 12, number % 12 + 1, 1)
-    return start, end
-
-
 def cycle_event(
     index: int, period: tuple[date, date], *, contract: str | None = None
 ) -> BillingCycleClosed:
     contract = contract or contract_id(index)
-    return BillingCycleClosed(
-        type="billing_cycle.closed",
-        event_id=f"evt-{contract}-{period[0]:%Y-%m}",
-        schema_version=1,
-        occurred_at=datetime.combine(period[1], datetime.min.time(), tzinfo=UTC),
-        contract_id=contract,
-        period_start=period[0],
-        period_end=period[1],
-    )
+    return cycle_closed(contract, period, event_id=f"evt-{contract}-{period[0]:%Y-%m}")
 
 
 def _checked(response: httpx.Response) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -24,6 +24,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from schemas.approvals import Decision
 from schemas.events import BillingCycleClosed
 from schemas.runs import RunInput, RunState
+from starters.events import cycle_closed, month
 from workers.devstack import DevStack, Ports
 from workflows import search_attributes as sa
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -56,17 +57,11 @@ class ApprovalBench:
 
 
 def _event(index: int) -> BillingCycleClosed:
-    month = index % PERIODS
-    start = date(2026 + month // 12, month % 12 + 1, 1)
-    end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return BillingCycleClosed(
-        type="billing_cycle.closed",
+    return cycle_closed(
+        CONTRACT,
+        month(2026, index % PERIODS + 1),
         event_id=f"bench-{index}",
-        schema_version=1,
         occurred_at=datetime(2031, 1, 1, tzinfo=UTC),
-        contract_id=CONTRACT,
-        period_start=start,
-        period_end=end,
     )
 
 
