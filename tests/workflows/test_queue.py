@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 
 import pytest
 from rich.console import Console
@@ -67,3 +68,32 @@ async def test_the_queue_shows_age_reasons_due_time_and_who_is_asked(
         assert "ar.lead@q2c.example" in table and "(0/1)" in table
         await handle.signal("reject", {"approver": "cfo@q2c.example", "comment": "test over"})
         assert (await handle.result()).state is RunState.REJECTED
+
+
+async def test_a_stopped_worker_costs_one_query_timeout_not_one_per_run(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService
+) -> None:
+    task_queue = f"q2c-{uuid.uuid4()}"
+    async with _worker(dev_server_env, systems, _policy(), task_queue) as runner:
+        handles = [await _start(runner, month) for month in (7, 8, 9)]
+        for handle in handles:
+            await runner.wait_for(handle, RunState.AWAITING_APPROVAL)
+    # The worker is gone: the first query on its task queue times out, the rest are not sent.
+    ids = {handle.id for handle in handles}
+    mine: list[QueueItem] = []
+    for _ in range(100):
+        items = await fetch_queue(
+            dev_server_env.client, query_timeout=timedelta(seconds=1), concurrency=1
+        )
+        mine = [item for item in items if item.workflow_id in ids]
+        if len(mine) == len(ids):
+            break
+        await asyncio.sleep(0.1)
+    notes = sorted(item.note for item in mine)
+    assert len(notes) == 3
+    assert notes[0].startswith("status not asked: no worker answered on task queue")
+    assert task_queue in notes[0] and notes[0] == notes[1]
+    assert notes[2].startswith("status unavailable (is a worker running?)")
+    assert all(item.customer_id == "CU-1009" and item.risk_level == "high" for item in mine)
+    for handle in handles:
+        await handle.terminate("test over")

@@ -1,5 +1,9 @@
 """The `q2c` command line. Each module in this package registers its own commands."""
 
+import atexit
+import os
+import sys
+
 import typer
 
 from workers.cli import (
@@ -40,5 +44,30 @@ def build_app() -> typer.Typer:
     return app
 
 
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    sys.stderr.write(f"{code}\n")  # sys.exit("message") prints it and exits 1
+    return 1
+
+
 def main() -> None:
-    build_app()()
+    """Run a command, then leave without the interpreter's final teardown.
+
+    The Temporal client's Rust threads can still call into Python while the interpreter
+    finalizes, which aborts the process ("PyGILState_Release ... finalizing", SIGABRT;
+    temporalio/sdk-python#300): a `q2c start` that started its run would exit -6. So the exit
+    handlers run here (OTel exporters flush, logging shuts down), the streams are flushed,
+    and the process ends with the command's own exit code.
+    """
+    try:
+        build_app()()
+        code = 0
+    except SystemExit as stop:
+        code = _exit_code(stop.code)
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

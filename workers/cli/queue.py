@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.table import Table
 from temporalio.client import Client, WorkflowExecution
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from schemas.runs import RunState, RunStatus
 from workers.client import connect
@@ -39,23 +39,35 @@ class QueueItem(BaseModel):
 
 
 async def fetch_queue(
-    client: Client, *, limit: int = 500, query_timeout: timedelta = QUERY_TIMEOUT
+    client: Client,
+    *,
+    limit: int = 500,
+    query_timeout: timedelta = QUERY_TIMEOUT,
+    concurrency: int = STATUS_CONCURRENCY,
 ) -> list[QueueItem]:
-    """Every run awaiting approval, oldest first; reads each run's `status` query."""
+    """Every run awaiting approval, oldest first; reads each run's `status` query.
+
+    Once a query on a task queue times out, no worker is answering there: the queue's other
+    runs are not asked, so a stopped worker costs one timeout, not one per run."""
     executions = [execution async for execution in client.list_workflows(QUEUE_QUERY, limit=limit)]
-    gate = asyncio.Semaphore(STATUS_CONCURRENCY)
+    gate = asyncio.Semaphore(concurrency)
+    silent: set[str] = set()
     now = datetime.now(UTC)
 
     async def one(execution: WorkflowExecution) -> QueueItem:
         async with gate:
-            return await _item(client, execution, now, query_timeout)
+            return await _item(client, execution, now, query_timeout, silent)
 
     items = await asyncio.gather(*(one(e) for e in executions))
     return sorted(items, key=lambda item: item.waiting_since)
 
 
 async def _item(
-    client: Client, execution: WorkflowExecution, now: datetime, query_timeout: timedelta
+    client: Client,
+    execution: WorkflowExecution,
+    now: datetime,
+    query_timeout: timedelta,
+    silent: set[str],
 ) -> QueueItem:
     attributes = execution.typed_search_attributes
     total = attributes.get(sa.INVOICE_TOTAL)
@@ -68,12 +80,17 @@ async def _item(
         age_seconds=int((now - execution.start_time).total_seconds()),
         due_at=attributes.get(sa.APPROVAL_DUE_AT),
     )
+    if execution.task_queue in silent:
+        item.note = f"status not asked: no worker answered on task queue {execution.task_queue!r}"
+        return item
     try:
         handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
         status: RunStatus = await handle.query(
             "status", result_type=RunStatus, rpc_timeout=query_timeout
         )
     except RPCError as error:
+        if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            silent.add(execution.task_queue)
         item.note = f"status unavailable (is a worker running?): {error.message}"
         return item
     item.total = "" if status.total is None else str(status.total)
