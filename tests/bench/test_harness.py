@@ -27,6 +27,8 @@ async def test_a_tiny_burst_reports_every_phase(tmp_path: Path) -> None:
         assert 0 < figures.p50_ms <= figures.p95_ms <= figures.p99_ms
         assert figures.peak_rss_mib > 0
         assert figures.worker_cpu_ms_per_run > 0
+        assert figures.server_cpu_ms_per_run > 0
+    assert all(figures.systems_cpu_ms_per_run > 0 for figures in report.q2c_bursts)
     assert set(report.ratios()) == {
         "burst_throughput_q2c_over_ceiling",
         "burst_p50_q2c_over_ceiling",

@@ -37,6 +37,7 @@ def test_figures_in_milliseconds_and_runs_per_second() -> None:
         ok=4,
         seconds=2.0,
         workers=Window(peak_rss_mib={1: 100.0, 2: 50.0}, cpu_seconds=0.2),
+        stack_cpu_seconds={"temporal": 0.4, "systems": 0.1},
     )
     assert figures.runs_per_second == 2.0
     assert figures.p50_ms == 200.0
@@ -44,3 +45,4 @@ def test_figures_in_milliseconds_and_runs_per_second() -> None:
     assert figures.peak_rss_mib == 100.0
     assert figures.total_rss_mib == 150.0
     assert figures.worker_cpu_ms_per_run == 50.0
+    assert (figures.server_cpu_ms_per_run, figures.systems_cpu_ms_per_run) == (100.0, 25.0)

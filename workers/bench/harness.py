@@ -34,7 +34,7 @@ from workers.bench.ceiling import (
     CeilingWorkflow,
 )
 from workers.bench.history import HistoryCounts, count_history
-from workers.bench.memory import MemorySampler
+from workers.bench.memory import MemorySampler, cpu_seconds
 from workers.bench.seed import cycle_event, seed_approval_contract, seed_contracts
 from workers.bench.stats import Figures
 from workers.devstack import DevStack, Ports
@@ -173,6 +173,16 @@ def _is_ok(execution: WorkflowExecution, *, q2c: bool) -> bool:
     return execution.typed_search_attributes.get(sa.Q2C_STATUS) == RunState.POSTED.value
 
 
+def _stack_cpu(stack: DevStack) -> dict[str, float]:
+    """CPU seconds used so far by the dev server and the systems service."""
+    pids = stack.pids()
+    return {name: cpu_seconds(pids[name]) for name in ("temporal", "systems") if name in pids}
+
+
+def _stack_cpu_since(stack: DevStack, before: dict[str, float]) -> dict[str, float]:
+    return {name: cpu - before.get(name, cpu) for name, cpu in _stack_cpu(stack).items()}
+
+
 async def _burst(
     client: Client,
     *,
@@ -180,10 +190,12 @@ async def _burst(
     start: Callable[[int], Awaitable[object]],
     workflow_type: str,
     sampler: MemorySampler,
+    stack: DevStack,
     timeout: float,
 ) -> Figures:
     """Start every run at once (bounded client concurrency), wait until none runs."""
     sampler.window()
+    stack_before = _stack_cpu(stack)
     began = datetime.now(UTC)
     clock = time.monotonic()
     gate = asyncio.Semaphore(START_CONCURRENCY)
@@ -211,6 +223,9 @@ async def _burst(
             )
         await asyncio.sleep(1.0)
     workers = sampler.window()
+    stack_used = {
+        name: cpu - stack_before.get(name, cpu) for name, cpu in _stack_cpu(stack).items()
+    }
     executions = list(found.values())
     latencies = [(e.close_time - e.start_time).total_seconds() for e in executions if e.close_time]
     first_start = min(e.start_time for e in executions)
@@ -220,14 +235,20 @@ async def _burst(
         ok=sum(_is_ok(e, q2c=workflow_type == "QuoteToCash") for e in executions),
         seconds=(last_close - first_start).total_seconds(),
         workers=workers,
+        stack_cpu_seconds=stack_used,
     )
 
 
 async def _sequential(
-    run_once: Callable[[int], Awaitable[bool]], *, count: int, sampler: MemorySampler
+    run_once: Callable[[int], Awaitable[bool]],
+    *,
+    count: int,
+    sampler: MemorySampler,
+    stack: DevStack,
 ) -> Figures:
     """One run at a time on an idle stack: start to result."""
     sampler.window()
+    stack_before = _stack_cpu(stack)
     latencies: list[float] = []
     ok = 0
     clock = time.monotonic()
@@ -236,7 +257,11 @@ async def _sequential(
         ok += await run_once(index)
         latencies.append(time.perf_counter() - began)
     return Figures.of(
-        latencies=latencies, ok=ok, seconds=time.monotonic() - clock, workers=sampler.window()
+        latencies=latencies,
+        ok=ok,
+        seconds=time.monotonic() - clock,
+        workers=sampler.window(),
+        stack_cpu_seconds=_stack_cpu_since(stack, stack_before),
     )
 
 
@@ -258,6 +283,7 @@ def _stop_workers(stack: DevStack, names: list[str]) -> None:
 
 async def _ceiling_runs(
     client: Client,
+    stack: DevStack,
     config: BenchConfig,
     plan: CeilingPlan,
     sampler: MemorySampler,
@@ -279,6 +305,7 @@ async def _ceiling_runs(
             start=start,
             workflow_type="BenchCeiling",
             sampler=sampler,
+            stack=stack,
             timeout=config.timeout_seconds,
         )
         bursts.append(figures)
@@ -293,7 +320,7 @@ async def _ceiling_runs(
         )
         return result == plan.steps
 
-    latency = await _sequential(once, count=config.latency_runs, sampler=sampler)
+    latency = await _sequential(once, count=config.latency_runs, sampler=sampler, stack=stack)
     say(f"{label} latency p50: {latency.p50_ms} ms")
     return bursts, latency
 
@@ -313,12 +340,12 @@ async def _ceiling_phase(
             task_queue=CEILING_TASK_QUEUE,
         )
         report.ceiling_bursts, report.ceiling_latency = await _ceiling_runs(
-            client, config, CeilingPlan(), sampler, say
+            client, stack, config, CeilingPlan(), sampler, say
         )
         if config.local_steps:
             plan = CeilingPlan(local=config.local_steps)
             report.ceiling_local_bursts, report.ceiling_local_latency = await _ceiling_runs(
-                client, config, plan, sampler, say
+                client, stack, config, plan, sampler, say
             )
     finally:
         sampler.stop()
@@ -356,6 +383,7 @@ async def _q2c_phase(
                 start=start,
                 workflow_type="QuoteToCash",
                 sampler=sampler,
+                stack=stack,
                 timeout=config.timeout_seconds,
             )
             report.q2c_bursts.append(figures)
@@ -371,7 +399,7 @@ async def _q2c_phase(
             return status.state is RunState.POSTED
 
         report.q2c_latency = await _sequential(
-            once, count=min(config.latency_runs, config.runs), sampler=sampler
+            once, count=min(config.latency_runs, config.runs), sampler=sampler, stack=stack
         )
         say(f"q2c latency p50: {report.q2c_latency.p50_ms} ms")
         if config.histories and latency_ids:

@@ -1,7 +1,7 @@
 """Figures for a set of runs: throughput and latency percentiles."""
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from workers.bench.memory import Window
@@ -30,12 +30,28 @@ class Figures:
     total_rss_mib: float
     """The peaks of all worker processes added up."""
     worker_cpu_ms_per_run: float
+    server_cpu_ms_per_run: float = 0.0
+    """The Temporal dev server's CPU time in the phase, per run."""
+    systems_cpu_ms_per_run: float = 0.0
+    """The systems service's CPU time in the phase, per run."""
 
     @classmethod
     def of(
-        cls, *, latencies: Sequence[float], ok: int, seconds: float, workers: Window
+        cls,
+        *,
+        latencies: Sequence[float],
+        ok: int,
+        seconds: float,
+        workers: Window,
+        stack_cpu_seconds: Mapping[str, float] | None = None,
     ) -> "Figures":
+        """`stack_cpu_seconds`: CPU time the `temporal` and `systems` processes used."""
         rss = workers.peak_rss_mib
+        stack = stack_cpu_seconds or {}
+
+        def per_run(cpu: float) -> float:
+            return round(cpu * 1000 / len(latencies), 1)
+
         return cls(
             runs=len(latencies),
             ok=ok,
@@ -46,5 +62,7 @@ class Figures:
             p99_ms=round(percentile(latencies, 99) * 1000, 1),
             peak_rss_mib=round(max(rss.values(), default=0.0), 1),
             total_rss_mib=round(sum(rss.values()), 1),
-            worker_cpu_ms_per_run=round(workers.cpu_seconds * 1000 / len(latencies), 1),
+            worker_cpu_ms_per_run=per_run(workers.cpu_seconds),
+            server_cpu_ms_per_run=per_run(stack.get("temporal", 0.0)),
+            systems_cpu_ms_per_run=per_run(stack.get("systems", 0.0)),
         )

@@ -108,7 +108,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
 
 def print_report(report: dict[str, object], console: Console) -> None:
     table = Table(title="q2c bench burst")
-    for column in ("phase", "runs", "ok", "runs/s", "p50 ms", "p95 ms", "p99 ms", "peak MiB"):
+    columns = ("phase", "runs", "ok", "runs/s", "p50 ms", "p95 ms", "p99 ms", "peak MiB")
+    # CPU per run of each process kind: where a run's work goes on the shared cores.
+    for column in (*columns, "CPU ms/run: worker", "server", "systems"):
         table.add_column(column, justify="left" if column == "phase" else "right")
     for kind in ("ceiling", "ceiling_local", "q2c"):
         figures = report[kind]
@@ -126,6 +128,9 @@ def print_report(report: dict[str, object], console: Console) -> None:
                 f"{f['p95_ms']:.0f}",
                 f"{f['p99_ms']:.0f}",
                 f"{f['peak_rss_mib']:.0f}",
+                f"{f['worker_cpu_ms_per_run']:.0f}",
+                f"{f.get('server_cpu_ms_per_run', 0):.0f}",
+                f"{f.get('systems_cpu_ms_per_run', 0):.0f}",
             )
     console.print(table)
     ratios = report["ratios"]
