@@ -124,7 +124,8 @@ async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-AUDIT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+"""The machine's PostgreSQL (trust auth); each test takes a schema of its own."""
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -137,10 +138,10 @@ def audit_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Audi
         audit.dispose()
         return
     schema = f"q2c_audit_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(AUDIT_POSTGRES)
+    admin = sa.create_engine(POSTGRES_URL)
     with admin.begin() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    audit = AuditStore(url=AUDIT_POSTGRES, connect_args={"options": f"-csearch_path={schema}"})
+    audit = AuditStore(url=POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
     try:
         audit.create()
         yield audit

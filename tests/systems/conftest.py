@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from systems.app import create_app
 from systems.settings import SystemsSettings
+from tests.conftest import POSTGRES_URL
 
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TOKEN = "systems-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 PERIOD = {"period_start": "2026-10-01", "period_end": "2026-11-01"}

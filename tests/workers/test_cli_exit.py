@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from workers.cli import _exit_code
+
 Q2C = [sys.executable, "-m", "workers.cli"]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "preview"
 
@@ -37,3 +39,12 @@ def test_a_command_that_talks_to_temporal_exits_cleanly_when_it_cannot(tmp_path:
     done = subprocess.run([*Q2C, "queue"], capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 1, done.stderr
     assert "could not list the queue" in done.stderr
+
+
+def test_an_exit_with_a_message_prints_it_and_exits_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # What Python does for sys.exit("message"); main() leaves with os._exit, so it says it.
+    assert (_exit_code(None), _exit_code(3)) == (0, 3)
+    assert _exit_code("the queue is gone") == 1
+    assert capsys.readouterr().err == "the queue is gone\n"

@@ -7,6 +7,7 @@ disk, into a few large ones.
 """
 
 import asyncio
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ class GroupCommit:
             raise ValueError("max_batch: must be at least 1")
         self._recorder = recorder
         self._max_batch = max_batch
-        self._queue: list[_Waiting] = []
+        self._queue: deque[_Waiting] = deque()
         self._writer: asyncio.Task[None] | None = None
         self.writes = 0
         """Writes made so far (each one transaction)."""
@@ -53,7 +54,7 @@ class GroupCommit:
         batch: list[_Waiting] = []
         size = 0
         while self._queue and (not batch or size + len(self._queue[0].handoffs) <= self._max_batch):
-            waiting = self._queue.pop(0)
+            waiting = self._queue.popleft()
             batch.append(waiting)
             size += len(waiting.handoffs)
         return batch

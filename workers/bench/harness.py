@@ -223,9 +223,7 @@ async def _burst(
             )
         await asyncio.sleep(1.0)
     workers = sampler.window()
-    stack_used = {
-        name: cpu - stack_before.get(name, cpu) for name, cpu in _stack_cpu(stack).items()
-    }
+    stack_used = _stack_cpu_since(stack, stack_before)
     executions = list(found.values())
     latencies = [(e.close_time - e.start_time).total_seconds() for e in executions if e.close_time]
     first_start = min(e.start_time for e in executions)

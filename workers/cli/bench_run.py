@@ -129,8 +129,8 @@ def print_report(report: dict[str, object], console: Console) -> None:
                 f"{f['p99_ms']:.0f}",
                 f"{f['peak_rss_mib']:.0f}",
                 f"{f['worker_cpu_ms_per_run']:.0f}",
-                f"{f.get('server_cpu_ms_per_run', 0):.0f}",
-                f"{f.get('systems_cpu_ms_per_run', 0):.0f}",
+                f"{f['server_cpu_ms_per_run']:.0f}",
+                f"{f['systems_cpu_ms_per_run']:.0f}",
             )
     console.print(table)
     ratios = report["ratios"]

@@ -24,6 +24,8 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from schemas.audit import Handoff, Outcome, Step
 
+CLEAN_OUTCOMES = frozenset({Outcome.POSTED, Outcome.NOTHING_TO_BILL})
+"""Final outcomes that are not exceptions: a person had nothing to fix."""
 AGING_BUCKETS = ("under 1 day", "1–3 days", "3–7 days", "over 7 days")
 
 SOURCE_OF_REASON = {
@@ -220,8 +222,7 @@ def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | Non
                 exceptions[(code, SOURCE_OF_REASON.get(code, requested.system))] += 1
             if decided_at is not None:
                 waits.append((decided_at - requested.finished_at).total_seconds())
-        settled_cleanly = (Outcome.POSTED, Outcome.NOTHING_TO_BILL)
-        if outcome is not None and outcome.outcome not in settled_cleanly:
+        if outcome is not None and outcome.outcome not in CLEAN_OUTCOMES:
             code = outcome.reason_code or str(outcome.outcome)
             exceptions[(code, SOURCE_OF_REASON.get(code, outcome.system))] += 1
         if run.first(step="post_invoice") is not None:
