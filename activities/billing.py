@@ -70,7 +70,7 @@ class BillingActivities:
     @activity.defn
     async def compute_tax(self, input: ComputeTaxInput) -> TaxedInvoice:
         try:
-            result = self._tax_engine.compute(
+            result = await self._tax_engine.compute(
                 input.invoice, seller=self._seller, customer=input.customer
             )
         except TaxError as error:

@@ -13,14 +13,12 @@ from decimal import Decimal
 
 import httpx
 from pydantic import ValidationError
-from temporalio import activity
 
-from activities.errors import permanent, raise_for_status
+from activities.errors import raise_for_status
 from billing.money import quantum
-from billing.tax import Seller, TaxError, TaxResult, apply_tax
+from billing.tax import Seller, TaxError, TaxResult
 from schemas.customer import Customer
 from schemas.invoice import Invoice
-from schemas.steps import ComputeTaxInput, TaxedInvoice
 
 BAD_RESPONSE = "tax_engine_bad_response"
 GROUP_LINE_ID = "invoice"
@@ -85,23 +83,3 @@ def check_result(invoice: Invoice, result: TaxResult) -> None:
                 )
         if not Decimal(0) <= tax.rate < 1:
             raise TaxError(BAD_RESPONSE, f"{where}.rate: {tax.rate} is not a fraction")
-
-
-class HttpTaxActivities:
-    """`compute_tax_http`: the built-in `compute_tax` step's drop-in, with the same input
-    and output, for a worker configured with an external engine's URL."""
-
-    def __init__(self, *, client: httpx.AsyncClient, url: str, seller: Seller) -> None:
-        self._engine = HttpTaxEngine(client=client, url=url)
-        self._seller = seller
-
-    # Registered under the built-in step's name, so the workflow is the same either way.
-    @activity.defn(name="compute_tax")
-    async def compute_tax_http(self, input: ComputeTaxInput) -> TaxedInvoice:
-        try:
-            result = await self._engine.compute(
-                input.invoice, seller=self._seller, customer=input.customer
-            )
-        except TaxError as error:
-            raise permanent(error.code, error.message) from None
-        return TaxedInvoice(invoice=apply_tax(input.invoice, result), uncertain=result.uncertain)

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from billing.money import round_money
 from billing.rating_error import RatingError
-from billing.rounding import round_line as round_money
 from schemas.contract import Discount
 
 _HUNDRED = Decimal(100)

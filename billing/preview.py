@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from billing.rating import rate_amendment, rate_contract
 from billing.rating_error import RatingError
-from billing.tax.engine import Seller, TaxEngine, apply_tax
+from billing.tax.engine import Seller, apply_tax
+from billing.tax.rule_engine import RuleTableEngine
 from schemas.contract import Contract
 from schemas.customer import Customer
 from schemas.invoice import Invoice
@@ -61,7 +62,7 @@ def needs_tax(request: PreviewRequest) -> bool:
     return request.seller is not None
 
 
-def preview(request: PreviewRequest, *, tax_engine: TaxEngine | None) -> list[Invoice]:
+def preview(request: PreviewRequest, *, tax_engine: RuleTableEngine | None) -> list[Invoice]:
     """The documents the run would produce: one invoice, or for an amendment the invoice
     and/or the credit note. Raises `RatingError`, or `TaxError` from the engine."""
     taxed = needs_tax(request)
@@ -77,7 +78,7 @@ def preview(request: PreviewRequest, *, tax_engine: TaxEngine | None) -> list[In
     return [
         apply_tax(
             document,
-            tax_engine.compute(document, seller=request.seller, customer=request.customer),
+            tax_engine.evaluate(document, seller=request.seller, customer=request.customer),
         )
         for document in documents
     ]

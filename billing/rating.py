@@ -24,17 +24,16 @@ Conventions (see docs/billing.md):
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Literal
 
 from billing.charges import PricedCharge, Rated, price_charge
 from billing.discounts import apply_discounts
+from billing.money import round_money
 from billing.periods import Alignment, BillingCalendar, BillingInterval, Period
 from billing.proration import prorate
 from billing.rating_error import RatingError
-from billing.rounding import cached_quantum
-from billing.rounding import round_line as round_money
 from billing.trusted import construct
 from schemas.contract import Contract
 from schemas.invoice import Invoice, InvoiceLine
@@ -429,7 +428,6 @@ def _true_up(
 
 def _lines(drafts: Iterable[_Draft], currency: str, *, prefix: str) -> list[InvoiceLine]:
     """The lines of `drafts`, rounded; built from the engine's own values (`billing.trusted`)."""
-    step = cached_quantum(currency)
     return [
         construct(
             InvoiceLine,
@@ -440,7 +438,7 @@ def _lines(drafts: Iterable[_Draft], currency: str, *, prefix: str) -> list[Invo
                 "charge_model": draft.charge_model,
                 "quantity": draft.quantity,
                 "unit_amount": draft.rated.unit_amount if draft.quantity is not None else None,
-                "amount": draft.rated.amount.quantize(step, rounding=ROUND_HALF_UP),
+                "amount": round_money(draft.rated.amount, currency),
                 "unrounded_amount": draft.rated.amount,
                 "rule": draft.rated.rule,
                 "period_start": draft.period.start,

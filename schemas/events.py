@@ -59,7 +59,6 @@ class ContractAmended(_PeriodEvent):
 
     reason: ClassVar[str] = "amendment"
     type: Literal["contract.amended"]
-    previous_plan: str = ""
 
 
 class MilestoneCompleted(_Event):

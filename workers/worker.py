@@ -20,7 +20,7 @@ from activities.billing import BillingActivities
 from activities.crm import CrmActivities
 from activities.erp import ErpActivities
 from activities.routing import RoutingActivities
-from activities.tax_http import HttpTaxActivities
+from activities.tax_http import HttpTaxEngine
 from activities.usage import UsageActivities
 from activities.vies import ViesActivities
 from billing.routing import RoutingPolicy, load_policy
@@ -77,8 +77,6 @@ def activities_for(
     outside: httpx.AsyncClient | None = None,
 ) -> Sequence[Callable[..., Any]]:
     """`outside` serves VIES and an external tax engine; it is needed when they are on."""
-    from billing.tax import default_engine
-
     needs_outside = settings.vies_enabled or bool(settings.tax_engine_url)
     if needs_outside and outside is None:
         raise ValueError("outside: an HTTP client is needed for VIES or an external tax engine")
@@ -86,7 +84,8 @@ def activities_for(
     usage = UsageActivities(client=http)
     erp = ErpActivities(client=http)
     billing = BillingActivities(
-        tax_engine=tax_engine or default_engine(), seller=seller_from(settings)
+        tax_engine=tax_engine or _tax_engine(http=outside or http, settings=settings),
+        seller=seller_from(settings),
     )
     routing = RoutingActivities(client=http, policy=policy or load_policy())
     activities: list[Callable[..., Any]] = [
@@ -95,7 +94,7 @@ def activities_for(
         usage.fetch_usage,
         billing.draft_invoice,
         billing.draft_amendment,
-        _compute_tax(billing=billing, http=outside or http, settings=settings),
+        billing.compute_tax,
         routing.route,
         routing.notify,
         erp.post_invoice,
@@ -111,16 +110,13 @@ def activities_for(
     return activities
 
 
-def _compute_tax(
-    *, billing: BillingActivities, http: httpx.AsyncClient, settings: Settings
-) -> Callable[..., Any]:
+def _tax_engine(*, http: httpx.AsyncClient, settings: Settings) -> TaxEngine:
     """The built-in rule table, or the external engine named by Q2C_TAX_ENGINE_URL."""
+    from billing.tax import default_engine
+
     if not settings.tax_engine_url:
-        return billing.compute_tax
-    external = HttpTaxActivities(
-        client=http, url=settings.tax_engine_url, seller=seller_from(settings)
-    )
-    return external.compute_tax_http
+        return default_engine()
+    return HttpTaxEngine(client=http, url=settings.tax_engine_url)
 
 
 def build_worker(

@@ -70,7 +70,12 @@ class TaxError(ValueError):
 
 
 class TaxEngine(Protocol):
-    def compute(self, invoice: Invoice, *, seller: Seller, customer: Customer) -> TaxResult: ...
+    """What the `compute_tax` step calls. Async, because an engine may be a remote service
+    (`activities.tax_http.HttpTaxEngine`); the built-in rule table answers at once."""
+
+    async def compute(
+        self, invoice: Invoice, *, seller: Seller, customer: Customer
+    ) -> TaxResult: ...
 
 
 def apply_tax(invoice: Invoice, result: TaxResult) -> Invoice:

@@ -65,7 +65,12 @@ class RuleTableEngine:
     def rules(self) -> tuple[TaxRule, ...]:
         return self._rules if self._rules is not None else packaged_rules()
 
-    def compute(self, invoice: Invoice, *, seller: Seller, customer: Customer) -> TaxResult:
+    async def compute(self, invoice: Invoice, *, seller: Seller, customer: Customer) -> TaxResult:
+        """The `TaxEngine` call: the rule table needs no I/O, so it answers at once."""
+        return self.evaluate(invoice, seller=seller, customer=customer)
+
+    def evaluate(self, invoice: Invoice, *, seller: Seller, customer: Customer) -> TaxResult:
+        """The tax lines of `invoice`, chosen from the rule table (pure and synchronous)."""
         if not known_country(seller.country):
             raise TaxError("seller_invalid", f"seller.country: {seller.country!r} is unknown")
         on = tax_date(invoice)

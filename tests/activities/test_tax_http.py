@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.tax_http import HttpTaxActivities
+from activities.billing import BillingActivities
+from activities.tax_http import HttpTaxEngine
 from billing.tax import RuleTableEngine, Seller, TaxError
 from schemas.customer import Customer
 from schemas.invoice import Invoice
@@ -29,7 +30,7 @@ def _standin() -> FastAPI:
     engine = RuleTableEngine()
 
     def _compute(body: dict[str, Any]) -> dict[str, Any]:
-        result = engine.compute(
+        result = engine.evaluate(
             Invoice.model_validate(body["invoice"]),
             seller=Seller.model_validate(body["seller"]),
             customer=Customer.model_validate(body["customer"]),
@@ -91,9 +92,11 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _tax(client: httpx.AsyncClient, url: str, who: Customer, draft: Invoice) -> TaxedInvoice:
-    activities = HttpTaxActivities(client=client, url=url, seller=Seller())
+    activities = BillingActivities(
+        tax_engine=HttpTaxEngine(client=client, url=url), seller=Seller()
+    )
     return await ActivityEnvironment().run(
-        activities.compute_tax_http, ComputeTaxInput(invoice=draft, customer=who)
+        activities.compute_tax, ComputeTaxInput(invoice=draft, customer=who)
     )
 
 

@@ -13,10 +13,10 @@ from billing.periods import BillingCalendar, Period
 from billing.proration import prorate
 from billing.rating import rate_contract
 from billing.tax import Seller, apply_tax
-from billing.tax.flat import FlatRateEngine
 from schemas.contract import Charge
 from schemas.customer import Customer
 from tests.billing.builders import contract, fee, usage, usage_charge
+from tests.billing.flat_tax import FlatRateEngine
 
 CURRENCIES = st.sampled_from(["USD", "EUR", "JPY", "BHD"])
 PRICES = st.decimals(min_value="0", max_value="1000", places=4, allow_nan=False)
@@ -102,7 +102,7 @@ def test_total_is_the_sum_of_rounded_lines_plus_tax(
     )
     taxed = apply_tax(
         invoice,
-        FlatRateEngine(rate=tax_rate).compute(invoice, seller=Seller(), customer=CUSTOMER),
+        FlatRateEngine(rate=tax_rate).evaluate(invoice, seller=Seller(), customer=CUSTOMER),
     )
     step = quantum(currency)
     for line in taxed.lines:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from billing.preview import PreviewRequest, needs_tax, preview
 from billing.rating_error import RatingError
-from billing.tax import TaxEngine, TaxError, default_engine
+from billing.tax import RuleTableEngine, TaxError
 from schemas.invoice import Invoice
 
 
@@ -92,7 +92,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         """Print the invoice a contract would produce for a period (docs/preview.md)."""
         request = _load(file)
         try:
-            engine: TaxEngine | None = default_engine() if needs_tax(request) else None
+            engine = RuleTableEngine() if needs_tax(request) else None
             documents = preview(request, tax_engine=engine)
         except RatingError as error:
             raise _fail(str(error)) from None

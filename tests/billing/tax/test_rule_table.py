@@ -91,12 +91,12 @@ def test_a_rate_change_is_one_row() -> None:
     rules = [closed if rule is current else rule for rule in table] + [new]
     engine = RuleTableEngine(rules=rules)
     de = customer("DE", customer_type="individual")
-    december = engine.compute(
+    december = engine.evaluate(
         invoice("100.00", period=(date(2026, 12, 1), date(2027, 1, 1))),
         seller=Seller(),
         customer=de,
     )
-    january = engine.compute(
+    january = engine.evaluate(
         invoice("100.00", period=(date(2027, 1, 1), date(2027, 2, 1))), seller=Seller(), customer=de
     )
     assert [line.tax_amount for line in december.tax_lines] == [Decimal("19.00")]
@@ -164,11 +164,11 @@ def test_every_row_is_chosen_for_the_sale_it_describes(rule: TaxRule) -> None:
     draft = invoice("100.00", period=(rule.valid_from, rule.valid_from + timedelta(days=1)))
     if rule.taxability_reason == "unsupported":
         with pytest.raises(TaxError) as raised:
-            RuleTableEngine().compute(draft, seller=seller, customer=who)
+            RuleTableEngine().evaluate(draft, seller=seller, customer=who)
         assert raised.value.code == "tax_jurisdiction_unsupported"
         assert rule.rule_id in raised.value.message
         return
-    result = RuleTableEngine().compute(draft, seller=seller, customer=who)
+    result = RuleTableEngine().evaluate(draft, seller=seller, customer=who)
     (line,) = [line for line in result.tax_lines if line.rule_id == rule.rule_id]
     assert (line.rate, line.taxability_reason, line.source, line.category_code) == (
         rule.rate,

@@ -316,7 +316,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_rule(case: Case) -> None:
     draft = invoice("100.00", "33.33", currency="EUR", period=case.period)
-    result = RuleTableEngine().compute(
+    result = RuleTableEngine().evaluate(
         draft, seller=case.seller, customer=customer(**case.customer)
     )
     seen = {

@@ -38,7 +38,7 @@ B2C: dict[str, Any] = {"customer_type": "individual"}
 )
 def test_refuses_with_a_reason(who: Any, code: str, mentions: str) -> None:
     with pytest.raises(TaxError) as raised:
-        RuleTableEngine().compute(invoice("100.00"), seller=Seller(), customer=who)
+        RuleTableEngine().evaluate(invoice("100.00"), seller=Seller(), customer=who)
     assert raised.value.code == code
     assert mentions in raised.value.message
 
@@ -46,14 +46,14 @@ def test_refuses_with_a_reason(who: Any, code: str, mentions: str) -> None:
 def test_refuses_a_date_the_table_does_not_cover() -> None:
     old = invoice("100.00", period=(date(2023, 1, 1), date(2023, 2, 1)))
     with pytest.raises(TaxError) as raised:
-        RuleTableEngine().compute(old, seller=Seller(), customer=customer("DE"))
+        RuleTableEngine().evaluate(old, seller=Seller(), customer=customer("DE"))
     assert raised.value.code == "tax_jurisdiction_unsupported"
     assert "2023-01-31" in raised.value.message
 
 
 def test_refuses_an_unknown_seller_country() -> None:
     with pytest.raises(TaxError) as raised:
-        RuleTableEngine().compute(
+        RuleTableEngine().evaluate(
             invoice("1.00"), seller=Seller(country="ZZ"), customer=customer("DE")
         )
     assert raised.value.code == "seller_invalid"
@@ -75,7 +75,7 @@ def test_two_rules_that_fit_equally_are_ambiguous() -> None:
         "b,https://example.org/b\n"
     )
     with pytest.raises(TaxError) as raised:
-        RuleTableEngine(rules=rules).compute(
+        RuleTableEngine(rules=rules).evaluate(
             invoice("1.00"), seller=Seller(), customer=customer("DE")
         )
     assert raised.value.code == "tax_rule_ambiguous"
@@ -88,7 +88,7 @@ def test_a_slot_without_a_fitting_row_is_missing_not_zero() -> None:
         "2024-01-01,,Reverse charge,a,https://example.org/a\n"
     )
     with pytest.raises(TaxError) as raised:
-        RuleTableEngine(rules=rules).compute(
+        RuleTableEngine(rules=rules).evaluate(
             invoice("1.00"), seller=Seller(), customer=customer("DE", **B2C)
         )
     assert raised.value.code == "tax_rule_missing"
@@ -97,7 +97,7 @@ def test_a_slot_without_a_fitting_row_is_missing_not_zero() -> None:
 def test_vat_rounding_cannot_be_configured_away_from_groups() -> None:
     engine = RuleTableEngine(rounding={"DE": "line"})
     with pytest.raises(TaxError) as raised:
-        engine.compute(invoice("1.00"), seller=Seller(), customer=customer("DE"))
+        engine.evaluate(invoice("1.00"), seller=Seller(), customer=customer("DE"))
     assert raised.value.code == "tax_configuration"
 
 

@@ -1,4 +1,4 @@
-"""A single flat rate for every line: a stand-in for tests and the simplest setups."""
+"""A single flat rate for every line: a tax engine the rating properties need no table for."""
 
 from decimal import Decimal
 
@@ -14,7 +14,7 @@ class FlatRateEngine:
         self._country = country
         self._rule_id = rule_id
 
-    def compute(
+    def evaluate(
         self,
         invoice: Invoice,
         *,
