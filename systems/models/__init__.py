@@ -2,6 +2,7 @@
 
 from systems.models.crm import Contract, ContractVersion, Customer, CustomerBlock
 from systems.models.erp import DocumentCounter, JournalLine, Posting
+from systems.models.erp_cash import CashJournalLine, CashPosting
 from systems.models.payments import (
     IdempotentRequest,
     PaymentCharge,
@@ -12,6 +13,8 @@ from systems.models.payments import (
 from systems.models.usage import Metric, UsageEvent
 
 __all__ = [
+    "CashJournalLine",
+    "CashPosting",
     "IdempotentRequest",
     "PaymentIntent",
     "PaymentMethod",
