@@ -20,7 +20,12 @@ async def _invoice(client: httpx.AsyncClient, key: str = RUN, **fields: Any) -> 
 
 
 def _cash(
-    document: str, amount: str | float, *, kind: str = "payment", reference: str = "pi_1", **fields: Any
+    document: str,
+    amount: str | float,
+    *,
+    kind: str = "payment",
+    reference: str = "pi_1",
+    **fields: Any,
 ) -> dict[str, Any]:
     key_kind = "write-off" if kind == "write_off" else kind
     return {
