@@ -3,6 +3,7 @@
     failure of a call to a system
      ├─ permanent  → ApplicationError(non_retryable=True, type=<ReasonCode>)
      │    401/403 configuration · 404 not found · 409 conflict · other 4xx bad request
+     │    (a card decline, 402, is not a failure: the payment activities return it)
      │    · validation of what we received or computed
      ├─ throttled  → ApplicationError(type="throttled", next_retry_delay=Retry-After)
      │    429, and 503 when it says Retry-After
@@ -56,7 +57,11 @@ def _retry_after(response: httpx.Response, *, now: datetime | None = None) -> ti
 
 
 def raise_for_status(
-    response: httpx.Response, *, system: str, not_found: ReasonCode = ReasonCode.BAD_REQUEST
+    response: httpx.Response,
+    *,
+    system: str,
+    not_found: ReasonCode = ReasonCode.BAD_REQUEST,
+    conflict: ReasonCode = ReasonCode.POSTING_CONFLICT,
 ) -> None:
     """Map an HTTP response to the taxonomy; return quietly on 2xx."""
     status = response.status_code
@@ -72,7 +77,7 @@ def raise_for_status(
     if status == 404:
         raise permanent(not_found, f"{where}: not found: {detail}")
     if status == 409:
-        raise permanent(ReasonCode.POSTING_CONFLICT, f"{where}: conflict: {detail}")
+        raise permanent(conflict, f"{where}: conflict: {detail}")
     if status in (429, 503):
         delay = _retry_after(response)
         if delay is not None:

@@ -20,3 +20,17 @@ def quantum(currency: str) -> Decimal:
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """Round half-up to the minor unit (2.345 EUR -> 2.35, -2.345 EUR -> -2.35)."""
     return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """`amount` as an integer count of the minor unit (12.50 EUR -> 1250, 500 JPY -> 500), as
+    payment providers take it; ValueError when it is finer than the minor unit."""
+    units = amount.scaleb(minor_unit(currency))
+    if units != units.to_integral_value():
+        raise ValueError(f"{amount} {currency} is finer than the currency's minor unit")
+    return int(units)
+
+
+def from_minor_units(units: int, currency: str) -> Decimal:
+    """The amount of `units` minor units, at the currency's places (1250 EUR -> 12.50)."""
+    return Decimal(units).scaleb(-minor_unit(currency)).quantize(quantum(currency))

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 CustomerType = Literal["business", "individual"]
+PaymentMethod = Literal["auto_collect", "bank_transfer"]
 
 
 class Address(BaseModel):
@@ -30,3 +31,10 @@ class Customer(BaseModel):
     exemption_certificate: str = Field(
         default="", description="Tax exemption certificate number, when the customer holds one"
     )
+    payment_method: PaymentMethod = Field(
+        default="bank_transfer",
+        description="auto_collect: charged through the payment provider; bank_transfer: "
+        "the run waits for the customer's payment (also when the CRM says nothing)",
+    )
+    dunning_excluded: bool = Field(default=False, description="Never sent dunning actions")
+    blocked: bool = Field(default=False, description="The CRM holds the account")

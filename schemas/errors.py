@@ -17,3 +17,6 @@ class ReasonCode(StrEnum):
     APPROVAL_EXPIRED = "approval_expired"
     REJECTED = "rejected"
     EVENT_CONFLICT = "event_conflict"
+    PAYMENT_CONFLICT = "payment_conflict"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    DOCUMENT_NOT_FOUND = "document_not_found"

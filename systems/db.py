@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 import systems.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from systems.crud.crm import ensure_contract_versions
 from systems.crud.erp import ensure_counters
+from systems.models.crm import Customer
 
 
 def make_engine(*, url: str, schema: str | None = None) -> Engine:
@@ -41,6 +42,37 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+def add_missing_columns(*, engine: Engine, table: sa.Table, schema: str | None) -> list[str]:
+    """Add the columns a table created by an older version lacks; they must have a default.
+
+    `create_all` creates missing tables, never missing columns, and a developer's database
+    outlives upgrades. Returns the names of the columns added.
+    """
+    columns = sa.inspect(engine).get_columns(table.name, schema=schema)
+    existing = {column["name"] for column in columns}
+    name = f'"{schema}"."{table.name}"' if schema else f'"{table.name}"'
+    added = []
+    with engine.begin() as connection:
+        for column in table.columns:
+            if column.name in existing:
+                continue
+            default = getattr(column.default, "arg", None)
+            if default is None or callable(default):
+                raise RuntimeError(f"{name}.{column.name}: a new column needs a default")
+            kind = column.type.compile(dialect=engine.dialect)
+            literal = sa.literal(default).compile(
+                dialect=engine.dialect, compile_kwargs={"literal_binds": True}
+            )
+            connection.execute(
+                sa.text(
+                    f'ALTER TABLE {name} ADD COLUMN "{column.name}" {kind} '
+                    f"NOT NULL DEFAULT {literal}"
+                )
+            )
+            added.append(column.name)
+    return added
+
+
 def create_tables(*, engine: Engine, schema: str | None = None) -> None:
     """Create the schema (if any) and every missing table, plus the ERP's counter rows and
     a first version for contracts stored before versions were kept."""
@@ -48,5 +80,10 @@ def create_tables(*, engine: Engine, schema: str | None = None) -> None:
         if schema is not None:
             connection.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
     SQLModel.metadata.create_all(engine)
+    add_missing_columns(
+        engine=engine,
+        table=Customer.__table__,  # type: ignore[attr-defined]
+        schema=schema,
+    )
     ensure_counters(engine=engine)
     ensure_contract_versions(engine=engine)

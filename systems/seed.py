@@ -1,4 +1,5 @@
-"""The demo data (seed_data.json): customers, contracts, metrics and October 2026 usage.
+"""The demo data (seed_data.json): customers, their payment methods at the payment provider,
+contracts, metrics and October 2026 usage.
 
 Loading is idempotent: records are upserted by id and events skipped by transaction_id,
 so loading twice leaves the same data. A contract listed again with a later `effective_from`
@@ -13,14 +14,16 @@ from typing import Any
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
-from systems.crud import crm, usage
+from systems.crud import crm, payments, usage
 from systems.models.crm import ContractUpsert, Customer, CustomerUpsert
+from systems.models.payments import PaymentMethodUpsert
 from systems.models.usage import MetricUpsert, UsageEventIn
 
 
 class SeedData(BaseModel):
     metrics: list[MetricUpsert]
     customers: list[CustomerUpsert]
+    payment_methods: list[PaymentMethodUpsert] = []
     contracts: list[ContractUpsert]
     usage_events: list[UsageEventIn]
 
@@ -28,6 +31,7 @@ class SeedData(BaseModel):
 class SeedReport(BaseModel):
     metrics: int
     customers: int
+    payment_methods: int
     contracts: int
     events_accepted: int
     events_duplicates: int
@@ -52,6 +56,9 @@ def load_seed(*, session: Session, data: SeedData | None = None) -> SeedReport:
     for customer in data.customers:
         assert customer.id is not None
         crm.upsert_customer(session=session, customer_id=customer.id, data=customer)
+    for method in data.payment_methods:
+        assert method.id is not None
+        payments.upsert_payment_method(session=session, method_id=method.id, data=method)
     for contract in data.contracts:
         assert contract.id is not None
         crm.upsert_contract(session=session, contract_id=contract.id, data=contract)
@@ -59,6 +66,7 @@ def load_seed(*, session: Session, data: SeedData | None = None) -> SeedReport:
     return SeedReport(
         metrics=len(data.metrics),
         customers=len(data.customers),
+        payment_methods=len(data.payment_methods),
         contracts=len({contract.id for contract in data.contracts}),
         events_accepted=ingested.accepted,
         events_duplicates=ingested.duplicates,

@@ -35,14 +35,14 @@ def plain(value: Decimal) -> str:
 
 def money_text(value: Decimal, *, currency: str | None) -> Decimal:
     """`value` at the currency's minor unit (two places when unknown), never rounded away."""
-    places = _minor_unit(currency)
+    places = minor_unit(currency)
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
         return value.normalize()
     return value.quantize(Decimal(1).scaleb(-places))
 
 
-def _minor_unit(currency: str | None) -> int:
+def minor_unit(currency: str | None) -> int:
     try:
         exponent = iso4217.Currency(currency).exponent if currency else None
     except ValueError:

@@ -15,14 +15,18 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 import workflows
+from activities.accounts import AccountActivities
 from activities.audit import AuditActivities, DiscardHandoffs, HandoffRecorder
 from activities.billing import BillingActivities
+from activities.cash import CashActivities
 from activities.crm import CrmActivities
 from activities.erp import ErpActivities
+from activities.payments import PaymentActivities
 from activities.routing import RoutingActivities
 from activities.tax_http import HttpTaxEngine
 from activities.usage import UsageActivities
 from activities.vies import ViesActivities
+from billing.dunning import load_dunning_policy
 from billing.routing import RoutingPolicy, load_policy
 from billing.tax import Seller, TaxEngine
 from workers.audit.interceptor import AuditInterceptor
@@ -100,6 +104,7 @@ def activities_for(
         erp.post_invoice,
         erp.reconcile,
     ]
+    activities += _cash_activities(http)
     if settings.vies_enabled and outside is not None:
         vies = ViesActivities(
             client=outside,
@@ -108,6 +113,27 @@ def activities_for(
         )
         activities.append(vies.check_vat)
     return activities
+
+
+def _cash_activities(http: httpx.AsyncClient) -> list[Callable[..., Any]]:
+    """The payment provider, cash application in the ERP and account holds in the CRM.
+    A bad dunning policy file is refused here, at worker start, naming the field."""
+    load_dunning_policy()
+    payments = PaymentActivities(client=http)
+    cash = CashActivities(client=http)
+    accounts = AccountActivities(client=http)
+    return [
+        payments.charge_payment,
+        payments.fetch_payment,
+        payments.refund_payment,
+        cash.post_payment,
+        cash.post_refund,
+        cash.post_write_off,
+        cash.read_cash_posting,
+        cash.fetch_open_items,
+        accounts.block_account,
+        accounts.unblock_account,
+    ]
 
 
 def _tax_engine(*, http: httpx.AsyncClient, settings: Settings) -> TaxEngine:

@@ -1,6 +1,6 @@
 """Customers and contracts: read, list, upsert; contract terms by effective date."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from systems.crud.upsert import upsert
 from systems.errors import InvalidInput, NotFound
 from systems.models.crm import (
+    BlockPublic,
     Contract,
     ContractPublic,
     ContractTerms,
@@ -18,6 +19,7 @@ from systems.models.crm import (
     ContractVersion,
     ContractVersionPublic,
     Customer,
+    CustomerBlock,
     CustomerPublic,
     CustomerUpsert,
 )
@@ -45,8 +47,55 @@ def upsert_customer(
     return upsert(session=session, model=Customer, key={"id": customer_id}, fields=fields)
 
 
-def customer_public(customer: Customer) -> CustomerPublic:
-    return CustomerPublic.model_validate(customer.model_dump())
+def customer_public(customer: Customer, *, session: Session) -> CustomerPublic:
+    """The customer with its holds: blocked while any remains."""
+    holds = session.exec(
+        select(CustomerBlock)
+        .where(col(CustomerBlock.customer_id) == customer.id)
+        .order_by(col(CustomerBlock.blocked_at), col(CustomerBlock.holder))
+    ).all()
+    blocks = [BlockPublic.model_validate(hold.model_dump()) for hold in holds]
+    return CustomerPublic.model_validate(
+        customer.model_dump() | {"blocked": bool(blocks), "blocks": blocks}
+    )
+
+
+def set_block(
+    *, session: Session, customer_id: str, holder: str, reason: str, now: datetime
+) -> bool:
+    """Hold the account for `holder`; True when the hold is new. Holding again keeps the
+    first hold's time and takes the new reason."""
+    if get_customer(session=session, customer_id=customer_id) is None:
+        raise NotFound(f"customer {customer_id} not found")
+    hold = session.get(CustomerBlock, (customer_id, holder))
+    if hold is not None:
+        hold.reason = reason
+        session.add(hold)
+        session.commit()
+        return False
+    session.add(
+        CustomerBlock(
+            customer_id=customer_id, holder=holder, reason=reason, blocked_at=now.astimezone(UTC)
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # the same hold, placed concurrently
+        return False
+    return True
+
+
+def clear_block(*, session: Session, customer_id: str, holder: str) -> bool:
+    """Release `holder`'s hold; True when there was one. Releasing twice changes nothing."""
+    if get_customer(session=session, customer_id=customer_id) is None:
+        raise NotFound(f"customer {customer_id} not found")
+    hold = session.get(CustomerBlock, (customer_id, holder))
+    if hold is None:
+        return False
+    session.delete(hold)
+    session.commit()
+    return True
 
 
 def get_contract(*, session: Session, contract_id: str) -> Contract | None:

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from systems.errors import Conflict
 from systems.models.erp import (
+    AMOUNT_SCALE,
     CurrencyTotals,
     DocumentCounter,
     InvoiceHistoryItem,
@@ -22,9 +23,16 @@ from systems.models.erp import (
     PostingPublic,
     PostingRequest,
 )
-from systems.types import money_text, plain
+from systems.models.erp_cash import CashJournalLine
+from systems.types import ScaledDecimal, money_text, plain
 
-DOCUMENT_PREFIXES = {"invoice": "INV", "credit_note": "CN"}
+DOCUMENT_PREFIXES = {
+    "invoice": "INV",
+    "credit_note": "CN",
+    "payment": "PAY",
+    "refund": "RFD",
+    "write_off": "WO",
+}
 
 
 def ensure_counters(*, engine: Engine) -> None:
@@ -40,7 +48,7 @@ def ensure_counters(*, engine: Engine) -> None:
                 session.rollback()
 
 
-def _canonical(value: Any) -> Any:
+def canonical(value: Any) -> Any:
     if isinstance(value, Decimal):
         return plain(value)  # "12.50" and "12.5" are the same amount
     if isinstance(value, date):
@@ -50,7 +58,7 @@ def _canonical(value: Any) -> Any:
 
 def fingerprint(request: PostingRequest) -> str:
     """SHA-256 of the request with decimals normalised: equal content, equal fingerprint."""
-    text = json.dumps(request.model_dump(), default=_canonical, sort_keys=True)
+    text = json.dumps(request.model_dump(), default=canonical, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -63,7 +71,7 @@ def _same_or_conflict(posting: Posting, content_hash: str) -> Posting:
     return posting
 
 
-def _next_document_id(*, session: Session, document_type: str) -> str:
+def next_document_id(*, session: Session, document_type: str) -> str:
     # The counter row stays locked until commit, and a rolled-back post gives its number back.
     number = session.execute(
         sa.update(DocumentCounter)
@@ -90,7 +98,7 @@ def post_invoice(
     try:
         posting = Posting(
             posting_key=request.posting_key,
-            erp_document_id=_next_document_id(session=session, document_type=invoice.document_type),
+            erp_document_id=next_document_id(session=session, document_type=invoice.document_type),
             invoice_id=invoice.invoice_id,
             contract_id=invoice.contract_id,
             customer_id=invoice.customer_id,
@@ -186,16 +194,34 @@ def invoice_history(
 
 
 def journal_totals(*, session: Session) -> JournalTotals:
-    """Debits and credits over every journal line, overall and per currency."""
+    """Debits and credits over every journal line, invoices' and cash's, overall and per
+    currency; `postings` counts both kinds of posting."""
+    lines = sa.union_all(
+        sa.select(
+            col(JournalLine.currency).label("currency"),
+            col(JournalLine.debit).label("debit"),
+            col(JournalLine.credit).label("credit"),
+            sa.literal("d").label("kind"),
+            col(JournalLine.posting_id).label("posting"),
+        ),
+        sa.select(
+            col(CashJournalLine.currency),
+            col(CashJournalLine.debit),
+            col(CashJournalLine.credit),
+            sa.literal("c"),
+            col(CashJournalLine.cash_posting_id),
+        ),
+    ).subquery()
+    amount = ScaledDecimal(AMOUNT_SCALE)
     rows = session.execute(
         sa.select(
-            col(JournalLine.currency),
-            sa.func.sum(col(JournalLine.debit)),
-            sa.func.sum(col(JournalLine.credit)),
-            sa.func.count(sa.distinct(col(JournalLine.posting_id))),
+            lines.c.currency,
+            sa.type_coerce(sa.func.sum(lines.c.debit), amount),
+            sa.type_coerce(sa.func.sum(lines.c.credit), amount),
+            sa.func.count(sa.distinct(lines.c.kind + ":" + sa.cast(lines.c.posting, sa.String))),
         )
-        .group_by(col(JournalLine.currency))
-        .order_by(col(JournalLine.currency))
+        .group_by(lines.c.currency)
+        .order_by(lines.c.currency)
     ).all()
     by_currency = {
         currency: CurrencyTotals(

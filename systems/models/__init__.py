@@ -1,16 +1,32 @@
-"""Tables and API shapes of the three systems (each module: XBase, X(table=True), XPublic)."""
+"""Tables and API shapes of the systems (each module: XBase, X(table=True), XPublic)."""
 
-from systems.models.crm import Contract, ContractVersion, Customer
+from systems.models.crm import Contract, ContractVersion, Customer, CustomerBlock
 from systems.models.erp import DocumentCounter, JournalLine, Posting
+from systems.models.erp_cash import CashJournalLine, CashPosting
+from systems.models.payments import (
+    IdempotentRequest,
+    PaymentCharge,
+    PaymentIntent,
+    PaymentMethod,
+    Refund,
+)
 from systems.models.usage import Metric, UsageEvent
 
 __all__ = [
+    "CashJournalLine",
+    "CashPosting",
+    "IdempotentRequest",
+    "PaymentIntent",
+    "PaymentMethod",
+    "Refund",
     "Contract",
     "ContractVersion",
     "Customer",
+    "CustomerBlock",
     "DocumentCounter",
     "JournalLine",
     "Metric",
+    "PaymentCharge",
     "Posting",
     "UsageEvent",
 ]

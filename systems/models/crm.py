@@ -8,7 +8,7 @@ A contract row holds the latest terms; `contract_version` keeps every set of ter
 day it took effect, so the terms in force on any day can be read back after an amendment.
 """
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel
 from systems.types import DecimalStr
 
 CustomerType = Literal["business", "individual"]
+PaymentMethodKind = Literal["auto_collect", "bank_transfer"]
 ChargeKind = Literal["recurring", "usage", "one_time"]
 ChargeModel = Literal[
     "standard", "graduated", "volume", "package", "percentage", "graduated_percentage"
@@ -42,6 +43,13 @@ class CustomerBase(SQLModel):
     tax_id: str = ""
     currency: str
     exemption_certificate: str = ""
+    payment_method: PaymentMethodKind = Field(
+        default="bank_transfer",
+        sa_type=sa.String,
+        description="auto_collect: charged through the payment provider; bank_transfer: pays "
+        "the invoice itself",
+    )
+    dunning_excluded: bool = Field(default=False, description="Never sent dunning actions")
 
 
 class Customer(CustomerBase, table=True):
@@ -54,9 +62,33 @@ class CustomerUpsert(CustomerBase):
     address: Address | None = None
 
 
+class CustomerBlock(SQLModel, table=True):
+    """A hold on the account, one per holder (e.g. each overdue billing run): the account is
+    blocked while any hold remains, so settling one invoice does not clear another's."""
+
+    __tablename__ = "customer_block"
+
+    customer_id: str = Field(primary_key=True, foreign_key="customer.id")
+    holder: str = Field(primary_key=True, max_length=255)
+    reason: str = ""
+    blocked_at: datetime = Field(description="UTC")
+
+
+class BlockRequest(SQLModel):
+    reason: str = Field(default="", max_length=1000)
+
+
+class BlockPublic(SQLModel):
+    holder: str
+    reason: str
+    blocked_at: datetime
+
+
 class CustomerPublic(CustomerBase):
     id: str
     address: Address | None = None
+    blocked: bool = Field(default=False, description="True while the account has any hold")
+    blocks: list[BlockPublic] = Field(default_factory=list)
 
 
 class Charge(SQLModel):

@@ -1,6 +1,7 @@
-"""CRM routes: customers and contracts, and a contract's terms by effective date."""
+"""CRM routes: customers and their holds (blocked accounts), contracts, and a contract's
+terms by effective date."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -9,6 +10,7 @@ from systems.crud import crm
 from systems.deps import SessionDep
 from systems.errors import NotFound
 from systems.models.crm import (
+    BlockRequest,
     ContractPublic,
     ContractUpsert,
     ContractVersionPublic,
@@ -21,7 +23,10 @@ router = APIRouter(prefix="/crm", tags=["crm"])
 
 @router.get("/customers")
 def list_customers(session: SessionDep) -> list[CustomerPublic]:
-    return [crm.customer_public(customer) for customer in crm.list_customers(session=session)]
+    return [
+        crm.customer_public(customer, session=session)
+        for customer in crm.list_customers(session=session)
+    ]
 
 
 @router.get("/customers/{customer_id}")
@@ -29,7 +34,7 @@ def get_customer(session: SessionDep, customer_id: str) -> CustomerPublic:
     customer = crm.get_customer(session=session, customer_id=customer_id)
     if customer is None:
         raise NotFound(f"customer {customer_id} not found")
-    return crm.customer_public(customer)
+    return crm.customer_public(customer, session=session)
 
 
 @router.put("/customers/{customer_id}", responses={201: {"description": "Created"}})
@@ -38,7 +43,37 @@ def put_customer(
 ) -> CustomerPublic:
     customer, created = crm.upsert_customer(session=session, customer_id=customer_id, data=body)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return crm.customer_public(customer)
+    return crm.customer_public(customer, session=session)
+
+
+@router.put(
+    "/customers/{customer_id}/blocks/{holder:path}", responses={201: {"description": "Held"}}
+)
+def put_block(
+    session: SessionDep, customer_id: str, holder: str, body: BlockRequest, response: Response
+) -> CustomerPublic:
+    created = crm.set_block(
+        session=session,
+        customer_id=customer_id,
+        holder=holder,
+        reason=body.reason,
+        now=datetime.now(UTC),
+    )
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return _customer(session, customer_id)
+
+
+@router.delete("/customers/{customer_id}/blocks/{holder:path}")
+def delete_block(session: SessionDep, customer_id: str, holder: str) -> CustomerPublic:
+    crm.clear_block(session=session, customer_id=customer_id, holder=holder)
+    return _customer(session, customer_id)
+
+
+def _customer(session: SessionDep, customer_id: str) -> CustomerPublic:
+    customer = crm.get_customer(session=session, customer_id=customer_id)
+    if customer is None:
+        raise NotFound(f"customer {customer_id} not found")
+    return crm.customer_public(customer, session=session)
 
 
 @router.get("/contracts")

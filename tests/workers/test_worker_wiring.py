@@ -11,6 +11,7 @@ import pytest
 from temporalio import activity
 
 import workflows.quote_to_cash
+from billing.dunning import DunningPolicyError
 from workers.settings import Settings
 from workers.worker import activities_for, compile_workflows, seller_from
 
@@ -76,3 +77,30 @@ def test_the_worker_writes_the_workflow_bytecode_that_python_was_told_not_to(
     loader = importlib.machinery.SourceFileLoader("workflows.quote_to_cash", source)
     monkeypatch.setattr(loader, "source_to_code", no_compiling)
     assert loader.get_code("workflows.quote_to_cash") is not None
+
+
+def test_the_cash_activities_are_registered() -> None:
+    assert {
+        "charge_payment",
+        "fetch_payment",
+        "refund_payment",
+        "post_payment",
+        "post_refund",
+        "post_write_off",
+        "read_cash_posting",
+        "fetch_open_items",
+        "block_account",
+        "unblock_account",
+    } <= set(_names(Settings()))
+
+
+def test_a_bad_dunning_policy_stops_the_worker_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = tmp_path / "dunning.toml"
+    bad.write_text(
+        '[[versions]]\nversion = "v"\neffective_from = 2026-01-01\ncard_retry_days = [-1]\n'
+    )
+    monkeypatch.setenv("Q2C_DUNNING_POLICY_FILE", str(bad))
+    with pytest.raises(DunningPolicyError, match="versions.0.card_retry_days"):
+        _names(Settings())

@@ -1,0 +1,304 @@
+"""Dunning: the policy (levels by days past due, card retry days) and the pure rules that
+say which level is due, which levels fire between two instants, and what is still owed.
+
+The policy is a TOML file: `billing/dunning_policy.toml` ships the defaults,
+`Q2C_DUNNING_POLICY_FILE` names another. It holds effective-dated versions; a run follows
+the version in force on its invoice's due date. Days past due count whole days from the due
+instant: a level at 30 days fires 30 × 24 hours after it.
+"""
+
+import os
+import tomllib
+from collections.abc import Collection, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from billing.money import round_money
+from schemas.money import Amount, CurrencyCode
+
+DUNNING_POLICY_ENV = "Q2C_DUNNING_POLICY_FILE"
+Action = Literal[
+    "email_reminder", "notify_owner", "block_account", "final_notice", "propose_write_off"
+]
+SettlementStatus = Literal["open", "partially_paid", "paid"]
+ZERO = Decimal(0)
+
+
+class DunningPolicyError(ValueError):
+    """The dunning policy cannot be read or does not validate; names the file and the field."""
+
+
+class CurrencyMismatch(ValueError):
+    """A payment in another currency than the invoice's: refused, never applied."""
+
+
+def _strictly_increasing(values: Sequence[int] | Sequence[date], what: str) -> None:
+    for before, after in zip(values, values[1:], strict=False):
+        if after <= before:  # type: ignore[operator]  # one kind per sequence
+            raise ValueError(f"{what} must increase: {after} comes after {before}")
+
+
+class DunningLevel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    days_past_due: int = Field(ge=0, le=3650)
+    actions: list[Action] = Field(min_length=1)
+    min_amount_due: dict[CurrencyCode, Amount] = Field(
+        default_factory=dict, description="Skipped below this amount due; no entry, no minimum"
+    )
+
+    @field_validator("actions")
+    @classmethod
+    def _each_action_once(cls, actions: list[Action]) -> list[Action]:
+        repeated = sorted({action for action in actions if actions.count(action) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} listed twice")
+        return actions
+
+    @field_validator("min_amount_due")
+    @classmethod
+    def _not_negative(cls, minimums: dict[str, Decimal]) -> dict[str, Decimal]:
+        for currency, amount in minimums.items():
+            if amount < 0:
+                raise ValueError(f"{currency} {amount} is negative")
+        return minimums
+
+    def applies_to(self, amount_due: Decimal, currency: str) -> bool:
+        """Something is owed, and at least this level's minimum in `currency`, if any."""
+        return amount_due > 0 and amount_due >= self.min_amount_due.get(currency, ZERO)
+
+
+class DunningPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str = Field(min_length=1)
+    effective_from: date
+    card_retry_days: list[int] = Field(
+        default_factory=lambda: [0], description="Days after the due date a card is charged"
+    )
+    levels: list[DunningLevel] = Field(default_factory=list)
+
+    @field_validator("card_retry_days")
+    @classmethod
+    def _retry_days(cls, days: list[int]) -> list[int]:
+        if any(day < 0 for day in days):
+            raise ValueError("days after the due date cannot be negative")
+        _strictly_increasing(days, "card retry days")
+        return days
+
+    @field_validator("levels")
+    @classmethod
+    def _ordered_levels(cls, levels: list[DunningLevel]) -> list[DunningLevel]:
+        names = [level.name for level in levels]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"level names must be unique: {', '.join(repeated)} repeated")
+        _strictly_increasing([level.days_past_due for level in levels], "days_past_due")
+        return levels
+
+
+class DunningPolicies(BaseModel):
+    """Every version of the policy, oldest first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    versions: list[DunningPolicy] = Field(min_length=1)
+
+    @field_validator("versions")
+    @classmethod
+    def _dated_in_order(cls, versions: list[DunningPolicy]) -> list[DunningPolicy]:
+        _strictly_increasing([v.effective_from for v in versions], "effective_from")
+        names = [v.version for v in versions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"version names must be unique: {names}")
+        return versions
+
+    def in_force(self, on: date) -> DunningPolicy:
+        """The latest version that took effect on or before `on`."""
+        in_force = [v for v in self.versions if v.effective_from <= on]
+        if not in_force:
+            raise DunningPolicyError(
+                f"no dunning policy was in force on {on}: the first took effect on "
+                f"{self.versions[0].effective_from}"
+            )
+        return in_force[-1]
+
+
+def load_dunning_policy(path: Path | None = None) -> DunningPolicies:
+    """The policy at `path`, else at `$Q2C_DUNNING_POLICY_FILE`, else the shipped defaults."""
+    env = os.environ.get(DUNNING_POLICY_ENV)
+    chosen = path or (Path(env) if env else None)
+    if chosen is None:
+        source = "billing/dunning_policy.toml"
+        text = resources.files("billing").joinpath("dunning_policy.toml").read_text()
+    else:
+        source = str(chosen)
+        try:
+            text = chosen.read_text()
+        except OSError as error:
+            raise DunningPolicyError(f"{source}: {error.strerror}") from None
+    try:
+        return DunningPolicies.model_validate(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as error:
+        raise DunningPolicyError(f"{source}: not valid TOML: {error}") from None
+    except ValidationError as error:
+        causes = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        raise DunningPolicyError(f"{source}: {causes}") from None
+
+
+# --- when levels fire --------------------------------------------------------------------
+
+
+def _aware(moment: datetime, name: str) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"{name}: {moment} has no time zone")
+    return moment
+
+
+def days_past_due(*, due_at: datetime, at: datetime) -> int:
+    """Whole days from the due instant to `at`; negative before it."""
+    return (_aware(at, "at") - _aware(due_at, "due_at")) // timedelta(days=1)
+
+
+def fires_at(level: DunningLevel, *, due_at: datetime) -> datetime:
+    return _aware(due_at, "due_at") + timedelta(days=level.days_past_due)
+
+
+def level_due(
+    policy: DunningPolicy, *, days_past_due: int, amount_due: Decimal, currency: str
+) -> DunningLevel | None:
+    """The highest level reached at `days_past_due` whose minimum the amount due meets."""
+    reached = [
+        level
+        for level in policy.levels
+        if level.days_past_due <= days_past_due and level.applies_to(amount_due, currency)
+    ]
+    return reached[-1] if reached else None
+
+
+def levels_between(
+    policy: DunningPolicy,
+    *,
+    due_at: datetime,
+    since: datetime,
+    until: datetime,
+    amount_due: Decimal,
+    currency: str,
+    fired: Collection[str] = (),
+) -> list[DunningLevel]:
+    """The levels to fire for the window (since, until], in order: each level's instant falls
+    in exactly one of a chain of such windows, and a level in `fired` never fires again."""
+    start, end = _aware(since, "since"), _aware(until, "until")
+    return [
+        level
+        for level in policy.levels
+        if start < fires_at(level, due_at=due_at) <= end
+        and level.name not in fired
+        and level.applies_to(amount_due, currency)
+    ]
+
+
+def next_level_at(
+    policy: DunningPolicy, *, due_at: datetime, after: datetime, fired: Collection[str] = ()
+) -> datetime | None:
+    """When the next level not yet fired is reached after `after`: the run's next timer."""
+    upcoming = [
+        fires_at(level, due_at=due_at)
+        for level in policy.levels
+        if level.name not in fired and fires_at(level, due_at=due_at) > _aware(after, "after")
+    ]
+    return min(upcoming, default=None)
+
+
+def card_retry_at(policy: DunningPolicy, *, due_at: datetime) -> list[datetime]:
+    """The instants of the card schedule; attempt n (from 1) is the n-th."""
+    return [_aware(due_at, "due_at") + timedelta(days=day) for day in policy.card_retry_days]
+
+
+def next_card_retry(
+    policy: DunningPolicy, *, due_at: datetime, attempts_made: int
+) -> datetime | None:
+    """When attempt `attempts_made + 1` is due; None when the schedule is spent."""
+    if attempts_made < 0:
+        raise ValueError(f"attempts_made: {attempts_made} is negative")
+    schedule = card_retry_at(policy, due_at=due_at)
+    return schedule[attempts_made] if attempts_made < len(schedule) else None
+
+
+# --- what is still owed ------------------------------------------------------------------
+
+
+class Receipt(BaseModel):
+    """Money received for the invoice: a payment, or a part of one."""
+
+    amount: Amount = Field(gt=0)
+    currency: CurrencyCode
+    reference: str = ""
+
+
+class Settlement(BaseModel):
+    total: Amount
+    currency: CurrencyCode
+    received: Amount = Field(description="Every receipt, summed")
+    credited: Amount = Field(description="Credit notes and write-offs against the invoice")
+    applied: Amount = Field(description="The part of the receipts that settled the invoice")
+    amount_due: Amount
+    credit_balance: Amount = Field(description="Overpaid: kept for the customer")
+    status: SettlementStatus
+
+
+def _at_minor_unit(amount: Decimal, currency: str, field: str) -> Decimal:
+    if round_money(amount, currency) != amount:
+        raise ValueError(f"{field}: {amount} is finer than {currency}'s minor unit")
+    return amount
+
+
+def settle(
+    *,
+    total: Decimal,
+    currency: str,
+    receipts: Sequence[Receipt] = (),
+    credited: Decimal = ZERO,
+) -> Settlement:
+    """What is still due on an invoice of `total` after the receipts and credits.
+
+    A receipt in another currency raises CurrencyMismatch (nothing is applied); an amount
+    finer than the currency's minor unit raises ValueError. What exceeds the total is the
+    customer's credit balance.
+    """
+    _at_minor_unit(total, currency, "total")
+    _at_minor_unit(credited, currency, "credited")
+    if total < 0 or credited < 0:
+        raise ValueError("total and credited cannot be negative")
+    for index, receipt in enumerate(receipts):
+        if receipt.currency != currency:
+            raise CurrencyMismatch(
+                f"receipts.{index}.currency: {receipt.currency} differs from the invoice's "
+                f"{currency}; the payment is refused, not applied"
+            )
+        _at_minor_unit(receipt.amount, currency, f"receipts.{index}.amount")
+    received = sum((receipt.amount for receipt in receipts), ZERO)
+    owed = max(total - credited, ZERO)
+    applied = min(received, owed)
+    amount_due = owed - applied
+    status: SettlementStatus = (
+        "paid" if amount_due == 0 else "partially_paid" if applied > 0 else "open"
+    )
+    return Settlement(
+        total=total,
+        currency=currency,
+        received=round_money(received, currency),
+        credited=round_money(credited, currency),
+        applied=round_money(applied, currency),
+        amount_due=round_money(amount_due, currency),
+        credit_balance=round_money(received - applied, currency),
+        status=status,
+    )
