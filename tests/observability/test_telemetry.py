@@ -11,7 +11,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from workers.devstack import free_port
+from devstack.stack import free_port
 from workers.settings import Settings
 from workers.telemetry import (
     TelemetryError,
