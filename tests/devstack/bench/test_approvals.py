@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from cli.bench_approvals import run
+from devstack.bench.approvals import run
 
 
 def test_the_approvals_bench_reports_memory_and_throughput(tmp_path: Path) -> None:
