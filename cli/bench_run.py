@@ -11,21 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from devstack.bench.knobs import KNOB_HELP
 from workers.settings import Settings
-
-_KNOBS = {
-    "max_concurrent_activities": "Q2C_MAX_CONCURRENT_ACTIVITIES",
-    "max_concurrent_workflow_tasks": "Q2C_MAX_CONCURRENT_WORKFLOW_TASKS",
-    "max_cached_workflows": "Q2C_MAX_CACHED_WORKFLOWS",
-    "workflow_task_pollers": "Q2C_WORKFLOW_TASK_POLLERS",
-    "activity_task_pollers": "Q2C_ACTIVITY_TASK_POLLERS",
-    "http_max_connections": "Q2C_HTTP_MAX_CONNECTIONS",
-}
-_KNOB_HELP = (
-    "Worker setting NAME=VALUE for every worker process, e.g. workflow_task_pollers=10 ("
-    + ", ".join(_KNOBS)
-    + ")"
-)
 
 
 def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
@@ -44,21 +31,18 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         home: Path | None = typer.Option(None, help="Stack files and logs (default: temp)"),
         knob: list[str] = typer.Option(
             [],
-            help=_KNOB_HELP,
+            help=KNOB_HELP,
         ),
     ) -> None:
         """Ceiling (no-op activities), q2c burst (N billing_cycle.closed events at once) and
         single-run latency, in one invocation against one local dev server."""
         from devstack.bench.harness import BenchConfig, run_bench
+        from devstack.bench.knobs import worker_env_for
 
-        worker_env = {}
-        for item in knob:
-            name, sep, value = item.partition("=")
-            if not sep or name not in _KNOBS:
-                raise typer.BadParameter(f"{item!r}: expected NAME=VALUE, NAME one of {_KNOBS}")
-            worker_env[_KNOBS[name]] = value
-        # A bad value fails here, naming the setting, rather than in every worker's log.
-        Settings.model_validate(dict(item.split("=", 1) for item in knob))
+        try:
+            worker_env = worker_env_for(knob)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--knob") from None
         err = Console(stderr=True)
         with tempfile.TemporaryDirectory(prefix="q2c-bench-") as scratch:
             config = BenchConfig(
@@ -81,29 +65,10 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     @bench.command("ceiling-worker", hidden=True)
     def ceiling_worker() -> None:
         """The ceiling's worker process, started by `q2c bench burst`."""
-        from devstack.bench.ceiling import (
-            CEILING_TASK_QUEUE,
-            build_ceiling_worker,
-            run_ceiling_worker,
-        )
-        from workers.client import connect
+        from devstack.bench.ceiling import serve
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-        settings = Settings()
-
-        async def main() -> None:
-            worker = build_ceiling_worker(
-                await connect(),
-                task_queue=CEILING_TASK_QUEUE,
-                max_concurrent_activities=settings.max_concurrent_activities,
-                max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
-                max_cached_workflows=settings.max_cached_workflows,
-                workflow_task_pollers=settings.workflow_task_pollers,
-                activity_task_pollers=settings.activity_task_pollers,
-            )
-            await run_ceiling_worker(worker)
-
-        asyncio.run(main())
+        asyncio.run(serve(Settings()))
 
 
 def print_report(report: dict[str, object], console: Console) -> None:

@@ -16,8 +16,7 @@ from devstack.stack import (
     Ports,
     StackError,
     free_port,
-    search_attribute_args,
-    temporal_binary,
+    server_argv,
 )
 from workers.settings import Settings
 
@@ -34,15 +33,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         """Run the Temporal dev server (SQLite file under Q2C_HOME, q2c's search attributes)."""
         home = Settings().home
         home.mkdir(parents=True, exist_ok=True)
-        binary = str(temporal_binary())
-        argv = [
-            binary, "server", "start-dev",
-            "--db-filename", str(home / "temporal.db"),
-            "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
-            "--ui-disable-news-fetch", "--log-level", "warn",
-            *search_attribute_args(),
-        ]  # fmt: skip
-        os.execv(binary, argv)
+        argv = server_argv(home=home, port=port, ui_port=ui_port)
+        os.execv(argv[0], argv)
 
     @app.command()
     def systems() -> None:

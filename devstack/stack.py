@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +50,19 @@ def search_attribute_args() -> list[str]:
     for key in SEARCH_ATTRIBUTES:
         args += ["--search-attribute", f"{key.name}={_CLI_TYPES[key.indexed_value_type]}"]
     return args
+
+
+def server_argv(*, home: Path, port: int, ui_port: int, extra: Sequence[str] = ()) -> list[str]:
+    """The Temporal dev server on loopback, its SQLite file under `home`, q2c's search
+    attributes registered."""
+    return [
+        str(temporal_binary()), "server", "start-dev",
+        "--db-filename", str(home / "temporal.db"),
+        "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
+        *extra,
+        "--ui-disable-news-fetch", "--log-level", "warn",
+        *search_attribute_args(),
+    ]  # fmt: skip
 
 
 def free_port() -> int:
@@ -135,18 +149,12 @@ class DevStack:
         return self.home / "logs" / f"{name}.log"
 
     def start_server(self) -> None:
-        argv = [
-            str(temporal_binary()), "server", "start-dev",
-            "--db-filename", str(self.home / "temporal.db"),
-            "--ip", "127.0.0.1",
-            "--port", str(self.ports.temporal),
-            "--ui-port", str(self.ports.ui),
-            "--http-port", str(free_port()),
-            "--metrics-port", str(free_port()),
-            "--ui-disable-news-fetch",
-            "--log-level", "warn",
-            *search_attribute_args(),
-        ]  # fmt: skip
+        argv = server_argv(
+            home=self.home,
+            port=self.ports.temporal,
+            ui_port=self.ports.ui,
+            extra=["--http-port", str(free_port()), "--metrics-port", str(free_port())],
+        )
         # q2c's OTEL_* settings are for q2c: the server reads them too and refuses some values.
         server_env = {k: v for k, v in self.env().items() if not k.startswith("OTEL_")}
         self._spawn("temporal", argv, env=server_env)

@@ -14,6 +14,9 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from workers.client import connect
+from workers.settings import Settings
+
 STEPS = 7
 """Activities in a straight-through QuoteToCash run: validate, usage, draft, tax, route,
 post, reconcile."""
@@ -86,3 +89,17 @@ async def run_ceiling_worker(worker: Worker) -> None:
     async with worker:
         log.info("ceiling worker polling %r", worker.task_queue)
         await stop.wait()
+
+
+async def serve(settings: Settings) -> None:
+    """The ceiling's worker process, tuned by the same settings as q2c's."""
+    worker = build_ceiling_worker(
+        await connect(),
+        task_queue=CEILING_TASK_QUEUE,
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        max_cached_workflows=settings.max_cached_workflows,
+        workflow_task_pollers=settings.workflow_task_pollers,
+        activity_task_pollers=settings.activity_task_pollers,
+    )
+    await run_ceiling_worker(worker)

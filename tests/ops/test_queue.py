@@ -13,7 +13,8 @@ import pytest
 from rich.console import Console
 from temporalio.testing import WorkflowEnvironment
 
-from cli.queue import QueueItem, fetch_queue, render
+from cli.queue import render
+from ops.queue import QueueItem, fetch_queue
 from schemas.runs import RunState
 from tests.conftest import SystemsService
 from tests.workflows.test_approvals import _policy, _start, _worker
