@@ -20,16 +20,12 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError
 
 from activities.erp import compare_posting
 from devstack.histories import next_approver
+from devstack.pollers import wait_for_pollers
 from devstack.stack import DevStack, Ports, port_in_use
 from schemas.approvals import Decision
 from schemas.events import BillingCycleClosed
@@ -38,6 +34,8 @@ from schemas.runs import RunState, RunStatus
 from schemas.steps import ReconcileInput
 from starters.events import cycle_closed, month
 from starters.intake import run_handle, start_run
+from workers.client import connect
+from workers.telemetry import quiet_runtime
 
 TASK_QUEUE = "q2c-chaos"
 # Seeded contracts that bill straight through (C-1009 waits for approval, C-1010 is broken).
@@ -250,12 +248,6 @@ class _Stack:
         self.record("Temporal dev server started on the same SQLite file")
 
 
-def _quiet_runtime() -> Runtime:
-    """The server restarts on purpose: its retried calls are not worth a warning each."""
-    quiet = TelemetryFilter(core_level="ERROR", other_level="ERROR")
-    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=quiet)))
-
-
 async def _result(client: Client, workflow_id: str, deadline: float) -> RunStatus | None:
     """The run's result, through server restarts; approves a run that waits for a person."""
     handle = run_handle(client, workflow_id)
@@ -273,21 +265,6 @@ async def _result(client: Client, workflow_id: str, deadline: float) -> RunStatu
             pass  # server restarting, worker gone, or the decision refused: ask again
         await asyncio.sleep(1.0)
     return None
-
-
-async def _wait_for_worker(client: Client, timeout: float = 120.0) -> None:
-    """Faults are only worth injecting once a worker polls (its start is slow under load)."""
-    request = DescribeTaskQueueRequest(
-        namespace=client.namespace,
-        task_queue=TaskQueue(name=TASK_QUEUE),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (await client.workflow_service.describe_task_queue(request)).pollers:
-            return
-        await asyncio.sleep(0.2)
-    raise RuntimeError(f"no worker polled {TASK_QUEUE} within {timeout}s")
 
 
 async def _faults(stack: _Stack, plan: ChaosPlan, rng: random.Random) -> None:
@@ -319,24 +296,18 @@ async def run_chaos(plan: ChaosPlan, *, home: Path) -> ChaosReport:
     await asyncio.to_thread(stack.start)
     chaos = _Stack(stack, started=started)
     try:
-        async with httpx.AsyncClient(
-            base_url=stack.systems_url,
-            headers={"Authorization": f"Bearer {stack.token}"},
-            timeout=10,
-        ) as http:
+        async with stack.systems_client() as http:
             (await http.put("/admin/faults", json=plan.fault_rule())).raise_for_status()
             chaos.record(f"ERP faults on: {plan.fault_rule()}")
-            client = await Client.connect(
-                stack.temporal_address,
-                data_converter=pydantic_data_converter,
-                runtime=_quiet_runtime(),
-            )
+            # The server restarts on purpose: its retried calls are not worth a warning each.
+            client = await connect(stack.temporal_address, runtime=quiet_runtime())
             ids = [
                 (await start_run(client, event, task_queue=TASK_QUEUE)).workflow_id
                 for event in chaos_events(plan.runs)
             ]
             chaos.record(f"{len(ids)} runs started")
-            await _wait_for_worker(client)
+            # Faults are only worth injecting once a worker polls (its start is slow under load).
+            await wait_for_pollers(client, TASK_QUEUE, timeout=120)
             chaos.record("worker polling")
             deadline = started + plan.timeout
             waiting = asyncio.gather(*(_result(client, i, deadline) for i in ids))

@@ -10,7 +10,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from devstack.stack import DevStack, Ports, StackError
 from ops.report.build import load, write_html
@@ -18,6 +17,7 @@ from schemas.events import ContractEvent, MilestoneCompleted
 from schemas.runs import RunState, RunStatus
 from starters.events import amended, cycle_closed
 from starters.intake import start_run
+from workers.client import connect
 from workers.settings import Settings
 
 PERIOD = (date(2026, 10, 1), date(2026, 11, 1))
@@ -180,9 +180,7 @@ def run_demo(*, home: Path, timeout: float, console: Console, ports: Ports | Non
     try:
 
         async def main() -> dict[str, RunStatus | None]:
-            client = await Client.connect(
-                stack.temporal_address, data_converter=pydantic_data_converter
-            )
+            client = await connect(stack.temporal_address)
             return await fire_and_wait(
                 client, runs, task_queue=settings.task_queue, timeout=timeout, console=console
             )

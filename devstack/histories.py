@@ -16,7 +16,6 @@ from datetime import date
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from devstack.stack import DevStack, Ports, temporal_binary
 from schemas.approvals import Decision
@@ -24,6 +23,7 @@ from schemas.events import BillingCycleClosed, ContractAmended, ContractEvent
 from schemas.runs import RunState, RunStatus
 from starters.events import amended, cycle_closed, month
 from starters.intake import run_handle, start_run
+from workers.client import connect
 
 TASK_QUEUE = "q2c-histories"
 APPROVER = "cfo@q2c.example"
@@ -186,9 +186,7 @@ async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = No
         )
         await asyncio.to_thread(stack.start)
         try:
-            client = await Client.connect(
-                stack.temporal_address, data_converter=pydantic_data_converter
-            )
+            client = await connect(stack.temporal_address)
             return [await _record_one(client, stack, s, out) for s in chosen]
         finally:
             await asyncio.to_thread(stack.stop)

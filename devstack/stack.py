@@ -112,6 +112,14 @@ class DevStack:
     def ui_url(self) -> str:
         return f"http://localhost:{self.ports.ui}"
 
+    def systems_client(self, *, timeout: float = 10.0) -> httpx.AsyncClient:
+        """A client of the stack's systems service, with its token."""
+        return httpx.AsyncClient(
+            base_url=self.systems_url,
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=timeout,
+        )
+
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(

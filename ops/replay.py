@@ -9,14 +9,13 @@ import json
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.worker import Replayer
 
+from workers.client import data_converter
+from workers.telemetry import quiet_runtime
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 WORKFLOWS: Sequence[type] = (QuoteToCashWorkflow,)
@@ -93,13 +92,6 @@ def _event_id(message: str, history: WorkflowHistory) -> int | None:
     return None
 
 
-@cache
-def _quiet_runtime() -> Runtime:
-    """The core logs each failed replay as a warning; the outcome already says it, once."""
-    quiet = TelemetryFilter(core_level="ERROR", other_level="ERROR")
-    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=quiet)))
-
-
 async def replay(
     histories: Iterable[tuple[str, WorkflowHistory]],
     *,
@@ -108,8 +100,9 @@ async def replay(
     """Replay each (source, history) with the worker's data converter; never raises on one."""
     items = list(histories)
     sources = {id(history): source for source, history in items}
+    # The core logs each failed replay as a warning; the outcome already says it, once.
     replayer = Replayer(
-        workflows=workflows, data_converter=pydantic_data_converter, runtime=_quiet_runtime()
+        workflows=workflows, data_converter=data_converter(), runtime=quiet_runtime()
     )
     outcomes: list[ReplayOutcome] = []
 

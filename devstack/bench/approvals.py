@@ -17,13 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.contrib.pydantic import pydantic_data_converter
 
+from devstack.bench.memory import peak_rss_mib, rss_mib
 from devstack.stack import DevStack, Ports
 from schemas.approvals import Decision
 from schemas.events import BillingCycleClosed
 from schemas.runs import RunInput, RunState
 from starters.events import cycle_closed, month
+from workers.client import connect
 from workflows import search_attributes as sa
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
@@ -63,14 +64,6 @@ def _event(index: int) -> BillingCycleClosed:
     )
 
 
-def _status_kb(pid: int, field: str) -> int:
-    """A `/proc/<pid>/status` figure in kB (VmHWM: peak resident set; VmRSS: current)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"/proc/{pid}/status has no {field}")
-
-
 async def _gather_bounded(
     count: int, concurrency: int, job: Callable[[int], Awaitable[object]]
 ) -> None:
@@ -105,7 +98,7 @@ async def _wait_count(
 
 
 def _rss_mb(pid: int) -> str:
-    return f"{_status_kb(pid, 'VmRSS') / 1024:.0f} MB (peak {_status_kb(pid, 'VmHWM') / 1024:.0f})"
+    return f"{rss_mib(pid):.0f} MB (peak {peak_rss_mib(pid):.0f})"
 
 
 async def _start_paced(
@@ -141,7 +134,7 @@ async def _start_paced(
 async def _drive(
     stack: DevStack, runs: int, *, in_flight: int, concurrency: int, timeout: float, say: Say
 ) -> ApprovalBench:
-    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    client = await connect(stack.temporal_address)
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     pid = stack.pids()["worker"]
     state = sa.Q2C_STATUS.name
@@ -179,7 +172,7 @@ async def _drive(
     started = time.monotonic()
     await _wait_count(client, waiting, runs, timeout=timeout, say=say, pid=pid)
     all_waiting = time.monotonic()
-    rss_waiting = _status_kb(pid, "VmRSS")
+    rss_waiting = rss_mib(pid)
     say(
         f"all {runs} awaiting approval after {all_waiting - began:.1f} s; worker RSS {_rss_mb(pid)}"
     )
@@ -194,8 +187,8 @@ async def _drive(
         waiting_seconds=all_waiting - began,
         approve_seconds=approved - all_waiting,
         posted_seconds=done - all_waiting,
-        worker_peak_rss_mb=_status_kb(pid, "VmHWM") / 1024,
-        worker_rss_waiting_mb=rss_waiting / 1024,
+        worker_peak_rss_mb=peak_rss_mib(pid),
+        worker_rss_waiting_mb=rss_waiting,
         cached_workflows=int(stack.env().get("Q2C_MAX_CACHED_WORKFLOWS", "2000")),
     )
 

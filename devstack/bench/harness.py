@@ -16,12 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from devstack.bench.ceiling import (
     CEILING_TASK_QUEUE,
@@ -34,10 +29,12 @@ from devstack.bench.history import HistoryCounts, count_history
 from devstack.bench.memory import MemorySampler, cpu_seconds
 from devstack.bench.seed import cycle_event, seed_approval_contract, seed_contracts
 from devstack.bench.stats import Figures
+from devstack.pollers import wait_for_pollers
 from devstack.stack import DevStack, Ports
 from schemas.runs import RunState, RunStatus
 from starters.events import month
 from starters.intake import run_handle, start_run
+from workers.client import connect
 from workers.settings import Settings
 from workflows import search_attributes as sa
 
@@ -147,22 +144,6 @@ def _machine() -> dict[str, Any]:
 
 def _worker_settings(stack: DevStack) -> Settings:
     return Settings(systems_url=stack.systems_url, systems_token=stack.token)
-
-
-async def _wait_for_pollers(client: Client, task_queue: str, count: int, timeout: float) -> None:
-    """Until `count` worker processes poll the queue, so no run waits for a worker to boot."""
-    deadline = time.monotonic() + timeout
-    request = DescribeTaskQueueRequest(
-        namespace=client.namespace,
-        task_queue=TaskQueue(name=task_queue),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    )
-    while time.monotonic() < deadline:
-        described = await client.workflow_service.describe_task_queue(request)
-        if len({p.identity for p in described.pollers}) >= count:
-            return
-        await asyncio.sleep(0.3)
-    raise TimeoutError(f"{count} worker(s) did not poll {task_queue!r} within {timeout}s")
 
 
 def _is_ok(execution: WorkflowExecution, *, q2c: bool) -> bool:
@@ -330,7 +311,7 @@ async def _ceiling_phase(
     sampler = MemorySampler(pids=[stack.pids()[n] for n in names])
     sampler.start()
     try:
-        await _wait_for_pollers(client, CEILING_TASK_QUEUE, config.workers, 60)
+        await wait_for_pollers(client, CEILING_TASK_QUEUE, count=config.workers)
         await client.execute_workflow(
             CeilingWorkflow.run,
             CeilingPlan(),
@@ -364,7 +345,7 @@ async def _q2c_phase(
     sampler.start()
     latency_ids: list[str] = []
     try:
-        await _wait_for_pollers(client, settings.task_queue, config.workers, 60)
+        await wait_for_pollers(client, settings.task_queue, count=config.workers)
         warmup = await start_run(client, cycle_event(0, month(2026, 1), contract="C-1001"),
                                  task_queue=settings.task_queue)  # fmt: skip
         await run_handle(client, warmup.workflow_id).result()
@@ -416,9 +397,7 @@ async def _q2c_phase(
 
 async def _approved_history(client: Client, stack: DevStack, settings: Settings) -> HistoryCounts:
     """A run that waits for a person, approved by signal, as the UI would send it."""
-    async with httpx.AsyncClient(
-        base_url=stack.systems_url, headers={"Authorization": f"Bearer {stack.token}"}
-    ) as http:
+    async with stack.systems_client() as http:
         contract = await seed_approval_contract(http)
     outcome = await start_run(
         client, cycle_event(0, month(2026, 10), contract=contract), task_queue=settings.task_queue
@@ -452,16 +431,10 @@ async def run_bench(config: BenchConfig, *, say: Progress) -> BenchReport:
     )
     await asyncio.to_thread(stack.start)
     try:
-        client = await Client.connect(
-            stack.temporal_address, data_converter=pydantic_data_converter
-        )
+        client = await connect(stack.temporal_address)
         periods = [month(2026, LAST_BURST_MONTH - b) for b in range(config.bursts + 1)]
         say(f"seeding {config.runs} contracts for {len(periods)} months")
-        async with httpx.AsyncClient(
-            base_url=stack.systems_url,
-            headers={"Authorization": f"Bearer {stack.token}"},
-            timeout=60,
-        ) as http:
+        async with stack.systems_client(timeout=60) as http:
             await seed_contracts(http, count=config.runs, periods=periods)
         await _ceiling_phase(client, stack, config, report, say)
         await _q2c_phase(client, stack, config, report, periods, say)
