@@ -14,7 +14,6 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from temporalio.client import Interceptor
-from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import (
     LoggingConfig,
     PrometheusConfig,
@@ -24,6 +23,7 @@ from temporalio.runtime import (
 )
 
 from workers.settings import Settings
+from workers.tracing import RunTracingInterceptor
 
 OTLP_PROTOCOLS = ("http/protobuf",)
 
@@ -90,8 +90,9 @@ class Telemetry:
     def tracing_with(
         cls, provider: TracerProvider, *, runtime: Runtime | None = None
     ) -> "Telemetry":
-        tracer = provider.get_tracer("q2c")
-        return cls(provider=provider, runtime=runtime, interceptors=[TracingInterceptor(tracer)])
+        return cls(
+            provider=provider, runtime=runtime, interceptors=[RunTracingInterceptor(provider)]
+        )
 
     def instrument(self, client: httpx.AsyncClient) -> httpx.AsyncClient:
         """Give the client's requests spans, children of the activity span they run in."""
