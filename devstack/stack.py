@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 from temporalio.common import SearchAttributeIndexedValueType
 
+from workers.settings import DEV_SYSTEMS_TOKEN
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 _CLI_TYPES = {
@@ -93,7 +94,7 @@ class DevStack:
 
     home: Path
     ports: Ports = field(default_factory=Ports)
-    token: str = "q2c-dev-token"
+    token: str = DEV_SYSTEMS_TOKEN
     database_url: str | None = None
     with_worker: bool = True
     worker_count: int = 1

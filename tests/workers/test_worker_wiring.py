@@ -11,6 +11,7 @@ import pytest
 from temporalio import activity
 
 import workflows.quote_to_cash
+from billing.tax import Seller
 from workers.settings import Settings
 from workers.worker import activities_for, compile_workflows, seller_from
 
@@ -34,6 +35,11 @@ def test_an_external_tax_engine_url_replaces_the_step_under_the_same_name() -> N
     names = _names(Settings(tax_engine_url="http://127.0.0.1:9/tax"))
     compute_tax = names["compute_tax"]
     assert type(getattr(compute_tax, "__self__", None)).__name__ == "HttpTaxActivities"
+
+
+def test_the_seller_is_the_demo_seller_unless_settings_name_another() -> None:
+    assert seller_from(Settings()) == Seller()
+    assert seller_from(Settings(seller_name="Acme Ltd")).tax_id == Seller().tax_id
 
 
 def test_seller_registrations_come_from_settings() -> None:
