@@ -29,14 +29,12 @@ from temporalio.testing import WorkflowEnvironment
 from devstack.histories import next_approver
 from schemas.runs import RunInput, RunState, RunStatus
 from starters.intake import run_handle, start_run
-from tests.conftest import BIN, SystemsService
+from tests.conftest import SystemsService, running_systems, start_dev_server
 from tests.events import cycle_closed
-from workers.client import data_converter
 from workers.settings import Settings
 from workers.telemetry import Telemetry
 from workers.worker import build_worker
 from workflows.quote_to_cash import QuoteToCashWorkflow
-from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.e2e]
 
@@ -51,22 +49,15 @@ STEPS = (
 @pytest.fixture(scope="module")
 def own_systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService]:
     """Runs here may bill the same contract and month as other tests: an ERP of their own."""
-    service = SystemsService.in_folder(tmp_path_factory.mktemp("one-trace"))
-    service.start()
-    yield service
-    service.stop()
+    with running_systems(tmp_path_factory.mktemp("one-trace")) as service:
+        yield service
 
 
 @pytest.fixture(scope="module")
 async def server() -> AsyncIterator[WorkflowEnvironment]:
     """A dev server of its own: workflow ids from business keys stay unique, and the
     schedules here touch no other test."""
-    env = await WorkflowEnvironment.start_local(
-        data_converter=data_converter(),
-        dev_server_existing_path=str(BIN / "temporal"),
-        search_attributes=SEARCH_ATTRIBUTES,
-        ui=False,
-    )
+    env = await start_dev_server()
     yield env
     await env.shutdown()
 

@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from schemas.runs import RunState
 from starters.intake import run_handle, start_run
-from tests.conftest import SystemsService
+from tests.conftest import SystemsService, running_systems
 from tests.events import cycle_closed
 
 pytestmark = [pytest.mark.e2e]
@@ -26,10 +26,8 @@ LATENCY_MS = 1500
 
 @pytest.fixture(scope="module")
 def slow_erp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService]:
-    service = SystemsService.in_folder(tmp_path_factory.mktemp("drain"))
-    service.start()
-    yield service
-    service.stop()
+    with running_systems(tmp_path_factory.mktemp("drain")) as service:
+        yield service
 
 
 def _worker(
