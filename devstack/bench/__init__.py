@@ -1,1 +1,2 @@
-"""`q2c bench burst`: the month-end close measured against what the Temporal server can do."""
+"""Benchmarks (`q2c bench`): the month-end burst against the ceiling, rating on one core,
+and many runs awaiting approval on one worker."""
