@@ -3,9 +3,7 @@
 import asyncio
 import logging
 import os
-import signal
 import sys
-import time
 from pathlib import Path
 
 import typer
@@ -69,30 +67,15 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         except StackError as error:
             console.print(f"[red]dev:[/] {error}")
             raise typer.Exit(1) from None
-        stopping = False
-
-        def _stop(*_: object) -> None:
-            nonlocal stopping
-            stopping = True
-
-        # Ctrl-C and SIGTERM only raise a flag: an interrupt raised at a random point (inside
-        # a subprocess poll, say) could leave the stack half stopped.
-        signal.signal(signal.SIGINT, _stop)
-        signal.signal(signal.SIGTERM, _stop)
         console.print(
             f"q2c dev stack up\n  Temporal  {stack.temporal_address}\n  Web UI    {stack.ui_url}"
             f"\n  systems   {stack.systems_url}\n  logs      {settings.home / 'logs'}\n"
             "Ctrl-C stops everything."
         )
         try:
-            while not stopping:
-                dead = [name for name, ok in stack.alive().items() if not ok]
-                if dead:
-                    console.print(
-                        f"[red]dev:[/] {', '.join(dead)} exited; see {settings.home}/logs"
-                    )
-                    break
-                time.sleep(0.5)
+            dead = stack.run_until_signalled()
+            if dead:
+                console.print(f"[red]dev:[/] {', '.join(dead)} exited; see {settings.home}/logs")
         finally:
             console.print("stopping…")
             stack.stop()

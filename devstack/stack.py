@@ -230,6 +230,26 @@ class DevStack:
     def alive(self) -> dict[str, bool]:
         return {name: p.poll() is None for name, p in self._processes.items()}
 
+    def run_until_signalled(self, *, interval: float = 0.5) -> list[str]:
+        """Until SIGINT or SIGTERM, or until a part exits: then the names of those that did.
+
+        The signals only raise a flag: an interrupt raised at a random point (inside a
+        subprocess poll, say) could leave the stack half stopped."""
+        stopping = False
+
+        def _stop(*_: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        while not stopping:
+            dead = [name for name, ok in self.alive().items() if not ok]
+            if dead:
+                return dead
+            time.sleep(interval)
+        return []
+
     def stop_process(self, name: str, *, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
         process = self._processes.pop(name, None)
         if process is None or process.poll() is not None:
