@@ -114,10 +114,15 @@ def _global_tracer_provider() -> TracerProvider | None:
     return provider
 
 
-@cache
 def from_environment(*, metrics: bool = True) -> Telemetry:
     """What the OTEL_* and Q2C_METRICS_* variables ask for; `metrics=False` for processes
     that must not serve the metrics endpoint (only the worker does)."""
+    return _from_environment(metrics)
+
+
+@cache
+def _from_environment(metrics: bool) -> Telemetry:
+    """Once per process and kind: a second metrics runtime would bind the port again."""
     runtime = metrics_runtime(Settings()) if metrics else None
     provider = _global_tracer_provider()
     if provider is None:
