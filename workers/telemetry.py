@@ -14,10 +14,16 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from temporalio.client import Interceptor
-from temporalio.contrib.opentelemetry import TracingInterceptor
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 from workers.settings import Settings
+from workers.tracing import RunTracingInterceptor
 
 OTLP_PROTOCOLS = ("http/protobuf",)
 
@@ -84,8 +90,9 @@ class Telemetry:
     def tracing_with(
         cls, provider: TracerProvider, *, runtime: Runtime | None = None
     ) -> "Telemetry":
-        tracer = provider.get_tracer("q2c")
-        return cls(provider=provider, runtime=runtime, interceptors=[TracingInterceptor(tracer)])
+        return cls(
+            provider=provider, runtime=runtime, interceptors=[RunTracingInterceptor(provider)]
+        )
 
     def instrument(self, client: httpx.AsyncClient) -> httpx.AsyncClient:
         """Give the client's requests spans, children of the activity span they run in."""
@@ -99,12 +106,33 @@ class Telemetry:
 
 
 @cache
-def from_environment() -> Telemetry:
+def _global_tracer_provider() -> TracerProvider | None:
     """Once per process: the global tracer provider may be set only once."""
-    settings = Settings()
-    runtime = metrics_runtime(settings)
     provider = tracer_provider(os.environ)
+    if provider is not None:
+        trace.set_tracer_provider(provider)
+    return provider
+
+
+def from_environment(*, metrics: bool = True) -> Telemetry:
+    """What the OTEL_* and Q2C_METRICS_* variables ask for; `metrics=False` for processes
+    that must not serve the metrics endpoint (only the worker does)."""
+    return _from_environment(metrics)
+
+
+@cache
+def _from_environment(metrics: bool) -> Telemetry:
+    """Once per process and kind: a second metrics runtime would bind the port again."""
+    runtime = metrics_runtime(Settings()) if metrics else None
+    provider = _global_tracer_provider()
     if provider is None:
         return Telemetry(runtime=runtime)
-    trace.set_tracer_provider(provider)
     return Telemetry.tracing_with(provider, runtime=runtime)
+
+
+@cache
+def quiet_runtime() -> Runtime:
+    """A runtime whose core logs only errors: for replays, whose failures the outcome already
+    reports once, and for clients of a server that restarts on purpose."""
+    quiet = TelemetryFilter(core_level="ERROR", other_level="ERROR")
+    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=quiet)))

@@ -56,15 +56,15 @@ def systems_client(settings: Settings) -> httpx.AsyncClient:
 
 
 def seller_from(settings: Settings) -> Seller:
-    seller = Seller(
-        name=settings.seller_name,
-        country=settings.seller_country,
-        subdivision=settings.seller_subdivision,
-        tax_id=settings.seller_tax_id,
-    )
-    if settings.seller_registrations is not None:
-        seller.registrations = settings.seller_registrations
-    return seller
+    """The seller the settings name; what they leave unset is the demo seller's."""
+    given = {
+        "name": settings.seller_name,
+        "country": settings.seller_country,
+        "subdivision": settings.seller_subdivision,
+        "tax_id": settings.seller_tax_id,
+        "registrations": settings.seller_registrations,
+    }
+    return Seller.model_validate({key: value for key, value in given.items() if value is not None})
 
 
 def outside_client(settings: Settings) -> httpx.AsyncClient:

@@ -15,8 +15,8 @@ from fastapi import FastAPI, Response
 from temporalio.testing import ActivityEnvironment
 
 from activities.vies import ViesActivities, ViesCheckInput
+from devstack.stack import free_port
 from tests.activities.loopback import serve
-from workers.devstack import free_port
 
 REGISTERED = {("DE", "136695976"): "q2c Demo GmbH", ("EL", "094259216"): "---"}
 seen: list[dict[str, Any]] = []

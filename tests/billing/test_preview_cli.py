@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from billing.preview import PreviewRequest, preview
 from billing.rating import rate_contract
+from cli import build_app
 from schemas.usage import UsageSummary
-from workers.cli import build_app
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "preview"
 runner = CliRunner()

@@ -17,10 +17,10 @@ from playwright.async_api import async_playwright
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from devstack.stack import DevStack, Ports
 from schemas.events import workflow_id_for
 from schemas.runs import RunInput, RunState, RunStatus
 from tests.events import cycle_closed
-from workers.devstack import DevStack, Ports
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]

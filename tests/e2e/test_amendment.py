@@ -14,13 +14,13 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
+from cli import build_app
 from schemas.errors import ReasonCode
 from schemas.events import ContractAmended, workflow_id_for
 from schemas.runs import RunState, RunStatus
 from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import amended, cycle_closed
-from workers.cli import build_app
 from workers.settings import Settings
 from workers.worker import build_worker
 

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from tests.report.trail import known_trail
+from tests.ops.report.trail import known_trail
 from workers.audit.group_commit import GroupCommit
 from workers.audit.store import AuditStore
 

@@ -11,10 +11,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from workers.devstack import free_port
+from devstack.stack import free_port
 from workers.settings import Settings
 from workers.telemetry import (
     TelemetryError,
+    _from_environment,
+    from_environment,
     metrics_runtime,
     span_exporters,
     tracer_provider,
@@ -70,3 +72,14 @@ async def test_sdk_metrics_are_served_for_prometheus(
     assert response.status_code == 200
     assert "temporal_request" in response.text
     assert "temporal_worker_start" in response.text
+
+
+def test_only_the_worker_serves_the_metrics_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`q2c start` beside a worker must not bind the worker's metrics port."""
+    monkeypatch.setenv("Q2C_METRICS_PORT", str(free_port()))
+    monkeypatch.delenv("OTEL_TRACES_EXPORTER", raising=False)
+    _from_environment.cache_clear()
+    try:
+        assert from_environment(metrics=False).runtime is None
+    finally:
+        _from_environment.cache_clear()

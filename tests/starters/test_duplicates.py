@@ -12,9 +12,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
+from cli import build_app
 from schemas.events import BillingCycleClosed
 from starters.intake import EventConflict, start_run
-from workers.cli import build_app
 
 pytestmark = [pytest.mark.e2e]
 QUEUE = "q2c-starters-no-worker"  # nothing polls: the runs wait, which is all these tests need

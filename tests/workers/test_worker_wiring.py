@@ -12,6 +12,7 @@ from temporalio import activity
 
 import workflows.quote_to_cash
 from billing.dunning import DunningPolicyError
+from billing.tax import Seller
 from workers.settings import Settings
 from workers.worker import activities_for, compile_workflows, seller_from
 
@@ -38,6 +39,11 @@ def test_built_in_tax_engine_by_default() -> None:
 
 def test_an_external_tax_engine_url_serves_the_same_step() -> None:
     assert _tax_engine_of(Settings(tax_engine_url="http://127.0.0.1:9/tax")) == "HttpTaxEngine"
+
+
+def test_the_seller_is_the_demo_seller_unless_settings_name_another() -> None:
+    assert seller_from(Settings()) == Seller()
+    assert seller_from(Settings(seller_name="Acme Ltd")).tax_id == Seller().tax_id
 
 
 def test_seller_registrations_come_from_settings() -> None:

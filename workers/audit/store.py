@@ -111,7 +111,3 @@ def _handoffs(rows: Iterable[Any]) -> Iterable[Handoff]:
         values["started_at"] = _utc(values["started_at"])
         values["finished_at"] = _utc(values["finished_at"])
         yield Handoff.model_validate(values)
-
-
-def sqlite_url_under(home: str) -> str:
-    return f"sqlite:///{home}/audit.db"

@@ -1,0 +1,73 @@
+"""The `q2c` command line. Each module in this package registers its own commands."""
+
+import atexit
+import os
+import sys
+
+import typer
+
+from cli import (
+    bench_approvals,
+    bench_rating,
+    bench_run,
+    chaos,
+    preview,
+    queue,
+    replay,
+    report,
+    runs,
+    stack,
+)
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        no_args_is_help=True,
+        add_completion=False,
+        help="q2c: quote-to-cash runs on Temporal. `q2c dev` starts everything locally.",
+    )
+    bench = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
+    app.add_typer(bench, name="bench")
+    for module in (
+        stack,
+        runs,
+        preview,
+        bench_rating,
+        replay,
+        bench_run,
+        report,
+        chaos,
+        queue,
+        bench_approvals,
+    ):
+        module.register(app, bench=bench)
+    return app
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    sys.stderr.write(f"{code}\n")  # sys.exit("message") prints it and exits 1
+    return 1
+
+
+def main() -> None:
+    """Run a command, then leave without the interpreter's final teardown.
+
+    The Temporal client's Rust threads can still call into Python while the interpreter
+    finalizes, which aborts the process ("PyGILState_Release ... finalizing", SIGABRT;
+    temporalio/sdk-python#300): a `q2c start` that started its run would exit -6. So the exit
+    handlers run here (OTel exporters flush, logging shuts down), the streams are flushed,
+    and the process ends with the command's own exit code.
+    """
+    try:
+        build_app()()
+        code = 0
+    except SystemExit as stop:
+        code = _exit_code(stop.code)
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

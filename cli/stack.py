@@ -1,0 +1,106 @@
+"""Commands that run processes: server, systems, worker, dev, demo."""
+
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from devstack.stack import (
+    DevStack,
+    Ports,
+    StackError,
+    free_port,
+    server_argv,
+)
+from workers.settings import Settings
+
+# Piped output (CI, logs) gets a wide table instead of Rich's 80-column default.
+console = Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
+    @app.command()
+    def server(
+        port: int = typer.Option(7233, help="Front-end gRPC port"),
+        ui_port: int = typer.Option(8233, help="Web UI port"),
+    ) -> None:
+        """Run the Temporal dev server (SQLite file under Q2C_HOME, q2c's search attributes)."""
+        home = Settings().home
+        home.mkdir(parents=True, exist_ok=True)
+        argv = server_argv(home=home, port=port, ui_port=ui_port)
+        os.execv(argv[0], argv)
+
+    @app.command()
+    def systems() -> None:
+        """Run the embedded systems of record (CRM, usage platform, ERP) over HTTP."""
+        os.execv(sys.executable, [sys.executable, "-m", "systems"])
+
+    @app.command()
+    def worker() -> None:
+        """Run a q2c worker against TEMPORAL_ADDRESS until SIGINT/SIGTERM (then drain)."""
+        from workers.worker import run_worker
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        asyncio.run(run_worker(Settings()))
+
+    @app.command()
+    def dev(
+        workers: int = typer.Option(1, help="Worker processes"),
+        temporal_port: int = typer.Option(7233, help="Temporal gRPC port (0: any free port)"),
+        ui_port: int = typer.Option(8233, help="Web UI port (0: any free port)"),
+        systems_port: int = typer.Option(8400, help="Systems port (0: any free port)"),
+    ) -> None:
+        """Run server, systems and worker together in the foreground; Ctrl-C stops them all."""
+        settings = Settings()
+        stack = DevStack(
+            home=settings.home,
+            ports=_ports(temporal_port, ui_port, systems_port),
+            worker_count=workers,
+            token=settings.systems_token.get_secret_value(),
+        )
+        try:
+            stack.start()
+        except StackError as error:
+            console.print(f"[red]dev:[/] {error}")
+            raise typer.Exit(1) from None
+        console.print(
+            f"q2c dev stack up\n  Temporal  {stack.temporal_address}\n  Web UI    {stack.ui_url}"
+            f"\n  systems   {stack.systems_url}\n  logs      {settings.home / 'logs'}\n"
+            "Ctrl-C stops everything."
+        )
+        try:
+            dead = stack.run_until_signalled()
+            if dead:
+                console.print(f"[red]dev:[/] {', '.join(dead)} exited; see {settings.home}/logs")
+        finally:
+            console.print("stopping…")
+            stack.stop()
+
+    @app.command()
+    def demo(
+        home: Path | None = typer.Option(None, help="State folder, wiped first (default Q2C_HOME)"),
+        timeout: float = typer.Option(180.0, help="Seconds to wait for the runs to settle"),
+        temporal_port: int = typer.Option(7233, help="Temporal gRPC port (0: any free port)"),
+        ui_port: int = typer.Option(8233, help="Web UI port (0: any free port)"),
+        systems_port: int = typer.Option(8400, help="Systems port (0: any free port)"),
+    ) -> None:
+        """Start a fresh embedded stack, fire the demo events, and report every run."""
+        from devstack.demo import run_demo
+
+        code = run_demo(
+            home=home or Settings().home,
+            timeout=timeout,
+            console=console,
+            ports=_ports(temporal_port, ui_port, systems_port),
+        )
+        raise typer.Exit(code)
+
+
+def _ports(temporal: int, ui: int, systems: int) -> Ports:
+    return Ports(
+        temporal=temporal or free_port(), ui=ui or free_port(), systems=systems or free_port()
+    )

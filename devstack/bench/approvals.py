@@ -1,0 +1,222 @@
+"""`q2c bench approvals`: many runs waiting for approval on one worker; its peak memory,
+then the throughput of approving them all.
+
+A fresh dev stack (Temporal dev server, systems service, one worker process) under a temporary
+home. Every run bills C-1009 (non-standard clause: always awaits approval) for one of 60
+monthly periods, so runs sharing a period share the ERP posting key and the later ones find
+the posting already made, which is the idempotent path a retried post takes.
+"""
+
+import asyncio
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
+
+from devstack.bench.memory import peak_rss_mib, rss_mib
+from devstack.stack import DevStack, Ports
+from schemas.approvals import Decision
+from schemas.events import BillingCycleClosed
+from schemas.runs import RunInput, RunState
+from starters.events import cycle_closed, month
+from workers.client import connect
+from workflows import search_attributes as sa
+from workflows.quote_to_cash import QuoteToCashWorkflow
+
+CONTRACT = "C-1009"
+APPROVER = "cfo@q2c.example"
+PERIODS = 60
+TASK_QUEUE = "q2c-bench"
+PROGRESS_SECONDS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalBench:
+    runs: int
+    start_seconds: float
+    waiting_seconds: float
+    approve_seconds: float
+    posted_seconds: float
+    worker_peak_rss_mb: float
+    worker_rss_waiting_mb: float
+    cached_workflows: int
+
+    @property
+    def approvals_per_second(self) -> float:
+        return self.runs / self.approve_seconds
+
+    @property
+    def posted_per_second(self) -> float:
+        return self.runs / self.posted_seconds
+
+
+def _event(index: int) -> BillingCycleClosed:
+    return cycle_closed(
+        CONTRACT,
+        month(2026, index % PERIODS + 1),
+        event_id=f"bench-{index}",
+        occurred_at=datetime(2031, 1, 1, tzinfo=UTC),
+    )
+
+
+async def _gather_bounded(
+    count: int, concurrency: int, job: Callable[[int], Awaitable[object]]
+) -> None:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(index: int) -> None:
+        async with gate:
+            await job(index)
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+
+
+Say = Callable[[str], None]
+
+
+async def _wait_count(
+    client: Client, query: str, want: int, *, timeout: float, say: Say, pid: int
+) -> None:
+    deadline = time.monotonic() + timeout
+    began = time.monotonic()
+    told = began
+    while time.monotonic() < deadline:
+        got = (await client.count_workflows(query)).count
+        if got >= want:
+            return
+        if time.monotonic() - told >= PROGRESS_SECONDS:
+            told = time.monotonic()
+            say(f"{got} of {want} after {told - began:.0f} s; worker RSS {_rss_mb(pid)}")
+        await asyncio.sleep(1)
+    got = (await client.count_workflows(query)).count
+    raise RuntimeError(f"only {got} of {want} runs reached {query!r} in {timeout:.0f}s")
+
+
+def _rss_mb(pid: int) -> str:
+    return f"{rss_mib(pid):.0f} MB (peak {peak_rss_mib(pid):.0f})"
+
+
+async def _start_paced(
+    client: Client,
+    runs: int,
+    *,
+    in_flight: int,
+    waiting: str,
+    start: Callable[[int], Awaitable[object]],
+    say: Say,
+    pid: int,
+) -> None:
+    """Start runs while fewer than `in_flight` are on their way to the approval wait: a
+    server handed every run at once spends itself on the backlog (the runs still all wait
+    together at the end)."""
+    began = told = time.monotonic()
+    started = 0
+    while started < runs:
+        arrived = (await client.count_workflows(waiting)).count
+        batch = min(runs - started, in_flight - (started - arrived))
+        if batch > 0:
+            await asyncio.gather(*(start(started + i) for i in range(batch)))
+            started += batch
+        if time.monotonic() - told >= PROGRESS_SECONDS:
+            told = time.monotonic()
+            say(
+                f"{started} started, {arrived} awaiting approval after {told - began:.0f} s; "
+                f"worker RSS {_rss_mb(pid)}"
+            )
+        await asyncio.sleep(1)
+
+
+async def _drive(
+    stack: DevStack, runs: int, *, in_flight: int, concurrency: int, timeout: float, say: Say
+) -> ApprovalBench:
+    client = await connect(stack.temporal_address)
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    pid = stack.pids()["worker"]
+    state = sa.Q2C_STATUS.name
+    waiting = (
+        f'{state} = "{RunState.AWAITING_APPROVAL.value}" AND WorkflowId STARTS_WITH "{prefix}"'
+    )
+    posted = f'{state} = "{RunState.POSTED.value}" AND WorkflowId STARTS_WITH "{prefix}"'
+
+    def start(index: int) -> Awaitable[object]:
+        return client.start_workflow(
+            QuoteToCashWorkflow.run,
+            RunInput(event=_event(index)),
+            id=f"{prefix}-{index}",
+            task_queue=TASK_QUEUE,
+        )
+
+    async def approve(index: int) -> object:
+        handle = client.get_workflow_handle_for(QuoteToCashWorkflow.run, f"{prefix}-{index}")
+        # A loaded server may time an update out; the same update id makes the retry safe.
+        for _ in range(5):
+            try:
+                return await handle.execute_update(
+                    QuoteToCashWorkflow.decide,
+                    Decision(verdict="approve", approver=APPROVER, comment="bench"),
+                    id=f"approve-{index}",
+                )
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                await asyncio.sleep(1)
+        raise RuntimeError(f"{prefix}-{index}: the approval update kept timing out")
+
+    began = time.monotonic()
+    await _start_paced(
+        client, runs, in_flight=in_flight, waiting=waiting, start=start, say=say, pid=pid
+    )
+    started = time.monotonic()
+    await _wait_count(client, waiting, runs, timeout=timeout, say=say, pid=pid)
+    all_waiting = time.monotonic()
+    rss_waiting = rss_mib(pid)
+    say(
+        f"all {runs} awaiting approval after {all_waiting - began:.1f} s; worker RSS {_rss_mb(pid)}"
+    )
+
+    await _gather_bounded(runs, concurrency, approve)
+    approved = time.monotonic()
+    await _wait_count(client, posted, runs, timeout=timeout, say=say, pid=pid)
+    done = time.monotonic()
+    return ApprovalBench(
+        runs=runs,
+        start_seconds=started - began,
+        waiting_seconds=all_waiting - began,
+        approve_seconds=approved - all_waiting,
+        posted_seconds=done - all_waiting,
+        worker_peak_rss_mb=peak_rss_mib(pid),
+        worker_rss_waiting_mb=rss_waiting,
+        cached_workflows=int(stack.env().get("Q2C_MAX_CACHED_WORKFLOWS", "2000")),
+    )
+
+
+def run(
+    runs: int,
+    *,
+    in_flight: int = 500,
+    concurrency: int = 50,
+    cache: int = 2000,
+    timeout: float = 4 * 3600,
+    home: Path | None = None,
+    say: Say = lambda _: None,
+) -> ApprovalBench:
+    with tempfile.TemporaryDirectory(prefix="q2c-bench-") as scratch:
+        stack = DevStack(
+            home=home or Path(scratch),
+            ports=Ports.random(),
+            extra_env={"Q2C_MAX_CACHED_WORKFLOWS": str(cache), "Q2C_TASK_QUEUE": TASK_QUEUE},
+        )
+        with stack:
+            return asyncio.run(
+                _drive(
+                    stack,
+                    runs,
+                    in_flight=in_flight,
+                    concurrency=concurrency,
+                    timeout=timeout,
+                    say=say,
+                )
+            )

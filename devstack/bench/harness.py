@@ -1,0 +1,444 @@
+"""One invocation: ceiling bursts, q2c bursts, idle latency, and the histories' counts.
+
+Everything runs against one embedded stack (dev server, systems, worker processes) so the
+ratios compare like with like. Worker processes are measured from /proc, the same way for the
+ceiling and for q2c.
+"""
+
+import asyncio
+import os
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+
+from devstack.bench.ceiling import (
+    CEILING_TASK_QUEUE,
+    LOCAL_FROM,
+    STEPS,
+    CeilingPlan,
+    CeilingWorkflow,
+)
+from devstack.bench.history import HistoryCounts, count_history
+from devstack.bench.memory import MemorySampler, cpu_seconds
+from devstack.bench.seed import cycle_event, seed_approval_contract, seed_contracts
+from devstack.bench.stats import Figures
+from devstack.pollers import wait_for_pollers
+from devstack.stack import DevStack, Ports
+from schemas.runs import RunState, RunStatus
+from starters.events import month
+from starters.intake import run_handle, start_run
+from workers.client import connect
+from workers.settings import Settings
+from workflows import search_attributes as sa
+
+Progress = Callable[[str], None]
+START_CONCURRENCY = 64
+LAST_BURST_MONTH = 10
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    home: Path
+    runs: int = 1_000
+    workers: int = 1
+    bursts: int = 3
+    latency_runs: int = 20
+    histories: bool = True
+    local_steps: int = 0
+    """With more than 0, also a ceiling whose middle steps run as local activities."""
+    timeout_seconds: float = 1_800.0
+    worker_env: dict[str, str] = field(default_factory=dict)
+    """`Q2C_*` tuning knobs for every worker process (ceiling and q2c alike)."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.bursts <= LAST_BURST_MONTH - 2:
+            raise ValueError(f"bursts: must be 1 to {LAST_BURST_MONTH - 2} (one month each)")
+        if not 0 <= self.local_steps <= STEPS - LOCAL_FROM:
+            raise ValueError(f"local_steps: must be 0 to {STEPS - LOCAL_FROM}")
+        for name in ("runs", "workers", "latency_runs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be at least 1")
+
+
+@dataclass
+class BenchReport:
+    config: dict[str, Any]
+    machine: dict[str, Any]
+    ceiling_bursts: list[Figures] = field(default_factory=list)
+    q2c_bursts: list[Figures] = field(default_factory=list)
+    ceiling_latency: Figures | None = None
+    ceiling_local_bursts: list[Figures] = field(default_factory=list)
+    ceiling_local_latency: Figures | None = None
+    q2c_latency: Figures | None = None
+    histories: dict[str, HistoryCounts] = field(default_factory=dict)
+
+    @staticmethod
+    def _median(figures: list[Figures], key: str) -> float:
+        return float(statistics.median(getattr(f, key) for f in figures))
+
+    def ratios(self) -> dict[str, float]:
+        ratios: dict[str, float] = {}
+        if self.ceiling_bursts and self.q2c_bursts:
+            ceiling = self._median(self.ceiling_bursts, "runs_per_second")
+            q2c = self._median(self.q2c_bursts, "runs_per_second")
+            ratios["burst_throughput_q2c_over_ceiling"] = round(q2c / ceiling, 3)
+            ratios["burst_p50_q2c_over_ceiling"] = round(
+                self._median(self.q2c_bursts, "p50_ms")
+                / self._median(self.ceiling_bursts, "p50_ms"),
+                3,
+            )
+        if self.ceiling_latency and self.q2c_latency:
+            ratios["latency_p50_q2c_over_ceiling"] = round(
+                self.q2c_latency.p50_ms / self.ceiling_latency.p50_ms, 3
+            )
+        if self.ceiling_bursts and self.ceiling_local_bursts:
+            ratios["ceiling_local_over_ceiling_throughput"] = round(
+                self._median(self.ceiling_local_bursts, "runs_per_second")
+                / self._median(self.ceiling_bursts, "runs_per_second"),
+                3,
+            )
+        if self.ceiling_latency and self.ceiling_local_latency:
+            ratios["ceiling_local_over_ceiling_latency_p50"] = round(
+                self.ceiling_local_latency.p50_ms / self.ceiling_latency.p50_ms, 3
+            )
+        if len(self.q2c_bursts) > 1:
+            first, last = self.q2c_bursts[0], self.q2c_bursts[-1]
+            ratios["q2c_memory_last_over_first_burst"] = round(
+                last.peak_rss_mib / first.peak_rss_mib, 3
+            )
+        return ratios
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "config": self.config,
+            "machine": self.machine,
+            "ceiling": {
+                "bursts": [asdict(f) for f in self.ceiling_bursts],
+                "latency": asdict(self.ceiling_latency) if self.ceiling_latency else None,
+            },
+            "ceiling_local": {
+                "bursts": [asdict(f) for f in self.ceiling_local_bursts],
+                "latency": (
+                    asdict(self.ceiling_local_latency) if self.ceiling_local_latency else None
+                ),
+            },
+            "q2c": {
+                "bursts": [asdict(f) for f in self.q2c_bursts],
+                "latency": asdict(self.q2c_latency) if self.q2c_latency else None,
+            },
+            "ratios": self.ratios(),
+            "histories": {name: asdict(h) for name, h in self.histories.items()},
+        }
+
+
+def _machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def _worker_settings(stack: DevStack) -> Settings:
+    return Settings(systems_url=stack.systems_url, systems_token=stack.token)
+
+
+def _is_ok(execution: WorkflowExecution, *, q2c: bool) -> bool:
+    if execution.status is not WorkflowExecutionStatus.COMPLETED:
+        return False
+    if not q2c:
+        return True
+    return execution.typed_search_attributes.get(sa.Q2C_STATUS) == RunState.POSTED.value
+
+
+def _stack_cpu(stack: DevStack) -> dict[str, float]:
+    """CPU seconds used so far by the dev server and the systems service."""
+    pids = stack.pids()
+    return {name: cpu_seconds(pids[name]) for name in ("temporal", "systems") if name in pids}
+
+
+def _stack_cpu_since(stack: DevStack, before: dict[str, float]) -> dict[str, float]:
+    return {name: cpu - before.get(name, cpu) for name, cpu in _stack_cpu(stack).items()}
+
+
+async def _burst(
+    client: Client,
+    *,
+    ids: list[str],
+    start: Callable[[int], Awaitable[object]],
+    workflow_type: str,
+    sampler: MemorySampler,
+    stack: DevStack,
+    timeout: float,
+) -> Figures:
+    """Start every run at once (bounded client concurrency), wait until none runs."""
+    sampler.window()
+    stack_before = _stack_cpu(stack)
+    began = datetime.now(UTC)
+    clock = time.monotonic()
+    gate = asyncio.Semaphore(START_CONCURRENCY)
+
+    async def one(index: int) -> None:
+        async with gate:
+            await start(index)
+
+    await asyncio.gather(*(one(i) for i in range(len(ids))))
+    since = began.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    query = f"WorkflowType = '{workflow_type}' AND StartTime >= '{since}'"
+    wanted = set(ids)
+    found: dict[str, WorkflowExecution] = {}
+    # Wait until visibility lists every run of this burst as closed: right after the starts it
+    # may not list them at all yet, and a count could include an earlier burst's runs.
+    while True:
+        async for execution in client.list_workflows(query):
+            if execution.id in wanted and execution.close_time is not None:
+                found[execution.id] = execution
+        if len(found) == len(ids):
+            break
+        if time.monotonic() - clock > timeout:
+            raise TimeoutError(
+                f"{workflow_type} burst: {len(found)} of {len(ids)} runs closed after {timeout}s"
+            )
+        await asyncio.sleep(1.0)
+    workers = sampler.window()
+    stack_used = _stack_cpu_since(stack, stack_before)
+    executions = list(found.values())
+    latencies = [(e.close_time - e.start_time).total_seconds() for e in executions if e.close_time]
+    first_start = min(e.start_time for e in executions)
+    last_close = max(e.close_time for e in executions if e.close_time)
+    return Figures.of(
+        latencies=latencies,
+        ok=sum(_is_ok(e, q2c=workflow_type == "QuoteToCash") for e in executions),
+        seconds=(last_close - first_start).total_seconds(),
+        workers=workers,
+        stack_cpu_seconds=stack_used,
+    )
+
+
+async def _sequential(
+    run_once: Callable[[int], Awaitable[bool]],
+    *,
+    count: int,
+    sampler: MemorySampler,
+    stack: DevStack,
+) -> Figures:
+    """One run at a time on an idle stack: start to result."""
+    sampler.window()
+    stack_before = _stack_cpu(stack)
+    latencies: list[float] = []
+    ok = 0
+    clock = time.monotonic()
+    for index in range(count):
+        began = time.perf_counter()
+        ok += await run_once(index)
+        latencies.append(time.perf_counter() - began)
+    return Figures.of(
+        latencies=latencies,
+        ok=ok,
+        seconds=time.monotonic() - clock,
+        workers=sampler.window(),
+        stack_cpu_seconds=_stack_cpu_since(stack, stack_before),
+    )
+
+
+def _start_workers(stack: DevStack, *, kind: str, count: int) -> list[str]:
+    names = []
+    for index in range(count):
+        name = f"bench-{kind}-{index}"
+        argv = [sys.executable, "-m", "cli"]
+        argv += ["bench", "ceiling-worker"] if kind == "ceiling" else ["worker"]
+        stack.start_process(name, argv)
+        names.append(name)
+    return names
+
+
+def _stop_workers(stack: DevStack, names: list[str]) -> None:
+    for name in names:
+        stack.stop_process(name)
+
+
+async def _ceiling_runs(
+    client: Client,
+    stack: DevStack,
+    config: BenchConfig,
+    plan: CeilingPlan,
+    sampler: MemorySampler,
+    say: Progress,
+) -> tuple[list[Figures], Figures]:
+    label = "ceiling" if plan.local == 0 else f"ceiling-local{plan.local}"
+    bursts: list[Figures] = []
+    for burst in range(config.bursts):
+        ids = [f"bench-{label}-{burst}-{i}" for i in range(config.runs)]
+
+        async def start(index: int, ids: list[str] = ids) -> object:
+            return await client.start_workflow(
+                CeilingWorkflow.run, plan, id=ids[index], task_queue=CEILING_TASK_QUEUE
+            )
+
+        figures = await _burst(
+            client,
+            ids=ids,
+            start=start,
+            workflow_type="BenchCeiling",
+            sampler=sampler,
+            stack=stack,
+            timeout=config.timeout_seconds,
+        )
+        bursts.append(figures)
+        say(f"{label} burst {burst + 1}: {figures.runs_per_second} runs/s")
+
+    async def once(index: int) -> bool:
+        result = await client.execute_workflow(
+            CeilingWorkflow.run,
+            plan,
+            id=f"bench-{label}-latency-{index}",
+            task_queue=CEILING_TASK_QUEUE,
+        )
+        return result == plan.steps
+
+    latency = await _sequential(once, count=config.latency_runs, sampler=sampler, stack=stack)
+    say(f"{label} latency p50: {latency.p50_ms} ms")
+    return bursts, latency
+
+
+async def _ceiling_phase(
+    client: Client, stack: DevStack, config: BenchConfig, report: BenchReport, say: Progress
+) -> None:
+    names = _start_workers(stack, kind="ceiling", count=config.workers)
+    sampler = MemorySampler(pids=[stack.pids()[n] for n in names])
+    sampler.start()
+    try:
+        await wait_for_pollers(client, CEILING_TASK_QUEUE, count=config.workers)
+        await client.execute_workflow(
+            CeilingWorkflow.run,
+            CeilingPlan(),
+            id="bench-ceiling-warmup",
+            task_queue=CEILING_TASK_QUEUE,
+        )
+        report.ceiling_bursts, report.ceiling_latency = await _ceiling_runs(
+            client, stack, config, CeilingPlan(), sampler, say
+        )
+        if config.local_steps:
+            plan = CeilingPlan(local=config.local_steps)
+            report.ceiling_local_bursts, report.ceiling_local_latency = await _ceiling_runs(
+                client, stack, config, plan, sampler, say
+            )
+    finally:
+        sampler.stop()
+        _stop_workers(stack, names)
+
+
+async def _q2c_phase(
+    client: Client,
+    stack: DevStack,
+    config: BenchConfig,
+    report: BenchReport,
+    periods: list[tuple[date, date]],
+    say: Progress,
+) -> list[str]:
+    settings = _worker_settings(stack)
+    names = _start_workers(stack, kind="q2c", count=config.workers)
+    sampler = MemorySampler(pids=[stack.pids()[n] for n in names])
+    sampler.start()
+    latency_ids: list[str] = []
+    try:
+        await wait_for_pollers(client, settings.task_queue, count=config.workers)
+        warmup = await start_run(client, cycle_event(0, month(2026, 1), contract="C-1001"),
+                                 task_queue=settings.task_queue)  # fmt: skip
+        await run_handle(client, warmup.workflow_id).result()
+        for burst in range(config.bursts):
+            events = [cycle_event(i, periods[burst]) for i in range(config.runs)]
+            ids = [f"q2c:{e.business_key}" for e in events]
+
+            async def start(index: int, events: list[Any] = events) -> object:
+                return await start_run(client, events[index], task_queue=settings.task_queue)
+
+            figures = await _burst(
+                client,
+                ids=ids,
+                start=start,
+                workflow_type="QuoteToCash",
+                sampler=sampler,
+                stack=stack,
+                timeout=config.timeout_seconds,
+            )
+            report.q2c_bursts.append(figures)
+            say(f"q2c burst {burst + 1}: {figures.runs_per_second} runs/s, {figures.ok} posted")
+
+        latency_period = periods[config.bursts]  # a month no burst billed
+
+        async def once(index: int) -> bool:
+            event = cycle_event(index, latency_period)
+            outcome = await start_run(client, event, task_queue=settings.task_queue)
+            latency_ids.append(outcome.workflow_id)
+            status: RunStatus = await run_handle(client, outcome.workflow_id).result()
+            return status.state is RunState.POSTED
+
+        report.q2c_latency = await _sequential(
+            once, count=min(config.latency_runs, config.runs), sampler=sampler, stack=stack
+        )
+        say(f"q2c latency p50: {report.q2c_latency.p50_ms} ms")
+        if config.histories and latency_ids:
+            report.histories["straight_through"] = await count_history(
+                client.get_workflow_handle(latency_ids[0])
+            )
+            report.histories["approved"] = await _approved_history(client, stack, settings)
+            report.histories["ceiling"] = await count_history(
+                client.get_workflow_handle("bench-ceiling-warmup")
+            )
+    finally:
+        sampler.stop()
+        _stop_workers(stack, names)
+    return latency_ids
+
+
+async def _approved_history(client: Client, stack: DevStack, settings: Settings) -> HistoryCounts:
+    """A run that waits for a person, approved by signal, as the UI would send it."""
+    async with stack.systems_client() as http:
+        contract = await seed_approval_contract(http)
+    outcome = await start_run(
+        client, cycle_event(0, month(2026, 10), contract=contract), task_queue=settings.task_queue
+    )
+    handle = run_handle(client, outcome.workflow_id)
+    deadline = time.monotonic() + 60
+    while (await handle.query("status", result_type=RunStatus)).state is not (
+        RunState.AWAITING_APPROVAL
+    ):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{outcome.workflow_id} did not reach awaiting approval")
+        await asyncio.sleep(0.2)
+    await handle.signal("approve", {"approver": "cfo@q2c.example", "comment": "benchmark"})
+    status = await handle.result()
+    if status.state is not RunState.POSTED:
+        raise RuntimeError(f"the approved run ended {status.state.value}: {status.reason}")
+    return await count_history(handle)
+
+
+async def run_bench(config: BenchConfig, *, say: Progress) -> BenchReport:
+    report = BenchReport(
+        config={k: v for k, v in asdict(config).items() if k != "home"} | {"steps": STEPS},
+        machine=_machine(),
+    )
+    stack = DevStack(
+        home=config.home,
+        ports=Ports.random(),
+        with_worker=False,
+        worker_count=config.workers,
+        extra_env=config.worker_env,
+    )
+    await asyncio.to_thread(stack.start)
+    try:
+        client = await connect(stack.temporal_address)
+        periods = [month(2026, LAST_BURST_MONTH - b) for b in range(config.bursts + 1)]
+        say(f"seeding {config.runs} contracts for {len(periods)} months")
+        async with stack.systems_client(timeout=60) as http:
+            await seed_contracts(http, count=config.runs, periods=periods)
+        await _ceiling_phase(client, stack, config, report, say)
+        await _q2c_phase(client, stack, config, report, periods, say)
+    finally:
+        await asyncio.to_thread(stack.stop)
+    report.machine["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    return report

@@ -1,0 +1,196 @@
+"""`q2c demo`: the embedded stack, the seeded contracts' events, and a table of outcomes."""
+
+import asyncio
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from temporalio.client import Client
+
+from devstack.stack import DevStack, Ports, StackError
+from ops.report.build import load, write_html
+from schemas.events import ContractEvent, MilestoneCompleted
+from schemas.runs import RunState, RunStatus
+from starters.events import amended, cycle_closed
+from starters.intake import start_run
+from workers.client import connect
+from workers.settings import Settings
+
+PERIOD = (date(2026, 10, 1), date(2026, 11, 1))
+OCCURRED = datetime(2026, 11, 1, 0, 5, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    event: ContractEvent
+    expected: RunState
+
+
+def _cycle(contract_id: str, expected: RunState = RunState.POSTED) -> DemoRun:
+    return DemoRun(
+        event=cycle_closed(
+            contract_id, PERIOD, event_id=f"evt-{contract_id}-2026-10", occurred_at=OCCURRED
+        ),
+        expected=expected,
+    )
+
+
+def demo_runs() -> list[DemoRun]:
+    """One October close per seeded contract, a go-live milestone and a mid-month upgrade."""
+    runs = [_cycle(f"C-{n}") for n in range(1001, 1013)]
+    runs[8] = _cycle("C-1009", RunState.AWAITING_APPROVAL)  # non-standard clause, large total
+    runs[9] = _cycle("C-1010", RunState.NEEDS_ATTENTION)  # broken master data
+    runs.append(
+        DemoRun(
+            event=MilestoneCompleted(
+                type="milestone.completed",
+                event_id="evt-C-1002-go-live",
+                schema_version=1,
+                occurred_at=OCCURRED,
+                contract_id="C-1002",
+                milestone_id="go-live",
+                completed_on=date(2026, 10, 20),
+            ),
+            expected=RunState.POSTED,
+        )
+    )
+    runs.append(
+        DemoRun(  # a credit note for the old plan's unused half month, an invoice for the new
+            event=amended(
+                "C-1016",
+                date(2026, 10, 16),
+                PERIOD[1],
+                event_id="evt-C-1016-upgrade",
+                occurred_at=OCCURRED,
+            ),
+            expected=RunState.POSTED,
+        )
+    )
+    return runs
+
+
+def _settled(status: RunStatus | None) -> bool:
+    return status is not None and (
+        status.state.settled or status.state is RunState.AWAITING_APPROVAL
+    )
+
+
+async def fire_and_wait(
+    client: Client, runs: list[DemoRun], *, task_queue: str, timeout: float, console: Console
+) -> dict[str, RunStatus | None]:
+    ids = []
+    for run in runs:
+        outcome = await start_run(client, run.event, task_queue=task_queue)
+        ids.append(outcome.workflow_id)
+    # The same event again, as a webhook retry would deliver it: nothing new starts.
+    again = await start_run(client, runs[0].event, task_queue=task_queue)
+    console.print(f"redelivered {runs[0].event.event_id}: {again.message}")
+
+    statuses: dict[str, RunStatus | None] = dict.fromkeys(ids)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not all(_settled(s) for s in statuses.values()):
+        for workflow_id, status in statuses.items():
+            if _settled(status):
+                continue
+            handle = client.get_workflow_handle(workflow_id)
+            try:
+                statuses[workflow_id] = await handle.query("status", result_type=RunStatus)
+            except Exception:  # the first workflow task may not have run yet
+                continue
+        await asyncio.sleep(0.5)
+    return statuses
+
+
+def print_report(
+    runs: list[DemoRun],
+    statuses: dict[str, RunStatus | None],
+    *,
+    settings: Settings,
+    console: Console,
+) -> bool:
+    table = Table(title="q2c demo runs")
+    for column in ("workflow id", "customer", "total", "state", "reason", "expected"):
+        table.add_column(column, justify="right" if column == "total" else "left")
+    counts = dict.fromkeys(("posted", "awaiting", "attention", "failed"), 0)
+    all_expected = True
+    for run, (workflow_id, status) in zip(runs, statuses.items(), strict=True):
+        state = status.state if status else None
+        ok = state is run.expected
+        all_expected &= ok
+        if state is RunState.POSTED:
+            counts["posted"] += 1
+        elif state is RunState.AWAITING_APPROVAL:
+            counts["awaiting"] += 1
+        elif state is RunState.NEEDS_ATTENTION:
+            counts["attention"] += 1
+        else:
+            counts["failed"] += 1
+        total = f"{status.total} {status.currency}" if status and status.total is not None else ""
+        if status is not None and status.credit_note is not None:
+            total += f" (credit note {status.credit_note.total})"
+        reason = ""
+        if status is not None:
+            reason = status.reason_code or ", ".join(r.code for r in status.route_reasons)
+        table.add_row(
+            workflow_id,
+            status.customer_id if status else "",
+            total,
+            state.value if state else "did not settle",
+            reason,
+            "ok" if ok else f"[red]expected {run.expected.value}[/]",
+        )
+    console.print(table)
+    waiting = [w for w, s in statuses.items() if s and s.state is RunState.AWAITING_APPROVAL]
+    for workflow_id in waiting:
+        console.print(f"awaiting approval: {settings.ui_link(workflow_id)}")
+    console.print(
+        f"runs in the Web UI: {settings.ui_url}/namespaces/default/workflows "
+        "(start it with `make dev`)"
+    )
+    console.print(
+        f"demo: {len(runs)} runs, {counts['posted']} posted, {counts['awaiting']} awaiting "
+        f"approval, {counts['attention']} needs attention, {counts['failed']} failed",
+        highlight=False,
+    )
+    return all_expected
+
+
+def run_demo(*, home: Path, timeout: float, console: Console, ports: Ports | None = None) -> int:
+    """Exit code 0 only when every run reached the state the demo expects for it."""
+    stack_ports = ports or Ports()
+    settings = Settings(ui_url=f"http://localhost:{stack_ports.ui}")
+    for stale in ("temporal.db", "systems.db", "audit.db", "audit.db-wal", "audit.db-shm", "logs"):
+        path = home / stale
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    stack = DevStack(home=home, ports=stack_ports, token=settings.systems_token.get_secret_value())
+    runs = demo_runs()
+    try:
+        with console.status("starting Temporal, the systems of record and a worker…"):
+            stack.start()
+    except StackError as error:
+        console.print(f"[red]demo:[/] {error}")
+        return 2
+    try:
+
+        async def main() -> dict[str, RunStatus | None]:
+            client = await connect(stack.temporal_address)
+            return await fire_and_wait(
+                client, runs, task_queue=settings.task_queue, timeout=timeout, console=console
+            )
+
+        with console.status(f"running {len(runs)} billing runs…"):
+            statuses = asyncio.run(main())
+    finally:
+        stack.stop()
+    all_expected = print_report(runs, statuses, settings=settings, console=console)
+    # The worker wrote the audit trail under `home` (or to Q2C_AUDIT_DATABASE_URL).
+    page = write_html(load(url=Settings(home=home).audit_url), home / "report.html")
+    console.print(f"report: {page}", highlight=False)
+    return 0 if all_expected else 1

@@ -1,0 +1,192 @@
+"""Record the histories `tests/histories/` keeps: one per path through the workflow.
+
+Each scenario runs on an embedded stack (dev server, systems, worker subprocess) and its
+history is exported with `temporal workflow show --output json`, the same file an engineer
+downloads, so the replay test reads exactly what `q2c replay` reads.
+"""
+
+import asyncio
+import json
+import subprocess
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHandle
+
+from devstack.stack import DevStack, Ports, temporal_binary
+from schemas.approvals import Decision
+from schemas.events import BillingCycleClosed, ContractAmended, ContractEvent
+from schemas.runs import RunState, RunStatus
+from starters.events import amended, cycle_closed, month
+from starters.intake import run_handle, start_run
+from workers.client import connect
+
+TASK_QUEUE = "q2c-histories"
+APPROVER = "cfo@q2c.example"
+# Approvers of the routing policy, highest limit first; large totals need two of them.
+APPROVERS = (APPROVER, "controller@q2c.example", "ar.lead@q2c.example")
+
+
+def _event(contract_id: str, number: int) -> BillingCycleClosed:
+    return cycle_closed(
+        contract_id, month(2026, number), event_id=f"evt-history-{contract_id}-2026-{number:02d}"
+    )
+
+
+def _amendment(contract_id: str, change: date, period_end: date) -> ContractAmended:
+    return amended(contract_id, change, period_end, event_id=f"evt-history-{contract_id}-{change}")
+
+
+Handle = WorkflowHandle[object, RunStatus]
+
+
+async def _wait_for(handle: Handle, state: RunState, timeout: float = 60.0) -> RunStatus:
+    deadline = time.monotonic() + timeout
+    status: RunStatus | None = None
+    while time.monotonic() < deadline:
+        try:
+            status = await handle.query("status", result_type=RunStatus)
+        except Exception:  # the first workflow task may not have run yet
+            status = None
+        if status is not None and status.state is state:
+            return status
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"{handle.id} did not reach {state.value}: {status}")
+
+
+def next_approver(status: RunStatus) -> str:
+    """An approver who has not approved yet (a second approval must be another person)."""
+    done = set(status.approval.approved_by) if status.approval else set()
+    return next(a for a in APPROVERS if a not in done)
+
+
+async def _approve_by_signal(handle: Handle) -> None:
+    status = await _wait_for(handle, RunState.AWAITING_APPROVAL)
+    # A malformed decision first, as a person may type it: refused and recorded.
+    await handle.signal("approve", {"approver": ""})
+    for approver in APPROVERS:  # each at most once: a refused one is not asked again
+        if status.state is not RunState.AWAITING_APPROVAL:
+            return
+        await handle.signal("approve", {"approver": approver, "comment": "checked the clause"})
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            status = await handle.query("status", result_type=RunStatus)
+            done = status.approval.approved_by if status.approval else []
+            if status.state is not RunState.AWAITING_APPROVAL or approver in done:
+                break
+
+
+async def _reject_by_update(handle: Handle) -> None:
+    await _wait_for(handle, RunState.AWAITING_APPROVAL)
+    decision = Decision(verdict="reject", approver=APPROVER, comment="clause not agreed")
+    await handle.execute_update("decide", decision, result_type=RunStatus)
+
+
+async def _nothing(handle: Handle) -> None:  # noqa: ARG001
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scenario:
+    name: str
+    event: ContractEvent
+    expected: RunState
+    drive: Callable[[Handle], Awaitable[None]] = _nothing
+    approval_timeout_seconds: int = 3600
+
+
+SCENARIOS: Sequence[Scenario] = (
+    Scenario(name="straight_through", event=_event("C-1001", 10), expected=RunState.POSTED),
+    Scenario(
+        name="approval_approved",
+        event=_event("C-1009", 10),
+        expected=RunState.POSTED,
+        drive=_approve_by_signal,
+    ),
+    Scenario(
+        name="approval_rejected",
+        event=_event("C-1009", 9),
+        expected=RunState.REJECTED,
+        drive=_reject_by_update,
+    ),
+    Scenario(
+        name="approval_expired",
+        event=_event("C-1009", 8),
+        expected=RunState.NEEDS_ATTENTION,
+        approval_timeout_seconds=2,
+    ),
+    Scenario(name="needs_attention", event=_event("C-1010", 10), expected=RunState.NEEDS_ATTENTION),
+    Scenario(
+        name="amendment",
+        event=_amendment("C-1016", date(2026, 10, 16), date(2026, 11, 1)),
+        expected=RunState.POSTED,
+    ),
+)
+
+
+def export_history(stack: DevStack, workflow_id: str) -> dict[str, object]:
+    """The history as `temporal workflow show --output json` prints it."""
+    completed = subprocess.run(
+        [
+            str(temporal_binary()),
+            "workflow",
+            "show",
+            "--address",
+            stack.temporal_address,
+            "--workflow-id",
+            workflow_id,
+            "--output",
+            "json",
+        ],  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    exported: dict[str, object] = json.loads(completed.stdout)
+    return exported
+
+
+async def _record_one(client: Client, stack: DevStack, scenario: Scenario, out: Path) -> Path:
+    outcome = await start_run(
+        client,
+        scenario.event,
+        task_queue=TASK_QUEUE,
+        approval_timeout_seconds=scenario.approval_timeout_seconds,
+    )
+    handle: Handle = run_handle(client, outcome.workflow_id)
+    await scenario.drive(handle)
+    result = await asyncio.wait_for(handle.result(), 60)
+    if result.state is not scenario.expected:
+        raise RuntimeError(
+            f"{scenario.name}: ended {result.state.value}, expected {scenario.expected.value}"
+            f" ({result.reason_code}: {result.reason})"
+        )
+    path = out / f"{scenario.name}.json"
+    history = export_history(stack, outcome.workflow_id)
+    path.write_text(json.dumps(history, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = None) -> list[Path]:
+    """Run the chosen scenarios (all by default) and write `<out>/<scenario>.json`."""
+    chosen = [s for s in SCENARIOS if not names or s.name in names]
+    unknown = set(names) - {s.name for s in SCENARIOS}
+    if unknown:
+        raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="q2c-histories-") as scratch:
+        stack = DevStack(
+            home=home or Path(scratch),
+            ports=Ports.random(),
+            extra_env={"Q2C_TASK_QUEUE": TASK_QUEUE},
+        )
+        await asyncio.to_thread(stack.start)
+        try:
+            client = await connect(stack.temporal_address)
+            return [await _record_one(client, stack, s, out) for s in chosen]
+        finally:
+            await asyncio.to_thread(stack.stop)

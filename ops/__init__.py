@@ -1,0 +1,1 @@
+"""What an operator runs against a real cluster: the report, replay, the approvers' queue."""

@@ -1,0 +1,82 @@
+"""The whole harness at N = 3 on a real stack: it runs and reports; no speed is asserted."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import build_app
+from devstack.bench.ceiling import STEPS
+from devstack.bench.harness import BenchConfig, run_bench
+from devstack.bench.memory import MemorySampler, cpu_seconds, peak_rss_mib, rss_mib
+
+
+async def test_a_tiny_burst_reports_every_phase(tmp_path: Path) -> None:
+    said: list[str] = []
+    report = await run_bench(
+        BenchConfig(home=tmp_path, runs=3, bursts=2, latency_runs=1), say=said.append
+    )
+    assert [f.ok for f in report.ceiling_bursts] == [3, 3]
+    assert [f.ok for f in report.q2c_bursts] == [3, 3]  # every run posted straight through
+    assert report.ceiling_latency is not None and report.ceiling_latency.ok == 1
+    assert report.q2c_latency is not None and report.q2c_latency.ok == 1
+    for figures in [*report.ceiling_bursts, *report.q2c_bursts]:
+        assert figures.runs_per_second > 0
+        assert 0 < figures.p50_ms <= figures.p95_ms <= figures.p99_ms
+        assert figures.peak_rss_mib > 0
+        assert figures.worker_cpu_ms_per_run > 0
+        assert figures.server_cpu_ms_per_run > 0
+    assert all(figures.systems_cpu_ms_per_run > 0 for figures in report.q2c_bursts)
+    assert set(report.ratios()) == {
+        "burst_throughput_q2c_over_ceiling",
+        "burst_p50_q2c_over_ceiling",
+        "latency_p50_q2c_over_ceiling",
+        "q2c_memory_last_over_first_burst",
+    }
+    straight = report.histories["straight_through"]
+    approved = report.histories["approved"]
+    # Rating, tax and routing run as local activities: the same steps as the ceiling's.
+    assert straight.activities == ["validate_customer", "fetch_usage", "post_invoice", "reconcile"]
+    assert len(straight.activities) + straight.local_activities == STEPS
+    assert len(report.histories["ceiling"].activities) == STEPS
+    assert approved.by_type["workflow_execution_signaled"] == 1
+    assert approved.actions > straight.actions > STEPS
+    json.dumps(report.as_json())  # machine-readable as a whole
+    assert any("q2c burst 2" in line for line in said)
+
+
+def test_bad_scale_names_the_field(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="runs: must be at least 1"):
+        BenchConfig(home=tmp_path, runs=0)
+    with pytest.raises(ValueError, match="bursts: must be 1 to 8"):
+        BenchConfig(home=tmp_path, bursts=9)
+
+
+def test_the_cli_refuses_an_unknown_knob_before_starting_anything() -> None:
+    result = CliRunner().invoke(build_app(), ["bench", "burst", "--knob", "pollers=3"])
+    assert result.exit_code != 0
+    assert "pollers=3" in result.output
+
+
+def test_the_cli_refuses_a_bad_knob_value() -> None:
+    result = CliRunner().invoke(
+        build_app(), ["bench", "burst", "--knob", "workflow_task_pollers=0"]
+    )
+    assert result.exit_code != 0
+    assert "workflow_task_pollers" in str(result.exception) + result.output
+
+
+def test_memory_of_this_process_is_read_from_proc() -> None:
+    pid = os.getpid()
+    assert 0 < rss_mib(pid) <= peak_rss_mib(pid)
+    sampler = MemorySampler(pids=[pid, 2**22 + 1])  # the second pid does not exist
+    sampler.start()
+    busy_until = cpu_seconds(pid) + 0.05
+    while cpu_seconds(pid) < busy_until:  # some CPU time to see, at clock-tick resolution
+        pass
+    window = sampler.window()
+    sampler.stop()
+    assert set(window.peak_rss_mib) == {pid}
+    assert 0 < window.cpu_seconds <= cpu_seconds(pid)

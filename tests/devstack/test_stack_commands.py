@@ -1,0 +1,97 @@
+"""`q2c demo` and `q2c dev` as a user runs them, on free loopback ports."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devstack.stack import DevStack, Ports, port_in_use
+
+Q2C = [sys.executable, "-m", "cli"]
+ANY_PORT = ["--temporal-port", "0", "--ui-port", "0", "--systems-port", "0"]
+
+pytestmark = pytest.mark.e2e
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {**os.environ, "Q2C_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+
+
+def test_demo_settles_every_run_as_expected_and_exits_zero(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*Q2C, "demo", *ANY_PORT],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (
+        "demo: 14 runs, 12 posted, 1 awaiting approval, 1 needs attention, 0 failed" in done.stdout
+    )
+    assert "nothing new started" in done.stdout  # the redelivered event
+    assert "q2c%3AC-1009%3Acycle" in done.stdout  # the link to the run awaiting approval
+    assert (tmp_path / "temporal.db").exists()
+
+
+def test_dev_runs_until_interrupted_and_stops_every_process(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [*Q2C, "dev", *ANY_PORT],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        lines.append(line)
+        if "Ctrl-C stops everything" in line or not line:
+            break
+    output = "".join(lines)
+    assert "q2c dev stack up" in output, output
+    temporal_port = int(re.search(r"Temporal\s+127\.0\.0\.1:(\d+)", output).group(1))  # type: ignore[union-attr]
+    systems_url = re.search(r"systems\s+(http://\S+)", output).group(1)  # type: ignore[union-attr]
+    assert httpx.get(f"{systems_url}/healthz", timeout=5).status_code == 200
+    assert port_in_use(temporal_port)
+
+    process.send_signal(signal.SIGINT)
+    try:
+        code = process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        logs = {p.name: p.read_text()[-2000:] for p in (tmp_path / "logs").glob("*.log")}
+        pytest.fail(f"q2c dev did not stop: {process.stdout.read()!r}; logs: {logs}")
+    assert code == 0
+    process.stdout.close()
+    for _ in range(50):
+        if not port_in_use(temporal_port):
+            break
+        time.sleep(0.2)
+    assert not port_in_use(temporal_port)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{systems_url}/healthz", timeout=2)
+
+
+def test_the_dev_server_ignores_q2c_tracing_settings(tmp_path: Path) -> None:
+    # The server refuses OTEL_TRACES_EXPORTER=console; the stack keeps q2c's settings to q2c.
+    stack = DevStack(
+        home=tmp_path, ports=Ports.random(), extra_env={"OTEL_TRACES_EXPORTER": "console"}
+    )
+    try:
+        stack.start_server()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not port_in_use(stack.ports.temporal):
+            assert stack.alive()["temporal"], stack.log_path("temporal").read_text()
+            time.sleep(0.2)
+        assert port_in_use(stack.ports.temporal)
+    finally:
+        stack.stop()

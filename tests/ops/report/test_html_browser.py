@@ -1,0 +1,53 @@
+"""The HTML report in headless Chromium: three charts drawn, no request leaves the page."""
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from ops.report.build import write_html
+from ops.report.figures import compute
+from tests.ops.report.trail import NOW, SINCE, known_trail
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def test_the_page_draws_its_charts_offline(browser: Browser, tmp_path: Path) -> None:
+    path = write_html(compute(known_trail(), now=NOW, since=SINCE), tmp_path / "report.html")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(path.as_uri())
+
+    assert page.title() == "q2c report"
+    for chart, bars in (("cycle-time", 1), ("exceptions", 7), ("aging", 4)):
+        svg = page.locator(f'svg[data-chart="{chart}"]')
+        assert svg.count() == 1, chart
+        box = svg.bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 50, chart
+        assert svg.locator("rect.bar").count() >= bars, chart
+    aging = page.locator('svg[data-chart="aging"] rect.bar')
+    assert [float(aging.nth(i).get_attribute("height") or 0) > 0 for i in range(4)] == [True] * 4
+    assert "20%" in page.locator(".tiles").inner_text()  # straight-through 2 of 10
+    assert requests == [path.as_uri()]
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    page.close()

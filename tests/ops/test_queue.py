@@ -1,0 +1,100 @@
+"""`q2c queue` lists what the UI lists for `Q2CStatus = "AwaitingApproval"`."""
+
+import asyncio
+import io
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import timedelta
+
+import pytest
+from rich.console import Console
+from temporalio.testing import WorkflowEnvironment
+
+from cli.queue import render
+from ops.queue import QueueItem, fetch_queue
+from schemas.runs import RunState
+from tests.conftest import SystemsService
+from tests.workflows.test_approvals import _policy, _start, _worker
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_the_queue_shows_age_reasons_due_time_and_who_is_asked(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService
+) -> None:
+    task_queue = f"q2c-{uuid.uuid4()}"
+    async with _worker(dev_server_env, systems, _policy(), task_queue) as runner:
+        handle = await _start(runner, 12)
+        await runner.wait_for(handle, RunState.AWAITING_APPROVAL)
+        mine: list[QueueItem] = []
+        for _ in range(100):
+            items = await fetch_queue(dev_server_env.client)
+            mine = [item for item in items if item.workflow_id == handle.id]
+            if mine:
+                break
+            await asyncio.sleep(0.1)
+        assert len(mine) == 1, "the run never showed in the visibility list"
+        item = mine[0]
+        assert item.customer_id == "CU-1009"
+        assert item.currency == "USD" and item.total
+        assert item.risk_level == "high"
+        assert item.reasons[0].startswith("non_standard_clause: Non-standard clause")
+        assert item.approvers == ["ar.lead@q2c.example", "billing.ops@q2c.example"]
+        assert item.approvals == "0/1"
+        assert item.due_at is not None and item.due_at > item.waiting_since
+        assert item.age_seconds >= 0
+
+        env = dict(
+            os.environ, TEMPORAL_ADDRESS=dev_server_env.client.service_client.config.target_host
+        )
+        # In a thread: this test's own worker, on this event loop, answers the CLI's query.
+        listed = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "cli", "queue", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert listed.returncode == 0, f"{listed.returncode}: {listed.stderr[-3000:]}"
+        ids = [row["workflow_id"] for row in json.loads(listed.stdout)]
+        assert handle.id in ids
+        console = Console(file=io.StringIO(), width=200)
+        render(mine, console)
+        table = console.file.getvalue()  # type: ignore[attr-defined]
+        assert "Awaiting approval: 1" in table and "CU-1009" in table
+        assert "ar.lead@q2c.example" in table and "(0/1)" in table
+        await handle.signal("reject", {"approver": "cfo@q2c.example", "comment": "test over"})
+        assert (await handle.result()).state is RunState.REJECTED
+
+
+async def test_a_stopped_worker_costs_one_query_timeout_not_one_per_run(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService
+) -> None:
+    task_queue = f"q2c-{uuid.uuid4()}"
+    async with _worker(dev_server_env, systems, _policy(), task_queue) as runner:
+        handles = [await _start(runner, month) for month in (7, 8, 9)]
+        for handle in handles:
+            await runner.wait_for(handle, RunState.AWAITING_APPROVAL)
+    # The worker is gone: the first query on its task queue times out, the rest are not sent.
+    ids = {handle.id for handle in handles}
+    mine: list[QueueItem] = []
+    for _ in range(100):
+        items = await fetch_queue(
+            dev_server_env.client, query_timeout=timedelta(seconds=1), concurrency=1
+        )
+        mine = [item for item in items if item.workflow_id in ids]
+        if len(mine) == len(ids):
+            break
+        await asyncio.sleep(0.1)
+    notes = sorted(item.note for item in mine)
+    assert len(notes) == 3
+    assert notes[0].startswith("status not asked: no worker answered on task queue")
+    assert task_queue in notes[0] and notes[0] == notes[1]
+    assert notes[2].startswith("status unavailable (is a worker running?)")
+    assert all(item.customer_id == "CU-1009" and item.risk_level == "high" for item in mine)
+    for handle in handles:
+        await handle.terminate("test over")

@@ -1,0 +1,182 @@
+"""Recorded histories replay against today's workflow code; a break names its event."""
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
+
+from cli import build_app
+from ops.replay import HistoryFileError, history_files, load_history, replay
+from schemas.runs import RunState
+from starters.intake import run_handle, start_run
+from tests.conftest import SystemsService
+from tests.events import cycle_closed
+from workers.settings import Settings
+from workers.worker import build_worker
+
+HISTORIES = Path(__file__).parents[1] / "histories"
+PRE_PATCH = HISTORIES / "pre_patch" / "straight_through.json"
+PRE_LOCAL_STEPS = HISTORIES / "pre_local_steps"
+runner = CliRunner()
+
+
+def _event_types(path: Path) -> list[str]:
+    return [str(e["eventType"]) for e in json.loads(path.read_text())["events"]]
+
+
+def test_the_recorded_scenarios_are_all_there() -> None:
+    names = {p.stem for p in HISTORIES.glob("*.json")}
+    assert names >= {
+        "straight_through",
+        "approval_approved",
+        "approval_rejected",
+        "approval_expired",
+        "needs_attention",
+        "amendment",
+    }
+    assert PRE_PATCH.exists()
+    assert {p.stem for p in PRE_LOCAL_STEPS.glob("*.json")} == names - {"amendment"}
+
+
+@pytest.mark.parametrize("path", history_files([HISTORIES]), ids=lambda p: p.stem)
+async def test_every_recorded_history_replays(path: Path) -> None:
+    [outcome] = await replay([(str(path), load_history(path))])
+    assert outcome.ok, outcome.error
+
+
+async def test_a_run_recorded_before_the_memo_patch_replays_with_the_patched_code() -> None:
+    # Before the patch: no marker, no memo change. After it: both, in that order.
+    assert "EVENT_TYPE_MARKER_RECORDED" not in _event_types(PRE_PATCH)
+    assert "EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED" not in _event_types(PRE_PATCH)
+    current = _event_types(HISTORIES / "straight_through.json")
+    marker = current.index("EVENT_TYPE_MARKER_RECORDED")
+    assert current.index("EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED") > marker
+    [outcome] = await replay([("pre-patch", load_history(PRE_PATCH))])
+    assert outcome.ok, outcome.error
+
+
+def _count(path: Path, event_type: str) -> int:
+    return _event_types(path).count(event_type)
+
+
+@pytest.mark.parametrize("name", ["straight_through", "approval_approved", "approval_rejected"])
+async def test_runs_recorded_before_local_steps_replay_their_own_steps(name: str) -> None:
+    # Before the patch every step was an activity on the task queue and every state its own
+    # upsert; a run waiting for approval across the deploy must replay exactly that.
+    before, after = PRE_LOCAL_STEPS / f"{name}.json", HISTORIES / f"{name}.json"
+    assert _count(before, "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED") > _count(
+        after, "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+    )
+    upserts = "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"
+    assert _count(before, upserts) > _count(after, upserts)
+    [outcome] = await replay([(name, load_history(before))])
+    assert outcome.ok, outcome.error
+
+
+def _local_activities(path: Path) -> list[str]:
+    history = json.loads(path.read_text())
+    return [
+        e["markerRecordedEventAttributes"]["markerName"]
+        for e in history["events"]
+        if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+    ]
+
+
+def test_a_new_run_rates_taxes_and_routes_in_local_activities() -> None:
+    markers = _local_activities(HISTORIES / "straight_through.json")
+    assert markers.count("core_local_activity") == 3
+    assert "core_patch" in markers
+
+
+def _tampered(tmp_path: Path) -> tuple[Path, int]:
+    """The straight-through history with its second activity renamed: code and history differ."""
+    history = json.loads((HISTORIES / "straight_through.json").read_text())
+    scheduled = [
+        e for e in history["events"] if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+    ]
+    scheduled[1]["activityTaskScheduledEventAttributes"]["activityType"]["name"] = "fetch_usage_v0"
+    path = tmp_path / "tampered.json"
+    path.write_text(json.dumps(history))
+    return path, int(scheduled[1]["eventId"])
+
+
+async def test_a_history_that_no_longer_matches_the_code_fails_with_its_event_id(
+    tmp_path: Path,
+) -> None:
+    path, event_id = _tampered(tmp_path)
+    [outcome] = await replay([(str(path), load_history(path))])
+    assert not outcome.ok
+    assert outcome.error is not None and "Nondeterminism" in outcome.error
+    assert outcome.event_id == event_id
+
+
+def test_the_cli_prints_ok_per_history_and_exits_zero() -> None:
+    result = runner.invoke(build_app(), ["replay", str(HISTORIES)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("OK") == len(history_files([HISTORIES]))
+    assert "0 failed" in result.output
+
+
+def test_the_cli_names_the_failing_history_and_event_and_exits_non_zero(tmp_path: Path) -> None:
+    path, event_id = _tampered(tmp_path)
+    result = runner.invoke(build_app(), ["replay", str(PRE_PATCH), str(path)])
+    assert result.exit_code == 1, result.output
+    assert "OK" in result.output and "FAIL" in result.output
+    assert f"at event {event_id}" in result.output
+    assert "1 failed" in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [("not json", "not JSON"), ('{"runs": []}', 'no "events" list'), ("", "not JSON")],
+)
+def test_a_file_that_is_not_a_history_is_refused_by_name(
+    tmp_path: Path, content: str, reason: str
+) -> None:
+    path = tmp_path / "odd.json"
+    path.write_text(content)
+    with pytest.raises(HistoryFileError, match=reason):
+        load_history(path)
+    result = runner.invoke(build_app(), ["replay", str(path)])
+    assert result.exit_code == 2
+    assert "odd.json" in result.output and reason in result.output
+
+
+def test_the_cli_without_histories_says_what_it_needs() -> None:
+    result = runner.invoke(build_app(), ["replay"])
+    assert result.exit_code == 2
+    assert "--workflow-id" in result.output
+
+
+@pytest.mark.e2e
+async def test_the_cli_fetches_histories_by_workflow_id_and_by_query(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = dev_server_env.client
+    settings = Settings(task_queue=f"q2c-replay-{uuid.uuid4()}", systems_url=systems.url)
+    contract = "C-1004"
+    event = cycle_closed(contract, 3)
+    async with systems.client() as http, build_worker(client, settings=settings, http=http):
+        outcome = await start_run(client, event, task_queue=settings.task_queue)
+        result = await run_handle(client, outcome.workflow_id).result()
+    assert result.state is RunState.POSTED
+    monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
+    by_id = await asyncio.to_thread(
+        runner.invoke, build_app(), ["replay", "--workflow-id", outcome.workflow_id]
+    )
+    assert by_id.exit_code == 0, by_id.output
+    assert f"OK   server:{outcome.workflow_id}" in by_id.output
+    by_query = await asyncio.to_thread(
+        runner.invoke, build_app(), ["replay", "--query", f'WorkflowId = "{outcome.workflow_id}"']
+    )
+    assert by_query.exit_code == 0, by_query.output
+    assert "1 replayed, 0 failed" in by_query.output
+    unknown = await asyncio.to_thread(
+        runner.invoke, build_app(), ["replay", "--workflow-id", "q2c:no-such-run"]
+    )
+    assert unknown.exit_code == 2
+    assert "could not fetch" in unknown.output
