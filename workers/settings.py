@@ -27,6 +27,18 @@ class Settings(BaseSettings):
     seller_country: str = "DE"
     seller_subdivision: str = ""
     seller_tax_id: str = "DE136695976"
+    seller_street: str = "Friedrichstraße 123"
+    seller_city: str = "Berlin"
+    seller_postal_code: str = "10117"
+    seller_email: str = "billing@q2c.example"
+    seller_phone: str = ""
+    seller_legal_registration: str = "HRB 123456 B, Amtsgericht Charlottenburg"
+    seller_electronic_address: str = Field(
+        default="", description="Peppol participant id (scheme:value); empty uses the e-mail"
+    )
+    seller_iban: str = "DE89370400440532013000"
+    seller_bic: str = "COBADEFFXXX"
+    seller_bank_name: str = "Commerzbank"
     seller_registrations: list[str] | None = Field(
         default=None,
         description='Where the seller collects tax (JSON list, e.g. ["EU-OSS", "GB", '
