@@ -164,7 +164,9 @@ def _period(start: date, end: date) -> Period:
     return Period(start=start, end=end - timedelta(days=1) if end > start else start)
 
 
-def _line(item: InvoiceLine, position: int, category: VatCategory, percent: Decimal, currency: str) -> Line:
+def _line(
+    item: InvoiceLine, position: int, category: VatCategory, percent: Decimal, currency: str
+) -> Line:
     quantity, price = Decimal(1), abs(item.amount)
     if item.amount < 0:
         quantity = Decimal(-1)
@@ -199,7 +201,11 @@ def _vat_id(raw: str) -> str:
 
 
 def _has_country_prefix(vat_id: str) -> bool:
-    return len(vat_id) > 2 and vat_id[:2].isalpha() and (known_country(vat_id[:2]) or vat_id[:2] == "EL")
+    return (
+        len(vat_id) > 2
+        and vat_id[:2].isalpha()
+        and (known_country(vat_id[:2]) or vat_id[:2] == "EL")
+    )
 
 
 def _check_parties(categories: set[VatCategory], *, seller: Seller, customer: Customer) -> None:
@@ -218,7 +224,9 @@ def _check_parties(categories: set[VatCategory], *, seller: Seller, customer: Cu
         if rule is None:
             continue
         if not seller_vat:
-            raise EInvoiceError("seller.tax_id", rule, f"category {category} needs the seller's VAT id")
+            raise EInvoiceError(
+                "seller.tax_id", rule, f"category {category} needs the seller's VAT id"
+            )
         if not _has_country_prefix(seller_vat):
             raise EInvoiceError(
                 "seller.tax_id", "BR-CO-09", f"{seller.tax_id!r} lacks its country prefix"
@@ -381,6 +389,7 @@ def _payment_means(seller: Seller, currency: str, number: str) -> PaymentMeans |
 def _payment_terms(days: int, due_date: date | None) -> str:
     if due_date is None:
         return "Nothing to pay: the amount is credited to your account."
+    when = due_date.strftime("%d %B %Y").lstrip("0")
     if days == 0:
-        return f"Payable on receipt, by {due_date.isoformat()}."
-    return f"Net {days} days: payable by {due_date.isoformat()}."
+        return f"Payable on receipt, by {when}."
+    return f"Net {days} days: payable by {when}."

@@ -46,7 +46,9 @@ def render_cii(document: Document) -> bytes:
         nsmap={"rsm": RSM, "ram": RAM, "udt": UDT, "qdt": QDT},
     )
     context = _el(root, RSM, "ExchangedDocumentContext")
-    _ram(_ram(context, "GuidelineSpecifiedDocumentContextParameter"), "ID", FACTURX_EN16931_GUIDELINE)
+    _ram(
+        _ram(context, "GuidelineSpecifiedDocumentContextParameter"), "ID", FACTURX_EN16931_GUIDELINE
+    )
     header = _el(root, RSM, "ExchangedDocument")
     _ram(header, "ID", document.number)
     _ram(header, "TypeCode", document.type_code)
@@ -71,7 +73,12 @@ def _line(transaction: Any, line: Line, document: Document) -> None:
     _ram(_ram(item, "SpecifiedTradeProduct"), "Name", line.name)
     agreement = _ram(item, "SpecifiedLineTradeAgreement")
     _ram(_ram(agreement, "NetPriceProductTradePrice"), "ChargeAmount", format(line.price, "f"))
-    _ram(_ram(item, "SpecifiedLineTradeDelivery"), "BilledQuantity", format(line.quantity, "f"), unitCode=line.unit)
+    _ram(
+        _ram(item, "SpecifiedLineTradeDelivery"),
+        "BilledQuantity",
+        format(line.quantity, "f"),
+        unitCode=line.unit,
+    )
     settlement = _ram(item, "SpecifiedLineTradeSettlement")
     _category(_ram(settlement, "ApplicableTradeTax"), line.category, line.percent)
     if line.period is not None:
@@ -128,7 +135,11 @@ def _agreement(transaction: Any, document: Document) -> None:
     _party(agreement, "SellerTradeParty", document.seller)
     _party(agreement, "BuyerTradeParty", document.buyer)
     if document.order_reference:
-        _ram(_ram(agreement, "BuyerOrderReferencedDocument"), "IssuerAssignedID", document.order_reference)
+        _ram(
+            _ram(agreement, "BuyerOrderReferencedDocument"),
+            "IssuerAssignedID",
+            document.order_reference,
+        )
     if document.contract_reference:
         reference = _ram(agreement, "ContractReferencedDocument")
         _ram(reference, "IssuerAssignedID", document.contract_reference)
@@ -163,7 +174,9 @@ def _settlement(transaction: Any, document: Document) -> None:
     if document.allowances:
         _ram(summation, "AllowanceTotalAmount", document.amount(totals.allowance_total))
     _ram(summation, "TaxBasisTotalAmount", document.amount(totals.tax_exclusive))
-    _ram(summation, "TaxTotalAmount", document.amount(totals.tax_total), currencyID=document.currency)
+    _ram(
+        summation, "TaxTotalAmount", document.amount(totals.tax_total), currencyID=document.currency
+    )
     _ram(summation, "GrandTotalAmount", document.amount(totals.tax_inclusive))
     _ram(summation, "DuePayableAmount", document.amount(totals.payable))
     if document.preceding_invoice:
@@ -184,7 +197,11 @@ def _breakdown(settlement: Any, group: VatBreakdown, document: Document) -> None
     if group.exemption_code:
         _ram(tax, "ExemptionReasonCode", group.exemption_code)
     if group.category != "O":
-        _ram(tax, "RateApplicablePercent", format(group.percent.normalize(), "f") if group.percent else "0")
+        _ram(
+            tax,
+            "RateApplicablePercent",
+            format(group.percent.normalize(), "f") if group.percent else "0",
+        )
 
 
 def _allowance(settlement: Any, allowance: Allowance, document: Document) -> None:

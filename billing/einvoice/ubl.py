@@ -184,7 +184,9 @@ def _line(root: Any, line: Line, amount: Any, *, currency: str, credit: bool) ->
     element = _cac(root, "CreditNoteLine" if credit else "InvoiceLine")
     _cbc(element, "ID", line.line_id)
     quantity = format(line.quantity, "f")
-    _cbc(element, "CreditedQuantity" if credit else "InvoicedQuantity", quantity, unitCode=line.unit)
+    _cbc(
+        element, "CreditedQuantity" if credit else "InvoicedQuantity", quantity, unitCode=line.unit
+    )
     _cbc(element, "LineExtensionAmount", **amount(line.net_amount))
     if line.period is not None:
         _period(element, line.period.start, line.period.end)

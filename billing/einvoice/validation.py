@@ -104,7 +104,7 @@ def warm_up() -> None:
     """Compile both stylesheets now (a worker calls this at start, off the workflow thread)."""
     with _lock:
         for syntax in _STYLESHEETS:
-            _stylesheet(syntax)  # type: ignore[arg-type]
+            _stylesheet(syntax)
 
 
 def validate(xml: bytes) -> ValidationReport:
