@@ -15,6 +15,7 @@ from typing import Any
 from billing.einvoice.document import Document, Line, Party
 
 _FONT, _BOLD = "Q2CSans", "Q2CSans-Bold"
+_TABLE_FONT = ("FONTNAME", (0, 0), (-1, -1), _FONT)  # else a table falls back to Helvetica
 _COUNTRY_NAMES = {"DE": "Germany", "GB": "United Kingdom", "US": "United States"}
 
 
@@ -114,6 +115,7 @@ def render_pdf(document: Document) -> bytes:
     head.setStyle(
         TableStyle(
             [
+                _TABLE_FONT,
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 0),
@@ -143,6 +145,7 @@ def render_pdf(document: Document) -> bytes:
     facts_table.setStyle(
         TableStyle(
             [
+                _TABLE_FONT,
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 0),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
@@ -160,6 +163,7 @@ def render_pdf(document: Document) -> bytes:
     addresses.setStyle(
         TableStyle(
             [
+                _TABLE_FONT,
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 0),
@@ -211,6 +215,7 @@ def render_pdf(document: Document) -> bytes:
     lines_table.setStyle(
         TableStyle(
             [
+                _TABLE_FONT,
                 ("LINEBELOW", (0, 0), (-1, 0), 1, ink),
                 ("LINEBELOW", (0, 1), (-1, -1), 0.4, rule),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -247,6 +252,7 @@ def render_pdf(document: Document) -> bytes:
     summary.setStyle(
         TableStyle(
             [
+                _TABLE_FONT,
                 ("LINEABOVE", (0, len(total_rows) - 2), (-1, len(total_rows) - 2), 0.8, ink),
                 (
                     "BACKGROUND",
@@ -308,6 +314,7 @@ def render_pdf(document: Document) -> bytes:
         title=f"{kind} {document.number}",
         author=seller.name,
         subject=f"{kind} {document.number} from {seller.name}",
+        initialFontName=_FONT,
         invariant=True,
     )
     template.build(story, onFirstPage=footer, onLaterPages=footer)

@@ -5,7 +5,6 @@ expected categories and exemption codes come from EN 16931 (UNTDID 5305, the VAT
 """
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import pytest
