@@ -114,13 +114,12 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             report = validate(_xml_of(file))
         except UnreadableXml as error:
             raise _error(f"{file}: {error}", 2) from None
-        console = Console(soft_wrap=True, highlight=False)
-        for rule in report.failed:
-            console.print(f"{rule.rule_id}\t{rule.flag}\t{rule.location}\t{rule.text}")
+        for rule in report.failed:  # tab-separated, for grep and cut
+            sys.stdout.write(f"{rule.rule_id}\t{rule.flag}\t{rule.location}\t{rule.text}\n")
         fatal = len(report.fatal)
-        console.print(
+        sys.stdout.write(
             f"{file}: {report.syntax.upper()}, EN 16931 rules {ARTEFACTS_VERSION}: {fatal} fatal, "
-            f"{len(report.failed) - fatal} warning"
+            f"{len(report.failed) - fatal} warning\n"
         )
         if fatal:
             raise typer.Exit(1)

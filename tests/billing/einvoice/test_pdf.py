@@ -6,6 +6,7 @@ import io
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from facturx import get_xml_from_pdf
@@ -124,12 +125,14 @@ def test_it_is_a_factur_x_pdf_a_3(rendered: RenderedDocuments) -> None:
     filename, xml = get_xml_from_pdf(rendered.pdf, check_xsd=True)
     assert (filename, xml) == ("factur-x.xml", rendered.cii)
     reader = PdfReader(io.BytesIO(rendered.pdf))
-    metadata = reader.trailer["/Root"]["/Metadata"].get_object().get_data()
+    root: Any = reader.trailer["/Root"]
+    metadata = root["/Metadata"].get_object().get_data()
     assert b"<pdfaid:part>3</pdfaid:part>" in metadata
     assert b"EN 16931" in metadata
-    (intent,) = reader.trailer["/Root"]["/OutputIntents"]
+    (intent,) = root["/OutputIntents"]
     assert intent.get_object()["/S"] == "/GTS_PDFA1"
-    fonts = reader.pages[0]["/Resources"]["/Font"]
+    resources: Any = reader.pages[0]["/Resources"]
+    fonts = resources["/Font"]
     for font in fonts.values():
         descendant = font.get_object()
         descriptor = descendant.get("/FontDescriptor")
