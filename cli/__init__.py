@@ -8,9 +8,11 @@ import typer
 
 from cli import (
     bench_approvals,
+    bench_documents,
     bench_rating,
     bench_run,
     chaos,
+    documents,
     preview,
     queue,
     replay,
@@ -39,6 +41,8 @@ def build_app() -> typer.Typer:
         chaos,
         queue,
         bench_approvals,
+        documents,
+        bench_documents,
     ):
         module.register(app, bench=bench)
     return app

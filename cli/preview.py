@@ -2,6 +2,7 @@
 
 import json
 import sys
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -13,12 +14,16 @@ from rich.table import Table
 from billing.preview import PreviewRequest, needs_tax, preview
 from billing.rating_error import RatingError
 from billing.tax import RuleTableEngine, TaxError
+from cli import documents as documents_cli
 from schemas.invoice import Invoice
 
 
 class OutputFormat(StrEnum):
     json = "json"
     table = "table"
+    ubl = "ubl"
+    cii = "cii"
+    pdf = "pdf"
 
 
 def _fail(message: str) -> typer.Exit:
@@ -87,7 +92,13 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     @app.command("preview")
     def preview_command(
         file: Path = typer.Argument(..., help="Preview file: contract, usage, period (JSON)"),
-        output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="json or table"),
+        output: OutputFormat = typer.Option(
+            OutputFormat.table, "--format", help="json, table, or ubl, cii, pdf (with --out)"
+        ),
+        out: Path | None = typer.Option(None, "--out", help="File for ubl, cii or pdf"),
+        issue_date: datetime | None = typer.Option(
+            None, formats=["%Y-%m-%d"], help="Issue date of ubl, cii, pdf (default: today)"
+        ),
     ) -> None:
         """Print the invoice a contract would produce for a period (docs/preview.md)."""
         request = _load(file)
@@ -98,6 +109,12 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             raise _fail(str(error)) from None
         except TaxError as error:
             raise _fail(f"tax: {error.code}: {error.message}") from None
+        if output.value in documents_cli.E_INVOICE_FORMATS:
+            issued = issue_date.date() if issue_date else datetime.now(UTC).date()
+            documents_cli.write_preview(
+                request, documents, output=output.value, out=out, issue_date=issued
+            )
+            return
         if output is OutputFormat.json:
             if len(documents) == 1:
                 sys.stdout.write(documents[0].model_dump_json(indent=2) + "\n")

@@ -83,6 +83,15 @@ class Contract(BaseModel):
     )
     non_standard_clauses: list[str] = Field(default_factory=list)
     price_override: bool = False
+    payment_terms_days: int = Field(
+        default=30, ge=0, le=365, description="Net days from the issue date to the due date"
+    )
+    buyer_reference: str = Field(
+        default="", description="The buyer's reference to quote on invoices (EN 16931 BT-10)"
+    )
+    purchase_order: str = Field(
+        default="", description="The buyer's purchase order number (EN 16931 BT-13)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "Contract":

@@ -31,6 +31,18 @@ class Settings(BaseSettings):
     seller_country: str | None = None
     seller_subdivision: str | None = None
     seller_tax_id: str | None = None
+    seller_street: str | None = None
+    seller_city: str | None = None
+    seller_postal_code: str | None = None
+    seller_email: str | None = None
+    seller_phone: str | None = None
+    seller_legal_registration: str | None = None
+    seller_electronic_address: str | None = Field(
+        default=None, description="Peppol participant id (scheme:value); empty uses the e-mail"
+    )
+    seller_iban: str | None = None
+    seller_bic: str | None = None
+    seller_bank_name: str | None = None
     seller_registrations: list[str] | None = Field(
         default=None,
         description='Where the seller collects tax (JSON list, e.g. ["EU-OSS", "GB", "US-NY"])',

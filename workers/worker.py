@@ -62,6 +62,16 @@ def seller_from(settings: Settings) -> Seller:
         "country": settings.seller_country,
         "subdivision": settings.seller_subdivision,
         "tax_id": settings.seller_tax_id,
+        "street": settings.seller_street,
+        "city": settings.seller_city,
+        "postal_code": settings.seller_postal_code,
+        "email": settings.seller_email,
+        "phone": settings.seller_phone,
+        "legal_registration": settings.seller_legal_registration,
+        "electronic_address": settings.seller_electronic_address,
+        "iban": settings.seller_iban,
+        "bic": settings.seller_bic,
+        "bank_name": settings.seller_bank_name,
         "registrations": settings.seller_registrations,
     }
     return Seller.model_validate({key: value for key, value in given.items() if value is not None})

@@ -26,12 +26,30 @@ DEMO_REGISTRATIONS = (
 
 
 class Seller(BaseModel):
-    """Who issues the invoice: decides domestic versus cross-border, and where it collects."""
+    """Who issues the invoice: decides domestic versus cross-border, and where it collects;
+    its address, contact and bank account are printed on every document it issues."""
 
     name: str = "q2c Demo GmbH"
     country: str = "DE"
     subdivision: str = ""
     tax_id: str = "DE136695976"
+    street: str = "Friedrichstraße 123"
+    city: str = "Berlin"
+    postal_code: str = "10117"
+    email: str = "billing@q2c.example"
+    phone: str = ""
+    legal_registration: str = Field(
+        default="HRB 123456 B, Amtsgericht Charlottenburg",
+        description="Company register entry (EN 16931 BT-30), printed in the footer",
+    )
+    electronic_address: str = Field(
+        default="",
+        description="Peppol participant id 'scheme:value' (0088:..., 9930:DE...); empty: "
+        "the e-mail address (scheme EM)",
+    )
+    iban: str = Field(default="DE89370400440532013000", description="Where customers pay")
+    bic: str = "COBADEFFXXX"
+    bank_name: str = "Commerzbank"
     registrations: list[str] = Field(
         default_factory=lambda: list(DEMO_REGISTRATIONS),
         description=(

@@ -16,6 +16,18 @@ class Location:
     """Jurisdiction keys from the most specific (subdivision, its parents) to the country."""
 
 
+EU_MEMBER_STATES = frozenset(
+    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
+)
+"""ISO 3166-1 codes of the EU's 27 member states (one VAT area, Directive 2006/112/EC)."""
+
+
+def same_vat_area(first: str, second: str) -> bool:
+    """True when both countries are in the EU, or are the same country."""
+    a, b = first.strip().upper(), second.strip().upper()
+    return a == b or (a in EU_MEMBER_STATES and b in EU_MEMBER_STATES)
+
+
 def known_country(code: str) -> bool:
     return len(code) == 2 and pycountry.countries.get(alpha_2=code.upper()) is not None
 

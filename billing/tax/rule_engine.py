@@ -10,6 +10,11 @@ For each invoice, the engine
    specific one;
 4. turns a charging row into `not_collecting` when the seller holds none of its
    registrations, and rounds as the row says: `group` (EN 16931 BR-CO-17), `line` or `invoice`.
+
+A place the table has no rows for is refused (`tax_jurisdiction_unsupported`) when the seller
+is registered there; when it is not (a German seller's SaaS sold to Norway or Singapore), the
+supply is taxed where the customer is and the seller has nothing to collect: one
+`not_collecting` line at 0 %, EN 16931 category G (export) or O, and a note saying why.
 """
 
 from collections.abc import Mapping, Sequence
@@ -19,7 +24,7 @@ from typing import Literal
 
 from billing.money import quantum, round_money
 from billing.tax.engine import Seller, TaxError, TaxResult
-from billing.tax.location import Location, customer_location, known_country
+from billing.tax.location import Location, customer_location, known_country, same_vat_area
 from billing.tax.rules import (
     Rounding,
     TaxRule,
@@ -34,6 +39,10 @@ from schemas.invoice import Invoice, InvoiceLine, TaxLine
 
 ENGINE_NAME = "q2c-builtin"
 GROUP_LINE_ID = "invoice"
+NOT_REGISTERED_RULE_ID = "NOT-REGISTERED"
+EXPORT_NOTE_EU = "Export outside the EU"
+_DIRECTIVE = "https://eur-lex.europa.eu/eli/dir/2006/112/oj"
+_OECD_GUIDELINES = "https://www.oecd.org/tax/consumption/international-vat-gst-guidelines.htm"
 
 
 def tax_date(invoice: Invoice) -> date:
@@ -76,9 +85,10 @@ class RuleTableEngine:
         on = tax_date(invoice)
         location = customer_location(customer)
         tax_id = _customer_tax_id(customer, location)
-        chosen, uncertain = self._choose(
-            location, on, seller=seller, customer=customer, tax_id=tax_id
-        )
+        choice = self._choose(location, on, seller=seller, customer=customer, tax_id=tax_id)
+        if choice is None:
+            return not_registered(invoice, location, on, seller=seller)
+        chosen, uncertain = choice
         lines: list[TaxLine] = []
         notes: list[str] = []
         for rule in chosen:
@@ -105,7 +115,9 @@ class RuleTableEngine:
         seller: Seller,
         customer: Customer,
         tax_id: TaxIdCheck | None,
-    ) -> tuple[list[TaxRule], list[str]]:
+    ) -> tuple[list[TaxRule], list[str]] | None:
+        """The rules that apply and the reasons to look, or None when the table has no rows
+        for the place and the seller holds no registration there."""
         in_force = rules_in_force(self.rules, on)
         if not location.subdivision and subdivision_required(in_force, location.country):
             raise TaxError(
@@ -119,11 +131,13 @@ class RuleTableEngine:
             for slot in dict.fromkeys(rule.slot for rule in rows):
                 by_slot[slot] = [rule for rule in rows if rule.slot == slot]
         if not by_slot:
+            if not seller.collects(location.chain):
+                return None
             where = location.subdivision or location.country
             raise TaxError(
                 "tax_jurisdiction_unsupported",
-                f"no tax rule covers {where} on {on.isoformat()}: use an external engine or "
-                "add rows to the rule table",
+                f"no tax rule covers {where} on {on.isoformat()}, where the seller is "
+                "registered: use an external engine or add rows to the rule table",
             )
         chosen = [
             _best(rows, slot, on, location, seller=seller, customer=customer, tax_id=tax_id)
@@ -205,6 +219,55 @@ class RuleTableEngine:
             )
             for line, tax, unrounded in zip(invoice.lines, rounded, unrounded_per_line, strict=True)
         ]
+
+
+def not_registered(invoice: Invoice, location: Location, on: date, *, seller: Seller) -> TaxResult:
+    """No tax where the seller holds no registration: the supply of a service is taxed where
+    the customer is (Directive 2006/112/EC art. 44 for a business, art. 58 for a consumer of
+    electronic services), so the customer's country taxes it, not the seller's. Category G
+    (EN 16931: "Export outside the EU", VATEX-EU-G) when the customer is outside the
+    seller's VAT area, else O (not subject to VAT)."""
+    where = location.subdivision or location.country
+    export = not same_vat_area(seller.country, location.country)
+    seller_in_eu = same_vat_area(seller.country, "DE")
+    if export and seller_in_eu:
+        note = EXPORT_NOTE_EU
+    elif export:
+        note = f"Export: no {seller.country.upper()} tax charged"
+    else:
+        note = "Not subject to VAT"
+    explanation = (
+        f"{note}: the sale is taxed where the customer is ({where}), and the seller holds no "
+        f"tax registration there, so it charges no tax"
+    )
+    if seller_in_eu:
+        explanation += " (Directive 2006/112/EC art. 44 and 58)"
+    lines = invoice.lines
+    taxable = sum((line.amount for line in lines), Decimal(0))
+    tax_lines = (
+        [
+            TaxLine(
+                line_id=GROUP_LINE_ID,
+                line_ids=[line.line_id for line in lines],
+                country=location.country,
+                jurisdiction=location.country,
+                level="country",
+                tax_type="vat",
+                rate=Decimal(0),
+                taxable_amount=round_money(taxable, invoice.currency),
+                tax_amount=round_money(Decimal(0), invoice.currency),
+                unrounded_tax_amount=Decimal(0),
+                taxability_reason="not_collecting",
+                rule_id=NOT_REGISTERED_RULE_ID,
+                source=_DIRECTIVE if seller_in_eu else _OECD_GUIDELINES,
+                category_code="G" if export else "O",
+                explanation=explanation,
+            )
+        ]
+        if lines
+        else []
+    )
+    return TaxResult(tax_lines=tax_lines, notes=[note], tax_date=on, engine=ENGINE_NAME)
 
 
 def allocate(amounts: Sequence[Decimal], *, currency: str) -> list[Decimal]:

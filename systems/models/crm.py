@@ -120,6 +120,9 @@ class ContractBase(SQLModel):
     start_date: date
     end_date: date | None = None
     price_override: bool = False
+    payment_terms_days: int = Field(default=30, ge=0, le=365, description="Net days to pay")
+    buyer_reference: str = Field(default="", description="The buyer's reference for invoices")
+    purchase_order: str = Field(default="", description="The buyer's purchase order number")
 
 
 class Contract(ContractBase, table=True):

@@ -114,7 +114,7 @@ async def test_the_engine_s_refusal_keeps_its_reason_code(
     client: httpx.AsyncClient, engine_url: str
 ) -> None:
     with pytest.raises(ApplicationError) as raised:
-        await _tax(client, f"{engine_url}/tax", customer("JP"), invoice("1.00"))
+        await _tax(client, f"{engine_url}/tax", customer("ES", "ES-TF"), invoice("1.00"))
     assert raised.value.type == "tax_jurisdiction_unsupported"
     assert raised.value.non_retryable
 

@@ -28,9 +28,6 @@ B2C: dict[str, Any] = {"customer_type": "individual"}
         (customer("DE", tax_id="136695976"), "tax_id_format", "country prefix"),
         (customer("AU", tax_id="51824753557"), "tax_id_checksum", "Australian Business Number"),
         (customer("US", "US-NY", tax_id="00-0000000"), "tax_id_invalid", "customer.tax_id"),
-        (customer("JP", **B2C), "tax_jurisdiction_unsupported", "JP"),
-        (customer("CH", tax_id="CHE-116.281.710"), "tax_jurisdiction_unsupported", "CH"),
-        (customer("US", "US-OR"), "tax_jurisdiction_unsupported", "US-OR"),
         (customer("ES", "ES-TF", **B2C), "tax_jurisdiction_unsupported", "ES-CN-VAT-EXCLUDED"),
         (customer("FR", "FR-974", **B2C), "tax_jurisdiction_unsupported", "Réunion"),
     ],
@@ -40,6 +37,25 @@ def test_refuses_with_a_reason(who: Any, code: str, mentions: str) -> None:
     with pytest.raises(TaxError) as raised:
         RuleTableEngine().evaluate(invoice("100.00"), seller=Seller(), customer=who)
     assert raised.value.code == code
+    assert mentions in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("registrations", "who", "mentions"),
+    [
+        (["JP"], customer("JP", **B2C), "JP"),
+        (["CH"], customer("CH", tax_id="CHE-116.281.710"), "CH"),
+        (["US-OR"], customer("US", "US-OR"), "US-OR"),
+    ],
+    ids=["JP", "CH", "US-OR"],
+)
+def test_refuses_a_place_the_seller_is_registered_in_but_the_table_lacks(
+    registrations: list[str], who: Any, mentions: str
+) -> None:
+    seller = Seller(registrations=registrations)
+    with pytest.raises(TaxError) as raised:
+        RuleTableEngine().evaluate(invoice("100.00"), seller=seller, customer=who)
+    assert raised.value.code == "tax_jurisdiction_unsupported"
     assert mentions in raised.value.message
 
 

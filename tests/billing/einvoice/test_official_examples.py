@@ -1,0 +1,82 @@
+"""The validation harness against the CEN/TC 434 artefacts' own examples: every official
+example passes with no fatal rule, and a tampered one fails with the rule the standard
+names for what was broken."""
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from billing.einvoice import UnreadableXml, validate
+from billing.einvoice.validation import artefacts_dir, detect_syntax
+
+EXAMPLES = sorted(artefacts_dir().glob("*/examples/*.xml"))
+UBL_EXAMPLE = artefacts_dir() / "ubl" / "examples" / "ubl-tc434-example1.xml"
+CII_EXAMPLE = artefacts_dir() / "cii" / "examples" / "CII_example1.xml"
+CBC = "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}"
+RAM = "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100}"
+
+
+def test_the_artefacts_hold_the_official_examples() -> None:
+    syntaxes = [path.parent.parent.name for path in EXAMPLES]
+    assert syntaxes.count("ubl") == 14 and syntaxes.count("cii") == 12
+    assert "1.3.16" in (artefacts_dir() / "README.md").read_text("utf-8")
+    assert "EUPL" in (artefacts_dir() / "LICENSE.txt").read_text("utf-8")
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.name)
+def test_every_official_example_passes(path: Path) -> None:
+    report = validate(path.read_bytes())
+    assert report.syntax == path.parent.parent.name
+    assert report.fatal == []
+
+
+def _tamper(path: Path, tag: str, value: str) -> bytes:
+    root = etree.fromstring(path.read_bytes())
+    element = next(root.iter(tag))
+    element.text = value
+    return bytes(etree.tostring(root))
+
+
+@pytest.mark.parametrize(
+    ("path", "tag", "value", "rule"),
+    [
+        # BT-115 must equal BT-112 - BT-113 + BT-114
+        (UBL_EXAMPLE, f"{CBC}PayableAmount", "1.00", "BR-CO-16"),
+        # BT-109 must equal BT-106 - BT-107 + BT-108
+        (UBL_EXAMPLE, f"{CBC}TaxExclusiveAmount", "1.00", "BR-CO-13"),
+        # the VAT total must equal the sum of the breakdown's VAT amounts
+        (CII_EXAMPLE, f"{RAM}TaxTotalAmount", "999.99", "BR-CO-14"),
+        # BT-112 must equal BT-109 + BT-110
+        (CII_EXAMPLE, f"{RAM}GrandTotalAmount", "1.00", "BR-CO-15"),
+        # the invoice type code must come from UNTDID 1001
+        (UBL_EXAMPLE, f"{CBC}InvoiceTypeCode", "999", "BR-CL-01"),
+    ],
+    ids=["ubl-payable", "ubl-tax-exclusive", "cii-tax-total", "cii-grand-total", "ubl-type"],
+)
+def test_a_tampered_document_fails_with_the_rule(
+    path: Path, tag: str, value: str, rule: str
+) -> None:
+    report = validate(_tamper(path, tag, value))
+    assert rule in report.fatal_rule_ids
+    (failed,) = [item for item in report.fatal if item.rule_id == rule]
+    assert failed.location and rule in failed.text
+
+
+@pytest.mark.parametrize(
+    ("data", "mentions"),
+    [
+        (b"not xml at all", "not well-formed"),
+        (b"<Invoice/>", "neither a UBL"),
+        (b'<?xml version="1.0"?><a:Order xmlns:a="urn:x"/>', "'Order'"),
+    ],
+    ids=["garbage", "no-namespace", "other-document"],
+)
+def test_unreadable_input_is_refused(data: bytes, mentions: str) -> None:
+    with pytest.raises(UnreadableXml, match=mentions):
+        validate(data)
+
+
+def test_the_syntax_is_detected_from_the_root() -> None:
+    assert detect_syntax(UBL_EXAMPLE.read_bytes()) == "ubl"
+    assert detect_syntax(CII_EXAMPLE.read_bytes()) == "cii"
