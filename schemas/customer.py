@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 CustomerType = Literal["business", "individual"]
+DELIVERY_CHANNELS = ("email", "peppol")
+"""How the customer receives documents: by e-mail, or over the Peppol network."""
 
 
 class Address(BaseModel):
@@ -29,4 +31,11 @@ class Customer(BaseModel):
     currency: str
     exemption_certificate: str = Field(
         default="", description="Tax exemption certificate number, when the customer holds one"
+    )
+    delivery_channel: str = Field(
+        default="email", description="Where documents go: `email` or `peppol`"
+    )
+    peppol_id: str = Field(
+        default="",
+        description="Peppol participant id, `<ISO 6523 scheme>:<identifier>`, e.g. 0208:0123456789",
     )

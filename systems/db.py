@@ -48,5 +48,34 @@ def create_tables(*, engine: Engine, schema: str | None = None) -> None:
         if schema is not None:
             connection.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
     SQLModel.metadata.create_all(engine)
+    add_missing_columns(engine=engine, schema=schema)
     ensure_counters(engine=engine)
     ensure_contract_versions(engine=engine)
+
+
+_ADDED_COLUMNS: dict[str, dict[str, str]] = {
+    "customer": {
+        "delivery_channel": "VARCHAR NOT NULL DEFAULT 'email'",
+        "peppol_id": "VARCHAR NOT NULL DEFAULT ''",
+    },
+}
+"""Columns added to a table after its first release, with their SQL type and default."""
+
+
+def add_missing_columns(*, engine: Engine, schema: str | None = None) -> None:
+    """Give a table created by an older version the columns added since, with their defaults
+    (create_all makes missing tables, never missing columns)."""
+    inspector = sa.inspect(engine)
+    quote = engine.dialect.identifier_preparer.quote
+    prefix = f"{quote(schema)}." if schema else ""
+    with engine.begin() as connection:
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {column["name"] for column in inspector.get_columns(table, schema=schema)}
+            for name, definition in columns.items():
+                if name not in present:
+                    connection.execute(
+                        sa.text(
+                            f"ALTER TABLE {prefix}{quote(table)} ADD COLUMN {quote(name)} "
+                            f"{definition}"
+                        )
+                    )

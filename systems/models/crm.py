@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel
 from systems.types import DecimalStr
 
 CustomerType = Literal["business", "individual"]
+DeliveryChannel = Literal["email", "peppol"]
 ChargeKind = Literal["recurring", "usage", "one_time"]
 ChargeModel = Literal[
     "standard", "graduated", "volume", "package", "percentage", "graduated_percentage"
@@ -42,6 +43,10 @@ class CustomerBase(SQLModel):
     tax_id: str = ""
     currency: str
     exemption_certificate: str = ""
+    delivery_channel: DeliveryChannel = Field(default="email", sa_type=sa.String)
+    peppol_id: str = Field(
+        default="", description="Peppol participant id as typed, e.g. 0208:0123456789"
+    )
 
 
 class Customer(CustomerBase, table=True):

@@ -53,7 +53,12 @@ async def test_a_new_customer_is_created_then_read_back(client: httpx.AsyncClien
     assert created.status_code == 201
     fetched = await client.get("/crm/customers/CU-9")
     assert fetched.status_code == 200
-    assert fetched.json() == CUSTOMER | {"id": "CU-9", "exemption_certificate": ""}
+    assert fetched.json() == CUSTOMER | {
+        "id": "CU-9",
+        "exemption_certificate": "",
+        "delivery_channel": "email",
+        "peppol_id": "",
+    }
 
 
 async def test_putting_a_customer_again_updates_it(client: httpx.AsyncClient) -> None:
