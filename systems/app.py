@@ -15,7 +15,7 @@ from systems.db import create_tables, make_engine
 from systems.deps import require_token
 from systems.errors import Conflict, InvalidInput, NotFound
 from systems.faults import FaultInjector, FaultMiddleware
-from systems.routes import admin, crm, erp, usage
+from systems.routes import admin, crm, erp, peppol, usage
 from systems.seed import database_is_empty, load_seed
 from systems.settings import SystemsSettings
 
@@ -56,7 +56,8 @@ def create_app(
 
     app = FastAPI(
         title="q2c systems of record",
-        description="An embedded CRM, usage platform and ERP, reached by q2c over HTTP.",
+        description="An embedded CRM, usage platform, ERP and Peppol access point, reached by "
+        "q2c over HTTP.",
         lifespan=lifespan,
     )
     injector = FaultInjector(rules=settings.faults)
@@ -73,7 +74,7 @@ def create_app(
         return {"status": "ok"}
 
     authenticated = [Depends(require_token)]
-    for router in (crm.router, usage.router, erp.router, admin.router):
+    for router in (crm.router, usage.router, erp.router, peppol.router, admin.router):
         app.include_router(router, dependencies=authenticated)
     return app
 

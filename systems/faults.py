@@ -1,7 +1,8 @@
-"""Faults on demand: make the CRM, the usage platform or the ERP fail, slow down or throttle.
+"""Faults on demand: make the CRM, the usage platform, the ERP or the Peppol access point
+fail, slow down or throttle.
 
-Rules are keyed by system, i.e. by path prefix (`/crm`, `/usage`, `/erp`); `/admin` and
-`/healthz` are never faulted. For each request to a faulted system, in this order: wait
+Rules are keyed by system, i.e. by path prefix (`/crm`, `/usage`, `/erp`, `/peppol`);
+`/admin` and `/healthz` are never faulted. For each request to a faulted system, in this order: wait
 `latency_ms`; answer 503 (with Retry-After) at `unavailable_rate`; 429 (with Retry-After) at
 `throttle_rate`; 500 at `error_rate`. Otherwise the request is handled, and for a write
 (POST, PUT, DELETE) at `drop_response_rate` the committed result is replaced by a 504: the
@@ -18,14 +19,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-SystemName = Literal["crm", "usage", "erp"]
-FaultTarget = Literal["crm", "usage", "erp", "*"]
-SYSTEMS: tuple[SystemName, ...] = ("crm", "usage", "erp")
+SystemName = Literal["crm", "usage", "erp", "peppol"]
+FaultTarget = Literal["crm", "usage", "erp", "peppol", "*"]
+SYSTEMS: tuple[SystemName, ...] = ("crm", "usage", "erp", "peppol")
 _WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 
 
 class FaultRule(BaseModel):
-    system: FaultTarget = Field(description="A system, or * for all three")
+    system: FaultTarget = Field(description="A system, or * for all of them")
     error_rate: float = Field(default=0, ge=0, le=1, description="Share answered 500")
     throttle_rate: float = Field(default=0, ge=0, le=1, description="Share answered 429")
     retry_after_seconds: int = Field(default=1, ge=0, le=3600)

@@ -1,7 +1,8 @@
-"""Tables and API shapes of the three systems (each module: XBase, X(table=True), XPublic)."""
+"""Tables and API shapes of the systems (each module: XBase, X(table=True), XPublic)."""
 
 from systems.models.crm import Contract, ContractVersion, Customer
 from systems.models.erp import DocumentCounter, JournalLine, Posting
+from systems.models.peppol import Transmission
 from systems.models.usage import Metric, UsageEvent
 
 __all__ = [
@@ -12,5 +13,6 @@ __all__ = [
     "JournalLine",
     "Metric",
     "Posting",
+    "Transmission",
     "UsageEvent",
 ]
