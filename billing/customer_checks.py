@@ -5,7 +5,6 @@ without DNS, python-stdnum for tax identifiers and the postal codes it knows); w
 subdivision or a tax ID matters for tax comes from the tax rule table.
 """
 
-import re
 from types import ModuleType
 from typing import Literal
 
@@ -21,7 +20,7 @@ from billing.tax.location import known_country, subdivision_parents
 from billing.tax.rules import packaged_rules, requirement_matters, subdivision_required
 from billing.tax.tax_ids import SCHEME_LABELS, check_tax_id
 from schemas.contract import Contract
-from schemas.customer import DELIVERY_CHANNELS, Customer
+from schemas.customer import DELIVERY_CHANNELS, PEPPOL_PARTICIPANT_ID, Customer
 from schemas.runs import Problem
 
 VatCheckStatus = Literal["valid", "invalid", "unverified", "not_applicable"]
@@ -77,13 +76,6 @@ def _check_email(email: str) -> list[Problem]:
     except EmailNotValidError as error:
         return [_blocking("customer.email", "invalid_email", f"{email!r}: {error}")]
     return []
-
-
-PEPPOL_PARTICIPANT_ID = re.compile(
-    r"^(?P<scheme>[0-9]{4}):(?P<identifier>[A-Za-z0-9][A-Za-z0-9._/+-]{0,129})$"
-)
-"""Peppol's `iso6523-actorid-upis` value: a four-digit ISO 6523 ICD scheme, a colon, the
-identifier in that scheme (0208 Belgian enterprise number, 9930 German VAT number…)."""
 
 
 def check_delivery(customer: Customer) -> list[Problem]:

@@ -17,3 +17,4 @@ class ReasonCode(StrEnum):
     APPROVAL_EXPIRED = "approval_expired"
     REJECTED = "rejected"
     EVENT_CONFLICT = "event_conflict"
+    DELIVERY_FAILED = "delivery_failed"
