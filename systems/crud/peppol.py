@@ -92,4 +92,7 @@ def _same_or_conflict(existing: Transmission, *, data: OutboundIn, digest: str) 
 
 
 def transmission_public(transmission: Transmission) -> TransmissionPublic:
-    return TransmissionPublic.model_validate(transmission.model_dump(exclude={"document"}))
+    public = TransmissionPublic.model_validate(transmission.model_dump(exclude={"document"}))
+    if public.received_at.tzinfo is None:  # SQLite hands back naive datetimes; all are UTC
+        public.received_at = public.received_at.replace(tzinfo=UTC)
+    return public
