@@ -18,6 +18,8 @@ import workflows
 from activities.audit import AuditActivities, DiscardHandoffs, HandoffRecorder
 from activities.billing import BillingActivities
 from activities.crm import CrmActivities
+from activities.delivery import DeliveryActivities, DeliveryLog
+from activities.email_message import Sender
 from activities.erp import ErpActivities
 from activities.routing import RoutingActivities
 from activities.tax_http import HttpTaxActivities
@@ -28,6 +30,7 @@ from billing.tax import Seller, TaxEngine
 from workers.audit.interceptor import AuditInterceptor
 from workers.audit.store import AuditStore
 from workers.client import connect
+from workers.delivery_log import DeliveryLogStore
 from workers.settings import Settings
 from workers.telemetry import Telemetry, from_environment
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -75,8 +78,11 @@ def activities_for(
     tax_engine: TaxEngine | None = None,
     policy: RoutingPolicy | None = None,
     outside: httpx.AsyncClient | None = None,
+    delivery_log: DeliveryLog | None = None,
 ) -> Sequence[Callable[..., Any]]:
-    """`outside` serves VIES and an external tax engine; it is needed when they are on."""
+    """`outside` serves VIES and an external tax engine; it is needed when they are on.
+    With `delivery_log`, the delivery activities are registered too (the Peppol access point
+    is reached through `http`, beside the other systems)."""
     from billing.tax import default_engine
 
     needs_outside = settings.vies_enabled or bool(settings.tax_engine_url)
@@ -108,6 +114,14 @@ def activities_for(
             block_unverified=settings.vies_block_unverified,
         )
         activities.append(vies.check_vat)
+    if delivery_log is not None:
+        delivery = DeliveryActivities(
+            smtp=settings.smtp_target,
+            sender=Sender(address=settings.smtp_sender, name=settings.seller_name),
+            peppol=http,
+            log=delivery_log,
+        )
+        activities += [delivery.send_email, delivery.send_peppol]
     return activities
 
 
@@ -132,6 +146,7 @@ def build_worker(
     policy: RoutingPolicy | None = None,
     audit: HandoffRecorder | None = None,
     outside: httpx.AsyncClient | None = None,
+    delivery_log: DeliveryLog | None = None,
 ) -> Worker:
     """With `audit`, every activity execution is written to the audit trail."""
     recorder = AuditActivities(recorder=audit or DiscardHandoffs())
@@ -146,6 +161,7 @@ def build_worker(
                 tax_engine=tax_engine,
                 policy=policy,
                 outside=outside,
+                delivery_log=delivery_log,
             ),
             recorder.record_handoff,
         ],
@@ -195,6 +211,8 @@ async def run_worker(settings: Settings) -> None:
     client = await _connect_patiently(telemetry, within=settings.connect_timeout_seconds)
     audit = AuditStore(url=settings.audit_url)
     audit.create()
+    delivery_log = DeliveryLogStore(url=settings.audit_url)
+    delivery_log.create()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -205,7 +223,12 @@ async def run_worker(settings: Settings) -> None:
             telemetry.instrument(outside_client(settings)) as outside,
         ):
             worker = build_worker(
-                client, settings=settings, http=http, audit=audit, outside=outside
+                client,
+                settings=settings,
+                http=http,
+                audit=audit,
+                outside=outside,
+                delivery_log=delivery_log,
             )
             async with worker:
                 log.info("worker polling task queue %r", settings.task_queue)
@@ -217,3 +240,4 @@ async def run_worker(settings: Settings) -> None:
     finally:
         telemetry.shutdown()  # flushes the spans still batched
         audit.dispose()
+        delivery_log.dispose()
