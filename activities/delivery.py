@@ -10,8 +10,8 @@ that it was sent. What a retry finds in the log decides what it does:
                    the server took the message but before `sent` was written (a crash, a
                    lost connection, a cancelled activity). q2c cannot tell which, so it
                    sends again, with the same Message-ID and Date. At worst the customer
-                   gets the message twice, and the two are recognisably one (mail clients
-                   and archives drop a repeated Message-ID). The Peppol access point
+                   gets the message twice, and the two are recognisably one (many mail
+                   clients and archives treat a repeated Message-ID as one message). The Peppol access point
                    takes a repeat of the same document id as the same transmission.
     `failed`       a permanent refusal before; a person fixed the address and the run
                    asked again: send again
