@@ -11,8 +11,9 @@ that it was sent. What a retry finds in the log decides what it does:
                    lost connection, a cancelled activity). q2c cannot tell which, so it
                    sends again, with the same Message-ID and Date. At worst the customer
                    gets the message twice, and the two are recognisably one (many mail
-                   clients and archives treat a repeated Message-ID as one message). The Peppol access point
-                   takes a repeat of the same document id as the same transmission.
+                   clients and archives treat a repeated Message-ID as one message). The
+                   Peppol access point takes a repeat of the same document id as the same
+                   transmission.
     `failed`       a permanent refusal before; a person fixed the address and the run
                    asked again: send again
 
