@@ -20,7 +20,7 @@ from billing.tax.location import known_country, subdivision_parents
 from billing.tax.rules import packaged_rules, requirement_matters, subdivision_required
 from billing.tax.tax_ids import SCHEME_LABELS, check_tax_id
 from schemas.contract import Contract
-from schemas.customer import Customer
+from schemas.customer import DELIVERY_CHANNELS, PEPPOL_PARTICIPANT_ID, Customer
 from schemas.runs import Problem
 
 VatCheckStatus = Literal["valid", "invalid", "unverified", "not_applicable"]
@@ -55,6 +55,7 @@ def check_customer(customer: Customer, contract: Contract) -> list[Problem]:
     if not customer.name.strip():
         problems.append(_blocking("customer.name", "missing_name", "the customer has no name"))
     problems += _check_email(customer.email)
+    problems += check_delivery(customer)
     problems += _check_currency(customer, contract)
     country = _checked_country(customer, problems)
     if country:
@@ -74,6 +75,40 @@ def _check_email(email: str) -> list[Problem]:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError as error:
         return [_blocking("customer.email", "invalid_email", f"{email!r}: {error}")]
+    return []
+
+
+def check_delivery(customer: Customer) -> list[Problem]:
+    """The channel must be one q2c delivers on; Peppol needs a well-formed participant id."""
+    channel = customer.delivery_channel.strip()
+    if channel not in DELIVERY_CHANNELS:
+        return [
+            _blocking(
+                "customer.delivery_channel",
+                "unknown_delivery_channel",
+                f"{customer.delivery_channel!r} is not a delivery channel "
+                f"(one of {', '.join(DELIVERY_CHANNELS)})",
+            )
+        ]
+    peppol_id = customer.peppol_id.strip()
+    if channel == "peppol" and not peppol_id:
+        return [
+            _blocking(
+                "customer.peppol_id",
+                "missing_peppol_id",
+                "the customer receives documents over Peppol but has no participant id",
+            )
+        ]
+    if peppol_id and not PEPPOL_PARTICIPANT_ID.match(peppol_id):
+        problem = _blocking if channel == "peppol" else _warning
+        return [
+            problem(
+                "customer.peppol_id",
+                "invalid_peppol_id",
+                f"{customer.peppol_id!r} is not a Peppol participant id: expected "
+                "<four-digit ISO 6523 scheme>:<identifier>, e.g. 0208:0123456789",
+            )
+        ]
     return []
 
 

@@ -53,12 +53,13 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         temporal_port: int = typer.Option(7233, help="Temporal gRPC port (0: any free port)"),
         ui_port: int = typer.Option(8233, help="Web UI port (0: any free port)"),
         systems_port: int = typer.Option(8400, help="Systems port (0: any free port)"),
+        outbox_port: int = typer.Option(8425, help="Outbox SMTP port (0: any free port)"),
     ) -> None:
         """Run server, systems and worker together in the foreground; Ctrl-C stops them all."""
         settings = Settings()
         stack = DevStack(
             home=settings.home,
-            ports=_ports(temporal_port, ui_port, systems_port),
+            ports=_ports(temporal_port, ui_port, systems_port, outbox_port),
             worker_count=workers,
             token=settings.systems_token.get_secret_value(),
         )
@@ -69,7 +70,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             raise typer.Exit(1) from None
         console.print(
             f"q2c dev stack up\n  Temporal  {stack.temporal_address}\n  Web UI    {stack.ui_url}"
-            f"\n  systems   {stack.systems_url}\n  logs      {settings.home / 'logs'}\n"
+            f"\n  systems   {stack.systems_url}\n  outbox    smtp://127.0.0.1:{stack.ports.outbox}"
+            f" → {settings.home / 'outbox'}\n  logs      {settings.home / 'logs'}\n"
             "Ctrl-C stops everything."
         )
         try:
@@ -87,6 +89,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         temporal_port: int = typer.Option(7233, help="Temporal gRPC port (0: any free port)"),
         ui_port: int = typer.Option(8233, help="Web UI port (0: any free port)"),
         systems_port: int = typer.Option(8400, help="Systems port (0: any free port)"),
+        outbox_port: int = typer.Option(8425, help="Outbox SMTP port (0: any free port)"),
     ) -> None:
         """Start a fresh embedded stack, fire the demo events, and report every run."""
         from devstack.demo import run_demo
@@ -95,12 +98,15 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             home=home or Settings().home,
             timeout=timeout,
             console=console,
-            ports=_ports(temporal_port, ui_port, systems_port),
+            ports=_ports(temporal_port, ui_port, systems_port, outbox_port),
         )
         raise typer.Exit(code)
 
 
-def _ports(temporal: int, ui: int, systems: int) -> Ports:
+def _ports(temporal: int, ui: int, systems: int, outbox: int) -> Ports:
     return Ports(
-        temporal=temporal or free_port(), ui=ui or free_port(), systems=systems or free_port()
+        temporal=temporal or free_port(),
+        ui=ui or free_port(),
+        systems=systems or free_port(),
+        outbox=outbox or free_port(),
     )

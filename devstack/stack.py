@@ -82,10 +82,11 @@ class Ports:
     temporal: int = 7233
     ui: int = 8233
     systems: int = 8400
+    outbox: int = 8425
 
     @classmethod
     def random(cls) -> "Ports":
-        return cls(temporal=free_port(), ui=free_port(), systems=free_port())
+        return cls(temporal=free_port(), ui=free_port(), systems=free_port(), outbox=free_port())
 
 
 @dataclass
@@ -133,6 +134,7 @@ class DevStack:
                 "Q2C_DATABASE_URL": self.database_url or f"sqlite:///{self.home / 'systems.db'}",
                 "Q2C_HOME": str(self.home),
                 "Q2C_UI_URL": self.ui_url,
+                "Q2C_SMTP_URL": f"smtp://127.0.0.1:{self.ports.outbox}?starttls=off",
             }
         )
         env.update(self.extra_env)
@@ -171,19 +173,30 @@ class DevStack:
     def start_systems(self) -> None:
         self._spawn("systems", [sys.executable, "-m", "systems"])
 
+    def start_outbox(self) -> None:
+        """The customers' inbox: each message the worker sends lands in home/outbox."""
+        argv = [sys.executable, "-m", "systems.outbox", "--port", str(self.ports.outbox)]
+        self._spawn("outbox", [*argv, "--folder", str(self.home / "outbox")])
+
     def start_worker(self, index: int = 0) -> None:
         name = "worker" if index == 0 else f"worker-{index}"
         self._spawn(name, [sys.executable, "-m", "cli", "worker"])
 
     def start(self, *, timeout: float = 60.0) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        for name, port in (("temporal", self.ports.temporal), ("systems", self.ports.systems)):
+        for name, port in (
+            ("temporal", self.ports.temporal),
+            ("systems", self.ports.systems),
+            ("outbox", self.ports.outbox),
+        ):
             if port_in_use(port):
                 raise StackError(f"port {port} for {name} is taken: is another q2c stack running?")
         try:
             self.start_server()
             self.start_systems()
+            self.start_outbox()
             self._wait_for_port("temporal", self.ports.temporal, timeout)
+            self._wait_for_port("outbox", self.ports.outbox, timeout)
             self._wait_for_http("systems", f"{self.systems_url}/healthz", timeout)
             if self.with_worker:
                 for index in range(self.worker_count):

@@ -20,3 +20,4 @@ class ReasonCode(StrEnum):
     PAYMENT_CONFLICT = "payment_conflict"
     CURRENCY_MISMATCH = "currency_mismatch"
     DOCUMENT_NOT_FOUND = "document_not_found"
+    DELIVERY_FAILED = "delivery_failed"

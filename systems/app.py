@@ -16,7 +16,7 @@ from systems.db import create_tables, make_engine
 from systems.deps import require_token
 from systems.errors import Conflict, InvalidInput, NotFound
 from systems.faults import FaultInjector, FaultMiddleware
-from systems.routes import admin, crm, erp, erp_cash, payments, usage
+from systems.routes import admin, crm, erp, erp_cash, payments, peppol, usage
 from systems.seed import database_is_empty, load_seed
 from systems.settings import SystemsSettings
 
@@ -57,8 +57,8 @@ def create_app(
 
     app = FastAPI(
         title="q2c systems of record",
-        description="An embedded CRM, usage platform, ERP and payment provider, reached by q2c "
-        "over HTTP.",
+        description="An embedded CRM, usage platform, ERP, payment provider and Peppol access "
+        "point, reached by q2c over HTTP.",
         lifespan=lifespan,
     )
     injector = FaultInjector(rules=settings.faults)
@@ -75,7 +75,15 @@ def create_app(
         return {"status": "ok"}
 
     authenticated = [Depends(require_token)]
-    routers = (crm.router, usage.router, erp.router, erp_cash.router, payments.router, admin.router)
+    routers = (
+        crm.router,
+        usage.router,
+        erp.router,
+        erp_cash.router,
+        payments.router,
+        peppol.router,
+        admin.router,
+    )
     for router in routers:
         app.include_router(router, dependencies=authenticated)
     return app

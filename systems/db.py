@@ -10,7 +10,7 @@ from sqlmodel import SQLModel
 import systems.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from systems.crud.crm import ensure_contract_versions
 from systems.crud.erp import ensure_counters
-from systems.models.crm import Customer
+from systems.models.crm import Contract, Customer
 
 
 def make_engine(*, url: str, schema: str | None = None) -> Engine:
@@ -80,10 +80,12 @@ def create_tables(*, engine: Engine, schema: str | None = None) -> None:
         if schema is not None:
             connection.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
     SQLModel.metadata.create_all(engine)
-    add_missing_columns(
-        engine=engine,
-        table=Customer.__table__,  # type: ignore[attr-defined]
-        schema=schema,
-    )
+    # Tables that gained columns since their first release.
+    for model in (Customer, Contract):
+        add_missing_columns(
+            engine=engine,
+            table=model.__table__,  # type: ignore[attr-defined]
+            schema=schema,
+        )
     ensure_counters(engine=engine)
     ensure_contract_versions(engine=engine)

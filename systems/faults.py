@@ -1,13 +1,13 @@
-"""Faults on demand: make the CRM, the usage platform, the ERP or the payment provider fail,
-slow down or throttle.
+"""Faults on demand: make the CRM, the usage platform, the ERP, the payment provider or the
+Peppol access point fail, slow down or throttle.
 
-Rules are keyed by system, i.e. by path prefix (`/crm`, `/usage`, `/erp`, `/payments`); `/admin` and
-`/healthz` are never faulted. For each request to a faulted system, in this order: wait
-`latency_ms`; answer 503 (with Retry-After) at `unavailable_rate`; 429 (with Retry-After) at
-`throttle_rate`; 500 at `error_rate`. Otherwise the request is handled, and for a write
-(POST, PUT, DELETE) at `drop_response_rate` the committed result is replaced by a 504: the
-change is stored but the client never learns it, as when a gateway times out after the
-backend committed.
+Rules are keyed by system, i.e. by path prefix (`/crm`, `/usage`, `/erp`, `/payments`,
+`/peppol`); `/admin` and `/healthz` are never faulted. For each request to a faulted system,
+in this order: wait `latency_ms`; answer 503 (with Retry-After) at `unavailable_rate`; 429
+(with Retry-After) at `throttle_rate`; 500 at `error_rate`. Otherwise the request is handled,
+and for a write (POST, PUT, DELETE) at `drop_response_rate` the committed result is replaced
+by a 504: the change is stored but the client never learns it, as when a gateway times out
+after the backend committed.
 """
 
 import asyncio
@@ -19,9 +19,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-SystemName = Literal["crm", "usage", "erp", "payments"]
-FaultTarget = Literal["crm", "usage", "erp", "payments", "*"]
-SYSTEMS: tuple[SystemName, ...] = ("crm", "usage", "erp", "payments")
+SystemName = Literal["crm", "usage", "erp", "payments", "peppol"]
+FaultTarget = Literal["crm", "usage", "erp", "payments", "peppol", "*"]
+SYSTEMS: tuple[SystemName, ...] = ("crm", "usage", "erp", "payments", "peppol")
 _WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 
 

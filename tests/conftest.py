@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from devstack.stack import free_port
 from workers.audit.store import AuditStore
+from workers.delivery_log import DeliveryLogStore
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
@@ -162,6 +163,30 @@ def audit_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Audi
         yield audit
     finally:
         audit.dispose()
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def delivery_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DeliveryLogStore]:
+    """q2c's delivery log on a SQLite file, and on PostgreSQL in a schema of its own."""
+    if request.param == "sqlite":
+        log = DeliveryLogStore(url=f"sqlite:///{tmp_path / 'nested' / 'audit.db'}")
+        log.create()
+        yield log
+        log.dispose()
+        return
+    schema = f"q2c_delivery_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    log = DeliveryLogStore(url=POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        log.create()
+        yield log
+    finally:
+        log.dispose()
         with admin.begin() as connection:
             connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()

@@ -7,8 +7,13 @@ read by the SDK's envconfig; everything else is `Q2C_*`.
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import EmailStr, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from activities.smtp import SmtpTarget, parse_smtp_url
+
+DEV_SMTP_URL = "smtp://127.0.0.1:8425?starttls=off"
+"""The dev stack's outbox (python -m systems.outbox)."""
 
 DEV_SYSTEMS_TOKEN = "q2c-dev-token"
 """The embedded systems' token, for a local stack only (the systems service has its own copy:
@@ -16,7 +21,8 @@ it shares no code with q2c)."""
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="Q2C_", extra="ignore")
+    # Inputs stay out of error messages: some settings carry passwords (Q2C_SMTP_URL).
+    model_config = SettingsConfigDict(env_prefix="Q2C_", extra="ignore", hide_input_in_errors=True)
 
     task_queue: str = "q2c"
     home: Path = Field(default=Path(".q2c"), description="Where the dev stack keeps its files")
@@ -73,6 +79,34 @@ class Settings(BaseSettings):
         default=None, ge=1, le=65535, description="Serve Temporal SDK metrics for Prometheus"
     )
     metrics_host: str = "127.0.0.1"
+    smtp_url: SecretStr = Field(
+        default=SecretStr(DEV_SMTP_URL),
+        description="smtp://user:password@host:587 (STARTTLS, then login), smtps://… (TLS), "
+        "or smtp://host:port?starttls=off (a local server, no login)",
+    )
+    smtp_sender: EmailStr = Field(
+        default="billing@q2c.example", description="From address of the documents sent"
+    )
+    smtp_ca_file: str = Field(
+        default="", description="CA bundle to trust for the SMTP server; empty: the system's"
+    )
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _usable_smtp_url(cls, url: SecretStr) -> SecretStr:
+        parse_smtp_url(url.get_secret_value())  # SmtpUrlError is a ValueError naming the setting
+        return url
+
+    @property
+    def smtp_target(self) -> SmtpTarget:
+        target = parse_smtp_url(self.smtp_url.get_secret_value())
+        return target.model_copy(
+            update={
+                "ca_file": self.smtp_ca_file or None,
+                "timeout_seconds": self.smtp_timeout_seconds,
+            }
+        )
 
     @property
     def audit_url(self) -> str:

@@ -20,6 +20,8 @@ from activities.audit import AuditActivities, DiscardHandoffs, HandoffRecorder
 from activities.billing import BillingActivities
 from activities.cash import CashActivities
 from activities.crm import CrmActivities
+from activities.delivery import DeliveryActivities, DeliveryLog
+from activities.email_message import Sender
 from activities.erp import ErpActivities
 from activities.payments import PaymentActivities
 from activities.routing import RoutingActivities
@@ -32,6 +34,7 @@ from billing.tax import Seller, TaxEngine
 from workers.audit.interceptor import AuditInterceptor
 from workers.audit.store import AuditStore
 from workers.client import connect
+from workers.delivery_log import DeliveryLogStore
 from workers.settings import Settings
 from workers.telemetry import Telemetry, from_environment
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -89,8 +92,11 @@ def activities_for(
     tax_engine: TaxEngine | None = None,
     policy: RoutingPolicy | None = None,
     outside: httpx.AsyncClient | None = None,
+    delivery_log: DeliveryLog | None = None,
 ) -> Sequence[Callable[..., Any]]:
-    """`outside` serves VIES and an external tax engine; it is needed when they are on."""
+    """`outside` serves VIES and an external tax engine; it is needed when they are on.
+    With `delivery_log`, the delivery activities are registered too (the Peppol access point
+    is reached through `http`, beside the other systems)."""
     needs_outside = settings.vies_enabled or bool(settings.tax_engine_url)
     if needs_outside and outside is None:
         raise ValueError("outside: an HTTP client is needed for VIES or an external tax engine")
@@ -122,6 +128,14 @@ def activities_for(
             block_unverified=settings.vies_block_unverified,
         )
         activities.append(vies.check_vat)
+    if delivery_log is not None:
+        delivery = DeliveryActivities(
+            smtp=settings.smtp_target,
+            sender=Sender(address=settings.smtp_sender, name=seller_from(settings).name),
+            peppol=http,
+            log=delivery_log,
+        )
+        activities += [delivery.send_email, delivery.send_peppol]
     return activities
 
 
@@ -164,6 +178,7 @@ def build_worker(
     policy: RoutingPolicy | None = None,
     audit: HandoffRecorder | None = None,
     outside: httpx.AsyncClient | None = None,
+    delivery_log: DeliveryLog | None = None,
 ) -> Worker:
     """With `audit`, every activity execution is written to the audit trail."""
     recorder = AuditActivities(recorder=audit or DiscardHandoffs())
@@ -178,6 +193,7 @@ def build_worker(
                 tax_engine=tax_engine,
                 policy=policy,
                 outside=outside,
+                delivery_log=delivery_log,
             ),
             recorder.record_handoff,
         ],
@@ -227,6 +243,8 @@ async def run_worker(settings: Settings) -> None:
     client = await _connect_patiently(telemetry, within=settings.connect_timeout_seconds)
     audit = AuditStore(url=settings.audit_url)
     audit.create()
+    delivery_log = DeliveryLogStore(url=settings.audit_url)
+    delivery_log.create()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -237,7 +255,12 @@ async def run_worker(settings: Settings) -> None:
             telemetry.instrument(outside_client(settings)) as outside,
         ):
             worker = build_worker(
-                client, settings=settings, http=http, audit=audit, outside=outside
+                client,
+                settings=settings,
+                http=http,
+                audit=audit,
+                outside=outside,
+                delivery_log=delivery_log,
             )
             async with worker:
                 log.info("worker polling task queue %r", settings.task_queue)
@@ -249,3 +272,4 @@ async def run_worker(settings: Settings) -> None:
     finally:
         telemetry.shutdown()  # flushes the spans still batched
         audit.dispose()
+        delivery_log.dispose()

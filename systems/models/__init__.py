@@ -10,6 +10,7 @@ from systems.models.payments import (
     PaymentMethod,
     Refund,
 )
+from systems.models.peppol import Transmission
 from systems.models.usage import Metric, UsageEvent
 
 __all__ = [
@@ -28,5 +29,6 @@ __all__ = [
     "Metric",
     "PaymentCharge",
     "Posting",
+    "Transmission",
     "UsageEvent",
 ]

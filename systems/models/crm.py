@@ -19,6 +19,7 @@ from systems.types import DecimalStr
 
 CustomerType = Literal["business", "individual"]
 PaymentMethodKind = Literal["auto_collect", "bank_transfer"]
+DeliveryChannel = Literal["email", "peppol"]
 ChargeKind = Literal["recurring", "usage", "one_time"]
 ChargeModel = Literal[
     "standard", "graduated", "volume", "package", "percentage", "graduated_percentage"
@@ -50,6 +51,10 @@ class CustomerBase(SQLModel):
         "the invoice itself",
     )
     dunning_excluded: bool = Field(default=False, description="Never sent dunning actions")
+    delivery_channel: DeliveryChannel = Field(default="email", sa_type=sa.String)
+    peppol_id: str = Field(
+        default="", description="Peppol participant id as typed, e.g. 0208:0123456789"
+    )
 
 
 class Customer(CustomerBase, table=True):

@@ -149,3 +149,59 @@ def test_problems_are_all_reported_at_once() -> None:
 def test_vies_policy(status: Any, block: bool, expected: set[tuple[str, str, bool]]) -> None:
     problems = vat_check_problems(status=status, vat_number="DE136695976", block_unverified=block)
     assert _found(problems) == expected
+
+
+@pytest.mark.parametrize(
+    "peppol_id",
+    # The two forms named in the Peppol policy for identifiers, and a GLN (0088).
+    ["0208:0123456789", "9930:DE123456789", "0088:7300010000001", "9944:NL004495445B01"],
+)
+def test_a_peppol_customer_with_a_participant_id_is_clean(peppol_id: str) -> None:
+    customer = _customer(tax_id="DE136695976", delivery_channel="peppol", peppol_id=peppol_id)
+    assert check_customer(customer, _contract()) == []
+
+
+@pytest.mark.parametrize(
+    "peppol_id",
+    [
+        "0123456789",  # no scheme
+        "208:0123456789",  # a scheme has four digits
+        "ABCD:0123456789",
+        "0208:",  # no identifier
+        "0208: 0123456789",
+        "iso6523-actorid-upis::0208:0123456789",  # the scheme's name belongs to the AP, not here
+        "0208:" + "1" * 131,  # longer than the policy allows
+    ],
+)
+def test_a_malformed_participant_id_blocks_a_peppol_customer(peppol_id: str) -> None:
+    customer = _customer(tax_id="DE136695976", delivery_channel="peppol", peppol_id=peppol_id)
+    [problem] = check_customer(customer, _contract())
+    assert (problem.field, problem.code, problem.blocking) == (
+        "customer.peppol_id",
+        "invalid_peppol_id",
+        True,
+    )
+    assert repr(peppol_id) in problem.message
+
+
+def test_a_peppol_customer_without_a_participant_id_is_blocked() -> None:
+    customer = _customer(tax_id="DE136695976", delivery_channel="peppol")
+    assert _found(check_customer(customer, _contract())) == {
+        ("customer.peppol_id", "missing_peppol_id", True)
+    }
+
+
+def test_a_malformed_participant_id_only_warns_when_documents_go_by_email() -> None:
+    customer = _customer(tax_id="DE136695976", peppol_id="not an id")
+    assert _found(check_customer(customer, _contract())) == {
+        ("customer.peppol_id", "invalid_peppol_id", False)
+    }
+
+
+def test_an_unknown_delivery_channel_is_named() -> None:
+    [problem] = check_customer(_customer(tax_id="DE136695976", delivery_channel="fax"), _contract())
+    assert (problem.field, problem.code) == (
+        "customer.delivery_channel",
+        "unknown_delivery_channel",
+    )
+    assert "'fax'" in problem.message and "email, peppol" in problem.message

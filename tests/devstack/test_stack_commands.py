@@ -14,7 +14,7 @@ import pytest
 from devstack.stack import DevStack, Ports, port_in_use
 
 Q2C = [sys.executable, "-m", "cli"]
-ANY_PORT = ["--temporal-port", "0", "--ui-port", "0", "--systems-port", "0"]
+ANY_PORT = ["--temporal-port", "0", "--ui-port", "0", "--systems-port", "0", "--outbox-port", "0"]
 
 pytestmark = pytest.mark.e2e
 
@@ -62,6 +62,8 @@ def test_dev_runs_until_interrupted_and_stops_every_process(tmp_path: Path) -> N
     systems_url = re.search(r"systems\s+(http://\S+)", output).group(1)  # type: ignore[union-attr]
     assert httpx.get(f"{systems_url}/healthz", timeout=5).status_code == 200
     assert port_in_use(temporal_port)
+    outbox_port = int(re.search(r"outbox\s+smtp://127\.0\.0\.1:(\d+)", output).group(1))  # type: ignore[union-attr]
+    assert port_in_use(outbox_port)
 
     process.send_signal(signal.SIGINT)
     try:
@@ -77,6 +79,7 @@ def test_dev_runs_until_interrupted_and_stops_every_process(tmp_path: Path) -> N
             break
         time.sleep(0.2)
     assert not port_in_use(temporal_port)
+    assert not port_in_use(outbox_port)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{systems_url}/healthz", timeout=2)
 

@@ -60,6 +60,8 @@ async def test_a_new_customer_is_created_then_read_back(client: httpx.AsyncClien
         "dunning_excluded": False,
         "blocked": False,
         "blocks": [],
+        "delivery_channel": "email",
+        "peppol_id": "",
     }
 
 

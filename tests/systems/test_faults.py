@@ -71,7 +71,7 @@ async def test_admin_and_healthz_are_never_faulted(client: httpx.AsyncClient) ->
     await _fault(client, system="*", error_rate=1, unavailable_rate=1)
     assert (await client.get("/healthz")).status_code == 200
     listed = (await client.get("/admin/faults")).json()["faults"]
-    assert [rule["system"] for rule in listed] == ["crm", "usage", "erp", "payments"]
+    assert [rule["system"] for rule in listed] == ["crm", "usage", "erp", "payments", "peppol"]
     assert {
         (await client.get(path)).status_code for path in ("/crm/customers", "/usage/metrics")
     } == {503}
@@ -80,7 +80,12 @@ async def test_admin_and_healthz_are_never_faulted(client: httpx.AsyncClient) ->
 async def test_faults_are_cleared_per_system_or_all(client: httpx.AsyncClient) -> None:
     await _fault(client, system="*", error_rate=1)
     remaining = (await client.delete("/admin/faults", params={"system": "crm"})).json()
-    assert [rule["system"] for rule in remaining["faults"]] == ["usage", "erp", "payments"]
+    assert [rule["system"] for rule in remaining["faults"]] == [
+        "usage",
+        "erp",
+        "payments",
+        "peppol",
+    ]
     assert (await client.get("/crm/customers")).status_code == 200
     assert (await client.get("/usage/metrics")).status_code == 500
     await client.delete("/admin/faults")
@@ -129,4 +134,5 @@ def test_a_list_of_rules_is_read_from_the_environment(monkeypatch: pytest.Monkey
         ("usage", 5, 0),
         ("erp", 5, 0),
         ("payments", 5, 0),
+        ("peppol", 5, 0),
     ]

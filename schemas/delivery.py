@@ -1,0 +1,108 @@
+"""Delivery of a posted document to the customer: one model in and one out per channel.
+
+Attachments travel through Temporal as base64 in JSON (pydantic's bytes are UTF-8 by
+default, which a PDF is not; its base64 is the URL-safe alphabet, RFC 4648 §5).
+"""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from schemas.customer import PEPPOL_PARTICIPANT_ID
+
+DocumentType = Literal["invoice", "credit_note"]
+Channel = Literal["email", "peppol"]
+
+_ONE_LINE = r"^[^\r\n]*$"
+
+
+class Attachment(BaseModel):
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
+
+    filename: str = Field(
+        min_length=1, max_length=255, pattern=r"^[^/\\\x00-\x1f]+$", description="No folders"
+    )
+    content_type: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$",
+        description="e.g. application/pdf, application/xml",
+    )
+    content: bytes = Field(min_length=1, description="The bytes; base64 in JSON")
+
+
+class DeliveryInput(BaseModel):
+    posting_key: str = Field(
+        min_length=1,
+        max_length=512,
+        description="The ERP posting key: one delivery per key, however often it is retried",
+    )
+    run_id: str = Field(default="", max_length=256, description="The workflow id, for the log")
+    document_id: str = Field(min_length=1, max_length=64, description="The ERP document number")
+    document_type: DocumentType
+
+
+class SendEmailInput(DeliveryInput):
+    recipient: EmailStr
+    recipient_name: str = Field(default="", max_length=200, pattern=_ONE_LINE)
+    subject: str = Field(min_length=1, max_length=998, pattern=_ONE_LINE)
+    text_body: str = Field(min_length=1)
+    html_body: str = Field(default="", description="Sent beside the text when given")
+    attachments: list[Attachment] = Field(
+        min_length=1, description="The PDF (Factur-X) and the UBL XML"
+    )
+
+    @field_validator("attachments")
+    @classmethod
+    def _unique_filenames(cls, attachments: list[Attachment]) -> list[Attachment]:
+        names = [attachment.filename for attachment in attachments]
+        doubled = sorted({name for name in names if names.count(name) > 1})
+        if doubled:
+            raise ValueError(f"each attachment needs its own filename: {', '.join(doubled)}")
+        return attachments
+
+
+class SendPeppolInput(DeliveryInput):
+    recipient: str = Field(
+        pattern=PEPPOL_PARTICIPANT_ID.pattern,
+        description="Peppol participant id, e.g. 0208:0123456789",
+    )
+    document: Attachment = Field(description="The UBL invoice or credit note")
+
+    @field_validator("document")
+    @classmethod
+    def _xml(cls, document: Attachment) -> Attachment:
+        if not document.content_type.endswith("xml"):
+            raise ValueError(f"Peppol carries UBL XML, not {document.content_type}")
+        return document
+
+
+class DeliveryResult(BaseModel):
+    channel: Channel
+    recipient: str
+    message_id: str = Field(description="The e-mail's Message-ID, or the Peppol transmission id")
+    sent_at: datetime
+    already_sent: bool = Field(
+        description="True when the delivery log had it as sent: nothing was sent this time"
+    )
+
+
+DeliveryState = Literal["sending", "sent", "failed"]
+
+
+class DeliveryRecord(BaseModel):
+    """One document's entry in the delivery log, kept in q2c's own database."""
+
+    key: str = Field(description="The posting key")
+    channel: Channel
+    recipient: str
+    document_id: str
+    run_id: str = ""
+    message_id: str = Field(
+        description="Fixed before the first attempt (e-mail), or the id "
+        "the access point gave (Peppol, once sent)"
+    )
+    state: DeliveryState
+    attempts: int = 1
+    intent_at: datetime = Field(description="When the first attempt was recorded")
+    sent_at: datetime | None = None
+    reply: str = Field(default="", description="The server's last answer")

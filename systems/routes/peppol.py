@@ -1,0 +1,34 @@
+"""Peppol access point stand-in: take a UBL document for sending, once per document id.
+
+No AS4 here: the document is kept, and a transmission id is given back.
+"""
+
+from fastapi import APIRouter, Response, status
+
+from systems.crud import peppol
+from systems.deps import SessionDep
+from systems.errors import NotFound
+from systems.models.peppol import OutboundIn, TransmissionPublic
+
+router = APIRouter(prefix="/peppol", tags=["peppol"])
+
+
+@router.post("/outbound", responses={200: {"description": "Already sent: the same transmission"}})
+def send(session: SessionDep, body: OutboundIn, response: Response) -> TransmissionPublic:
+    transmission, created = peppol.send(session=session, data=body)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return peppol.transmission_public(transmission)
+
+
+@router.get("/outbound")
+def list_outbound(session: SessionDep, receiver_id: str | None = None) -> list[TransmissionPublic]:
+    found = peppol.list_transmissions(session=session, receiver_id=receiver_id)
+    return [peppol.transmission_public(transmission) for transmission in found]
+
+
+@router.get("/outbound/{document_id}")
+def get_outbound(session: SessionDep, document_id: str) -> TransmissionPublic:
+    transmission = peppol.get_transmission(session=session, document_id=document_id)
+    if transmission is None:
+        raise NotFound(f"no transmission of document {document_id}")
+    return peppol.transmission_public(transmission)

@@ -1,0 +1,76 @@
+"""The outbox SMTP server (`python -m systems.outbox`) as a child process on a free port."""
+
+import email
+import email.policy
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+from devstack.stack import free_port
+
+BOUNCING = r"^bounce[^@]*@"
+"""Recipients the test server refuses with 550 (no such mailbox)."""
+DEFERRING = r"^busy[^@]*@"
+"""Recipients the test server defers with 451 (try again later)."""
+
+
+@dataclass
+class OutboxServer:
+    folder: Path
+    port: int = field(default_factory=free_port)
+    options: list[str] = field(
+        default_factory=lambda: ["--refuse-permanent", BOUNCING, "--refuse-temporary", DEFERRING]
+    )
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.folder.parent / f"outbox-{self.port}.log"
+
+    def start(self) -> None:
+        argv = [sys.executable, "-m", "systems.outbox", "--port", str(self.port)]
+        argv += ["--folder", str(self.folder), *self.options]
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the outbox exited: {self.log.read_text()}")
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"the outbox did not open port {self.port}; see {self.log}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def files(self) -> list[Path]:
+        return sorted(self.folder.glob("*.eml")) if self.folder.exists() else []
+
+    def messages(self) -> list[EmailMessage]:
+        return [
+            email.message_from_bytes(
+                path.read_bytes(), _class=EmailMessage, policy=email.policy.default
+            )
+            for path in self.files()
+        ]
+
+
+def run_outbox(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The outbox's command line, for options it refuses at start."""
+    return subprocess.run(
+        [sys.executable, "-m", "systems.outbox", *argv],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=dict(os.environ),
+    )
