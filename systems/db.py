@@ -84,7 +84,7 @@ def create_tables(*, engine: Engine, schema: str | None = None) -> None:
     for model in (Customer, Contract):
         add_missing_columns(
             engine=engine,
-            table=model.__table__,  # type: ignore[attr-defined]
+            table=model.__table__,  # type: ignore[union-attr]
             schema=schema,
         )
     ensure_counters(engine=engine)
