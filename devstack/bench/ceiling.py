@@ -14,8 +14,10 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from workers.client import connect
-from workers.settings import Settings
+# The worker's process parts, not the workflow's: the sandbox takes them as they are.
+with workflow.unsafe.imports_passed_through():
+    from workers.client import connect
+    from workers.settings import Settings
 
 STEPS = 7
 """Activities in a straight-through QuoteToCash run: validate, usage, draft, tax, route,
