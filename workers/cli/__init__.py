@@ -11,6 +11,7 @@ from workers.cli import (
     bench_rating,
     bench_run,
     chaos,
+    intake,
     preview,
     queue,
     replay,
@@ -39,6 +40,7 @@ def build_app() -> typer.Typer:
         chaos,
         queue,
         bench_approvals,
+        intake,
     ):
         module.register(app, bench=bench)
     return app
