@@ -224,7 +224,7 @@ def _problems(error: ValidationError) -> list[Problem]:
         field, sep, rest = message.partition(": ")
         # A model validator names its field at the start of its message.
         if sep and field.isidentifier():
-            loc = loc if loc[-1:] == [field] else [*loc, field]
+            loc = [*loc, field]
             message = rest
         problems.append(Problem("/" + "/".join(loc) if loc else "", message))
     return problems
