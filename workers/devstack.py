@@ -67,10 +67,11 @@ class Ports:
     temporal: int = 7233
     ui: int = 8233
     systems: int = 8400
+    intake: int = 8410
 
     @classmethod
     def random(cls) -> "Ports":
-        return cls(temporal=free_port(), ui=free_port(), systems=free_port())
+        return cls(temporal=free_port(), ui=free_port(), systems=free_port(), intake=free_port())
 
 
 @dataclass
@@ -83,6 +84,7 @@ class DevStack:
     database_url: str | None = None
     with_worker: bool = True
     worker_count: int = 1
+    with_intake: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
     _processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
 
@@ -93,6 +95,10 @@ class DevStack:
     @property
     def systems_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.systems}"
+
+    @property
+    def intake_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.intake}"
 
     @property
     def ui_url(self) -> str:
@@ -110,6 +116,8 @@ class DevStack:
                 "Q2C_DATABASE_URL": self.database_url or f"sqlite:///{self.home / 'systems.db'}",
                 "Q2C_HOME": str(self.home),
                 "Q2C_UI_URL": self.ui_url,
+                "Q2C_INTAKE_HOST": "127.0.0.1",
+                "Q2C_INTAKE_PORT": str(self.ports.intake),
             }
         )
         env.update(self.extra_env)
@@ -158,9 +166,15 @@ class DevStack:
         name = "worker" if index == 0 else f"worker-{index}"
         self._spawn(name, [sys.executable, "-m", "workers.cli", "worker"])
 
+    def start_intake(self) -> None:
+        self._spawn("intake", [sys.executable, "-m", "workers.cli", "intake"])
+
     def start(self, *, timeout: float = 60.0) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        for name, port in (("temporal", self.ports.temporal), ("systems", self.ports.systems)):
+        parts = [("temporal", self.ports.temporal), ("systems", self.ports.systems)]
+        if self.with_intake:
+            parts.append(("intake", self.ports.intake))
+        for name, port in parts:
             if port_in_use(port):
                 raise StackError(f"port {port} for {name} is taken: is another q2c stack running?")
         try:
@@ -168,6 +182,9 @@ class DevStack:
             self.start_systems()
             self._wait_for_port("temporal", self.ports.temporal, timeout)
             self._wait_for_http("systems", f"{self.systems_url}/healthz", timeout)
+            if self.with_intake:
+                self.start_intake()
+                self._wait_for_http("intake", f"{self.intake_url}/healthz", timeout)
             if self.with_worker:
                 for index in range(self.worker_count):
                     self.start_worker(index)

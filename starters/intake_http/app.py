@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from temporalio.client import Client
 
@@ -261,12 +262,22 @@ def create_app(
         for row in rows:
             row.status = row.status or status
             row.latency_ms = round(latency, 2)
+        media = "application/json" if status < 400 else MEDIA_TYPE
+        # The log is written once the answer is out: it records the request, it does not
+        # make the event durable (the run, the dead letter or the unapplied cash does).
+        return JSONResponse(
+            content,
+            status_code=status,
+            media_type=media,
+            headers=headers,
+            background=BackgroundTask(write_log, rows),
+        )
+
+    async def write_log(rows: list[IntakeRequest]) -> None:
         try:
             await asyncio.to_thread(store.log, rows)
         except SQLAlchemyError as error:  # the answer stands; the log line says what is missing
             logger.error("request log not written: %s", error)
-        media = "application/json" if status < 400 else MEDIA_TYPE
-        return JSONResponse(content, status_code=status, media_type=media, headers=headers)
 
     async def handle(
         request: Request, base: IntakeRequest

@@ -8,6 +8,7 @@ import typer
 
 from workers.cli import (
     bench_approvals,
+    bench_intake,
     bench_rating,
     bench_run,
     chaos,
@@ -41,6 +42,7 @@ def build_app() -> typer.Typer:
         queue,
         bench_approvals,
         intake,
+        bench_intake,
     ):
         module.register(app, bench=bench)
     return app
