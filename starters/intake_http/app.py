@@ -207,7 +207,7 @@ def create_app(
             FieldProblem(pointer="/" + "/".join(map(str, item["loc"])), detail=item["msg"])
             for item in error.errors()
         ]
-        return ProblemError("malformed-request", "the request is invalid", errors=errors).response()
+        return ProblemError("invalid-request", "the request is invalid", errors=errors).response()
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
@@ -401,7 +401,12 @@ def create_app(
             )
         return json_schema(event_type, version)
 
-    @app.get("/problems/{slug}", tags=["problems"], summary="What a problem type means")
+    @app.get(
+        "/problems/{slug}",
+        tags=["problems"],
+        summary="What a problem type means",
+        responses={404: {"description": "No such problem type"}},
+    )
     async def problem_type(slug: str) -> dict[str, Any]:
         kind = KINDS.get(slug)
         if kind is None:

@@ -60,6 +60,7 @@ KINDS = {
         ),
         Kind("too-large", 413, "Body too large", "The body is over the limit."),
         Kind("unsupported-media-type", 415, "Not JSON", "Send `application/json`."),
+        Kind("invalid-request", 422, "Invalid request", "A path or query parameter is invalid."),
         Kind("invalid-event", 422, "Invalid event", "The body does not validate; see `errors`."),
         Kind(
             "unsupported-version",
