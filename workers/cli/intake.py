@@ -172,6 +172,35 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         out.print(table)
         out.print(f"{len(rows)} unapplied", highlight=False)
 
+    @intake.command()
+    def incidents(
+        since: str = typer.Option("", help="Only requests on or after this ISO date"),
+    ) -> None:
+        """Integration incidents per source: refusals and dead letters, by outcome."""
+        from datetime import UTC, datetime
+
+        from starters.intake_http.incidents import incidents_by_source
+
+        try:
+            start = datetime.fromisoformat(since).replace(tzinfo=UTC) if since else None
+        except ValueError:
+            err.print(f"[red]error:[/] --since {since}: not an ISO date", highlight=False)
+            raise typer.Exit(2) from None
+        store = _store(IntakeSettings())
+        rows = store.requests(since=start)
+        store.dispose()
+        table = Table("source", "requests", "accepted", "incidents", "by outcome")
+        for source in incidents_by_source(rows):
+            detail = ", ".join(f"{k} {v}" for k, v in source.by_outcome.most_common())
+            table.add_row(
+                source.source,
+                str(source.requests),
+                str(source.accepted),
+                str(source.incidents),
+                detail,
+            )
+        out.print(table)
+
     @app.command()
     def send(
         event_file: Path = typer.Argument(..., help="An event (or a batch) as JSON; '-': stdin"),

@@ -292,3 +292,17 @@ def test_schemas_are_published_per_type_and_version(intake: IntakeProcess) -> No
     assert v2["properties"]["amount"]["$ref"].endswith("/Money")
     _problem(httpx.get(f"{intake.url}/v1/schemas/payment.succeeded/3"), 404, "not-found")
     assert httpx.get(f"{intake.url}/openapi.json").json()["info"]["title"] == "q2c event intake"
+
+
+def test_incidents_are_counted_per_source(intake: IntakeProcess) -> None:
+    from starters.intake_http.incidents import incidents_by_source
+
+    post(intake, _cycle(type="contract.renewed"))  # a 403 for crm
+    post(intake, _payment(schema_version=7), source="payments")  # a 422 for payments
+    store = intake.store()
+    by_source = {s.source: s for s in incidents_by_source(store.requests())}
+    store.dispose()
+    assert by_source["crm"].by_outcome["forbidden"] >= 1
+    assert by_source["payments"].by_outcome["unsupported-version"] >= 1
+    listed = intake.cli("intake", "incidents")
+    assert listed.returncode == 0 and "forbidden" in listed.stdout
