@@ -3,7 +3,9 @@ issue lists, and what each one leaves behind."""
 
 import json
 import random
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -306,3 +308,44 @@ def test_incidents_are_counted_per_source(intake: IntakeProcess) -> None:
     assert by_source["payments"].by_outcome["unsupported-version"] >= 1
     listed = intake.cli("intake", "incidents")
     assert listed.returncode == 0 and "forbidden" in listed.stdout
+
+
+def test_a_source_over_its_rate_gets_429_with_retry_after(
+    dev_server_env: WorkflowEnvironment, intake: IntakeProcess, tmp_path: Path
+) -> None:
+    slow = IntakeProcess(
+        tmp_path / "slow",
+        intake.temporal_address,
+        intake.systems,
+        extra_env={"Q2C_INTAKE_RATE_PER_SECOND": "0.2", "Q2C_INTAKE_RATE_BURST": "2"},
+    ).start()
+    try:
+        answers = [post(slow, _cycle()) for _ in range(3)]
+        assert [a.status_code for a in answers[:2]] == [202, 202]
+        body = _problem(answers[2], 429, "rate-limited")
+        assert "crm" in body["detail"]
+        assert answers[2].headers["retry-after"] == "5"  # 1 token at 0.2/s
+        assert post(slow, _payment(), source="payments").status_code == 202  # its own budget
+    finally:
+        slow.stop()
+
+
+@pytest.mark.parametrize(
+    ("secrets", "reason"),
+    [
+        ('{"crm": ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}', "webhook_secrets.crm[0]: must start"),
+        ('{"crm": ["whsec_%%%"]}', "webhook_secrets.crm[0]: not base64"),
+        ('{"crm": ["whsec_c2hvcnQ="]}', "shorter than 24 bytes"),
+        ('{"crm": []}', "webhook_secrets.crm: no secret"),
+    ],
+)
+def test_bad_secrets_stop_the_intake_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, secrets: str, reason: str
+) -> None:
+    from pydantic import ValidationError
+
+    from starters.intake_http.settings import IntakeSettings
+
+    monkeypatch.setenv("Q2C_WEBHOOK_SECRETS", secrets)
+    with pytest.raises(ValidationError, match=re.escape(reason)):
+        IntakeSettings()
