@@ -12,6 +12,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from starters.intake_http.store import IntakeRequest
 from tests.starters.intake.conftest import IntakeProcess, post, sign
 
 pytestmark = [pytest.mark.e2e]
@@ -47,6 +48,21 @@ def _payment(**changes: Any) -> dict[str, Any]:
     }
     event.update(changes)
     return event
+
+
+def _logged(intake: IntakeProcess, *webhook_ids: str) -> list[IntakeRequest]:
+    """The request log once it holds these deliveries: it is written after each answer."""
+    store = intake.store()
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            rows = store.requests()
+            if set(webhook_ids) <= {row.webhook_id for row in rows}:
+                return rows
+            assert time.monotonic() < deadline, f"{webhook_ids} not logged"
+            time.sleep(0.1)
+    finally:
+        store.dispose()
 
 
 def _problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
@@ -264,9 +280,7 @@ def test_every_request_is_in_the_request_log(intake: IntakeProcess) -> None:
     event = _cycle(year=2330)
     post(intake, event, webhook_id="msg_logged")
     post(intake, _cycle(schema_version=9), webhook_id="msg_logged_bad")
-    store = intake.store()
-    rows = {row.webhook_id: row for row in store.requests()}
-    store.dispose()
+    rows = {row.webhook_id: row for row in _logged(intake, "msg_logged", "msg_logged_bad")}
     logged = rows["msg_logged"]
     assert (logged.source, logged.event_id, logged.status, logged.outcome) == (
         "crm",
@@ -299,11 +313,9 @@ def test_schemas_are_published_per_type_and_version(intake: IntakeProcess) -> No
 def test_incidents_are_counted_per_source(intake: IntakeProcess) -> None:
     from starters.intake_http.incidents import incidents_by_source
 
-    post(intake, _cycle(type="contract.renewed"))  # a 403 for crm
-    post(intake, _payment(schema_version=7), source="payments")  # a 422 for payments
-    store = intake.store()
-    by_source = {s.source: s for s in incidents_by_source(store.requests())}
-    store.dispose()
+    post(intake, _cycle(type="contract.renewed"), webhook_id="msg_403")  # a 403 for crm
+    post(intake, _payment(schema_version=7), source="payments", webhook_id="msg_422")
+    by_source = {s.source: s for s in incidents_by_source(_logged(intake, "msg_403", "msg_422"))}
     assert by_source["crm"].by_outcome["forbidden"] >= 1
     assert by_source["payments"].by_outcome["unsupported-version"] >= 1
     listed = intake.cli("intake", "incidents")
