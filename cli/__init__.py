@@ -9,10 +9,12 @@ import typer
 from cli import (
     bench_approvals,
     bench_documents,
+    bench_intake,
     bench_rating,
     bench_run,
     chaos,
     documents,
+    intake,
     preview,
     queue,
     replay,
@@ -43,6 +45,8 @@ def build_app() -> typer.Typer:
         bench_approvals,
         documents,
         bench_documents,
+        intake,
+        bench_intake,
     ):
         module.register(app, bench=bench)
     return app

@@ -62,6 +62,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             ports=_ports(temporal_port, ui_port, systems_port, outbox_port),
             worker_count=workers,
             token=settings.systems_token.get_secret_value(),
+            with_intake=True,
         )
         try:
             stack.start()
@@ -71,7 +72,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         console.print(
             f"q2c dev stack up\n  Temporal  {stack.temporal_address}\n  Web UI    {stack.ui_url}"
             f"\n  systems   {stack.systems_url}\n  outbox    smtp://127.0.0.1:{stack.ports.outbox}"
-            f" → {settings.home / 'outbox'}\n  logs      {settings.home / 'logs'}\n"
+            f" → {settings.home / 'outbox'}\n  intake    {stack.intake_url}/v1/events"
+            f"\n  logs      {settings.home / 'logs'}\n"
             "Ctrl-C stops everything."
         )
         try:

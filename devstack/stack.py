@@ -83,10 +83,17 @@ class Ports:
     ui: int = 8233
     systems: int = 8400
     outbox: int = 8425
+    intake: int = 8410
 
     @classmethod
     def random(cls) -> "Ports":
-        return cls(temporal=free_port(), ui=free_port(), systems=free_port(), outbox=free_port())
+        return cls(
+            temporal=free_port(),
+            ui=free_port(),
+            systems=free_port(),
+            outbox=free_port(),
+            intake=free_port(),
+        )
 
 
 @dataclass
@@ -99,6 +106,7 @@ class DevStack:
     database_url: str | None = None
     with_worker: bool = True
     worker_count: int = 1
+    with_intake: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
     _processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
 
@@ -109,6 +117,10 @@ class DevStack:
     @property
     def systems_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.systems}"
+
+    @property
+    def intake_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.intake}"
 
     @property
     def ui_url(self) -> str:
@@ -135,6 +147,8 @@ class DevStack:
                 "Q2C_HOME": str(self.home),
                 "Q2C_UI_URL": self.ui_url,
                 "Q2C_SMTP_URL": f"smtp://127.0.0.1:{self.ports.outbox}?starttls=off",
+                "Q2C_INTAKE_HOST": "127.0.0.1",
+                "Q2C_INTAKE_PORT": str(self.ports.intake),
             }
         )
         env.update(self.extra_env)
@@ -182,13 +196,19 @@ class DevStack:
         name = "worker" if index == 0 else f"worker-{index}"
         self._spawn(name, [sys.executable, "-m", "cli", "worker"])
 
+    def start_intake(self) -> None:
+        self._spawn("intake", [sys.executable, "-m", "cli", "intake"])
+
     def start(self, *, timeout: float = 60.0) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        for name, port in (
+        parts = [
             ("temporal", self.ports.temporal),
             ("systems", self.ports.systems),
             ("outbox", self.ports.outbox),
-        ):
+        ]
+        if self.with_intake:
+            parts.append(("intake", self.ports.intake))
+        for name, port in parts:
             if port_in_use(port):
                 raise StackError(f"port {port} for {name} is taken: is another q2c stack running?")
         try:
@@ -198,6 +218,9 @@ class DevStack:
             self._wait_for_port("temporal", self.ports.temporal, timeout)
             self._wait_for_port("outbox", self.ports.outbox, timeout)
             self._wait_for_http("systems", f"{self.systems_url}/healthz", timeout)
+            if self.with_intake:
+                self.start_intake()
+                self._wait_for_http("intake", f"{self.intake_url}/healthz", timeout)
             if self.with_worker:
                 for index in range(self.worker_count):
                     self.start_worker(index)

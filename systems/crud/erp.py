@@ -146,9 +146,12 @@ def list_postings(
     session: Session,
     contract_id: str | None = None,
     customer_id: str | None = None,
+    erp_document_id: str | None = None,
     limit: int = 100,
 ) -> list[Posting]:
     query = select(Posting).order_by(col(Posting.id)).limit(limit)
+    if erp_document_id is not None:
+        query = query.where(col(Posting.erp_document_id) == erp_document_id)
     if contract_id is not None:
         query = query.where(col(Posting.contract_id) == contract_id)
     if customer_id is not None:

@@ -36,7 +36,7 @@ class PaymentMethodBase(SQLModel):
     brand: str = SQLField(default="", description="visa, mastercard… for a card")
     last4: str = SQLField(default="", max_length=4)
     is_default: bool = SQLField(default=True, description="Charged when no method is named")
-    decline_next: int = SQLField(default=0, ge=0, description="Decline this many charges")
+    decline_next: int = SQLField(default=0, ge=0, le=1_000, description="Decline this many charges")
     decline_code: DeclineCode = SQLField(default="card_declined", sa_type=sa.String)
     processing_seconds: int = SQLField(
         default=0, ge=0, le=86_400, description="A charge settles this long after confirming"

@@ -32,10 +32,17 @@ def list_postings(
     session: SessionDep,
     contract_id: str | None = None,
     customer_id: str | None = None,
+    erp_document_id: Annotated[
+        str | None, Query(description="The ERP's document number, as on the invoice")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[PostingPublic]:
     postings = erp.list_postings(
-        session=session, contract_id=contract_id, customer_id=customer_id, limit=limit
+        session=session,
+        contract_id=contract_id,
+        customer_id=customer_id,
+        erp_document_id=erp_document_id,
+        limit=limit,
     )
     return [erp.posting_public(posting) for posting in postings]
 
