@@ -81,6 +81,47 @@ class ComputeTaxInput(BaseModel):
 class TaxedInvoice(BaseModel):
     invoice: Invoice
     uncertain: bool = False
+    uncertain_reasons: list[str] = Field(
+        default_factory=list, description="Why the tax engine is unsure, one sentence each"
+    )
+
+
+class PastInvoice(BaseModel):
+    """One earlier document in the ERP, as routing compares with it."""
+
+    invoice_id: str
+    period_start: date
+    period_end: date
+    total: Decimal
+    currency: str
+
+
+class RouteHistoryInput(BaseModel):
+    """Which earlier documents routing compares a run's documents with."""
+
+    customer_id: str
+    contract_id: str
+    reason: str = Field(
+        description="The event's reason (cycle, milestone…): only documents billed for the "
+        "same reason compare; a one-time milestone fee says nothing about a monthly invoice"
+    )
+    currency: str
+    before: date = Field(description="Only documents for periods starting before this day")
+    exclude: list[str] = Field(
+        default_factory=list, description="This run's own document ids, posted by a retry"
+    )
+    metrics: list[str] = Field(
+        default_factory=list, description="Usage metrics to read for those documents' periods"
+    )
+
+
+class RouteHistory(BaseModel):
+    invoices: list[PastInvoice] = Field(
+        default_factory=list, description="Earlier documents, the most recent first"
+    )
+    usage: list[UsageSummary] = Field(
+        default_factory=list, description="Usage in the periods those documents billed"
+    )
 
 
 class RouteInput(BaseModel):
@@ -89,8 +130,14 @@ class RouteInput(BaseModel):
     customer: Customer
     problems: list[Problem] = Field(default_factory=list)
     tax_uncertain: bool = False
+    tax_uncertain_reasons: list[str] = Field(
+        default_factory=list, description="The tax engine's reasons, shown to the approver"
+    )
     usage: UsageSummary | None = Field(
         default=None, description="This period's usage, scored against earlier periods"
+    )
+    history: RouteHistory | None = Field(
+        default=None, description="What the scores stand on; None: not read (no scores)"
     )
 
 

@@ -96,6 +96,7 @@ def activities_for(
         billing.draft_invoice,
         billing.draft_amendment,
         _compute_tax(billing=billing, http=outside or http, settings=settings),
+        routing.fetch_route_history,
         routing.route,
         routing.notify,
         erp.post_invoice,
