@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, computed_field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from schemas.approvals import RecordedDecision, RefusedAttempt
 from schemas.events import ContractEvent
@@ -89,36 +89,26 @@ them); runs that posted before the documents list used the same keys."""
 
 class RunDocument(BaseModel):
     """One document a run bills (the invoice, or an amendment's credit note) and what became
-    of it. Per-document state of later phases (delivery, collection) belongs here."""
+    of it; its totals are the invoice's. Per-document state of later phases (delivery,
+    collection) belongs here."""
 
+    document_type: DocumentType
     invoice: Invoice
     posting_key: str = Field(description="The ERP posting key: posting it twice changes nothing")
     erp_document_id: str = Field(default="", description="The ERP's number, once posted")
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def document_type(self) -> DocumentType:
-        return self.invoice.document_type
+    @model_validator(mode="after")
+    def _type_is_the_invoices(self) -> "RunDocument":
+        if self.document_type != self.invoice.document_type:
+            raise ValueError(
+                f"document_type: {self.document_type}, but the invoice is a "
+                f"{self.invoice.document_type}"
+            )
+        return self
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def subtotal(self) -> Amount:
-        return self.invoice.subtotal
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def tax_total(self) -> Amount:
-        return self.invoice.tax_total
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def total(self) -> Amount:
-        return self.invoice.total
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def currency(self) -> str:
-        return self.invoice.currency
+    @classmethod
+    def of(cls, invoice: Invoice, *, posting_key: str) -> "RunDocument":
+        return cls(document_type=invoice.document_type, invoice=invoice, posting_key=posting_key)
 
     @property
     def label(self) -> str:
@@ -168,6 +158,7 @@ class RunStatus(BaseModel):
         )
         documents = [
             {
+                "document_type": field,
                 "invoice": data[field],
                 "posting_key": data.get(key, ""),
                 "erp_document_id": data.get(number, ""),

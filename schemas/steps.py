@@ -81,9 +81,7 @@ class ComputeTaxInput(BaseModel):
 class TaxedInvoice(BaseModel):
     invoice: Invoice
     uncertain: bool = False
-    uncertain_reasons: list[str] = Field(
-        default_factory=list, description="Why the tax engine is unsure, one sentence each"
-    )
+    uncertain_reasons: list[str] = Field(default_factory=list, description="Why, one each")
 
 
 class PastInvoice(BaseModel):
@@ -97,31 +95,23 @@ class PastInvoice(BaseModel):
 
 
 class RouteHistoryInput(BaseModel):
-    """Which earlier documents routing compares a run's documents with."""
+    """The earlier documents routing compares a run's documents with: the same customer,
+    contract, reason and currency as `like`, for periods that start before its own."""
 
-    customer_id: str
-    contract_id: str
+    like: Invoice
     reason: str = Field(
-        description="The event's reason (cycle, milestone…): only documents billed for the "
-        "same reason compare; a one-time milestone fee says nothing about a monthly invoice"
+        description="The event's reason (cycle, milestone…): a one-time milestone fee says "
+        "nothing about a monthly invoice"
     )
-    currency: str
-    before: date = Field(description="Only documents for periods starting before this day")
-    exclude: list[str] = Field(
-        default_factory=list, description="This run's own document ids, posted by a retry"
-    )
-    metrics: list[str] = Field(
-        default_factory=list, description="Usage metrics to read for those documents' periods"
-    )
+    exclude: list[str] = Field(description="This run's own document ids (a retry posted them)")
+    metrics: list[str] = Field(description="Usage metrics to read for those documents' periods")
 
 
 class RouteHistory(BaseModel):
-    invoices: list[PastInvoice] = Field(
-        default_factory=list, description="Earlier documents, the most recent first"
-    )
-    usage: list[UsageSummary] = Field(
-        default_factory=list, description="Usage in the periods those documents billed"
-    )
+    """Earlier documents, the most recent first, and the usage in the periods they billed."""
+
+    invoices: list[PastInvoice] = Field(default_factory=list)
+    usage: list[UsageSummary] = Field(default_factory=list)
 
 
 class RouteInput(BaseModel):

@@ -132,7 +132,7 @@ def print_report(
         total = f"{status.total} {status.currency}" if status and status.total is not None else ""
         note = status.document("credit_note") if status is not None else None
         if note is not None:
-            total += f" (credit note {note.total})"
+            total += f" (credit note {note.invoice.total})"
         reason = ""
         if status is not None:
             reason = status.reason_code or ", ".join(r.code for r in status.route_reasons)

@@ -8,10 +8,10 @@ def current_details(status: RunStatus) -> str:
     if status.customer_id:
         lines.append(f"Customer: `{status.customer_id}`")
     for document in status.documents:
+        shown = document.invoice
         lines.append(
-            f"{document.label.capitalize()}: subtotal {document.subtotal} + tax "
-            f"{document.tax_total} = **{document.total} {document.currency}** "
-            f"({len(document.invoice.lines)} lines)"
+            f"{document.label.capitalize()}: subtotal {shown.subtotal} + tax {shown.tax_total} "
+            f"= **{shown.total} {shown.currency}** ({len(shown.lines)} lines)"
         )
     if status.reason:
         lines.append(f"Reason: `{status.reason_code}` {status.reason}")

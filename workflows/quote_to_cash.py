@@ -166,7 +166,7 @@ class QuoteToCashWorkflow:
                 BillingActivities.compute_tax, ComputeTaxInput(invoice=draft, customer=customer)
             )
             self._status.documents.append(
-                RunDocument(invoice=taxed.invoice, posting_key=_posting_key(event, taxed.invoice))
+                RunDocument.of(taxed.invoice, posting_key=_posting_key(event, taxed.invoice))
             )
             tax_uncertain = tax_uncertain or taxed.uncertain
             uncertain.extend(r for r in taxed.uncertain_reasons if r not in uncertain)
@@ -175,16 +175,13 @@ class QuoteToCashWorkflow:
         self._view.set_state(RunState.ROUTING)
         history: RouteHistory | None = None
         if workflow.patched(ROUTE_HISTORY):
-            first = self._status.documents[0].invoice
+            drafted = [d.invoice for d in self._status.documents]
             history = await self._call(
                 RoutingActivities.fetch_route_history,
                 RouteHistoryInput(
-                    customer_id=customer.id,
-                    contract_id=contract.id,
+                    like=drafted[0],
                     reason=event.reason,
-                    currency=first.currency,
-                    before=first.period_start,
-                    exclude=[d.invoice.invoice_id for d in self._status.documents],
+                    exclude=[d.invoice_id for d in drafted],
                     metrics=sorted(usage.quantities) if usage is not None else [],
                 ),
             )
@@ -281,11 +278,11 @@ class QuoteToCashWorkflow:
 
     def _show_total(self) -> None:
         """The invoice (or, alone, the credit note) is the run's total."""
-        headline = self._status.document("invoice") or self._status.document("credit_note")
-        assert headline is not None
-        self._status.total = headline.total
-        self._status.currency = headline.currency
-        self._view.upsert(sa.INVOICE_TOTAL.value_set(float(headline.total)))
+        shown = self._status.document("invoice") or self._status.document("credit_note")
+        assert shown is not None
+        self._status.total = shown.invoice.total
+        self._status.currency = shown.invoice.currency
+        self._view.upsert(sa.INVOICE_TOTAL.value_set(float(shown.invoice.total)))
 
     async def _settle(self, state: RunState, *, step: str) -> None:
         """Show the state the run ends in, and record it as the run's outcome: the workflow

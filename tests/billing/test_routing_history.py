@@ -101,13 +101,7 @@ async def _history(
         return await ActivityEnvironment().run(
             routing.fetch_route_history,
             RouteHistoryInput(
-                customer_id=draft.customer_id,
-                contract_id=CONTRACT,
-                reason=reason,
-                currency=draft.currency,
-                before=draft.period_start,
-                exclude=[draft.invoice_id],
-                metrics=metrics,
+                like=draft, reason=reason, exclude=[draft.invoice_id], metrics=metrics
             ),
         )
 

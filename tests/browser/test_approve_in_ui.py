@@ -115,4 +115,4 @@ async def test_an_approver_approves_in_the_web_ui(stack: DevStack) -> None:
     assert response.status_code == 200, response.text
     erp = response.json()
     assert erp["erp_document_id"] == document.erp_document_id
-    assert erp["invoice"]["total"] == str(document.total)
+    assert erp["invoice"]["total"] == str(document.invoice.total)

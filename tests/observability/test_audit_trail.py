@@ -188,34 +188,40 @@ async def _outcomes_of(
     return result.state, [(h.outcome, h.reason_code, h.system) for h in rows]
 
 
-async def test_a_permanent_failure_records_needs_attention_from_the_system_that_refused(
-    time_skipping_env: WorkflowEnvironment, systems: SystemsService, store: AuditStore
+@pytest.mark.parametrize(
+    ("input", "final", "outcome"),
+    [
+        # No such contract in the CRM: a 404 from validate_customer, the CRM's step.
+        (
+            RunInput(event=cycle_closed("C-9999", 8)),
+            RunState.NEEDS_ATTENTION,
+            (Outcome.NEEDS_ATTENTION, "contract_not_found", "crm"),
+        ),
+        # C-1009 carries a non-standard clause: it waits, and no one decides within a minute.
+        (
+            RunInput(event=cycle_closed("C-1009", 12), approval_timeout_seconds=60),
+            RunState.NEEDS_ATTENTION,
+            (Outcome.NEEDS_ATTENTION, "approval_expired", "approver"),
+        ),
+        # Two documents, two reconciles: one outcome, after both.
+        (
+            RunInput(event=amended("C-1016", date(2026, 7, 16), date(2026, 8, 1))),
+            RunState.POSTED,
+            (Outcome.POSTED, "", "q2c"),
+        ),
+    ],
+    ids=["permanent_failure", "approval_expired", "amendment_posted"],
+)
+async def test_the_run_records_its_outcome_once_naming_where_the_problem_came_from(
+    time_skipping_env: WorkflowEnvironment,
+    systems: SystemsService,
+    store: AuditStore,
+    input: RunInput,
+    final: RunState,
+    outcome: tuple[Outcome, str, str],
 ) -> None:
-    # No such contract in the CRM: a 404 from validate_customer, the CRM's step.
-    state, outcomes = await _outcomes_of(
-        time_skipping_env, systems, store, RunInput(event=cycle_closed("C-9999", 8))
-    )
-    assert state is RunState.NEEDS_ATTENTION
-    assert outcomes == [(Outcome.NEEDS_ATTENTION, "contract_not_found", "crm")]
-
-
-async def test_an_expired_approval_records_needs_attention_from_the_approver(
-    time_skipping_env: WorkflowEnvironment, systems: SystemsService, store: AuditStore
-) -> None:
-    # C-1009 carries a non-standard clause: it waits, and no one decides within a minute.
-    input = RunInput(event=cycle_closed("C-1009", 12), approval_timeout_seconds=60)
     state, outcomes = await _outcomes_of(time_skipping_env, systems, store, input)
-    assert state is RunState.NEEDS_ATTENTION
-    assert outcomes == [(Outcome.NEEDS_ATTENTION, "approval_expired", "approver")]
-
-
-async def test_an_amendment_records_posted_once_after_both_documents(
-    time_skipping_env: WorkflowEnvironment, systems: SystemsService, store: AuditStore
-) -> None:
-    input = RunInput(event=amended("C-1016", date(2026, 7, 16), date(2026, 8, 1)))
-    state, outcomes = await _outcomes_of(time_skipping_env, systems, store, input)
-    assert state is RunState.POSTED
-    assert outcomes == [(Outcome.POSTED, "", "q2c")]
+    assert (state, outcomes) == (final, [outcome])
 
 
 async def test_an_amendment_with_nothing_to_post_records_nothing_to_bill(

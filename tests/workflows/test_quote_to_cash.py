@@ -92,7 +92,8 @@ async def test_straight_through_run_posts_once_and_reconciles(
     posting = await _erp_posting(systems, document.posting_key)
     assert posting is not None
     assert posting["erp_document_id"] == document.erp_document_id
-    assert document.total == document.subtotal + document.tax_total == result.total
+    billed = document.invoice
+    assert billed.total == billed.subtotal + billed.tax_total == result.total
 
 
 async def test_broken_master_data_needs_attention_and_posts_nothing(

@@ -35,7 +35,7 @@ def _print_status(status: RunStatus, *, as_json: bool) -> None:
         out.print(f"total: {status.total} {status.currency}", highlight=False)
     note = status.document("credit_note")
     if note is not None:
-        out.print(f"credit note: {note.total} {note.currency}", highlight=False)
+        out.print(f"credit note: {note.invoice.total} {note.invoice.currency}", highlight=False)
     if status.reason_code:
         out.print(f"reason: {status.reason_code}: {status.reason}", highlight=False)
     for reason in status.route_reasons:
