@@ -6,7 +6,10 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from schemas.runs import RunState, RunStatus
+import pytest
+from pydantic import ValidationError
+
+from schemas.runs import RunDocument, RunState, RunStatus
 
 HISTORIES = Path(__file__).parents[1] / "histories"
 
@@ -77,3 +80,12 @@ def test_todays_status_carries_the_documents_with_their_totals_in_its_json() -> 
     ]
     assert RunStatus.model_validate(dumped) == status
     assert "erp_document_id" not in dumped and "credit_note" not in dumped
+
+
+def test_a_document_whose_type_is_not_its_invoices_is_refused_by_field() -> None:
+    status = _result(HISTORIES / "amendment.json")
+    note = status.documents[0]
+    with pytest.raises(
+        ValidationError, match="document_type: invoice, but the invoice is a credit_note"
+    ):
+        RunDocument(document_type="invoice", invoice=note.invoice, posting_key=note.posting_key)
