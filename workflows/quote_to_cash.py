@@ -15,9 +15,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.routing import RoutingActivities
     from activities.usage import UsageActivities
     from activities.vies import ViesActivities, ViesCheckInput
-    from schemas.approvals import Decision
+    from schemas.approvals import ApprovalRequirement, Decision
     from schemas.audit import HandoffInput, Outcome, Step
     from schemas.contract import Contract
+    from schemas.customer import Customer
     from schemas.errors import ReasonCode
     from schemas.events import ContractAmended, ContractEvent, workflow_id_for
     from schemas.invoice import Invoice
@@ -32,10 +33,13 @@ with workflow.unsafe.imports_passed_through():
         FetchUsageInput,
         PostInvoiceInput,
         ReconcileInput,
+        RouteDecision,
         RouteHistory,
         RouteHistoryInput,
         RouteInput,
+        TaxedInvoice,
         ValidateCustomerInput,
+        ValidatedCustomer,
     )
     from schemas.usage import UsageSummary
     from workflows.approval import APPROVE_HELP, DECIDE_HELP, REJECT_HELP, ApprovalWait
@@ -106,14 +110,38 @@ class QuoteToCashWorkflow:
         """The run's steps, up to the state it ends in."""
         event = input.event
         amendment = event if self._local_steps and isinstance(event, ContractAmended) else None
+        validated = await self._validate(event, amendment)
+        usage: UsageSummary | None = None
+        if amendment is not None:
+            drafts = await self._draft_amendment(amendment, validated.contract)
+        else:
+            usage, drafts = await self._draft(event, validated.contract)
+        if not drafts:
+            self._status.reason = "the change moves no fee billed in advance: nothing to post"
+            return RunState.NOTHING_TO_BILL
+        taxed = await self._tax(event, drafts, validated.customer)
+        approval = await self._route(event, validated, usage, taxed)
+        if approval is not None:
+            rejection = await self._approval.wait(approval)
+            if rejection is not None:
+                self._status.reason_code = ReasonCode.REJECTED
+                self._status.reason = f"rejected by {rejection.approver}: {rejection.comment}"
+                return RunState.REJECTED
+        await self._post()
+        await self._reconcile()
+        return RunState.POSTED
+
+    async def _validate(
+        self, event: ContractEvent, amendment: ContractAmended | None
+    ) -> ValidatedCustomer:
         self._view.set_state(RunState.VALIDATING)
-        validated = await self._call(
+        validated: ValidatedCustomer = await self._call(
             CrmActivities.validate_customer,
             ValidateCustomerInput(
                 contract_id=event.contract_id, as_of=amendment.period_start if amendment else None
             ),
         )
-        contract, customer = validated.contract, validated.customer
+        customer = validated.customer
         if validated.vies_check:
             vies = await self._call(
                 ViesActivities.check_vat, ViesCheckInput(vat_number=customer.tax_id)
@@ -128,50 +156,58 @@ class QuoteToCashWorkflow:
                 "; ".join(f"{p.field}: {p.message}" for p in validated.blocking),
                 step="validate_customer",
             )
+        return validated
 
-        usage: UsageSummary | None = None
-        if amendment is not None:
-            drafts = await self._draft_amendment(amendment, contract)
-        else:
-            self._view.set_state(RunState.FETCHING_USAGE)
-            usage = await self._call(
-                UsageActivities.fetch_usage,
-                FetchUsageInput(
-                    contract=contract, period_start=event.period_start, period_end=event.period_end
-                ),
-            )
-            self._view.set_state(RunState.RATING)
-            drafts = [
-                await self._step(
-                    BillingActivities.draft_invoice,
-                    DraftInvoiceInput(
-                        contract=contract,
-                        usage=usage,
-                        period_start=event.period_start,
-                        period_end=event.period_end,
-                        invoice_id=event.business_key,
-                        milestone_id=getattr(event, "milestone_id", None),
-                    ),
-                )
-            ]
-        if not drafts:
-            self._status.reason = "the change moves no fee billed in advance: nothing to post"
-            return RunState.NOTHING_TO_BILL
+    async def _draft(
+        self, event: ContractEvent, contract: Contract
+    ) -> tuple[UsageSummary, list[Invoice]]:
+        """The period's usage, rated into one invoice."""
+        self._view.set_state(RunState.FETCHING_USAGE)
+        usage: UsageSummary = await self._call(
+            UsageActivities.fetch_usage,
+            FetchUsageInput(
+                contract=contract, period_start=event.period_start, period_end=event.period_end
+            ),
+        )
+        self._view.set_state(RunState.RATING)
+        draft = await self._step(
+            BillingActivities.draft_invoice,
+            DraftInvoiceInput(
+                contract=contract,
+                usage=usage,
+                period_start=event.period_start,
+                period_end=event.period_end,
+                invoice_id=event.business_key,
+                milestone_id=getattr(event, "milestone_id", None),
+            ),
+        )
+        return usage, [draft]
 
+    async def _tax(
+        self, event: ContractEvent, drafts: list[Invoice], customer: Customer
+    ) -> list[TaxedInvoice]:
+        """Each draft taxed becomes one of the run's documents."""
         self._view.set_state(RunState.TAXING)
-        uncertain: list[str] = []
-        tax_uncertain = False
+        taxed: list[TaxedInvoice] = []
         for draft in drafts:
-            taxed = await self._step(
+            result: TaxedInvoice = await self._step(
                 BillingActivities.compute_tax, ComputeTaxInput(invoice=draft, customer=customer)
             )
+            taxed.append(result)
             self._status.documents.append(
-                RunDocument.of(taxed.invoice, posting_key=_posting_key(event, taxed.invoice))
+                RunDocument.of(result.invoice, posting_key=_posting_key(event, result.invoice))
             )
-            tax_uncertain = tax_uncertain or taxed.uncertain
-            uncertain.extend(r for r in taxed.uncertain_reasons if r not in uncertain)
         self._show_total()
+        return taxed
 
+    async def _route(
+        self,
+        event: ContractEvent,
+        validated: ValidatedCustomer,
+        usage: UsageSummary | None,
+        taxed: list[TaxedInvoice],
+    ) -> ApprovalRequirement | None:
+        """What the approver policy demands, or None when the run goes straight through."""
         self._view.set_state(RunState.ROUTING)
         history: RouteHistory | None = None
         if workflow.patched(ROUTE_HISTORY):
@@ -185,16 +221,17 @@ class QuoteToCashWorkflow:
                     metrics=sorted(usage.quantities) if usage is not None else [],
                 ),
             )
-        routes = [
+        doubts = list(dict.fromkeys(r for t in taxed for r in t.uncertain_reasons))
+        routes: list[RouteDecision] = [
             await self._step(
                 RoutingActivities.route,
                 RouteInput(
                     invoice=document.invoice,
-                    contract=contract,
-                    customer=customer,
+                    contract=validated.contract,
+                    customer=validated.customer,
                     problems=validated.problems,
-                    tax_uncertain=tax_uncertain,
-                    tax_uncertain_reasons=uncertain,
+                    tax_uncertain=any(t.uncertain for t in taxed),
+                    tax_uncertain_reasons=doubts,
                     usage=usage,
                     history=history,
                 ),
@@ -204,24 +241,22 @@ class QuoteToCashWorkflow:
         # A contract-level reason (a clause, a manual price) comes with each of an
         # amendment's two documents; a person needs to read it once.
         unique = {(r.code, r.message): r for route in routes for r in route.reasons}
-        reasons = list(unique.values())
-        self._status.route_reasons = reasons
+        self._status.route_reasons = list(unique.values())
         self._status.risk_level = max((r.risk_level for r in routes), key=RISK_LEVELS.index)
         self._view.upsert(sa.RISK_LEVEL.value_set(self._status.risk_level))
-        if reasons:
-            approval = next((r.approval for r in routes if r.approval is not None), None)
-            if approval is None:
-                raise NeedsAttention(
-                    ReasonCode.CONFIGURATION,
-                    "the route needs approval but names no policy",
-                    step="route",
-                )
-            rejection = await self._approval.wait(approval)
-            if rejection is not None:
-                self._status.reason_code = ReasonCode.REJECTED
-                self._status.reason = f"rejected by {rejection.approver}: {rejection.comment}"
-                return RunState.REJECTED
+        if not unique:
+            return None
+        approval = next((r.approval for r in routes if r.approval is not None), None)
+        if approval is None:
+            raise NeedsAttention(
+                ReasonCode.CONFIGURATION,
+                "the route needs approval but names no policy",
+                step="route",
+            )
+        return approval
 
+    async def _post(self) -> None:
+        """Each document once to the ERP (its posting key makes a retry harmless)."""
         self._view.set_state(RunState.POSTING)
         for document in self._status.documents:
             posting = await self._call(
@@ -236,6 +271,8 @@ class QuoteToCashWorkflow:
                 {MEMO_KEY_OF[d.document_type]: d.erp_document_id for d in self._status.documents}
             )
 
+    async def _reconcile(self) -> None:
+        """Each document read back from the ERP; a difference stops the run for a person."""
         self._view.set_state(RunState.RECONCILING)
         for document in self._status.documents:
             reconciled = await self._call(
@@ -252,7 +289,6 @@ class QuoteToCashWorkflow:
                     ),
                     step="reconcile",
                 )
-        return RunState.POSTED
 
     async def _draft_amendment(self, event: ContractAmended, contract: Contract) -> list[Invoice]:
         """A mid-period change: the unused part of the old terms' in-advance fees comes back
