@@ -111,11 +111,32 @@ class QuoteToCashWorkflow:
         event = input.event
         amendment = event if self._local_steps and isinstance(event, ContractAmended) else None
         validated = await self._validate(event, amendment)
+        contract = validated.contract
         usage: UsageSummary | None = None
         if amendment is not None:
-            drafts = await self._draft_amendment(amendment, validated.contract)
+            drafts = await self._draft_amendment(amendment, contract)
         else:
-            usage, drafts = await self._draft(event, validated.contract)
+            self._view.set_state(RunState.FETCHING_USAGE)
+            usage = await self._call(
+                UsageActivities.fetch_usage,
+                FetchUsageInput(
+                    contract=contract, period_start=event.period_start, period_end=event.period_end
+                ),
+            )
+            self._view.set_state(RunState.RATING)
+            drafts = [
+                await self._step(
+                    BillingActivities.draft_invoice,
+                    DraftInvoiceInput(
+                        contract=contract,
+                        usage=usage,
+                        period_start=event.period_start,
+                        period_end=event.period_end,
+                        invoice_id=event.business_key,
+                        milestone_id=getattr(event, "milestone_id", None),
+                    ),
+                )
+            ]
         if not drafts:
             self._status.reason = "the change moves no fee billed in advance: nothing to post"
             return RunState.NOTHING_TO_BILL
@@ -157,31 +178,6 @@ class QuoteToCashWorkflow:
                 step="validate_customer",
             )
         return validated
-
-    async def _draft(
-        self, event: ContractEvent, contract: Contract
-    ) -> tuple[UsageSummary, list[Invoice]]:
-        """The period's usage, rated into one invoice."""
-        self._view.set_state(RunState.FETCHING_USAGE)
-        usage: UsageSummary = await self._call(
-            UsageActivities.fetch_usage,
-            FetchUsageInput(
-                contract=contract, period_start=event.period_start, period_end=event.period_end
-            ),
-        )
-        self._view.set_state(RunState.RATING)
-        draft = await self._step(
-            BillingActivities.draft_invoice,
-            DraftInvoiceInput(
-                contract=contract,
-                usage=usage,
-                period_start=event.period_start,
-                period_end=event.period_end,
-                invoice_id=event.business_key,
-                milestone_id=getattr(event, "milestone_id", None),
-            ),
-        )
-        return usage, [draft]
 
     async def _tax(
         self, event: ContractEvent, drafts: list[Invoice], customer: Customer
