@@ -10,7 +10,28 @@ from temporalio import activity
 
 from schemas.audit import Handoff, HandoffInput, Step
 
-SYSTEM_OF_STEP = {Step.APPROVAL: "approver", Step.OUTCOME: "q2c", Step.RECEIVED: "q2c"}
+SYSTEM_OF_STEP: dict[str, str] = {
+    "validate_customer": "crm",
+    "fetch_contract": "crm",
+    "check_vat": "vies",
+    "fetch_usage": "usage",
+    "draft_invoice": "billing",
+    "draft_amendment": "billing",
+    "compute_tax": "tax",
+    "fetch_route_history": "erp",
+    "route": "billing",
+    "post_invoice": "erp",
+    "reconcile": "erp",
+    "notify": "webhook",
+    Step.RECEIVED: "q2c",
+    Step.APPROVAL: "approver",
+    Step.OUTCOME: "q2c",
+}
+"""Which system each step talks to (an activity by its type); q2c itself for any other."""
+
+
+def system_of(step: str) -> str:
+    return SYSTEM_OF_STEP.get(step, "q2c")
 
 
 class HandoffRecorder(Protocol):
@@ -41,7 +62,7 @@ class AuditActivities:
             workflow_id=info.workflow_id or "",
             run_id=info.workflow_run_id or "",
             step=input.step,
-            system=SYSTEM_OF_STEP[input.step],
+            system=system_of(input.source_step or input.step),
             outcome=input.outcome,
             reason_code=input.reason_code,
             attempt=info.attempt,

@@ -75,4 +75,8 @@ class BillingActivities:
             )
         except TaxError as error:
             raise permanent(error.code, error.message) from None
-        return TaxedInvoice(invoice=apply_tax(input.invoice, result), uncertain=result.uncertain)
+        return TaxedInvoice(
+            invoice=apply_tax(input.invoice, result),
+            uncertain=result.uncertain,
+            uncertain_reasons=result.uncertain_reasons,
+        )

@@ -1,44 +1,47 @@
-"""Routing and notification: reads the history routing scores against, and tells approvers.
+"""Routing and notification: reads the history routing scores against, routes, and tells
+approvers.
 
-History comes over HTTP from the ERP (the contract's earlier invoices) and the usage platform
-(usage in the periods those invoices billed), so a score stands on what was actually billed.
+History comes over HTTP from the ERP (the contract's earlier documents) and the usage platform
+(usage in the periods those documents billed), so a score stands on what was actually billed.
+`fetch_route_history` reads it, on the task queue; `route` decides from its input alone.
 """
 
 import asyncio
 import logging
-from datetime import date
 from decimal import Decimal
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from temporalio import activity
 
 from activities.errors import permanent, raise_for_status
+from activities.heartbeat import heartbeating
+from activities.usage import usage_summary
 from billing.anomaly import MODEL_VERSION
 from billing.approvers import requirement_for
 from billing.routing import (
     INVOICE_TOTAL_METRIC,
     RoutingPolicy,
-    change_percent,
+    compare,
     risk_level,
     route,
     score_history,
 )
 from schemas.errors import ReasonCode
-from schemas.steps import NotifyInput, RouteDecision, RouteInput
+from schemas.events import key_prefix
+from schemas.steps import (
+    NotifyInput,
+    PastInvoice,
+    RouteDecision,
+    RouteHistory,
+    RouteHistoryInput,
+    RouteInput,
+)
 from schemas.usage import UsageSummary
 
 log = logging.getLogger("q2c.approvals")
 
-
-class PastInvoice(BaseModel):
-    """One row of the ERP's invoice history (the fields routing needs)."""
-
-    invoice_id: str
-    period_start: date
-    period_end: date
-    total: Decimal
-    currency: str
+NO_HISTORY = "no earlier invoices in the ERP: no change check, no anomaly score"
 
 
 class RoutingActivities:
@@ -54,34 +57,47 @@ class RoutingActivities:
         self._webhook = webhook
 
     @activity.defn
+    async def fetch_route_history(self, input: RouteHistoryInput) -> RouteHistory:
+        """The earlier documents of the same contract, reason and currency, and the usage
+        in the periods they billed (for the metrics asked)."""
+        async with heartbeating():
+            invoices = await self._past_invoices(input)
+            usage: list[UsageSummary] = []
+            if input.metrics and invoices:
+                usage = await self._past_usage(input, invoices)
+        return RouteHistory(invoices=invoices, usage=usage)
+
+    @activity.defn
     async def route(self, input: RouteInput) -> RouteDecision:
+        """Straight through, or to a person with the reasons: from the input alone."""
         invoice, contract = input.invoice, input.contract
-        past = await self._past_invoices(input)
+        past = input.history.invoices if input.history is not None else []
         observed: dict[str, Decimal] = {INVOICE_TOTAL_METRIC: invoice.total}
         history: dict[str, list[Decimal]] = {INVOICE_TOTAL_METRIC: [p.total for p in past]}
         if input.usage is not None and input.usage.quantities and past:
             observed.update(input.usage.quantities)
-            for summary in await self._past_usage(input, past):
+            for summary in input.history.usage if input.history is not None else []:
                 for metric in input.usage.quantities:
                     history.setdefault(metric, []).append(
                         summary.quantities.get(metric, Decimal(0))
                     )
         scores, notes = score_history(observed=observed, history=history, policy=self._policy)
         if not past:
-            notes.insert(0, "no earlier invoices in the ERP: no change check, no anomaly score")
+            notes.insert(0, NO_HISTORY)
         requirement = requirement_for(self._policy.approvals, invoice=invoice, owner=contract.owner)
+        previous = compare(invoice.total, past[0].total if past else None)
         reasons = route(
             invoice=invoice,
             contract=contract,
             problems=input.problems,
             tax_uncertain=input.tax_uncertain,
+            tax_uncertain_reasons=input.tax_uncertain_reasons,
             policy=self._policy,
             scores=scores,
-            previous_total=past[0].total if past else None,
+            previous=previous,
         )
-        change = change_percent(invoice.total, past[0].total if past else None)
-        if change is not None:
-            notes.append(f"change against the previous invoice: {change:+}%")
+        if previous is not None:
+            notes.append(f"change against the previous invoice: {previous.change_percent:+}%")
         tiers = requirement.tiers()
         return RouteDecision(
             reasons=reasons,
@@ -94,14 +110,15 @@ class RoutingActivities:
             approval=requirement if reasons else None,
         )
 
-    async def _past_invoices(self, input: RouteInput) -> list[PastInvoice]:
+    async def _past_invoices(self, input: RouteHistoryInput) -> list[PastInvoice]:
         if self._policy.routing.history_invoices == 0:
             return []
+        like = input.like
         response = await self._client.get(
-            f"/erp/customers/{input.invoice.customer_id}/invoice-history",
+            f"/erp/customers/{like.customer_id}/invoice-history",
             params={
                 "limit": self._policy.routing.history_invoices,
-                "before": input.invoice.period_start.isoformat(),
+                "before": like.period_start.isoformat(),
             },
         )
         raise_for_status(response, system="erp")
@@ -109,36 +126,34 @@ class RoutingActivities:
             rows = [PastInvoice.model_validate(row) for row in response.json()]
         except (ValidationError, TypeError) as error:
             raise permanent(ReasonCode.BAD_REQUEST, f"erp invoice history: {error}") from None
-        kind = _invoice_kind(input.invoice.invoice_id)
+        # A document's id is its run's business key (with a suffix for a credit note).
+        prefix = key_prefix(like.contract_id, input.reason)
         return [
             row
             for row in rows
-            if row.invoice_id.startswith(f"{input.contract.id}:")
-            and _invoice_kind(row.invoice_id) == kind
-            and row.currency == input.invoice.currency
-            and row.invoice_id != input.invoice.invoice_id
+            if row.invoice_id.startswith(prefix)
+            and row.currency == like.currency
+            and row.invoice_id not in input.exclude
         ]
 
-    async def _past_usage(self, input: RouteInput, past: list[PastInvoice]) -> list[UsageSummary]:
+    async def _past_usage(
+        self, input: RouteHistoryInput, past: list[PastInvoice]
+    ) -> list[UsageSummary]:
         periods = sorted({(p.period_start, p.period_end) for p in past}, reverse=True)
         periods = periods[: self._policy.routing.history_periods]
-
-        async def one(start: date, end: date) -> UsageSummary:
-            response = await self._client.get(
-                "/usage/summary",
-                params={
-                    "contract_id": input.contract.id,
-                    "period_start": start.isoformat(),
-                    "period_end": end.isoformat(),
-                },
+        return list(
+            await asyncio.gather(
+                *(
+                    usage_summary(
+                        self._client,
+                        contract_id=input.like.contract_id,
+                        period_start=start,
+                        period_end=end,
+                    )
+                    for start, end in periods
+                )
             )
-            raise_for_status(response, system="usage")
-            try:
-                return UsageSummary.model_validate(response.json())
-            except ValidationError as error:
-                raise permanent(ReasonCode.BAD_REQUEST, f"usage summary: {error}") from None
-
-        return list(await asyncio.gather(*(one(start, end) for start, end in periods)))
+        )
 
     @activity.defn
     async def notify(self, input: NotifyInput) -> None:
@@ -160,10 +175,3 @@ class RoutingActivities:
         else:
             response = await self._webhook.post(url, json=input.model_dump(mode="json"))
         raise_for_status(response, system="webhook")
-
-
-def _invoice_kind(invoice_id: str) -> str:
-    """The business reason in an invoice id (`C-1002:cycle:…`, `C-1002:milestone:go-live`):
-    a one-time milestone fee says nothing about what a monthly invoice should be."""
-    parts = invoice_id.split(":")
-    return parts[1] if len(parts) > 2 else ""

@@ -1,5 +1,7 @@
 """The usage platform: quantities per metric, aggregated where the usage lives."""
 
+from datetime import date
+
 import httpx
 from pydantic import ValidationError
 from temporalio import activity
@@ -9,6 +11,25 @@ from activities.heartbeat import heartbeating
 from schemas.errors import ReasonCode
 from schemas.steps import FetchUsageInput
 from schemas.usage import UsageSummary
+
+
+async def usage_summary(
+    client: httpx.AsyncClient, *, contract_id: str, period_start: date, period_end: date
+) -> UsageSummary:
+    """A contract's usage in one period, per metric, as the usage platform aggregates it."""
+    response = await client.get(
+        "/usage/summary",
+        params={
+            "contract_id": contract_id,
+            "period_start": period_start.isoformat(),
+            "period_end": period_end.isoformat(),
+        },
+    )
+    raise_for_status(response, system="usage")
+    try:
+        return UsageSummary.model_validate(response.json())
+    except ValidationError as error:
+        raise permanent(ReasonCode.BAD_REQUEST, f"usage summary: {error}") from None
 
 
 class UsageActivities:
@@ -25,19 +46,12 @@ class UsageActivities:
                 period_end=input.period_end,
             )
         async with heartbeating():
-            response = await self._client.get(
-                "/usage/summary",
-                params={
-                    "contract_id": input.contract.id,
-                    "period_start": input.period_start.isoformat(),
-                    "period_end": input.period_end.isoformat(),
-                },
+            summary = await usage_summary(
+                self._client,
+                contract_id=input.contract.id,
+                period_start=input.period_start,
+                period_end=input.period_end,
             )
-        raise_for_status(response, system="usage")
-        try:
-            summary = UsageSummary.model_validate(response.json())
-        except ValidationError as error:
-            raise permanent(ReasonCode.BAD_REQUEST, f"usage summary: {error}") from None
         missing = sorted(metrics - summary.quantities.keys())
         if missing:
             # A metric the platform does not know is a setup error, never a silent zero.

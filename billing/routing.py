@@ -7,6 +7,7 @@ names another. Every reason has a code and a human sentence; no reason means str
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -89,9 +90,11 @@ def route(
     tax_uncertain: bool,
     policy: RoutingPolicy,
     scores: Sequence[AnomalyScore] = (),
-    previous_total: Decimal | None = None,
+    previous: "Comparison | None" = None,
+    tax_uncertain_reasons: Sequence[str] = (),
 ) -> list[RouteReason]:
-    """Every reason a person must look; none means straight through."""
+    """Every reason a person must look; none means straight through. The tax engine's
+    reasons for uncertainty are in the sentence, so the approver reads what to check."""
     rules = policy.routing
     reasons: list[RouteReason] = []
     for clause in contract.non_standard_clauses:
@@ -111,13 +114,13 @@ def route(
                 f"{threshold} {invoice.currency} approval threshold",
             )
         )
-    change = change_percent(invoice.total, previous_total)
-    if change is not None and abs(change) > rules.change_percent:
+    if previous is not None and abs(previous.change_percent) > rules.change_percent:
         reasons.append(
             RouteReason(
                 code="change_vs_previous",
-                message=f"Total {invoice.total} {invoice.currency} is {change:+}% against the "
-                f"previous invoice ({previous_total} {invoice.currency}); the policy allows "
+                message=f"Total {invoice.total} {invoice.currency} is "
+                f"{previous.change_percent:+}% against the previous invoice "
+                f"({previous.previous_total} {invoice.currency}); the policy allows "
                 f"±{rules.change_percent}%",
             )
         )
@@ -131,9 +134,31 @@ def route(
                     code="validation_warning", message=f"{problem.field}: {problem.message}"
                 )
             )
-    if tax_uncertain:
-        reasons.append(RouteReason(code="tax_uncertain", message="The tax result is uncertain"))
+    if tax_uncertain or tax_uncertain_reasons:
+        why = "; ".join(tax_uncertain_reasons)
+        reasons.append(
+            RouteReason(
+                code="tax_uncertain",
+                message="The tax result is uncertain" + (f": {why}" if why else ""),
+            )
+        )
     return reasons
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A total against the previous one of its kind."""
+
+    previous_total: Decimal
+    change_percent: Decimal
+
+
+def compare(total: Decimal, previous_total: Decimal | None) -> Comparison | None:
+    """None without a base to compare with (no earlier total, or an earlier zero)."""
+    change = change_percent(total, previous_total)
+    if previous_total is None or change is None:
+        return None
+    return Comparison(previous_total=previous_total, change_percent=change)
 
 
 def change_percent(total: Decimal, previous: Decimal | None) -> Decimal | None:

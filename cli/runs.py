@@ -33,9 +33,9 @@ def _print_status(status: RunStatus, *, as_json: bool) -> None:
     out.print(f"[bold]{status.state.value}[/] · contract {status.contract_id}", highlight=False)
     if status.total is not None:
         out.print(f"total: {status.total} {status.currency}", highlight=False)
-    if status.credit_note is not None:
-        note = status.credit_note
-        out.print(f"credit note: {note.total} {note.currency}", highlight=False)
+    note = status.document("credit_note")
+    if note is not None:
+        out.print(f"credit note: {note.invoice.total} {note.invoice.currency}", highlight=False)
     if status.reason_code:
         out.print(f"reason: {status.reason_code}: {status.reason}", highlight=False)
     for reason in status.route_reasons:
@@ -44,10 +44,9 @@ def _print_status(status: RunStatus, *, as_json: bool) -> None:
         out.print(f"decided: {decision.verdict} by {decision.approver}", highlight=False)
     for refused in status.refused:
         out.print(f"refused: {refused.cause}", highlight=False)
-    if status.erp_document_id:
-        out.print(f"ERP document: {status.erp_document_id}", highlight=False)
-    if status.credit_note_document_id:
-        out.print(f"ERP credit note: {status.credit_note_document_id}", highlight=False)
+    for document in status.documents:
+        if document.erp_document_id:
+            out.print(f"{document.erp_label}: {document.erp_document_id}", highlight=False)
 
 
 async def _decide(workflow_id: str, decision: Decision) -> RunStatus:

@@ -152,8 +152,9 @@ def check(
             findings.append(Finding(kind="not_posted", key=workflow_id, detail=state + reason))
         # Under its key or, worse, as the same invoice under another key.
         found = {id(p): p for p in by_key.get(workflow_id, [])}
-        if status is not None and status.invoice is not None:
-            found.update({id(p): p for p in by_invoice.get(status.invoice.invoice_id, [])})
+        document = status.document("invoice") if status is not None else None
+        if document is not None:
+            found.update({id(p): p for p in by_invoice.get(document.invoice.invoice_id, [])})
         matched = list(found.values())
         if not matched:
             if status is not None and status.state is RunState.POSTED:
@@ -172,24 +173,24 @@ def check(
             )
             continue
         posting = matched[0]
-        if status is None or status.invoice is None:
+        if document is None:
             continue
         compared = compare_posting(
-            expected=ReconcileInput(posting_key=workflow_id, invoice=status.invoice),
+            expected=ReconcileInput(posting_key=workflow_id, invoice=document.invoice),
             posting=posting,
         )
         differences = [f"{d.field}: run {d.expected}, ERP {d.found}" for d in compared.differences]
         if posting.posting_key != workflow_id:
             differences.append(f"posting_key: run {workflow_id}, ERP {posting.posting_key}")
-        if status.erp_document_id and status.erp_document_id != posting.erp_document_id:
+        if document.erp_document_id and document.erp_document_id != posting.erp_document_id:
             differences.append(
-                f"erp_document_id: run {status.erp_document_id}, ERP {posting.erp_document_id}"
+                f"erp_document_id: run {document.erp_document_id}, ERP {posting.erp_document_id}"
             )
         if differences:
             findings.append(
                 Finding(kind="mismatch", key=workflow_id, detail="; ".join(differences))
             )
-    invoices = {s.invoice.invoice_id for s in runs.values() if s is not None and s.invoice}
+    invoices = {d.invoice.invoice_id for s in runs.values() if s is not None for d in s.documents}
     for key, extra in by_key.items():
         if key not in runs and not any(p.invoice.invoice_id in invoices for p in extra):
             findings.append(

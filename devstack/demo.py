@@ -130,8 +130,9 @@ def print_report(
         else:
             counts["failed"] += 1
         total = f"{status.total} {status.currency}" if status and status.total is not None else ""
-        if status is not None and status.credit_note is not None:
-            total += f" (credit note {status.credit_note.total})"
+        note = status.document("credit_note") if status is not None else None
+        if note is not None:
+            total += f" (credit note {note.invoice.total})"
         reason = ""
         if status is not None:
             reason = status.reason_code or ", ".join(r.code for r in status.route_reasons)

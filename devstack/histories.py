@@ -90,6 +90,19 @@ async def _nothing(handle: Handle) -> None:  # noqa: ARG001
     return None
 
 
+async def _refuse_then_leave_waiting(handle: Handle) -> None:
+    """A refused decision, a reminder, and still waiting: a run caught mid-wait by a deploy."""
+    await _wait_for(handle, RunState.AWAITING_APPROVAL)
+    await handle.signal("approve", {"approver": "intruder@evil.example"})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status = await handle.query("status", result_type=RunStatus)
+        if status.refused and status.approval is not None and status.approval.reminded_at:
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"{handle.id}: no refusal and reminder recorded")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Scenario:
     name: str
@@ -97,6 +110,9 @@ class Scenario:
     expected: RunState
     drive: Callable[[Handle], Awaitable[None]] = _nothing
     approval_timeout_seconds: int = 3600
+    reminder_seconds: int | None = None
+    settles: bool = True
+    """False: the history is exported while the run waits in `expected`, as a deploy finds it."""
 
 
 SCENARIOS: Sequence[Scenario] = (
@@ -124,6 +140,14 @@ SCENARIOS: Sequence[Scenario] = (
         name="amendment",
         event=_amendment("C-1016", date(2026, 10, 16), date(2026, 11, 1)),
         expected=RunState.POSTED,
+    ),
+    Scenario(
+        name="awaiting_approval",
+        event=_event("C-1009", 7),
+        expected=RunState.AWAITING_APPROVAL,
+        drive=_refuse_then_leave_waiting,
+        reminder_seconds=1,
+        settles=False,
     ),
 )
 
@@ -156,10 +180,14 @@ async def _record_one(client: Client, stack: DevStack, scenario: Scenario, out: 
         scenario.event,
         task_queue=TASK_QUEUE,
         approval_timeout_seconds=scenario.approval_timeout_seconds,
+        reminder_seconds=scenario.reminder_seconds,
     )
     handle: Handle = run_handle(client, outcome.workflow_id)
     await scenario.drive(handle)
-    result = await asyncio.wait_for(handle.result(), 60)
+    if scenario.settles:
+        result = await asyncio.wait_for(handle.result(), 60)
+    else:
+        result = await _wait_for(handle, scenario.expected)
     if result.state is not scenario.expected:
         raise RuntimeError(
             f"{scenario.name}: ended {result.state.value}, expected {scenario.expected.value}"

@@ -59,3 +59,8 @@ class HandoffInput(BaseModel):
     decided_by: str = ""
     at: datetime | None = Field(default=None, description="When it happened; default: now")
     detail: str = ""
+    source_step: str = Field(
+        default="",
+        description="Where an outcome's problem showed (an activity type or a step); the row "
+        "names that step's system. Empty: the step's own.",
+    )

@@ -4,12 +4,14 @@ Attachments travel through Temporal as base64 in JSON (pydantic's bytes are UTF-
 default, which a PDF is not; its base64 is the URL-safe alphabet, RFC 4648 §5).
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from schemas.customer import PEPPOL_PARTICIPANT_ID
+from schemas.contract import Contract
+from schemas.customer import PEPPOL_PARTICIPANT_ID, Customer
+from schemas.invoice import Invoice
 
 DocumentType = Literal["invoice", "credit_note"]
 Channel = Literal["email", "peppol"]
@@ -106,3 +108,35 @@ class DeliveryRecord(BaseModel):
     intent_at: datetime = Field(description="When the first attempt was recorded")
     sent_at: datetime | None = None
     reply: str = Field(default="", description="The server's last answer")
+
+
+Purpose = Literal["document", "reminder", "final_notice"]
+"""Why a message goes out: the document itself (by the customer's channel), or a dunning
+reminder or final notice about it (always by e-mail, with the invoice attached)."""
+
+
+class DeliverDocumentInput(BaseModel):
+    """Render a posted document (UBL, CII in a Factur-X PDF), check it with the EN 16931
+    rules, and send it: one call, so no document bytes enter the run's history."""
+
+    run_id: str = Field(min_length=1, max_length=256, description="The workflow id")
+    delivery_key: str = Field(
+        min_length=1,
+        max_length=512,
+        description="One message per key however often it is retried: the posting key for "
+        "the document, `<posting key>:<purpose>:<level>` for a dunning message",
+    )
+    invoice: Invoice = Field(description="The posted invoice or credit note, taxed")
+    erp_document_id: str = Field(min_length=1, max_length=64, description="BT-1: the ERP's number")
+    posting_key: str = Field(min_length=1, max_length=512)
+    customer: Customer
+    contract: Contract
+    issue_date: date = Field(description="BT-2: the day the ERP posted the document")
+    preceding_invoice: str = Field(
+        default="", max_length=64, description="BT-25: the invoice a credit note corrects"
+    )
+    preceding_invoice_date: date | None = None
+    purpose: Purpose = "document"
+    message: str = Field(
+        default="", max_length=4000, description="A dunning message's own words (amount due…)"
+    )

@@ -11,6 +11,11 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, model_validator
 
 
+def key_prefix(contract_id: str, reason: str) -> str:
+    """How every business key (and so every document id) of a contract and reason begins."""
+    return f"{contract_id}:{reason}:"
+
+
 class _Event(BaseModel):
     event_id: str = Field(min_length=1, max_length=200)
     schema_version: Literal[1] = Field(description="Bumped on an incompatible change")
@@ -31,7 +36,7 @@ class _PeriodEvent(_Event):
 
     @property
     def business_key(self) -> str:
-        return f"{self.contract_id}:{self.reason}:{self.period_start}:{self.period_end}"
+        return f"{key_prefix(self.contract_id, self.reason)}{self.period_start}:{self.period_end}"
 
 
 class ContractActivated(_PeriodEvent):
@@ -62,13 +67,14 @@ class ContractAmended(_PeriodEvent):
 
 
 class MilestoneCompleted(_Event):
+    reason: ClassVar[str] = "milestone"
     type: Literal["milestone.completed"]
     milestone_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
     completed_on: date
 
     @property
     def business_key(self) -> str:
-        return f"{self.contract_id}:milestone:{self.milestone_id}"
+        return f"{key_prefix(self.contract_id, self.reason)}{self.milestone_id}"
 
     @property
     def period_start(self) -> date:

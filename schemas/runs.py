@@ -2,8 +2,9 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from schemas.approvals import RecordedDecision, RefusedAttempt
 from schemas.events import ContractEvent
@@ -79,6 +80,47 @@ class ApprovalProgress(BaseModel):
     escalated_at: datetime | None = None
 
 
+DocumentType = Literal["invoice", "credit_note"]
+
+MEMO_KEY_OF = {"invoice": "erp_document_id", "credit_note": "credit_note_document_id"}
+"""The run's memo names each document's ERP number under these keys (the UI's list shows
+them); runs that posted before the documents list used the same keys."""
+
+
+class RunDocument(BaseModel):
+    """One document a run bills (the invoice, or an amendment's credit note) and what became
+    of it; its totals are the invoice's. Per-document state of later phases (delivery,
+    collection) belongs here."""
+
+    document_type: DocumentType
+    invoice: Invoice
+    posting_key: str = Field(description="The ERP posting key: posting it twice changes nothing")
+    erp_document_id: str = Field(default="", description="The ERP's number, once posted")
+
+    @model_validator(mode="after")
+    def _type_is_the_invoices(self) -> "RunDocument":
+        if self.document_type != self.invoice.document_type:
+            raise ValueError(
+                f"document_type: {self.document_type}, but the invoice is a "
+                f"{self.invoice.document_type}"
+            )
+        return self
+
+    @classmethod
+    def of(cls, invoice: Invoice, *, posting_key: str) -> "RunDocument":
+        return cls(document_type=invoice.document_type, invoice=invoice, posting_key=posting_key)
+
+    @property
+    def label(self) -> str:
+        """How a person calls it: "invoice", "credit note"."""
+        return self.document_type.replace("_", " ")
+
+    @property
+    def erp_label(self) -> str:
+        """How its ERP number is introduced: "ERP document", "ERP credit note"."""
+        return "ERP credit note" if self.document_type == "credit_note" else "ERP document"
+
+
 class RunStatus(BaseModel):
     state: RunState
     contract_id: str
@@ -89,15 +131,39 @@ class RunStatus(BaseModel):
     route_reasons: list[RouteReason] = Field(default_factory=list)
     risk_level: str = ""
     approval: ApprovalProgress | None = None
-    invoice: Invoice | None = None
-    credit_note: Invoice | None = Field(
-        default=None, description="An amendment's credit for the unused part of the old terms"
+    documents: list[RunDocument] = Field(
+        default_factory=list,
+        description="What the run bills, in posting order: an amendment's credit note first",
     )
-    total: Amount | None = None
+    total: Amount | None = Field(
+        default=None, description="The invoice's total, or the credit note's when it is alone"
+    )
     currency: str = ""
     decisions: list[RecordedDecision] = Field(default_factory=list)
     refused: list[RefusedAttempt] = Field(default_factory=list)
-    erp_document_id: str = ""
-    credit_note_document_id: str = ""
-    posting_key: str = ""
-    credit_note_posting_key: str = ""
+
+    def document(self, document_type: DocumentType) -> RunDocument | None:
+        return next((d for d in self.documents if d.document_type == document_type), None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _documents_from_older_fields(cls, data: Any) -> Any:
+        """A status recorded before the documents list (the result of a finished run) named
+        each document in fields of its own; read them into the list."""
+        if not isinstance(data, dict) or "documents" in data:
+            return data
+        older = (
+            ("invoice", "posting_key", "erp_document_id"),
+            ("credit_note", "credit_note_posting_key", "credit_note_document_id"),
+        )
+        documents = [
+            {
+                "document_type": field,
+                "invoice": data[field],
+                "posting_key": data.get(key, ""),
+                "erp_document_id": data.get(number, ""),
+            }
+            for field, key, number in sorted(older, key=lambda o: o[0] != "credit_note")
+            if data.get(field) is not None
+        ]
+        return {**data, "documents": documents}

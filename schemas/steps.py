@@ -81,6 +81,37 @@ class ComputeTaxInput(BaseModel):
 class TaxedInvoice(BaseModel):
     invoice: Invoice
     uncertain: bool = False
+    uncertain_reasons: list[str] = Field(default_factory=list, description="Why, one each")
+
+
+class PastInvoice(BaseModel):
+    """One earlier document in the ERP, as routing compares with it."""
+
+    invoice_id: str
+    period_start: date
+    period_end: date
+    total: Decimal
+    currency: str
+
+
+class RouteHistoryInput(BaseModel):
+    """The earlier documents routing compares a run's documents with: the same customer,
+    contract, reason and currency as `like`, for periods that start before its own."""
+
+    like: Invoice
+    reason: str = Field(
+        description="The event's reason (cycle, milestone…): a one-time milestone fee says "
+        "nothing about a monthly invoice"
+    )
+    exclude: list[str] = Field(description="This run's own document ids (a retry posted them)")
+    metrics: list[str] = Field(description="Usage metrics to read for those documents' periods")
+
+
+class RouteHistory(BaseModel):
+    """Earlier documents, the most recent first, and the usage in the periods they billed."""
+
+    invoices: list[PastInvoice] = Field(default_factory=list)
+    usage: list[UsageSummary] = Field(default_factory=list)
 
 
 class RouteInput(BaseModel):
@@ -89,8 +120,14 @@ class RouteInput(BaseModel):
     customer: Customer
     problems: list[Problem] = Field(default_factory=list)
     tax_uncertain: bool = False
+    tax_uncertain_reasons: list[str] = Field(
+        default_factory=list, description="The tax engine's reasons, shown to the approver"
+    )
     usage: UsageSummary | None = Field(
         default=None, description="This period's usage, scored against earlier periods"
+    )
+    history: RouteHistory | None = Field(
+        default=None, description="What the scores stand on; None: not read (no scores)"
     )
 
 

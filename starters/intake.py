@@ -77,14 +77,20 @@ async def start_run(
     *,
     task_queue: str,
     approval_timeout_seconds: int = 7 * 24 * 3600,
+    reminder_seconds: int | None = None,
 ) -> StartOutcome:
-    """Start the run for the event's business key; a redelivered event starts nothing."""
+    """Start the run for the event's business key; a redelivered event starts nothing.
+    `reminder_seconds` overrides the policy's reminder delay (None: the policy's)."""
     workflow_id = workflow_id_for(event)
     digest = event_digest(event)
     try:
         await client.start_workflow(
             QuoteToCashWorkflow.run,
-            RunInput(event=event, approval_timeout_seconds=approval_timeout_seconds),
+            RunInput(
+                event=event,
+                approval_timeout_seconds=approval_timeout_seconds,
+                reminder_seconds=reminder_seconds,
+            ),
             id=workflow_id,
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

@@ -115,6 +115,7 @@ def activities_for(
         billing.draft_invoice,
         billing.draft_amendment,
         billing.compute_tax,
+        routing.fetch_route_history,
         routing.route,
         routing.notify,
         erp.post_invoice,

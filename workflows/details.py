@@ -7,17 +7,11 @@ def current_details(status: RunStatus) -> str:
     lines = [f"**{status.state.value}** · contract `{status.contract_id}`"]
     if status.customer_id:
         lines.append(f"Customer: `{status.customer_id}`")
-    if status.invoice is not None:
-        invoice = status.invoice
+    for document in status.documents:
+        shown = document.invoice
         lines.append(
-            f"Invoice: subtotal {invoice.subtotal} + tax {invoice.tax_total} = "
-            f"**{invoice.total} {invoice.currency}** ({len(invoice.lines)} lines)"
-        )
-    if status.credit_note is not None:
-        note = status.credit_note
-        lines.append(
-            f"Credit note: subtotal {note.subtotal} + tax {note.tax_total} = "
-            f"**{note.total} {note.currency}** ({len(note.lines)} lines)"
+            f"{document.label.capitalize()}: subtotal {shown.subtotal} + tax {shown.tax_total} "
+            f"= **{shown.total} {shown.currency}** ({len(shown.lines)} lines)"
         )
     if status.reason:
         lines.append(f"Reason: `{status.reason_code}` {status.reason}")
@@ -42,8 +36,7 @@ def current_details(status: RunStatus) -> str:
     if status.refused:
         lines.append("Refused attempts:")
         lines.extend(f"- {r.cause}" for r in status.refused[-5:])
-    if status.erp_document_id:
-        lines.append(f"ERP document: `{status.erp_document_id}`")
-    if status.credit_note_document_id:
-        lines.append(f"ERP credit note: `{status.credit_note_document_id}`")
+    lines.extend(
+        f"{d.erp_label}: `{d.erp_document_id}`" for d in status.documents if d.erp_document_id
+    )
     return "\n\n".join(lines)

@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 
 from billing.anomaly import score_metric
 from billing.approvers import requirement_for
-from billing.routing import PolicyError, load_policy, risk_level, route, score_history
+from billing.routing import (
+    PolicyError,
+    compare,
+    load_policy,
+    risk_level,
+    route,
+    score_history,
+)
 from schemas.approvals import ApprovalRequirement
 from schemas.runs import Problem
 from tests.billing.builders import contract, fee
@@ -45,11 +52,11 @@ def _codes(**overrides: object) -> list[str]:
         ({"invoice": invoice("7999.99", currency="GBP")}, []),
         ({"invoice": invoice("8000.00", currency="GBP")}, ["amount_threshold"]),
         ({"invoice": invoice("5950.00", currency="EUR")}, []),
-        ({"previous_total": D("667")}, []),  # +49.93 %
-        ({"previous_total": D("666")}, ["change_vs_previous"]),  # +50.15 %
-        ({"previous_total": D("2000")}, []),  # −50 % exactly is allowed
-        ({"previous_total": D("2001")}, ["change_vs_previous"]),
-        ({"previous_total": D("0")}, []),
+        ({"previous": compare(D("1000.00"), D("667"))}, []),  # +49.93 %
+        ({"previous": compare(D("1000.00"), D("666"))}, ["change_vs_previous"]),  # +50.15 %
+        ({"previous": compare(D("1000.00"), D("2000"))}, []),  # −50 % exactly is allowed
+        ({"previous": compare(D("1000.00"), D("2001"))}, ["change_vs_previous"]),
+        ({"previous": compare(D("1000.00"), D("0"))}, []),
         ({"tax_uncertain": True}, ["tax_uncertain"]),
         (
             {"problems": [Problem(field="customer.email", code="x", message="m", blocking=False)]},
@@ -81,7 +88,7 @@ def test_reasons_carry_a_sentence_a_person_can_act_on() -> None:
         problems=[],
         tax_uncertain=False,
         policy=POLICY,
-        previous_total=D("400"),
+        previous=compare(D("1000.00"), D("400")),
     )
     assert reasons[0].message == (
         "Total 1000.00 USD is +150.00% against the previous invoice (400 USD); "
@@ -115,7 +122,7 @@ def test_a_clean_contract_below_threshold_goes_straight_through_unless_it_change
         problems=[],
         tax_uncertain=False,
         policy=POLICY,
-        previous_total=previous,
+        previous=compare(total, previous),
     )
     changed = previous is not None and abs(total - previous) * 100 > D(50) * previous
     assert [r.code for r in reasons] == (["change_vs_previous"] if changed else [])

@@ -1,8 +1,10 @@
-"""The route activity against the real ERP and usage platform: history makes the reasons."""
+"""Routing history read from the real ERP and usage platform, and the route decided from it:
+the history makes the reasons; `route` itself calls no system."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import httpx
 import pytest
 from temporalio.testing import ActivityEnvironment
 
@@ -13,7 +15,14 @@ from billing.routing import load_policy
 from schemas.contract import Contract
 from schemas.customer import Customer
 from schemas.invoice import Invoice
-from schemas.steps import PostInvoiceInput, RouteDecision, RouteInput
+from schemas.steps import (
+    PastInvoice,
+    PostInvoiceInput,
+    RouteDecision,
+    RouteHistory,
+    RouteHistoryInput,
+    RouteInput,
+)
 from schemas.usage import UsageSummary
 from tests.billing.routing_builders import invoice
 from tests.conftest import SystemsService
@@ -23,6 +32,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 CONTRACT = "C-1003"
 METRIC = "history_probe_calls"
 YEAR = 2031  # no other test bills this year
+REASON = "billing_cycle"  # a reason of this test's own: no run of another test compares
 
 
 def _month(month: int, total: str, contract: Contract) -> Invoice:
@@ -30,7 +40,7 @@ def _month(month: int, total: str, contract: Contract) -> Invoice:
     end = date(YEAR, month + 1, 1)
     return invoice(total, currency=contract.currency).model_copy(
         update={
-            "invoice_id": f"{CONTRACT}:billing_cycle:{start}:{end}",
+            "invoice_id": f"{CONTRACT}:{REASON}:{start}:{end}",
             "contract_id": CONTRACT,
             "customer_id": contract.customer_id,
             "period_start": start,
@@ -73,6 +83,59 @@ async def history(systems: SystemsService) -> tuple[Contract, Customer]:
     return contract, customer
 
 
+class Requests:
+    """Every request an HTTP client sends (an httpx event hook on a real client)."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def __call__(self, request: httpx.Request) -> None:
+        self.sent.append(f"{request.method} {request.url.path}")
+
+
+async def _history(
+    systems: SystemsService, draft: Invoice, *, reason: str = REASON, metrics: list[str]
+) -> RouteHistory:
+    async with systems.client() as http:
+        routing = RoutingActivities(client=http, policy=load_policy())
+        return await ActivityEnvironment().run(
+            routing.fetch_route_history,
+            RouteHistoryInput(
+                like=draft, reason=reason, exclude=[draft.invoice_id], metrics=metrics
+            ),
+        )
+
+
+async def _decide(
+    systems: SystemsService,
+    contract: Contract,
+    customer: Customer,
+    draft: Invoice,
+    *,
+    usage: UsageSummary | None,
+    history: RouteHistory | None,
+) -> tuple[RouteDecision, list[str]]:
+    """The route decision, and the requests its activity sent on the way."""
+    requests = Requests()
+    async with httpx.AsyncClient(
+        base_url=systems.url,
+        headers={"Authorization": f"Bearer {systems.token}"},
+        event_hooks={"request": [requests]},
+    ) as http:
+        routing = RoutingActivities(client=http, policy=load_policy())
+        decision = await ActivityEnvironment().run(
+            routing.route,
+            RouteInput(
+                invoice=draft,
+                contract=contract.model_copy(update={"non_standard_clauses": []}),
+                customer=customer,
+                usage=usage,
+                history=history,
+            ),
+        )
+    return decision, requests.sent
+
+
 async def _route(
     systems: SystemsService, history: tuple[Contract, Customer], total: str, calls: str
 ) -> RouteDecision:
@@ -84,17 +147,58 @@ async def _route(
         period_end=draft.period_end,
         quantities={METRIC: Decimal(calls)},
     )
-    async with systems.client() as http:
-        routing = RoutingActivities(client=http, policy=load_policy())
-        return await ActivityEnvironment().run(
-            routing.route,
-            RouteInput(
-                invoice=draft,
-                contract=contract.model_copy(update={"non_standard_clauses": []}),
-                customer=customer,
-                usage=usage,
-            ),
-        )
+    past = await _history(systems, draft, metrics=[METRIC])
+    decision, sent = await _decide(systems, contract, customer, draft, usage=usage, history=past)
+    assert sent == []
+    return decision
+
+
+async def test_the_history_is_the_earlier_documents_most_recent_first_with_their_usage(
+    systems: SystemsService, history: tuple[Contract, Customer]
+) -> None:
+    contract, _ = history
+    past = await _history(systems, _month(5, "1", contract), metrics=[METRIC])
+    # Posted in the fixture: January to April 2031 at 1000, 1010, 990, 1005; 100, 110, 95
+    # and 105 calls in those months.
+    assert [(p.period_start.month, p.total) for p in past.invoices] == [
+        (4, Decimal("1005")),
+        (3, Decimal("990")),
+        (2, Decimal("1010")),
+        (1, Decimal("1000")),
+    ]
+    assert [(u.period_start.month, u.quantities[METRIC]) for u in past.usage] == [
+        (4, Decimal(105)),
+        (3, Decimal(95)),
+        (2, Decimal(110)),
+        (1, Decimal(100)),
+    ]
+
+
+async def test_route_decides_from_its_input_without_calling_any_system(
+    systems: SystemsService, history: tuple[Contract, Customer]
+) -> None:
+    contract, customer = history
+    draft = _month(5, "1500", contract)
+    given = RouteHistory(
+        invoices=[
+            PastInvoice(
+                invoice_id=f"{CONTRACT}:{REASON}:earlier",
+                period_start=date(YEAR, 4, 1),
+                period_end=date(YEAR, 5, 1),
+                total=Decimal("1000"),
+                currency=contract.currency,
+            )
+        ]
+    )
+    decision, sent = await _decide(systems, contract, customer, draft, usage=None, history=given)
+    assert sent == []
+    # 1500 against 1000 is +50.00 %, which the shipped policy (±50 %) still allows; one
+    # earlier value is too few to score (the policy needs 3).
+    assert decision.reasons == []
+    assert decision.notes == [
+        "invoice_total: not scored, 1 earlier values (the policy needs 3)",
+        "change against the previous invoice: +50.00%",
+    ]
 
 
 async def test_a_usual_month_goes_straight_through_with_its_scores(
@@ -130,16 +234,9 @@ async def test_a_milestone_fee_is_not_compared_with_the_monthly_invoices(
     milestone = _month(5, "5000", contract).model_copy(
         update={"invoice_id": f"{CONTRACT}:milestone:go-live-{YEAR}"}
     )
-    async with systems.client() as http:
-        routing = RoutingActivities(client=http, policy=load_policy())
-        decision = await ActivityEnvironment().run(
-            routing.route,
-            RouteInput(
-                invoice=milestone,
-                contract=contract.model_copy(update={"non_standard_clauses": []}),
-                customer=customer,
-            ),
-        )
+    past = await _history(systems, milestone, reason="milestone", metrics=[])
+    assert past.invoices == []
+    decision, _ = await _decide(systems, contract, customer, milestone, usage=None, history=past)
     assert decision.reasons == [], decision.reasons
     assert decision.scores == []
 
@@ -149,16 +246,9 @@ async def test_no_history_means_no_score_and_the_result_says_so(
 ) -> None:
     contract, customer = history
     draft = _month(1, "1000", contract).model_copy(update={"customer_id": "CU-nobody"})
-    async with systems.client() as http:
-        routing = RoutingActivities(client=http, policy=load_policy())
-        decision = await ActivityEnvironment().run(
-            routing.route,
-            RouteInput(
-                invoice=draft,
-                contract=contract.model_copy(update={"non_standard_clauses": []}),
-                customer=customer,
-            ),
-        )
+    past = await _history(systems, draft, metrics=[METRIC])
+    assert past == RouteHistory()
+    decision, _ = await _decide(systems, contract, customer, draft, usage=None, history=past)
     assert decision.reasons == []
     assert decision.scores == []
     assert decision.notes[0] == (

@@ -110,9 +110,9 @@ async def test_an_approver_approves_in_the_web_ui(stack: DevStack) -> None:
     assert posted.decisions[0].comment == "clause checked"
     headers = {"Authorization": f"Bearer {stack.token}"}
     async with httpx.AsyncClient(base_url=stack.systems_url, headers=headers) as http:
-        response = await http.get(f"/erp/postings/{posted.posting_key}")
+        [document] = posted.documents
+        response = await http.get(f"/erp/postings/{document.posting_key}")
     assert response.status_code == 200, response.text
     erp = response.json()
-    assert erp["erp_document_id"] == posted.erp_document_id
-    assert posted.invoice is not None
-    assert erp["invoice"]["total"] == str(posted.invoice.total)
+    assert erp["erp_document_id"] == document.erp_document_id
+    assert erp["invoice"]["total"] == str(document.invoice.total)

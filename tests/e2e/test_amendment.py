@@ -92,34 +92,41 @@ async def test_an_upgrade_posts_a_credit_note_and_an_invoice_and_both_read_back(
     event = amended("C-1016", date(2026, 10, 16), date(2026, 11, 1))
     result = await _run(dev_server_env, event, task_queue)
     assert result.state is RunState.POSTED, result.reason
-    assert result.invoice is not None and result.credit_note is not None
-    # 800.00 then 1,500.00 a month, changed on the 16th: 16 of October's 31 days each way.
-    assert result.credit_note.subtotal == Decimal("412.90")
-    assert result.invoice.subtotal == Decimal("774.19")
-    assert all(line.amount > 0 for line in result.credit_note.lines)
-    assert result.total == result.invoice.total
     key = workflow_id_for(event)
+    # The credit note first (posting order), then the invoice; each with its own key.
+    assert [(d.document_type, d.posting_key) for d in result.documents] == [
+        ("credit_note", f"{key}:credit-note"),
+        ("invoice", key),
+    ]
+    note, invoice = result.documents
+    # 800.00 then 1,500.00 a month, changed on the 16th: 16 of October's 31 days each way.
+    assert note.invoice.subtotal == Decimal("412.90")
+    assert invoice.invoice.subtotal == Decimal("774.19")
+    assert all(line.amount > 0 for line in note.invoice.lines)
+    assert result.total == invoice.invoice.total
     async with systems.client() as http:
-        invoice = (await http.get(f"/erp/postings/{key}")).json()
-        note = (await http.get(f"/erp/postings/{key}:credit-note")).json()
-    assert invoice["erp_document_id"] == result.erp_document_id
-    assert note["erp_document_id"] == result.credit_note_document_id != result.erp_document_id
-    assert invoice["invoice"]["document_type"] == "invoice"
-    assert note["invoice"]["document_type"] == "credit_note"
-    assert Decimal(note["invoice"]["total"]) == result.credit_note.total
-    assert Decimal(invoice["invoice"]["total"]) == result.invoice.total
+        erp_invoice = (await http.get(f"/erp/postings/{key}")).json()
+        erp_note = (await http.get(f"/erp/postings/{key}:credit-note")).json()
+    assert erp_invoice["erp_document_id"] == invoice.erp_document_id
+    assert erp_note["erp_document_id"] == note.erp_document_id != invoice.erp_document_id
+    assert erp_invoice["invoice"]["document_type"] == "invoice"
+    assert erp_note["invoice"]["document_type"] == "credit_note"
+    assert Decimal(erp_note["invoice"]["total"]) == note.invoice.total
+    assert Decimal(erp_invoice["invoice"]["total"]) == invoice.invoice.total
     description = await dev_server_env.client.get_workflow_handle(key).describe()
     memo = await description.memo()
-    assert memo["erp_document_id"] == result.erp_document_id
-    assert memo["credit_note_document_id"] == result.credit_note_document_id
-    assert (result.posting_key, result.credit_note_posting_key) == (key, f"{key}:credit-note")
+    assert (memo["erp_document_id"], memo["credit_note_document_id"]) == (
+        invoice.erp_document_id,
+        note.erp_document_id,
+    )
 
     address = dev_server_env.client.service_client.config.target_host
     monkeypatch.setenv("TEMPORAL_ADDRESS", address)
     shown = await asyncio.to_thread(CliRunner().invoke, build_app(), ["status", key])
     assert shown.exit_code == 0, shown.output
-    assert f"credit note: {result.credit_note.total} EUR" in shown.output
-    assert f"ERP credit note: {result.credit_note_document_id}" in shown.output
+    assert f"credit note: {note.invoice.total} EUR" in shown.output
+    assert f"ERP credit note: {note.erp_document_id}" in shown.output
+    assert f"ERP document: {invoice.erp_document_id}" in shown.output
 
 
 async def test_a_change_in_the_first_period_stops_for_a_person_and_posts_nothing(
@@ -153,7 +160,7 @@ async def test_an_amendment_of_fees_billed_in_arrears_has_nothing_to_post(
     event = amended(contract_id, date(2026, 10, 16), date(2026, 11, 1))
     result = await _run(dev_server_env, event, task_queue)
     assert result.state is RunState.NOTHING_TO_BILL
-    assert result.invoice is None and result.credit_note is None
+    assert result.documents == []
     assert "nothing to post" in result.reason
 
 
@@ -201,7 +208,7 @@ async def test_a_contract_reason_for_approval_is_named_once_for_both_documents(
         await asyncio.sleep(0.1)
         status = await handle.query("status", result_type=RunStatus)
     assert status.state is RunState.AWAITING_APPROVAL, status.reason
-    assert status.invoice is not None and status.credit_note is not None
+    assert [d.document_type for d in status.documents] == ["credit_note", "invoice"]
     clauses = [r for r in status.route_reasons if r.code == "non_standard_clause"]
     assert [r.message for r in clauses] == [f"Non-standard clause: {clause}"]
     await handle.terminate("test over")

@@ -90,10 +90,11 @@ async def test_approval_from_the_queue_posts_and_reads_back(
     result = await handle.result()
     assert result.state is RunState.POSTED
     async with systems.client() as http:
-        posting = (await http.get(f"/erp/postings/{result.posting_key}")).json()
-    assert posting["erp_document_id"] == result.erp_document_id
+        posting = (await http.get(f"/erp/postings/{workflow_id_for(event)}")).json()
+    [document] = result.documents
+    assert posting["erp_document_id"] == document.erp_document_id
     assert posting["invoice"]["total"] == str(result.total)
-    assert result.posting_key == workflow_id_for(event)
+    assert document.posting_key == workflow_id_for(event)
 
 
 async def test_same_event_twice_starts_one_run_and_a_different_payload_is_refused(

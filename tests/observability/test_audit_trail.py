@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 from schemas.audit import Handoff, Outcome
 from schemas.runs import RunInput, RunState
 from tests.conftest import SystemsService
-from tests.events import cycle_closed
+from tests.e2e.test_amendment import _raised_fee
+from tests.events import amended, cycle_closed
 from tests.observability.runs import run_to_end
 from workers.audit.store import AuditStore
 from workers.settings import Settings
@@ -168,3 +170,66 @@ async def test_a_decision_records_who_decided_and_a_rejection_closes_the_run(
         assert not any(h.step == "post_invoice" for h in rows)
     else:
         assert outcomes == [(Outcome.POSTED, "")]
+
+
+async def _outcomes_of(
+    env: WorkflowEnvironment, systems: SystemsService, store: AuditStore, input: RunInput
+) -> tuple[RunState, list[tuple[Outcome, str, str]]]:
+    """Run `input` to its end; the outcome rows its run wrote: (outcome, code, system)."""
+    task_queue = f"q2c-audit-{uuid.uuid4()}"
+    settings = Settings(task_queue=task_queue, systems_url=systems.url)
+    workflow_id = f"obs:outcome:{uuid.uuid4()}"
+    async with systems.client() as http:
+        async with build_worker(env.client, settings=settings, http=http, audit=store):
+            result = await env.client.execute_workflow(
+                QuoteToCashWorkflow.run, input, id=workflow_id, task_queue=task_queue
+            )
+    rows = [h for h in store.read() if h.workflow_id == workflow_id and h.step == "outcome"]
+    return result.state, [(h.outcome, h.reason_code, h.system) for h in rows]
+
+
+@pytest.mark.parametrize(
+    ("input", "final", "outcome"),
+    [
+        # No such contract in the CRM: a 404 from validate_customer, the CRM's step.
+        (
+            RunInput(event=cycle_closed("C-9999", 8)),
+            RunState.NEEDS_ATTENTION,
+            (Outcome.NEEDS_ATTENTION, "contract_not_found", "crm"),
+        ),
+        # C-1009 carries a non-standard clause: it waits, and no one decides within a minute.
+        (
+            RunInput(event=cycle_closed("C-1009", 12), approval_timeout_seconds=60),
+            RunState.NEEDS_ATTENTION,
+            (Outcome.NEEDS_ATTENTION, "approval_expired", "approver"),
+        ),
+        # Two documents, two reconciles: one outcome, after both.
+        (
+            RunInput(event=amended("C-1016", date(2026, 7, 16), date(2026, 8, 1))),
+            RunState.POSTED,
+            (Outcome.POSTED, "", "q2c"),
+        ),
+    ],
+    ids=["permanent_failure", "approval_expired", "amendment_posted"],
+)
+async def test_the_run_records_its_outcome_once_naming_where_the_problem_came_from(
+    time_skipping_env: WorkflowEnvironment,
+    systems: SystemsService,
+    store: AuditStore,
+    input: RunInput,
+    final: RunState,
+    outcome: tuple[Outcome, str, str],
+) -> None:
+    state, outcomes = await _outcomes_of(time_skipping_env, systems, store, input)
+    assert (state, outcomes) == (final, [outcome])
+
+
+async def test_an_amendment_with_nothing_to_post_records_nothing_to_bill(
+    time_skipping_env: WorkflowEnvironment, systems: SystemsService, store: AuditStore
+) -> None:
+    async with systems.client() as http:
+        contract_id = await _raised_fee(http, "C-OBS-ARREARS", pay_in_advance=False)
+    input = RunInput(event=amended(contract_id, date(2026, 10, 16), date(2026, 11, 1)))
+    state, outcomes = await _outcomes_of(time_skipping_env, systems, store, input)
+    assert state is RunState.NOTHING_TO_BILL
+    assert outcomes == [(Outcome.NOTHING_TO_BILL, "", "q2c")]

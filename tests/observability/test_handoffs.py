@@ -1,5 +1,5 @@
-"""What an activity execution writes, read off its input, result or error; and the
-record_handoff activity the workflow calls for decisions."""
+"""What an activity execution writes, read off its input, result or error (step handoffs
+only); and the record_handoff activity the workflow calls for decisions and outcomes."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
@@ -11,7 +11,10 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.audit import AuditActivities
 from schemas.audit import HandoffInput, Outcome, Step
-from schemas.steps import NotifyInput
+from schemas.customer import Customer
+from schemas.runs import Problem
+from schemas.steps import Difference, NotifyInput, ReconcileResult, ValidatedCustomer
+from tests.billing.builders import contract, fee
 from workers.audit.handoffs import Execution, on_failure, on_success
 from workers.audit.store import AuditStore
 
@@ -34,7 +37,7 @@ def _execution(step: str, *, attempt: int = 1, last_attempt: bool = False) -> Ex
 
 def test_a_transient_failure_is_a_retry_keyed_by_attempt() -> None:
     rows = on_failure(
-        _execution("post_invoice", attempt=3), [], ApplicationError("503", type="transient")
+        _execution("post_invoice", attempt=3), ApplicationError("503", type="transient")
     )
     assert [(r.key, r.outcome, r.reason_code, r.system) for r in rows] == [
         ("q2c:C-1:cycle/r1/5/attempt-3", Outcome.RETRY, "transient", "erp")
@@ -42,46 +45,56 @@ def test_a_transient_failure_is_a_retry_keyed_by_attempt() -> None:
 
 
 def test_a_transport_error_is_named_by_its_class() -> None:
-    rows = on_failure(_execution("fetch_usage"), [], ConnectionError("refused"))
+    rows = on_failure(_execution("fetch_usage"), ConnectionError("refused"))
     assert [(r.outcome, r.reason_code) for r in rows] == [(Outcome.RETRY, "ConnectionError")]
 
 
-def test_a_permanent_failure_ends_the_run_in_needs_attention() -> None:
+def test_a_permanent_failure_is_the_steps_failure_and_no_outcome() -> None:
+    # The workflow turns it into needs-attention and records that outcome itself.
     error = ApplicationError("409", type="posting_conflict", non_retryable=True)
-    rows = on_failure(_execution("post_invoice"), [], error)
-    assert [(r.step, r.outcome, r.reason_code) for r in rows] == [
-        ("post_invoice", Outcome.FAILURE, "posting_conflict"),
-        ("outcome", Outcome.NEEDS_ATTENTION, "posting_conflict"),
+    rows = on_failure(_execution("post_invoice"), error)
+    assert [(r.key, r.step, r.outcome, r.reason_code) for r in rows] == [
+        ("q2c:C-1:cycle/r1/5/done", "post_invoice", Outcome.FAILURE, "posting_conflict")
     ]
-    assert rows[0].key == "q2c:C-1:cycle/r1/5/done"
 
 
 def test_the_last_allowed_attempt_is_a_failure_not_a_retry() -> None:
-    rows = on_failure(
-        _execution("notify", attempt=5, last_attempt=True), [], ApplicationError("502")
-    )
+    rows = on_failure(_execution("notify", attempt=5, last_attempt=True), ApplicationError("502"))
     assert [(r.outcome, r.system) for r in rows] == [(Outcome.FAILURE, "webhook")]
 
 
 def test_cancellation_is_neither_retry_nor_failure() -> None:
-    rows = on_failure(_execution("fetch_usage"), [], CancelledError("worker shutdown"))
+    rows = on_failure(_execution("fetch_usage"), CancelledError("worker shutdown"))
     assert [r.outcome for r in rows] == [Outcome.CANCELLED]
-    rows = on_failure(_execution("fetch_usage"), [], asyncio.CancelledError())
+    rows = on_failure(_execution("fetch_usage"), asyncio.CancelledError())
     assert [r.outcome for r in rows] == [Outcome.CANCELLED]
 
 
 @pytest.mark.parametrize("succeeded", [True, False])
-def test_an_expiry_notice_records_the_run_as_expired(succeeded: bool) -> None:
+def test_an_expiry_notice_is_only_a_webhook_call(succeeded: bool) -> None:
     notice = NotifyInput(kind="expired", workflow_id="q2c:C-1:cycle", summary="")
     execution = _execution("notify", attempt=5, last_attempt=True)
     if succeeded:
         rows = on_success(execution, [notice], None)
     else:
-        rows = on_failure(execution, [notice], ApplicationError("502"))
-    final = [r for r in rows if r.step == Step.OUTCOME]
-    assert [(r.outcome, r.reason_code, r.system) for r in final] == [
-        (Outcome.NEEDS_ATTENTION, "approval_expired", "approver")
-    ]
+        rows = on_failure(execution, ApplicationError("502"))
+    expected = Outcome.SUCCESS if succeeded else Outcome.FAILURE
+    assert [(r.step, r.outcome, r.system) for r in rows] == [("notify", expected, "webhook")]
+
+
+def test_a_blocked_customer_and_a_reconcile_mismatch_write_no_outcome() -> None:
+    validated = ValidatedCustomer(
+        contract=contract(fee("10")),
+        customer=Customer(id="CU-1", name="Acme", email="ap@acme.test", currency="USD"),
+        problems=[Problem(field="customer.tax_id", code="invalid", message="bad")],
+    )
+    rows = on_success(_execution("validate_customer"), [], validated)
+    assert [r.step for r in rows] == ["validate_customer", "received"]
+    mismatch = ReconcileResult(
+        matched=False, differences=[Difference(field="total", expected="1", found="2")]
+    )
+    rows = on_success(_execution("reconcile"), [], mismatch)
+    assert [(r.step, r.outcome) for r in rows] == [("reconcile", Outcome.SUCCESS)]
 
 
 def test_a_reminder_notice_is_only_a_webhook_call() -> None:
@@ -115,4 +128,39 @@ async def test_record_handoff_writes_each_decision_once(tmp_path: Path) -> None:
         ("outcome", Outcome.REJECTED, "", "q2c"),
     ]
     assert rows[0].finished_at == T0
+    store.dispose()
+
+
+@pytest.mark.parametrize(
+    ("source_step", "system"),
+    [
+        ("validate_customer", "crm"),
+        ("post_invoice", "erp"),
+        ("reconcile", "erp"),
+        ("check_vat", "vies"),
+        (Step.APPROVAL, "approver"),
+        ("", "q2c"),
+        ("an_activity_of_tomorrow", "q2c"),
+    ],
+)
+async def test_an_outcome_names_the_system_its_problem_came_from(
+    tmp_path: Path, source_step: str, system: str
+) -> None:
+    store = AuditStore(url=f"sqlite:///{tmp_path / 'audit.db'}")
+    store.create()
+    outcome = HandoffInput(
+        step=Step.OUTCOME,
+        outcome=Outcome.NEEDS_ATTENTION,
+        reason_code="some_code",
+        detail="x" * 600,
+        source_step=source_step,
+    )
+    await ActivityEnvironment().run(AuditActivities(recorder=store).record_handoff, outcome)
+    [row] = store.read()
+    assert (row.step, row.system, row.reason_code, len(row.detail)) == (
+        "outcome",
+        system,
+        "some_code",
+        500,
+    )
     store.dispose()

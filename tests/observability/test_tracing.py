@@ -19,8 +19,8 @@ from workers.worker import build_worker
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 STEPS = (
-    "validate_customer", "fetch_usage", "draft_invoice", "compute_tax", "route",
-    "post_invoice", "reconcile",
+    "validate_customer", "fetch_usage", "draft_invoice", "compute_tax", "fetch_route_history",
+    "route", "post_invoice", "reconcile",
 )  # fmt: skip
 
 
@@ -59,6 +59,7 @@ async def test_one_run_is_one_trace_with_http_spans_under_the_activities(
     parents = {_parent_name(span, by_id) for span in http_spans}
     assert parents <= {f"RunActivity:{step}" for step in STEPS}
     assert {"RunActivity:validate_customer", "RunActivity:post_invoice"} <= parents
+    assert "RunActivity:route" not in parents  # it decides from its input alone
 
 
 def _parent_name(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> str:

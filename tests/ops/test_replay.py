@@ -1,6 +1,7 @@
 """Recorded histories replay against today's workflow code; a break names its event."""
 
 import asyncio
+import base64
 import json
 import uuid
 from pathlib import Path
@@ -21,6 +22,7 @@ from workers.worker import build_worker
 HISTORIES = Path(__file__).parents[1] / "histories"
 PRE_PATCH = HISTORIES / "pre_patch" / "straight_through.json"
 PRE_LOCAL_STEPS = HISTORIES / "pre_local_steps"
+PRE_RUN_OUTCOMES = HISTORIES / "pre_run_outcomes"
 runner = CliRunner()
 
 
@@ -37,9 +39,14 @@ def test_the_recorded_scenarios_are_all_there() -> None:
         "approval_expired",
         "needs_attention",
         "amendment",
+        "awaiting_approval",
     }
     assert PRE_PATCH.exists()
-    assert {p.stem for p in PRE_LOCAL_STEPS.glob("*.json")} == names - {"amendment"}
+    assert {p.stem for p in PRE_LOCAL_STEPS.glob("*.json")} == names - {
+        "amendment",
+        "awaiting_approval",
+    }
+    assert {p.stem for p in PRE_RUN_OUTCOMES.glob("*.json")} == names - {"awaiting_approval"}
 
 
 @pytest.mark.parametrize("path", history_files([HISTORIES]), ids=lambda p: p.stem)
@@ -90,6 +97,80 @@ def test_a_new_run_rates_taxes_and_routes_in_local_activities() -> None:
     markers = _local_activities(HISTORIES / "straight_through.json")
     assert markers.count("core_local_activity") == 3
     assert "core_patch" in markers
+
+
+def _patches(path: Path) -> list[str]:
+    history = json.loads(path.read_text())
+    return [
+        json.loads(
+            base64.b64decode(
+                e["markerRecordedEventAttributes"]["details"]["patch-data"]["payloads"][0]["data"]
+            )
+        )["id"]
+        for e in history["events"]
+        if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+        and e["markerRecordedEventAttributes"]["markerName"] == "core_patch"
+    ]
+
+
+def _activities(path: Path) -> list[str]:
+    history = json.loads(path.read_text())
+    return [
+        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for e in history["events"]
+        if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+    ]
+
+
+VALIDATE, USAGE, HISTORY = "validate_customer", "fetch_usage", "fetch_route_history"
+POST, RECONCILE, RECORD = "post_invoice", "reconcile", "record_handoff"
+
+
+@pytest.mark.parametrize(
+    ("name", "before", "after"),
+    [
+        (
+            "straight_through",
+            [VALIDATE, USAGE, POST, RECONCILE],
+            [VALIDATE, USAGE, HISTORY, POST, RECONCILE, RECORD],
+        ),
+        ("needs_attention", [VALIDATE], [VALIDATE, RECORD]),
+        (
+            "approval_expired",
+            [VALIDATE, USAGE, "notify"],
+            [VALIDATE, USAGE, HISTORY, "notify", RECORD],
+        ),
+        (
+            "approval_rejected",
+            [VALIDATE, USAGE, RECORD, RECORD],
+            [VALIDATE, USAGE, HISTORY, RECORD, RECORD],
+        ),
+    ],
+)
+def test_a_new_run_reads_the_route_history_and_records_its_own_outcome(
+    name: str, before: list[str], after: list[str]
+) -> None:
+    # Activities on the task queue (rating, tax and routing are local: markers, not here).
+    # Before: a posted, blocked or expired run's outcome had no command of its own (the audit
+    # interceptor read it off activity results), and `route` read the history itself.
+    old, new = PRE_RUN_OUTCOMES / f"{name}.json", HISTORIES / f"{name}.json"
+    assert (_activities(old), _activities(new)) == (before, after)
+    assert "run-outcomes" in _patches(new) and "run-outcomes" not in _patches(old)
+
+
+async def test_runs_recorded_before_run_outcomes_replay_without_the_new_commands() -> None:
+    histories = [(p.stem, load_history(p)) for p in history_files([PRE_RUN_OUTCOMES])]
+    outcomes = await replay(histories)
+    assert [(o.ok, o.error) for o in outcomes] == [(True, None)] * len(histories)
+
+
+def test_a_run_waiting_for_approval_is_recorded_mid_wait() -> None:
+    path = HISTORIES / "awaiting_approval.json"
+    types = _event_types(path)
+    assert "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED" not in types
+    assert types.count("EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED") == 1  # a refused decision
+    assert types.count("EVENT_TYPE_TIMER_FIRED") == 1  # the reminder
+    assert _activities(path)[-1] == "notify"
 
 
 def _tampered(tmp_path: Path) -> tuple[Path, int]:

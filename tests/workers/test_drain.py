@@ -101,6 +101,6 @@ async def test_sigterm_mid_posting_drains_and_leaves_exactly_one_posting(
             os.killpg(second.pid, signal.SIGTERM)
             await asyncio.to_thread(second.wait, 30)
         assert result.state is RunState.POSTED
-        assert result.erp_document_id == posted.json()["erp_document_id"]
+        assert [d.erp_document_id for d in result.documents] == [posted.json()["erp_document_id"]]
         postings = (await http.get("/erp/postings", params={"contract_id": "C-1003"})).json()
         assert [p["posting_key"] for p in postings].count(outcome.workflow_id) == 1

@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from billing.routing import RoutingPolicy, load_policy
 from schemas.approvals import Decision
+from schemas.events import BillingCycleClosed
 from schemas.runs import RunInput, RunState, RunStatus
 from tests.activities.loopback import serve
 from tests.conftest import SystemsService
@@ -61,7 +62,10 @@ async def _worker(
 
 
 async def _start(runner: Runner, month: int, **timers: int) -> Handle:
-    event = cycle_closed("C-1009", month)
+    return await _start_for(runner, cycle_closed("C-1009", month), **timers)
+
+
+async def _start_for(runner: Runner, event: BillingCycleClosed, **timers: int) -> Handle:
     return await runner.env.client.start_workflow(
         QuoteToCashWorkflow.run,
         RunInput(event=event, **timers),

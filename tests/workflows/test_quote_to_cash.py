@@ -82,12 +82,18 @@ async def test_straight_through_run_posts_once_and_reconciles(
     handle = await runner.start("C-1008", 1)
     result = await handle.result()
     assert result.state is RunState.POSTED, result
-    assert result.erp_document_id
-    posting = await _erp_posting(systems, result.posting_key)
+    [document] = result.documents
+    # The posting key is the business key of January 2026's close (README, "Starting runs").
+    assert (document.document_type, document.posting_key) == (
+        "invoice",
+        "q2c:C-1008:cycle:2026-01-01:2026-02-01",
+    )
+    assert document.erp_document_id
+    posting = await _erp_posting(systems, document.posting_key)
     assert posting is not None
-    assert posting["erp_document_id"] == result.erp_document_id
-    assert result.invoice is not None
-    assert result.invoice.total == result.invoice.subtotal + result.invoice.tax_total
+    assert posting["erp_document_id"] == document.erp_document_id
+    billed = document.invoice
+    assert billed.total == billed.subtotal + billed.tax_total == result.total
 
 
 async def test_broken_master_data_needs_attention_and_posts_nothing(
@@ -98,7 +104,7 @@ async def test_broken_master_data_needs_attention_and_posts_nothing(
     assert result.state is RunState.NEEDS_ATTENTION
     assert result.reason_code == "customer_invalid"
     assert any(p.field == "customer.tax_id" for p in result.problems)
-    assert not result.posting_key
+    assert result.documents == []
 
 
 async def test_unknown_contract_needs_attention(runner: Runner) -> None:
@@ -116,7 +122,8 @@ async def test_approval_signal_posts_the_invoice(runner: Runner, systems: System
     result = await handle.result()
     assert result.state is RunState.POSTED
     assert result.decisions[0].approver == "cfo@q2c.example"
-    assert await _erp_posting(systems, result.posting_key) is not None
+    [document] = result.documents
+    assert await _erp_posting(systems, document.posting_key) is not None
 
 
 async def test_reject_signal_posts_nothing(runner: Runner, systems: SystemsService) -> None:
@@ -126,7 +133,9 @@ async def test_reject_signal_posts_nothing(runner: Runner, systems: SystemsServi
     result = await handle.result()
     assert result.state is RunState.REJECTED
     assert result.reason_code == "rejected"
-    assert not result.posting_key
+    [document] = result.documents  # drafted and taxed, never posted
+    assert document.erp_document_id == ""
+    assert await _erp_posting(systems, document.posting_key) is None
 
 
 async def test_malformed_and_self_approvals_are_recorded_and_the_run_keeps_waiting(

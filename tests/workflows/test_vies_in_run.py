@@ -78,7 +78,7 @@ async def test_a_number_vies_does_not_know_stops_the_run_before_anything_is_post
     assert result.state is RunState.NEEDS_ATTENTION
     assert result.reason_code == "customer_invalid"
     assert [p.code for p in result.problems if p.blocking] == ["vat_number_not_registered"]
-    assert not result.posting_key
+    assert result.documents == []
 
 
 async def test_individuals_are_not_checked(

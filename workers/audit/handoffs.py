@@ -1,5 +1,6 @@
-"""What one activity execution tells the audit trail: its own row, and the run's handoffs
-that can be read off its input or result (event received, approval requested, outcome)."""
+"""What one activity execution tells the audit trail: its own row, and the run's step
+handoffs that can be read off its result (event received, approval requested). The run's
+outcome is the workflow's to record (`activities/audit.py`)."""
 
 import asyncio
 from collections.abc import Sequence
@@ -8,28 +9,9 @@ from datetime import datetime
 
 from temporalio.exceptions import ApplicationError, CancelledError
 
+from activities.audit import system_of
 from schemas.audit import Handoff, Outcome, Step
-from schemas.errors import ReasonCode
-from schemas.steps import (
-    NotifyInput,
-    PostInvoiceInput,
-    ReconcileResult,
-    RouteDecision,
-    TaxedInvoice,
-    ValidatedCustomer,
-)
-
-SYSTEM_OF_STEP = {
-    "validate_customer": "crm",
-    "fetch_usage": "usage",
-    "draft_invoice": "billing",
-    "compute_tax": "tax",
-    "route": "billing",
-    "post_invoice": "erp",
-    "reconcile": "erp",
-    "notify": "webhook",
-}
-"""Which system each activity talks to; an unknown activity is attributed to q2c itself."""
+from schemas.steps import PostInvoiceInput, RouteDecision, TaxedInvoice, ValidatedCustomer
 
 FIRST_STEP = "validate_customer"
 
@@ -48,7 +30,7 @@ class Execution:
 
     @property
     def system(self) -> str:
-        return SYSTEM_OF_STEP.get(self.step, "q2c")
+        return system_of(self.step)
 
     def key(self, suffix: str) -> str:
         return f"{self.workflow_id}/{self.run_id}/{suffix}"
@@ -100,16 +82,6 @@ def on_success(execution: Execution, args: Sequence[object], result: object) -> 
     if posted is not None:
         extra = {"amount": str(posted.invoice.total), "currency": posted.invoice.currency}
     handoffs.insert(0, execution.handoff(key=done, outcome=Outcome.SUCCESS, **extra))
-
-    if isinstance(result, ValidatedCustomer) and result.blocking:
-        handoffs.append(
-            _outcome(
-                execution,
-                Outcome.NEEDS_ATTENTION,
-                ReasonCode.CUSTOMER_INVALID,
-                "; ".join(f"{p.field}: {p.code}" for p in result.blocking),
-            )
-        )
     if isinstance(result, RouteDecision) and result.reasons:
         codes = [reason.code for reason in result.reasons]
         handoffs.append(
@@ -121,23 +93,10 @@ def on_success(execution: Execution, args: Sequence[object], result: object) -> 
                 detail=",".join(codes),
             )
         )
-    handoffs.extend(_expired(execution, args))
-    if isinstance(result, ReconcileResult):
-        if result.matched:
-            handoffs.append(_outcome(execution, Outcome.POSTED, "", ""))
-        else:
-            handoffs.append(
-                _outcome(
-                    execution,
-                    Outcome.NEEDS_ATTENTION,
-                    ReasonCode.RECONCILE_MISMATCH,
-                    ",".join(d.field for d in result.differences),
-                )
-            )
     return handoffs
 
 
-def on_failure(execution: Execution, args: Sequence[object], error: BaseException) -> list[Handoff]:
+def on_failure(execution: Execution, error: BaseException) -> list[Handoff]:
     message = str(error)[:500]
     code = type(error).__name__
     if isinstance(error, ApplicationError) and error.type:
@@ -155,11 +114,8 @@ def on_failure(execution: Execution, args: Sequence[object], error: BaseExceptio
         key=f"{execution.activity_id}/done", outcome=Outcome.FAILURE, reason_code=code,
         detail=message,
     )  # fmt: skip
-    if isinstance(error, ApplicationError) and error.non_retryable:
-        # The workflow turns a permanent failure into needs-attention with this code.
-        return [final, _outcome(execution, Outcome.NEEDS_ATTENTION, code, message)]
-    if execution.last_attempt:
-        return [final, *_expired(execution, args)]
+    if execution.last_attempt or (isinstance(error, ApplicationError) and error.non_retryable):
+        return [final]
     return [
         execution.handoff(
             key=f"{execution.activity_id}/attempt-{execution.attempt}",
@@ -168,21 +124,6 @@ def on_failure(execution: Execution, args: Sequence[object], error: BaseExceptio
             detail=message,
         )
     ]
-
-
-def _expired(execution: Execution, args: Sequence[object]) -> list[Handoff]:
-    """The approval expiry notice is the last thing a run does before it stops."""
-    notice = next((a for a in args if isinstance(a, NotifyInput)), None)
-    if notice is None or notice.kind != "expired":
-        return []
-    outcome = _outcome(execution, Outcome.NEEDS_ATTENTION, ReasonCode.APPROVAL_EXPIRED, "")
-    return [outcome.model_copy(update={"system": "approver"})]
-
-
-def _outcome(execution: Execution, outcome: Outcome, code: str, detail: str) -> Handoff:
-    return execution.handoff(
-        key=Step.OUTCOME, step=Step.OUTCOME, outcome=outcome, reason_code=code, detail=detail
-    )
 
 
 def _is_cancellation(error: BaseException) -> bool:

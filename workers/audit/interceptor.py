@@ -66,7 +66,7 @@ class _AuditInbound(ActivityInboundInterceptor):
             result = await super().execute_activity(input)
         except BaseException as error:
             try:
-                await self._commits.record(on_failure(execution(), input.args, error))
+                await self._commits.record(on_failure(execution(), error))
             except Exception:  # the activity's own failure is what Temporal must see
                 log.exception("audit write failed for %s", info.activity_type)
             raise

@@ -37,9 +37,17 @@ async def test_a_tiny_burst_reports_every_phase(tmp_path: Path) -> None:
     }
     straight = report.histories["straight_through"]
     approved = report.histories["approved"]
-    # Rating, tax and routing run as local activities: the same steps as the ceiling's.
-    assert straight.activities == ["validate_customer", "fetch_usage", "post_invoice", "reconcile"]
-    assert len(straight.activities) + straight.local_activities == STEPS
+    # Rating, tax and routing run as local activities. Beyond the ceiling's steps, q2c reads the
+    # routing history and records its outcome, each an activity of its own.
+    assert straight.activities == [
+        "validate_customer",
+        "fetch_usage",
+        "fetch_route_history",
+        "post_invoice",
+        "reconcile",
+        "record_handoff",
+    ]
+    assert len(straight.activities) + straight.local_activities == STEPS + 2
     assert len(report.histories["ceiling"].activities) == STEPS
     assert approved.by_type["workflow_execution_signaled"] == 1
     assert approved.actions > straight.actions > STEPS
