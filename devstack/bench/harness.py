@@ -34,7 +34,6 @@ from devstack.stack import DevStack, Ports
 from schemas.runs import RunState, RunStatus
 from starters.events import month
 from starters.intake import run_handle, start_run
-from workers.client import connect
 from workers.settings import Settings
 from workflows import search_attributes as sa
 
@@ -431,7 +430,7 @@ async def run_bench(config: BenchConfig, *, say: Progress) -> BenchReport:
     )
     await asyncio.to_thread(stack.start)
     try:
-        client = await connect(stack.temporal_address)
+        client = await stack.connect()
         periods = [month(2026, LAST_BURST_MONTH - b) for b in range(config.bursts + 1)]
         say(f"seeding {config.runs} contracts for {len(periods)} months")
         async with stack.systems_client(timeout=60) as http:
