@@ -54,12 +54,18 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         ui_port: int = typer.Option(8233, help="Web UI port (0: any free port)"),
         systems_port: int = typer.Option(8400, help="Systems port (0: any free port)"),
         outbox_port: int = typer.Option(8425, help="Outbox SMTP port (0: any free port)"),
+        codec_port: int = typer.Option(8235, help="Codec server port (0: any free port)"),
     ) -> None:
-        """Run server, systems and worker together in the foreground; Ctrl-C stops them all."""
+        """Run server, systems and worker together in the foreground; Ctrl-C stops them all.
+        With payload encryption on (the default) also the codec server the Web UI decodes
+        with, and the stack's own key under Q2C_HOME unless keys are configured."""
         settings = Settings()
+        ports = _ports(temporal_port, ui_port, systems_port, outbox_port)
+        ports.codec = codec_port or free_port()
         stack = DevStack(
             home=settings.home,
-            ports=_ports(temporal_port, ui_port, systems_port, outbox_port),
+            ports=ports,
+            encryption=settings.encryption,
             worker_count=workers,
             token=settings.systems_token.get_secret_value(),
             with_intake=True,
@@ -69,11 +75,17 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         except StackError as error:
             console.print(f"[red]dev:[/] {error}")
             raise typer.Exit(1) from None
+        key_file = stack.prepare_keys()
+        codec = (
+            f"{stack.codec_url} (keys: {key_file or 'from Q2C_ENCRYPTION_KEYS'})"
+            if stack.encryption
+            else "off (Q2C_ENCRYPTION=off): payloads in plaintext"
+        )
         console.print(
             f"q2c dev stack up\n  Temporal  {stack.temporal_address}\n  Web UI    {stack.ui_url}"
             f"\n  systems   {stack.systems_url}\n  outbox    smtp://127.0.0.1:{stack.ports.outbox}"
             f" → {settings.home / 'outbox'}\n  intake    {stack.intake_url}/v1/events"
-            f"\n  logs      {settings.home / 'logs'}\n"
+            f"\n  codec     {codec}\n  logs      {settings.home / 'logs'}\n"
             "Ctrl-C stops everything."
         )
         try:
