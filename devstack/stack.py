@@ -307,9 +307,12 @@ class DevStack:
             time.sleep(0.2)
         raise StackError(f"{name} did not answer {url} in {timeout}s ({self.log_path(name)})")
 
-    def start_process(self, name: str, argv: list[str]) -> None:
-        """Another child with the stack's environment and log directory, stopped with it."""
-        self._spawn(name, argv)
+    def start_process(
+        self, name: str, argv: list[str], *, env: dict[str, str] | None = None
+    ) -> None:
+        """Another child with the stack's environment (and `env` over it) and log directory,
+        stopped with it."""
+        self._spawn(name, argv, env={**self.env(), **(env or {})})
 
     def pids(self) -> dict[str, int]:
         """Process ids of the running parts, by name (for measuring their memory)."""
