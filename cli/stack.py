@@ -60,8 +60,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         With payload encryption on (the default) also the codec server the Web UI decodes
         with, and the stack's own key under Q2C_HOME unless keys are configured."""
         settings = Settings()
-        ports = _ports(temporal_port, ui_port, systems_port, outbox_port)
-        ports.codec = codec_port or free_port()
+        ports = _ports(temporal_port, ui_port, systems_port, outbox_port, codec_port)
         stack = DevStack(
             home=settings.home,
             ports=ports,
@@ -104,6 +103,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         ui_port: int = typer.Option(8233, help="Web UI port (0: any free port)"),
         systems_port: int = typer.Option(8400, help="Systems port (0: any free port)"),
         outbox_port: int = typer.Option(8425, help="Outbox SMTP port (0: any free port)"),
+        codec_port: int = typer.Option(8235, help="Codec server port (0: any free port)"),
     ) -> None:
         """Start a fresh embedded stack, fire the demo events, and report every run."""
         from devstack.demo import run_demo
@@ -112,15 +112,16 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             home=home or Settings().home,
             timeout=timeout,
             console=console,
-            ports=_ports(temporal_port, ui_port, systems_port, outbox_port),
+            ports=_ports(temporal_port, ui_port, systems_port, outbox_port, codec_port),
         )
         raise typer.Exit(code)
 
 
-def _ports(temporal: int, ui: int, systems: int, outbox: int) -> Ports:
+def _ports(temporal: int, ui: int, systems: int, outbox: int, codec: int) -> Ports:
     return Ports(
         temporal=temporal or free_port(),
         ui=ui or free_port(),
         systems=systems or free_port(),
         outbox=outbox or free_port(),
+        codec=codec or free_port(),
     )

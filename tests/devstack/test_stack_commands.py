@@ -15,7 +15,7 @@ from devstack.stack import DevStack, Ports, port_in_use
 
 Q2C = [sys.executable, "-m", "cli"]
 ANY_PORT = ["--temporal-port", "0", "--ui-port", "0", "--systems-port", "0", "--outbox-port", "0"]
-ANY_DEV_PORT = [*ANY_PORT, "--codec-port", "0"]
+ANY_PORT += ["--codec-port", "0"]
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +43,7 @@ def test_demo_settles_every_run_as_expected_and_exits_zero(tmp_path: Path) -> No
 
 def test_dev_runs_until_interrupted_and_stops_every_process(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [*Q2C, "dev", *ANY_DEV_PORT],
+        [*Q2C, "dev", *ANY_PORT],
         env=_env(tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
