@@ -14,6 +14,7 @@ from cli import (
     bench_run,
     chaos,
     documents,
+    encryption,
     intake,
     preview,
     queue,
@@ -47,6 +48,7 @@ def build_app() -> typer.Typer:
         bench_documents,
         intake,
         bench_intake,
+        encryption,
     ):
         module.register(app, bench=bench)
     return app
@@ -70,11 +72,16 @@ def main() -> None:
     handlers run here (OTel exporters flush, logging shuts down), the streams are flushed,
     and the process ends with the command's own exit code.
     """
+    from workers.keys import KeyConfigError
+
     try:
         build_app()()
         code = 0
     except SystemExit as stop:
         code = _exit_code(stop.code)
+    except KeyConfigError as error:  # any command that talks to Temporal needs the keys
+        sys.stderr.write(f"error: {error}\n")
+        code = 2
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -27,6 +27,11 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             min=0,
             help="Also run a ceiling with this many middle steps as local activities",
         ),
+        codec_off: bool = typer.Option(
+            True,
+            "--codec-off/--no-codec-off",
+            help="Also q2c bursts with payload encryption off, to compare (double the runs)",
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
         home: Path | None = typer.Option(None, help="Stack files and logs (default: temp)"),
         knob: list[str] = typer.Option(
@@ -35,7 +40,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         ),
     ) -> None:
         """Ceiling (no-op activities), q2c burst (N billing_cycle.closed events at once) and
-        single-run latency, in one invocation against one local dev server."""
+        single-run latency, in one invocation against one local dev server; q2c with payload
+        encryption off first, then on (as shipped), to measure the codec."""
         from devstack.bench.harness import BenchConfig, run_bench
         from devstack.bench.knobs import worker_env_for
 
@@ -53,6 +59,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
                 latency_runs=latency_runs,
                 local_steps=local_steps,
                 worker_env=worker_env,
+                codec_off=codec_off,
             )
             report = asyncio.run(run_bench(config, say=lambda m: err.print(f"[dim]{m}[/]")))
         if as_json:
@@ -77,7 +84,7 @@ def print_report(report: dict[str, object], console: Console) -> None:
     # CPU per run of each process kind: where a run's work goes on the shared cores.
     for column in (*columns, "CPU ms/run: worker", "server", "systems"):
         table.add_column(column, justify="left" if column == "phase" else "right")
-    for kind in ("ceiling", "ceiling_local", "q2c"):
+    for kind in ("ceiling", "ceiling_local", "q2c_codec_off", "q2c"):
         figures = report[kind]
         assert isinstance(figures, dict)
         rows = [(f"{kind} burst {i + 1}", f) for i, f in enumerate(figures["bursts"])]

@@ -54,12 +54,17 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         ui_port: int = typer.Option(8233, help="Web UI port (0: any free port)"),
         systems_port: int = typer.Option(8400, help="Systems port (0: any free port)"),
         outbox_port: int = typer.Option(8425, help="Outbox SMTP port (0: any free port)"),
+        codec_port: int = typer.Option(8235, help="Codec server port (0: any free port)"),
     ) -> None:
-        """Run server, systems and worker together in the foreground; Ctrl-C stops them all."""
+        """Run server, systems and worker together in the foreground; Ctrl-C stops them all.
+        With payload encryption on (the default) also the codec server the Web UI decodes
+        with, and the stack's own key under Q2C_HOME unless keys are configured."""
         settings = Settings()
+        ports = _ports(temporal_port, ui_port, systems_port, outbox_port, codec_port)
         stack = DevStack(
             home=settings.home,
-            ports=_ports(temporal_port, ui_port, systems_port, outbox_port),
+            ports=ports,
+            encryption=settings.encryption,
             worker_count=workers,
             token=settings.systems_token.get_secret_value(),
             with_intake=True,
@@ -69,11 +74,17 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         except StackError as error:
             console.print(f"[red]dev:[/] {error}")
             raise typer.Exit(1) from None
+        key_file = stack.prepare_keys()
+        codec = (
+            f"{stack.codec_url} (keys: {key_file or 'from Q2C_ENCRYPTION_KEYS'})"
+            if stack.encryption
+            else "off (Q2C_ENCRYPTION=off): payloads in plaintext"
+        )
         console.print(
             f"q2c dev stack up\n  Temporal  {stack.temporal_address}\n  Web UI    {stack.ui_url}"
             f"\n  systems   {stack.systems_url}\n  outbox    smtp://127.0.0.1:{stack.ports.outbox}"
             f" → {settings.home / 'outbox'}\n  intake    {stack.intake_url}/v1/events"
-            f"\n  logs      {settings.home / 'logs'}\n"
+            f"\n  codec     {codec}\n  logs      {settings.home / 'logs'}\n"
             "Ctrl-C stops everything."
         )
         try:
@@ -92,6 +103,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         ui_port: int = typer.Option(8233, help="Web UI port (0: any free port)"),
         systems_port: int = typer.Option(8400, help="Systems port (0: any free port)"),
         outbox_port: int = typer.Option(8425, help="Outbox SMTP port (0: any free port)"),
+        codec_port: int = typer.Option(8235, help="Codec server port (0: any free port)"),
     ) -> None:
         """Start a fresh embedded stack, fire the demo events, and report every run."""
         from devstack.demo import run_demo
@@ -100,15 +112,16 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             home=home or Settings().home,
             timeout=timeout,
             console=console,
-            ports=_ports(temporal_port, ui_port, systems_port, outbox_port),
+            ports=_ports(temporal_port, ui_port, systems_port, outbox_port, codec_port),
         )
         raise typer.Exit(code)
 
 
-def _ports(temporal: int, ui: int, systems: int, outbox: int) -> Ports:
+def _ports(temporal: int, ui: int, systems: int, outbox: int, codec: int) -> Ports:
     return Ports(
         temporal=temporal or free_port(),
         ui=ui or free_port(),
         systems=systems or free_port(),
         outbox=outbox or free_port(),
+        codec=codec or free_port(),
     )

@@ -34,7 +34,6 @@ from schemas.runs import RunState, RunStatus
 from schemas.steps import ReconcileInput
 from starters.events import cycle_closed, month
 from starters.intake import run_handle, start_run
-from workers.client import connect
 from workers.telemetry import quiet_runtime
 
 TASK_QUEUE = "q2c-chaos"
@@ -301,7 +300,7 @@ async def run_chaos(plan: ChaosPlan, *, home: Path) -> ChaosReport:
             (await http.put("/admin/faults", json=plan.fault_rule())).raise_for_status()
             chaos.record(f"ERP faults on: {plan.fault_rule()}")
             # The server restarts on purpose: its retried calls are not worth a warning each.
-            client = await connect(stack.temporal_address, runtime=quiet_runtime())
+            client = await stack.connect(runtime=quiet_runtime())
             ids = [
                 (await start_run(client, event, task_queue=TASK_QUEUE)).workflow_id
                 for event in chaos_events(plan.runs)

@@ -17,7 +17,6 @@ from schemas.events import ContractEvent, MilestoneCompleted
 from schemas.runs import RunState, RunStatus
 from starters.events import amended, cycle_closed
 from starters.intake import start_run
-from workers.client import connect
 from workers.settings import Settings
 
 PERIOD = (date(2026, 10, 1), date(2026, 11, 1))
@@ -181,7 +180,7 @@ def run_demo(*, home: Path, timeout: float, console: Console, ports: Ports | Non
     try:
 
         async def main() -> dict[str, RunStatus | None]:
-            client = await connect(stack.temporal_address)
+            client = await stack.connect()
             return await fire_and_wait(
                 client, runs, task_queue=settings.task_queue, timeout=timeout, console=console
             )

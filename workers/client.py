@@ -1,23 +1,41 @@
-"""The one way q2c connects to Temporal: envconfig for the connection, pydantic payloads,
-and the tracing interceptor, so a run started from any q2c process is traced from its start."""
+"""The one way q2c connects to Temporal: envconfig for the connection, pydantic payloads
+encrypted by the codec, and the tracing interceptor, so a run started from any q2c process is
+traced from its start."""
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 
+from workers.codec import EncryptionCodec
+from workers.keys import load_key_ring
+
 if TYPE_CHECKING:
+    from workers.settings import Settings
     from workers.telemetry import Telemetry
 
 DEFAULT_ADDRESS = "localhost:7233"
 
 
-def data_converter() -> DataConverter:
-    """How payloads are encoded, for every client, worker and replayer (a codec goes here)."""
-    return pydantic_data_converter
+def data_converter(settings: "Settings | None" = None) -> DataConverter:
+    """How payloads are encoded, for every client, worker and replayer: pydantic JSON, then
+    AES-GCM with the configured keys (Q2C_ENCRYPTION=off: plaintext). With encryption on,
+    failure messages and stack traces travel encrypted too: they can quote customer data.
+    Raises KeyConfigError when encryption is on and the keys are missing or malformed."""
+    from workers.settings import Settings
+
+    ring = load_key_ring(settings or Settings())
+    if ring is None:
+        return pydantic_data_converter
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(ring),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 def connect_config() -> dict[str, object]:
@@ -33,18 +51,21 @@ async def connect(
     *,
     telemetry: "Telemetry | None" = None,
     runtime: Runtime | None = None,
+    converter: DataConverter | None = None,
 ) -> Client:
     """`address` overrides TEMPORAL_ADDRESS (a dev stack's own server). Telemetry defaults to
     the tracing the OTEL_* variables ask for, without the metrics endpoint, which only the
-    worker serves. `runtime` overrides the telemetry's (a quieter log, say)."""
+    worker serves. `runtime` overrides the telemetry's (a quieter log, say); `converter` the
+    settings' data converter (a dev stack's own keys)."""
     from workers.telemetry import from_environment
 
+    converter = converter or data_converter()
     telemetry = telemetry or from_environment(metrics=False)
     config = connect_config()
     target = str(config.pop("target_host"))
     return await Client.connect(
         address or target,
-        data_converter=data_converter(),
+        data_converter=converter,
         interceptors=telemetry.interceptors,
         runtime=runtime or telemetry.runtime,
         **config,  # type: ignore[arg-type]

@@ -91,6 +91,30 @@ class Settings(BaseSettings):
         default="", description="CA bundle to trust for the SMTP server; empty: the system's"
     )
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    encryption: bool = Field(
+        default=True,
+        description="Encrypt every payload sent to Temporal (off: plaintext, an explicit choice)",
+    )
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description='Key set as JSON {"key-id": "<base64 of 32 bytes>"}; the last encrypts',
+    )
+    encryption_key_file: Path | None = Field(
+        default=None, description="A file with the key set; default: Q2C_HOME/encryption-keys.json"
+    )
+    encryption_key_id: str | None = Field(
+        default=None, description="The key that encrypts; default: the last in the key set"
+    )
+    codec_host: str = "127.0.0.1"
+    codec_port: int = Field(default=8235, ge=1, le=65535)
+    codec_token: SecretStr | None = Field(
+        default=None, description="Bearer token the codec server requires; none: no check"
+    )
+    codec_cors_origins: list[str] | None = Field(
+        default=None,
+        description="Web UI origins allowed to call the codec server (JSON list); "
+        "default: Q2C_UI_URL's origin",
+    )
 
     @field_validator("smtp_url")
     @classmethod
@@ -107,6 +131,24 @@ class Settings(BaseSettings):
                 "timeout_seconds": self.smtp_timeout_seconds,
             }
         )
+
+    @property
+    def codec_url(self) -> str:
+        return f"http://{self.codec_host}:{self.codec_port}"
+
+    @property
+    def cors_origins(self) -> list[str]:
+        if self.codec_cors_origins is not None:
+            return self.codec_cors_origins
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.ui_url)
+        origins = [f"{parts.scheme}://{parts.netloc}"]
+        # The same UI is reached as localhost or 127.0.0.1, and the browser sends what was typed.
+        for one, other in (("localhost", "127.0.0.1"), ("127.0.0.1", "localhost")):
+            if parts.hostname == one:
+                origins.append(f"{parts.scheme}://{parts.netloc.replace(one, other, 1)}")
+        return origins
 
     @property
     def audit_url(self) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.worker import Worker
 
 import workflows
@@ -33,7 +34,7 @@ from billing.routing import RoutingPolicy, load_policy
 from billing.tax import Seller, TaxEngine
 from workers.audit.interceptor import AuditInterceptor
 from workers.audit.store import AuditStore
-from workers.client import connect
+from workers.client import connect, data_converter
 from workers.delivery_log import DeliveryLogStore
 from workers.settings import Settings
 from workers.telemetry import Telemetry, from_environment
@@ -222,13 +223,15 @@ def compile_workflows() -> bool:
     return bool(compileall.compile_dir(Path(workflows.__file__).parent, quiet=2))
 
 
-async def _connect_patiently(telemetry: Telemetry, *, within: float) -> Client:
+async def _connect_patiently(
+    telemetry: Telemetry, *, within: float, converter: DataConverter
+) -> Client:
     """A worker started while the server restarts waits for it instead of exiting."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
         try:
-            return await connect(telemetry=telemetry)
+            return await connect(telemetry=telemetry, converter=converter)
         except RuntimeError as error:
             if loop.time() >= deadline:
                 raise
@@ -237,11 +240,17 @@ async def _connect_patiently(telemetry: Telemetry, *, within: float) -> Client:
 
 
 async def run_worker(settings: Settings) -> None:
-    """Poll until SIGINT or SIGTERM, then drain: running activities get the grace period."""
+    """Poll until SIGINT or SIGTERM, then drain: running activities get the grace period.
+
+    Missing or malformed encryption keys stop it before it connects (KeyConfigError): a
+    worker must not poll tasks it could not read, nor write payloads others cannot."""
+    converter = data_converter(settings)
     if not compile_workflows():
         log.info("workflow bytecode not written: each new run compiles the workflow module")
     telemetry = from_environment()
-    client = await _connect_patiently(telemetry, within=settings.connect_timeout_seconds)
+    client = await _connect_patiently(
+        telemetry, within=settings.connect_timeout_seconds, converter=converter
+    )
     audit = AuditStore(url=settings.audit_url)
     audit.create()
     delivery_log = DeliveryLogStore(url=settings.audit_url)

@@ -24,7 +24,6 @@ from schemas.approvals import Decision
 from schemas.events import BillingCycleClosed
 from schemas.runs import RunInput, RunState
 from starters.events import cycle_closed, month
-from workers.client import connect
 from workflows import search_attributes as sa
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
@@ -134,7 +133,7 @@ async def _start_paced(
 async def _drive(
     stack: DevStack, runs: int, *, in_flight: int, concurrency: int, timeout: float, say: Say
 ) -> ApprovalBench:
-    client = await connect(stack.temporal_address)
+    client = await stack.connect()
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     pid = stack.pids()["worker"]
     state = sa.Q2C_STATUS.name

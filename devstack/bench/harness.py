@@ -34,7 +34,7 @@ from devstack.stack import DevStack, Ports
 from schemas.runs import RunState, RunStatus
 from starters.events import month
 from starters.intake import run_handle, start_run
-from workers.client import connect
+from workers.client import connect, data_converter
 from workers.settings import Settings
 from workflows import search_attributes as sa
 
@@ -56,6 +56,9 @@ class BenchConfig:
     timeout_seconds: float = 1_800.0
     worker_env: dict[str, str] = field(default_factory=dict)
     """`Q2C_*` tuning knobs for every worker process (ceiling and q2c alike)."""
+    codec_off: bool = True
+    """Also bursts with payload encryption off, on contracts of their own, before the shipped
+    (encrypted) bursts: the codec's cost in the same invocation."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.bursts <= LAST_BURST_MONTH - 2:
@@ -77,6 +80,8 @@ class BenchReport:
     ceiling_local_bursts: list[Figures] = field(default_factory=list)
     ceiling_local_latency: Figures | None = None
     q2c_latency: Figures | None = None
+    plain_bursts: list[Figures] = field(default_factory=list)
+    plain_latency: Figures | None = None
     histories: dict[str, HistoryCounts] = field(default_factory=dict)
 
     @staticmethod
@@ -108,6 +113,20 @@ class BenchReport:
             ratios["ceiling_local_over_ceiling_latency_p50"] = round(
                 self.ceiling_local_latency.p50_ms / self.ceiling_latency.p50_ms, 3
             )
+        if self.plain_bursts and self.q2c_bursts:
+            ratios["codec_on_over_off_throughput"] = round(
+                self._median(self.q2c_bursts, "runs_per_second")
+                / self._median(self.plain_bursts, "runs_per_second"),
+                3,
+            )
+            ratios["codec_on_over_off_burst_p50"] = round(
+                self._median(self.q2c_bursts, "p50_ms") / self._median(self.plain_bursts, "p50_ms"),
+                3,
+            )
+        if self.plain_latency and self.q2c_latency:
+            ratios["codec_on_over_off_latency_p50"] = round(
+                self.q2c_latency.p50_ms / self.plain_latency.p50_ms, 3
+            )
         if len(self.q2c_bursts) > 1:
             first, last = self.q2c_bursts[0], self.q2c_bursts[-1]
             ratios["q2c_memory_last_over_first_burst"] = round(
@@ -128,6 +147,10 @@ class BenchReport:
                 "latency": (
                     asdict(self.ceiling_local_latency) if self.ceiling_local_latency else None
                 ),
+            },
+            "q2c_codec_off": {
+                "bursts": [asdict(f) for f in self.plain_bursts],
+                "latency": asdict(self.plain_latency) if self.plain_latency else None,
             },
             "q2c": {
                 "bursts": [asdict(f) for f in self.q2c_bursts],
@@ -244,13 +267,15 @@ async def _sequential(
     )
 
 
-def _start_workers(stack: DevStack, *, kind: str, count: int) -> list[str]:
+def _start_workers(
+    stack: DevStack, *, kind: str, count: int, env: dict[str, str] | None = None
+) -> list[str]:
     names = []
     for index in range(count):
         name = f"bench-{kind}-{index}"
         argv = [sys.executable, "-m", "cli"]
         argv += ["bench", "ceiling-worker"] if kind == "ceiling" else ["worker"]
-        stack.start_process(name, argv)
+        stack.start_process(name, argv, env=env)
         names.append(name)
     return names
 
@@ -331,26 +356,38 @@ async def _ceiling_phase(
         _stop_workers(stack, names)
 
 
+@dataclass(frozen=True)
+class Q2cPhase:
+    """One set of q2c bursts: its label, the worker settings it differs by, and the first
+    seeded contract it bills (each phase bills contracts of its own)."""
+
+    label: str
+    first_contract: int = 0
+    worker_env: dict[str, str] = field(default_factory=dict)
+
+
 async def _q2c_phase(
     client: Client,
     stack: DevStack,
     config: BenchConfig,
-    report: BenchReport,
     periods: list[tuple[date, date]],
     say: Progress,
-) -> list[str]:
+    phase: Q2cPhase,
+) -> tuple[list[Figures], Figures, list[str]]:
     settings = _worker_settings(stack)
-    names = _start_workers(stack, kind="q2c", count=config.workers)
+    names = _start_workers(stack, kind="q2c", count=config.workers, env=phase.worker_env)
     sampler = MemorySampler(pids=[stack.pids()[n] for n in names])
     sampler.start()
     latency_ids: list[str] = []
+    bursts: list[Figures] = []
+    first = phase.first_contract
     try:
         await wait_for_pollers(client, settings.task_queue, count=config.workers)
-        warmup = await start_run(client, cycle_event(0, month(2026, 1), contract="C-1001"),
-                                 task_queue=settings.task_queue)  # fmt: skip
+        warmup_event = cycle_event(0, month(2026, 1 + first // config.runs), contract="C-1001")
+        warmup = await start_run(client, warmup_event, task_queue=settings.task_queue)
         await run_handle(client, warmup.workflow_id).result()
         for burst in range(config.bursts):
-            events = [cycle_event(i, periods[burst]) for i in range(config.runs)]
+            events = [cycle_event(first + i, periods[burst]) for i in range(config.runs)]
             ids = [f"q2c:{e.business_key}" for e in events]
 
             async def start(index: int, events: list[Any] = events) -> object:
@@ -365,34 +402,47 @@ async def _q2c_phase(
                 stack=stack,
                 timeout=config.timeout_seconds,
             )
-            report.q2c_bursts.append(figures)
-            say(f"q2c burst {burst + 1}: {figures.runs_per_second} runs/s, {figures.ok} posted")
+            bursts.append(figures)
+            say(
+                f"{phase.label} burst {burst + 1}: {figures.runs_per_second} runs/s,"
+                f" {figures.ok} posted"
+            )
 
         latency_period = periods[config.bursts]  # a month no burst billed
 
         async def once(index: int) -> bool:
-            event = cycle_event(index, latency_period)
+            event = cycle_event(first + index, latency_period)
             outcome = await start_run(client, event, task_queue=settings.task_queue)
             latency_ids.append(outcome.workflow_id)
             status: RunStatus = await run_handle(client, outcome.workflow_id).result()
             return status.state is RunState.POSTED
 
-        report.q2c_latency = await _sequential(
+        latency = await _sequential(
             once, count=min(config.latency_runs, config.runs), sampler=sampler, stack=stack
         )
-        say(f"q2c latency p50: {report.q2c_latency.p50_ms} ms")
-        if config.histories and latency_ids:
-            report.histories["straight_through"] = await count_history(
-                client.get_workflow_handle(latency_ids[0])
-            )
-            report.histories["approved"] = await _approved_history(client, stack, settings)
-            report.histories["ceiling"] = await count_history(
-                client.get_workflow_handle("bench-ceiling-warmup")
-            )
+        say(f"{phase.label} latency p50: {latency.p50_ms} ms")
     finally:
         sampler.stop()
         _stop_workers(stack, names)
-    return latency_ids
+    return bursts, latency, latency_ids
+
+
+async def _histories(
+    client: Client, stack: DevStack, latency_ids: list[str], report: BenchReport
+) -> None:
+    settings = _worker_settings(stack)
+    names = _start_workers(stack, kind="q2c", count=1)
+    try:
+        await wait_for_pollers(client, settings.task_queue, count=1)
+        report.histories["straight_through"] = await count_history(
+            client.get_workflow_handle(latency_ids[0])
+        )
+        report.histories["approved"] = await _approved_history(client, stack, settings)
+        report.histories["ceiling"] = await count_history(
+            client.get_workflow_handle("bench-ceiling-warmup")
+        )
+    finally:
+        _stop_workers(stack, names)
 
 
 async def _approved_history(client: Client, stack: DevStack, settings: Settings) -> HistoryCounts:
@@ -431,13 +481,32 @@ async def run_bench(config: BenchConfig, *, say: Progress) -> BenchReport:
     )
     await asyncio.to_thread(stack.start)
     try:
-        client = await connect(stack.temporal_address)
+        client = await stack.connect()
         periods = [month(2026, LAST_BURST_MONTH - b) for b in range(config.bursts + 1)]
-        say(f"seeding {config.runs} contracts for {len(periods)} months")
+        contracts = config.runs * (2 if config.codec_off else 1)
+        say(f"seeding {contracts} contracts for {len(periods)} months")
         async with stack.systems_client(timeout=60) as http:
-            await seed_contracts(http, count=config.runs, periods=periods)
+            await seed_contracts(http, count=contracts, periods=periods)
         await _ceiling_phase(client, stack, config, report, say)
-        await _q2c_phase(client, stack, config, report, periods, say)
+        if config.codec_off:
+            # Before the shipped bursts, so those meet the fuller server: the codec's cost is
+            # not understated by the order.
+            plain = await connect(
+                stack.temporal_address, converter=data_converter(Settings(encryption=False))
+            )
+            off = Q2cPhase(
+                label="q2c codec off",
+                first_contract=config.runs,
+                worker_env={"Q2C_ENCRYPTION": "off"},
+            )
+            report.plain_bursts, report.plain_latency, _ = await _q2c_phase(
+                plain, stack, config, periods, say, off
+            )
+        report.q2c_bursts, report.q2c_latency, latency_ids = await _q2c_phase(
+            client, stack, config, periods, say, Q2cPhase(label="q2c")
+        )
+        if config.histories and latency_ids:
+            await _histories(client, stack, latency_ids, report)
     finally:
         await asyncio.to_thread(stack.stop)
     report.machine["load_average_after"] = [round(x, 2) for x in os.getloadavg()]

@@ -22,7 +22,6 @@ from devstack.bench.stats import percentile
 from devstack.stack import DevStack, Ports
 from starters.intake_http.settings import IntakeSettings
 from starters.intake_http.signatures import signed_headers
-from workers.client import connect
 
 MAX_EVENTS = 20_000
 MAX_CONCURRENCY = 256
@@ -127,10 +126,7 @@ async def _measure(
     say: Progress,
     timeout: float,
 ) -> IntakeFigures:
-    import os
-
-    os.environ["TEMPORAL_ADDRESS"] = stack.temporal_address
-    client = await connect()
+    client = await stack.connect()
     bodies = [json.dumps(_event(i)).encode() for i in range(events)]
     bodies += [bodies[i * events // max(duplicates, 1)] for i in range(duplicates)]
     say(f"posting {events} events and {duplicates} redeliveries, {concurrency} at a time")

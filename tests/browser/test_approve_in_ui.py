@@ -1,5 +1,7 @@
 """An approver in the Temporal Web UI: open the waiting run, More Actions → Send a Signal,
 choose `approve`, type the JSON, submit; the invoice is then posted and read back from the ERP.
+Payloads are encrypted, as shipped: the UI reads the run's details and encrypts the typed
+signal through the dev stack's codec server.
 
 Debian's Chromium, driven by Python Playwright (no browser download), against the UI of the
 local dev server; a worker polls the task queue so the dialog can list the signals.
@@ -14,8 +16,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 from playwright.async_api import async_playwright
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from devstack.stack import DevStack, Ports
 from schemas.events import workflow_id_for
@@ -69,7 +71,8 @@ async def _until_state(client: Client, workflow_id: str, state: RunState) -> Run
 
 async def test_an_approver_approves_in_the_web_ui(stack: DevStack) -> None:
     chromium = _chromium()
-    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    assert stack.encryption, "the UI is tested as it is shipped: payloads encrypted"
+    client = await stack.connect()
     event = cycle_closed("C-1009", 10)
     workflow_id = workflow_id_for(event)
     await client.start_workflow(
@@ -106,6 +109,16 @@ async def test_an_approver_approves_in_the_web_ui(stack: DevStack) -> None:
         finally:
             await browser.close()
 
+    # What the approver typed went to the server encrypted, by the codec server's /encode.
+    signals = [
+        e.workflow_execution_signaled_event_attributes
+        async for e in client.get_workflow_handle(workflow_id).fetch_history_events()
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
+    assert [s.signal_name for s in signals] == ["approve"]
+    [typed] = signals[0].input.payloads
+    assert typed.metadata["encoding"] == b"binary/encrypted"
+    assert b"ar.lead" not in typed.data
     assert posted.decisions[0].approver == "ar.lead@q2c.example"
     assert posted.decisions[0].comment == "clause checked"
     headers = {"Authorization": f"Bearer {stack.token}"}

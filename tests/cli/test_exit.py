@@ -1,6 +1,7 @@
 """`q2c` ends without the interpreter's teardown (the Temporal client's threads could abort it
 there), and still exits with each command's own code and complete output."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,9 +37,18 @@ def test_each_command_keeps_its_exit_code_and_output(
 
 def test_a_command_that_talks_to_temporal_exits_cleanly_when_it_cannot(tmp_path: Path) -> None:
     env = {"TEMPORAL_ADDRESS": "127.0.0.1:9", "Q2C_HOME": str(tmp_path), "PATH": "/usr/bin"}
-    done = subprocess.run([*Q2C, "queue"], capture_output=True, text=True, timeout=60, env=env)
+    keys = {"Q2C_ENCRYPTION_KEYS": os.environ["Q2C_ENCRYPTION_KEYS"]}
+    done = subprocess.run(
+        [*Q2C, "queue"], capture_output=True, text=True, timeout=60, env={**env, **keys}
+    )
     assert done.returncode == 1, done.stderr
     assert "could not list the queue" in done.stderr
+
+    # Without keys it stops before connecting, saying what to set, with no traceback.
+    done = subprocess.run([*Q2C, "queue"], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: payload encryption is on but no key is configured")
+    assert "Traceback" not in done.stderr
 
 
 def test_an_exit_with_a_message_prints_it_and_exits_one(

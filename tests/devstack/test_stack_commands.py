@@ -15,6 +15,7 @@ from devstack.stack import DevStack, Ports, port_in_use
 
 Q2C = [sys.executable, "-m", "cli"]
 ANY_PORT = ["--temporal-port", "0", "--ui-port", "0", "--systems-port", "0", "--outbox-port", "0"]
+ANY_PORT += ["--codec-port", "0"]
 
 pytestmark = pytest.mark.e2e
 
@@ -64,6 +65,12 @@ def test_dev_runs_until_interrupted_and_stops_every_process(tmp_path: Path) -> N
     assert port_in_use(temporal_port)
     outbox_port = int(re.search(r"outbox\s+smtp://127\.0\.0\.1:(\d+)", output).group(1))  # type: ignore[union-attr]
     assert port_in_use(outbox_port)
+    codec_url = re.search(r"codec\s+(http://\S+)", output).group(1)  # type: ignore[union-attr]
+    assert httpx.get(f"{codec_url}/healthz", timeout=5).status_code == 200
+    # The Web UI calls that codec server: the dev server was started with its endpoint.
+    ui_url = re.search(r"Web UI\s+(http://\S+)", output).group(1)  # type: ignore[union-attr]
+    ui_settings = httpx.get(f"{ui_url}/api/v1/settings", timeout=10).json()
+    assert ui_settings["Codec"]["Endpoint"] == codec_url
 
     process.send_signal(signal.SIGINT)
     try:
@@ -80,6 +87,8 @@ def test_dev_runs_until_interrupted_and_stops_every_process(tmp_path: Path) -> N
         time.sleep(0.2)
     assert not port_in_use(temporal_port)
     assert not port_in_use(outbox_port)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{codec_url}/healthz", timeout=2)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{systems_url}/healthz", timeout=2)
 

@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -11,11 +11,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from schemas.audit import Handoff, Outcome
 from schemas.runs import RunInput, RunState
-from tests.conftest import SystemsService
+from tests.conftest import BIN, SystemsService
 from tests.e2e.test_amendment import _raised_fee
 from tests.events import amended, cycle_closed
 from tests.observability.runs import run_to_end
 from workers.audit.store import AuditStore
+from workers.client import data_converter
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -65,12 +66,22 @@ async def _run(
     return workflow_id, status.state
 
 
-async def test_a_posted_run_records_each_handoff_once(
-    time_skipping_env: WorkflowEnvironment, systems: SystemsService, store: AuditStore
-) -> None:
-    workflow_id, state = await _run(
-        time_skipping_env, systems, store, contract_id="C-1008", month=8
+@pytest.fixture
+async def unskipped_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of its own, whose clock no earlier test has moved on: the
+    workflow's clock (the run's outcome) and the wall clock (its steps) then agree."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter(),
+        test_server_existing_path=str(BIN / "temporal-test-server"),
     )
+    yield env
+    await env.shutdown()
+
+
+async def test_a_posted_run_records_each_handoff_once(
+    unskipped_env: WorkflowEnvironment, systems: SystemsService, store: AuditStore
+) -> None:
+    workflow_id, state = await _run(unskipped_env, systems, store, contract_id="C-1008", month=8)
     assert state is RunState.POSTED
     rows = [h for h in store.read() if h.workflow_id == workflow_id]
     steps = [(h.step, h.outcome) for h in rows]

@@ -7,11 +7,11 @@ import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from devstack.stack import free_port
+from workers.client import data_converter
 from workers.settings import Settings
 from workers.telemetry import (
     TelemetryError,
@@ -63,7 +63,7 @@ async def test_sdk_metrics_are_served_for_prometheus(
     runtime = metrics_runtime(Settings(metrics_port=port))
     assert runtime is not None
     target = time_skipping_env.client.service_client.config.target_host
-    client = await Client.connect(target, runtime=runtime, data_converter=pydantic_data_converter)
+    client = await Client.connect(target, runtime=runtime, data_converter=data_converter())
     async with Worker(
         client, task_queue=f"q2c-metrics-{uuid.uuid4()}", workflows=[QuoteToCashWorkflow]
     ):

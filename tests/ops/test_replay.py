@@ -5,6 +5,7 @@ import base64
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -15,6 +16,7 @@ from ops.replay import HistoryFileError, history_files, load_history, replay
 from schemas.runs import RunState
 from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
+from tests.encryption_keys import TEST_KEY_ID
 from tests.events import cycle_closed
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -261,3 +263,54 @@ async def test_the_cli_fetches_histories_by_workflow_id_and_by_query(
     )
     assert unknown.exit_code == 2
     assert "could not fetch" in unknown.output
+
+
+ENCRYPTED = HISTORIES / "encrypted"
+
+
+def _payloads(node: object, path: tuple[str, ...] = ()) -> list[tuple[str, dict[str, Any]]]:
+    """Every payload in an exported history (an object with `metadata` and `data`), with the
+    names of the fields it is under, joined by dots."""
+    if isinstance(node, dict):
+        if isinstance(node.get("metadata"), dict) and "encoding" in node["metadata"]:
+            return [(".".join(path), node)]
+        return [f for key, value in node.items() for f in _payloads(value, (*path, key))]
+    if isinstance(node, list):
+        return [f for value in node for f in _payloads(value, path)]
+    return []
+
+
+def _encoding(payload: dict[str, Any]) -> bytes:
+    return base64.b64decode(payload["metadata"]["encoding"])
+
+
+@pytest.mark.parametrize("path", sorted(ENCRYPTED.glob("*.json")), ids=lambda p: p.stem)
+async def test_encrypted_recordings_hold_only_ciphertext_and_replay(path: Path) -> None:
+    found = _payloads(json.loads(path.read_text()))
+    sealed = [p for _, p in found if _encoding(p) == b"binary/encrypted"]
+    assert sealed
+    key_ids = {base64.b64decode(p["metadata"]["encryption-key-id"]) for p in sealed}
+    assert key_ids == {TEST_KEY_ID.encode()}
+    # What stays readable: search attributes (the server indexes them; they name no one) and
+    # the SDK's own marker data (patch ids, a local activity's timing), never a value of q2c's.
+    plain = {where for where, p in found if _encoding(p) != b"binary/encrypted"}
+    for where in plain:
+        assert ".searchAttributes." in where or where.endswith(
+            (
+                "markerRecordedEventAttributes.details.patch-data.payloads",
+                "markerRecordedEventAttributes.details.data.payloads",
+            )
+        ), where
+    [outcome] = await replay([(str(path), load_history(path))])
+    assert outcome.ok, outcome.error
+
+
+async def test_an_encrypted_history_without_its_key_fails_naming_the_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    other = base64.b64encode(bytes(32)).decode()
+    monkeypatch.setenv("Q2C_ENCRYPTION_KEYS", json.dumps({"q2c-other": other}))
+    path = ENCRYPTED / "approval_approved.json"
+    [outcome] = await replay([(str(path), load_history(path))])
+    assert not outcome.ok
+    assert f"key id '{TEST_KEY_ID}'" in str(outcome.error)

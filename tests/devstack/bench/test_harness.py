@@ -20,9 +20,11 @@ async def test_a_tiny_burst_reports_every_phase(tmp_path: Path) -> None:
     )
     assert [f.ok for f in report.ceiling_bursts] == [3, 3]
     assert [f.ok for f in report.q2c_bursts] == [3, 3]  # every run posted straight through
+    assert [f.ok for f in report.plain_bursts] == [3, 3]  # and with encryption off
+    assert report.plain_latency is not None and report.plain_latency.ok == 1
     assert report.ceiling_latency is not None and report.ceiling_latency.ok == 1
     assert report.q2c_latency is not None and report.q2c_latency.ok == 1
-    for figures in [*report.ceiling_bursts, *report.q2c_bursts]:
+    for figures in [*report.ceiling_bursts, *report.plain_bursts, *report.q2c_bursts]:
         assert figures.runs_per_second > 0
         assert 0 < figures.p50_ms <= figures.p95_ms <= figures.p99_ms
         assert figures.peak_rss_mib > 0
@@ -34,6 +36,9 @@ async def test_a_tiny_burst_reports_every_phase(tmp_path: Path) -> None:
         "burst_p50_q2c_over_ceiling",
         "latency_p50_q2c_over_ceiling",
         "q2c_memory_last_over_first_burst",
+        "codec_on_over_off_throughput",
+        "codec_on_over_off_burst_p50",
+        "codec_on_over_off_latency_p50",
     }
     straight = report.histories["straight_through"]
     approved = report.histories["approved"]
@@ -53,6 +58,7 @@ async def test_a_tiny_burst_reports_every_phase(tmp_path: Path) -> None:
     assert approved.actions > straight.actions > STEPS
     json.dumps(report.as_json())  # machine-readable as a whole
     assert any("q2c burst 2" in line for line in said)
+    assert any("q2c codec off burst 2" in line for line in said)
 
 
 def test_bad_scale_names_the_field(tmp_path: Path) -> None:

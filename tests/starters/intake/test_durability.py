@@ -10,12 +10,12 @@ from typing import Any
 import httpx
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import BIN, SystemsService
 from tests.starters.intake.conftest import IntakeProcess, post, sign
+from workers.client import data_converter
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 pytestmark = [pytest.mark.e2e]
@@ -94,7 +94,7 @@ async def test_while_temporal_is_down_the_intake_answers_503_and_keeps_nothing(
     systems: SystemsService, tmp_path: Path
 ) -> None:
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=SEARCH_ATTRIBUTES,
         ui=False,
