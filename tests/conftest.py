@@ -114,8 +114,9 @@ def systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService
         yield service
 
 
-@pytest.fixture(scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+async def start_time_skipping() -> WorkflowEnvironment:
+    """Temporal's time-skipping test server from the wheel, q2c's search attributes
+    registered (without them every run's first upsert fails its workflow task)."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=data_converter(),
         test_server_existing_path=str(BIN / "temporal-test-server"),
@@ -129,6 +130,12 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
             },
         )
     )
+    return env
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await start_time_skipping()
     yield env
     await env.shutdown()
 

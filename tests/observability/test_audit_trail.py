@@ -11,12 +11,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from schemas.audit import Handoff, Outcome
 from schemas.runs import RunInput, RunState
-from tests.conftest import BIN, SystemsService
+from tests.conftest import SystemsService, start_time_skipping
 from tests.e2e.test_amendment import _raised_fee
 from tests.events import amended, cycle_closed
 from tests.observability.runs import run_to_end
 from workers.audit.store import AuditStore
-from workers.client import data_converter
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -70,10 +69,7 @@ async def _run(
 async def unskipped_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of its own, whose clock no earlier test has moved on: the
     workflow's clock (the run's outcome) and the wall clock (its steps) then agree."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(),
-        test_server_existing_path=str(BIN / "temporal-test-server"),
-    )
+    env = await start_time_skipping()
     yield env
     await env.shutdown()
 
