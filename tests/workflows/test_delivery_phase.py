@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from activities.email_message import Sender
 from activities.smtp import parse_smtp_url
 from billing.einvoice import validate
 from billing.tax import Seller
+from ops.documents import write_run_documents
 from schemas.contract import Contract
 from schemas.customer import Customer
 from schemas.delivery import DeliverDocumentInput
@@ -62,11 +64,13 @@ async def queue(time_skipping_env: WorkflowEnvironment, own: SystemsService) -> 
             yield task_queue
 
 
-async def _run(env: WorkflowEnvironment, queue: str, contract_id: str, month: int) -> RunStatus:
+async def _run(
+    env: WorkflowEnvironment, queue: str, contract_id: str, month: int, *, id: str = ""
+) -> RunStatus:
     return await env.client.execute_workflow(
         QuoteToCashWorkflow.run,
         RunInput(event=cycle_closed(contract_id, month)),
-        id=f"test-deliver:{contract_id}:{month}:{uuid.uuid4()}",
+        id=id or f"test-deliver:{contract_id}:{month}:{uuid.uuid4()}",
         task_queue=queue,
     )
 
@@ -102,9 +106,10 @@ def _message(own: SystemsService, wanted: str) -> list[EmailMessage]:
 
 
 async def test_an_email_customers_run_ends_delivered_with_both_files_attached(
-    time_skipping_env: WorkflowEnvironment, own: SystemsService, queue: str
+    time_skipping_env: WorkflowEnvironment, own: SystemsService, queue: str, tmp_path: Path
 ) -> None:
-    result = await _run(time_skipping_env, queue, "C-1002", 3)
+    workflow_id = f"test-deliver:{uuid.uuid4()}"
+    result = await _run(time_skipping_env, queue, "C-1002", 3, id=workflow_id)
     assert result.state is RunState.DELIVERED, result.reason
     [document] = result.documents
     posting = await _get(own, f"/erp/postings/{document.posting_key}")
@@ -141,6 +146,17 @@ async def test_an_email_customers_run_ends_delivered_with_both_files_attached(
     name, cii = get_xml_from_pdf(io.BytesIO(pdf), check_xsd=True)
     assert name == "factur-x.xml"
     assert validate(cii).ok, validate(cii).failed
+
+    # `q2c documents`: rendered again from the run's history, the bytes the customer got.
+    out = tmp_path / "documents"
+    written = await write_run_documents(
+        time_skipping_env.client, workflow_id, out=out, seller=Seller()
+    )
+    assert sorted(p.name for p in written) == sorted(
+        [f"{number}.xml", f"{number}.cii.xml", f"{number}.pdf"]
+    )
+    assert (out / f"{number}.xml").read_bytes() == ubl
+    assert (out / f"{number}.cii.xml").read_bytes() == cii
 
 
 async def test_a_peppol_customers_document_goes_to_the_access_point_not_the_inbox(
