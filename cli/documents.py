@@ -105,6 +105,36 @@ def _xml_of(file: Path) -> bytes:
 
 
 def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
+    @app.command("documents")
+    def documents_command(
+        run: str = typer.Argument(..., help="The run's workflow id"),
+        out: Path = typer.Option(..., "--out", help="Folder to write the files to"),
+    ) -> None:
+        """Write a delivered run's documents (UBL, CII, Factur-X PDF), rendered again from
+        what its delivery was given; the seller is today's settings' (Q2C_SELLER_*)."""
+        import asyncio
+
+        from temporalio.service import RPCError
+
+        from ops.documents import RunDocumentsError, write_run_documents
+        from workers.client import connect
+        from workers.settings import Settings
+        from workers.worker import seller_from
+
+        async def main() -> list[Path]:
+            client = await connect()
+            seller = seller_from(Settings())
+            return await write_run_documents(client, run, out=out, seller=seller)
+
+        try:
+            written = asyncio.run(main())
+        except (RunDocumentsError, EInvoiceError, DocumentRejected) as error:
+            raise _error(str(error), 1) from None
+        except (RuntimeError, RPCError) as error:  # no such run, or Temporal unreachable
+            raise _error(f"{run}: {error}", 1) from None
+        for path in written:
+            sys.stdout.write(f"{path}\n")
+
     @app.command("validate")
     def validate_command(
         file: Path = typer.Argument(..., help="A UBL or CII XML file, or a Factur-X PDF"),

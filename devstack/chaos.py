@@ -44,6 +44,9 @@ MAX_RUNS = len(CONTRACTS) * len(MONTHS)
 
 FindingKind = Literal["not_posted", "missing", "duplicate", "mismatch", "unbalanced", "unexpected"]
 
+POSTED_STATES = frozenset({RunState.POSTED, RunState.DELIVERED})
+"""A run that posted: delivered since the delivery phase, `Posted` before it."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class ChaosPlan:
@@ -145,7 +148,7 @@ def check(
         by_key[posting.posting_key].append(posting)
         by_invoice[posting.invoice.invoice_id].append(posting)
     for workflow_id, status in runs.items():
-        if status is None or status.state is not RunState.POSTED:
+        if status is None or status.state not in POSTED_STATES:
             state = "did not settle" if status is None else status.state.value
             reason = f" ({status.reason_code}: {status.reason})" if status and status.reason else ""
             findings.append(Finding(kind="not_posted", key=workflow_id, detail=state + reason))
@@ -156,7 +159,7 @@ def check(
             found.update({id(p): p for p in by_invoice.get(document.invoice.invoice_id, [])})
         matched = list(found.values())
         if not matched:
-            if status is not None and status.state is RunState.POSTED:
+            if status is not None and status.state in POSTED_STATES:
                 findings.append(
                     Finding(kind="missing", key=workflow_id, detail="the ERP has no posting")
                 )
@@ -324,7 +327,7 @@ async def run_chaos(plan: ChaosPlan, *, home: Path) -> ChaosReport:
         await asyncio.to_thread(stack.stop)
     report.actions = chaos.actions
     report.runs = len(ids)
-    report.posted = sum(1 for s in statuses.values() if s and s.state is RunState.POSTED)
+    report.posted = sum(1 for s in statuses.values() if s and s.state in POSTED_STATES)
     report.postings = len(postings)
     report.findings = check(
         runs=statuses, postings=postings, debits=report.debits, credits=report.credits

@@ -1,10 +1,12 @@
 """`q2c demo`: the embedded stack, the seeded contracts' events, and a table of outcomes."""
 
 import asyncio
+import email.policy
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from email.parser import BytesParser
 from pathlib import Path
 
 from rich.console import Console
@@ -29,7 +31,7 @@ class DemoRun:
     expected: RunState
 
 
-def _cycle(contract_id: str, expected: RunState = RunState.POSTED) -> DemoRun:
+def _cycle(contract_id: str, expected: RunState = RunState.DELIVERED) -> DemoRun:
     return DemoRun(
         event=cycle_closed(
             contract_id, PERIOD, event_id=f"evt-{contract_id}-2026-10", occurred_at=OCCURRED
@@ -39,8 +41,10 @@ def _cycle(contract_id: str, expected: RunState = RunState.POSTED) -> DemoRun:
 
 
 def demo_runs() -> list[DemoRun]:
-    """One October close per seeded contract, a go-live milestone and a mid-month upgrade."""
+    """An October close for most seeded contracts (C-1014's over Peppol), a go-live
+    milestone and a mid-month upgrade."""
     runs = [_cycle(f"C-{n}") for n in range(1001, 1013)]
+    runs[7] = _cycle("C-1014")  # Tulip Logistics B.V., who receive their invoices over Peppol
     runs[8] = _cycle("C-1009", RunState.AWAITING_APPROVAL)  # non-standard clause, large total
     runs[9] = _cycle("C-1010", RunState.NEEDS_ATTENTION)  # broken master data
     runs.append(
@@ -54,7 +58,7 @@ def demo_runs() -> list[DemoRun]:
                 milestone_id="go-live",
                 completed_on=date(2026, 10, 20),
             ),
-            expected=RunState.POSTED,
+            expected=RunState.DELIVERED,
         )
     )
     runs.append(
@@ -66,7 +70,7 @@ def demo_runs() -> list[DemoRun]:
                 event_id="evt-C-1016-upgrade",
                 occurred_at=OCCURRED,
             ),
-            expected=RunState.POSTED,
+            expected=RunState.DELIVERED,
         )
     )
     return runs
@@ -120,7 +124,7 @@ def print_report(
         state = status.state if status else None
         ok = state is run.expected
         all_expected &= ok
-        if state is RunState.POSTED:
+        if state is RunState.DELIVERED:  # posted, reconciled and sent
             counts["posted"] += 1
         elif state is RunState.AWAITING_APPROVAL:
             counts["awaiting"] += 1
@@ -159,11 +163,51 @@ def print_report(
     return all_expected
 
 
+@dataclass
+class Deliveries:
+    emails: int = 0
+    peppol: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+async def check_deliveries(stack: DevStack, statuses: dict[str, RunStatus | None]) -> Deliveries:
+    """Every delivered document where its channel puts it: one .eml per e-mailed document
+    (found by its Message-ID) in the outbox, each Peppol document at the access point."""
+    found = Deliveries()
+    message_ids: dict[str, int] = {}
+    for path in sorted((stack.home / "outbox").glob("*.eml")):
+        with path.open("rb") as file:
+            message = BytesParser(policy=email.policy.default).parse(file, headersonly=True)
+        wanted = str(message["Message-ID"])
+        message_ids[wanted] = message_ids.get(wanted, 0) + 1
+    async with stack.systems_client() as http:
+        for workflow_id, status in statuses.items():
+            if status is None or status.state is not RunState.DELIVERED:
+                continue
+            for document in status.documents:
+                sent = document.delivery
+                name = f"{workflow_id} {document.label} {document.erp_document_id}"
+                if sent is None:
+                    found.problems.append(f"{name}: no delivery recorded")
+                elif sent.channel == "email":
+                    count = message_ids.get(sent.message_id, 0)
+                    found.emails += count == 1
+                    if count != 1:
+                        found.problems.append(f"{name}: {count} messages in the outbox")
+                else:
+                    answer = await http.get(f"/peppol/outbound/{document.erp_document_id}")
+                    found.peppol += answer.status_code == 200
+                    if answer.status_code != 200:
+                        found.problems.append(f"{name}: not at the access point")
+    return found
+
+
 def run_demo(*, home: Path, timeout: float, console: Console, ports: Ports | None = None) -> int:
     """Exit code 0 only when every run reached the state the demo expects for it."""
     stack_ports = ports or Ports()
     settings = Settings(ui_url=f"http://localhost:{stack_ports.ui}")
-    for stale in ("temporal.db", "systems.db", "audit.db", "audit.db-wal", "audit.db-shm", "logs"):
+    stale_files = ("temporal.db", "systems.db", "audit.db", "audit.db-wal", "audit.db-shm")
+    for stale in (*stale_files, "logs", "outbox"):
         path = home / stale
         if path.is_dir():
             shutil.rmtree(path)
@@ -187,9 +231,18 @@ def run_demo(*, home: Path, timeout: float, console: Console, ports: Ports | Non
 
         with console.status(f"running {len(runs)} billing runs…"):
             statuses = asyncio.run(main())
+        delivered = asyncio.run(check_deliveries(stack, statuses))
     finally:
         stack.stop()
     all_expected = print_report(runs, statuses, settings=settings, console=console)
+    for problem in delivered.problems:
+        console.print(f"[red]delivery:[/] {problem}", highlight=False)
+    console.print(
+        f"delivered: {delivered.emails} e-mail(s) in {home / 'outbox'}, "
+        f"{delivered.peppol} document(s) at the Peppol access point",
+        highlight=False,
+    )
+    all_expected &= not delivered.problems
     # The worker wrote the audit trail under `home` (or to Q2C_AUDIT_DATABASE_URL).
     page = write_html(load(url=Settings(home=home).audit_url), home / "report.html")
     console.print(f"report: {page}", highlight=False)

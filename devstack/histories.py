@@ -115,11 +115,11 @@ class Scenario:
 
 
 SCENARIOS: Sequence[Scenario] = (
-    Scenario(name="straight_through", event=_event("C-1001", 10), expected=RunState.POSTED),
+    Scenario(name="straight_through", event=_event("C-1001", 10), expected=RunState.DELIVERED),
     Scenario(
         name="approval_approved",
         event=_event("C-1009", 10),
-        expected=RunState.POSTED,
+        expected=RunState.DELIVERED,
         drive=_approve_by_signal,
     ),
     Scenario(
@@ -138,7 +138,7 @@ SCENARIOS: Sequence[Scenario] = (
     Scenario(
         name="amendment",
         event=_amendment("C-1016", date(2026, 10, 16), date(2026, 11, 1)),
-        expected=RunState.POSTED,
+        expected=RunState.DELIVERED,
     ),
     Scenario(
         name="awaiting_approval",

@@ -19,9 +19,9 @@ with workflow.unsafe.imports_passed_through():
     from workers.client import connect
     from workers.settings import Settings
 
-STEPS = 7
+STEPS = 8
 """Activities in a straight-through QuoteToCash run: validate, usage, draft, tax, route,
-post, reconcile."""
+post, reconcile, deliver (the last on the task queue, as q2c's `deliver_document`)."""
 
 LOCAL_FROM = 2
 """Where local steps begin: draft, tax and route, q2c's short steps (two in-process, one

@@ -174,7 +174,7 @@ def _is_ok(execution: WorkflowExecution, *, q2c: bool) -> bool:
         return False
     if not q2c:
         return True
-    return execution.typed_search_attributes.get(sa.Q2C_STATUS) == RunState.POSTED.value
+    return execution.typed_search_attributes.get(sa.Q2C_STATUS) == RunState.DELIVERED.value
 
 
 def _stack_cpu(stack: DevStack) -> dict[str, float]:
@@ -405,7 +405,7 @@ async def _q2c_phase(
             bursts.append(figures)
             say(
                 f"{phase.label} burst {burst + 1}: {figures.runs_per_second} runs/s,"
-                f" {figures.ok} posted"
+                f" {figures.ok} delivered"
             )
 
         latency_period = periods[config.bursts]  # a month no burst billed
@@ -415,7 +415,7 @@ async def _q2c_phase(
             outcome = await start_run(client, event, task_queue=settings.task_queue)
             latency_ids.append(outcome.workflow_id)
             status: RunStatus = await run_handle(client, outcome.workflow_id).result()
-            return status.state is RunState.POSTED
+            return status.state is RunState.DELIVERED
 
         latency = await _sequential(
             once, count=min(config.latency_runs, config.runs), sampler=sampler, stack=stack
@@ -462,7 +462,7 @@ async def _approved_history(client: Client, stack: DevStack, settings: Settings)
         await asyncio.sleep(0.2)
     await handle.signal("approve", {"approver": "cfo@q2c.example", "comment": "benchmark"})
     status = await handle.result()
-    if status.state is not RunState.POSTED:
+    if status.state is not RunState.DELIVERED:
         raise RuntimeError(f"the approved run ended {status.state.value}: {status.reason}")
     return await count_history(handle)
 

@@ -1,16 +1,21 @@
 """`q2c demo` and `q2c dev` as a user runs them, on free loopback ports."""
 
+import email
+import email.policy
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from cli import build_app
 from devstack.stack import DevStack, Ports, port_in_use
 
 Q2C = [sys.executable, "-m", "cli"]
@@ -39,6 +44,31 @@ def test_demo_settles_every_run_as_expected_and_exits_zero(tmp_path: Path) -> No
     assert "nothing new started" in done.stdout  # the redelivered event
     assert "q2c%3AC-1009%3Acycle" in done.stdout  # the link to the run awaiting approval
     assert (tmp_path / "temporal.db").exists()
+    # Posted: 10 cycle closes and the go-live milestone, one invoice each, and the upgrade's
+    # credit note and invoice: 13 documents. C-1014's goes over Peppol, 12 by e-mail.
+    assert "delivered: 12 e-mail(s)" in done.stdout
+    assert "1 document(s) at the Peppol access point" in done.stdout
+    policy = email.policy.default
+    messages = [
+        email.message_from_bytes(path.read_bytes(), _class=EmailMessage, policy=policy)
+        for path in sorted((tmp_path / "outbox").glob("*.eml"))
+    ]
+    assert len(messages) == 12
+    assert len({m["Message-ID"] for m in messages}) == 12
+    assert "facturen@tulip.example" not in {m["To"].addresses[0].addr_spec for m in messages}
+    runner = CliRunner()
+    for message in messages:
+        attached = {str(a.get_filename()): a for a in message.iter_attachments()}
+        assert sorted(Path(name).suffix for name in attached) == [".pdf", ".xml"], attached
+        for name, part in attached.items():
+            path = tmp_path / "attached" / name
+            path.parent.mkdir(exist_ok=True)
+            content = part.get_payload(decode=True)
+            assert isinstance(content, bytes)
+            path.write_bytes(content)
+            # The XML itself, and the CII the Factur-X PDF carries.
+            checked = runner.invoke(build_app(), ["validate", str(path)])
+            assert checked.exit_code == 0, (name, checked.output)
 
 
 def test_dev_runs_until_interrupted_and_stops_every_process(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ HISTORIES = Path(__file__).parents[1] / "histories"
 PRE_PATCH = HISTORIES / "pre_patch" / "straight_through.json"
 PRE_LOCAL_STEPS = HISTORIES / "pre_local_steps"
 PRE_RUN_OUTCOMES = HISTORIES / "pre_run_outcomes"
+PRE_DELIVERY = HISTORIES / "pre_delivery"
 runner = CliRunner()
 
 
@@ -49,6 +50,7 @@ def test_the_recorded_scenarios_are_all_there() -> None:
         "awaiting_approval",
     }
     assert {p.stem for p in PRE_RUN_OUTCOMES.glob("*.json")} == names - {"awaiting_approval"}
+    assert {p.stem for p in PRE_DELIVERY.glob("*.json")} == names
 
 
 @pytest.mark.parametrize("path", history_files([HISTORIES]), ids=lambda p: p.stem)
@@ -76,7 +78,7 @@ def _count(path: Path, event_type: str) -> int:
 async def test_runs_recorded_before_local_steps_replay_their_own_steps(name: str) -> None:
     # Before the patch every step was an activity on the task queue and every state its own
     # upsert; a run waiting for approval across the deploy must replay exactly that.
-    before, after = PRE_LOCAL_STEPS / f"{name}.json", HISTORIES / f"{name}.json"
+    before, after = PRE_LOCAL_STEPS / f"{name}.json", PRE_DELIVERY / f"{name}.json"
     assert _count(before, "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED") > _count(
         after, "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
     )
@@ -126,6 +128,7 @@ def _activities(path: Path) -> list[str]:
 
 VALIDATE, USAGE, HISTORY = "validate_customer", "fetch_usage", "fetch_route_history"
 POST, RECONCILE, RECORD = "post_invoice", "reconcile", "record_handoff"
+DELIVER, CORRECTED = "deliver_document", "find_corrected_invoice"
 
 
 @pytest.mark.parametrize(
@@ -155,9 +158,37 @@ def test_a_new_run_reads_the_route_history_and_records_its_own_outcome(
     # Activities on the task queue (rating, tax and routing are local: markers, not here).
     # Before: a posted, blocked or expired run's outcome had no command of its own (the audit
     # interceptor read it off activity results), and `route` read the history itself.
-    old, new = PRE_RUN_OUTCOMES / f"{name}.json", HISTORIES / f"{name}.json"
+    old, new = PRE_RUN_OUTCOMES / f"{name}.json", PRE_DELIVERY / f"{name}.json"
     assert (_activities(old), _activities(new)) == (before, after)
     assert "run-outcomes" in _patches(new) and "run-outcomes" not in _patches(old)
+
+
+@pytest.mark.parametrize(
+    ("name", "delivered"),
+    [
+        ("straight_through", [DELIVER]),
+        ("approval_approved", [DELIVER]),
+        # The credit note first: the invoice it corrects is looked up, then both are sent.
+        ("amendment", [CORRECTED, DELIVER, DELIVER]),
+        ("needs_attention", []),
+        ("approval_rejected", []),
+    ],
+)
+def test_a_new_posted_run_delivers_each_document_before_its_outcome(
+    name: str, delivered: list[str]
+) -> None:
+    old, new = PRE_DELIVERY / f"{name}.json", HISTORIES / f"{name}.json"
+    before = [a for a in _activities(old) if a != RECORD]
+    after = [a for a in _activities(new) if a != RECORD]
+    assert after == before + delivered
+    assert ("delivery" in _patches(new)) == bool(delivered)
+    assert "delivery" not in _patches(old)
+
+
+async def test_runs_recorded_before_delivery_replay_and_end_posted() -> None:
+    histories = [(p.stem, load_history(p)) for p in history_files([PRE_DELIVERY])]
+    outcomes = await replay(histories)
+    assert [(o.ok, o.error) for o in outcomes] == [(True, None)] * len(histories)
 
 
 async def test_runs_recorded_before_run_outcomes_replay_without_the_new_commands() -> None:
@@ -240,13 +271,18 @@ async def test_the_cli_fetches_histories_by_workflow_id_and_by_query(
     dev_server_env: WorkflowEnvironment, systems: SystemsService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = dev_server_env.client
-    settings = Settings(task_queue=f"q2c-replay-{uuid.uuid4()}", systems_url=systems.url)
+    settings = Settings(
+        task_queue=f"q2c-replay-{uuid.uuid4()}", systems_url=systems.url, smtp_url=systems.smtp_url
+    )
     contract = "C-1004"
     event = cycle_closed(contract, 3)
-    async with systems.client() as http, build_worker(client, settings=settings, http=http):
+    async with (
+        systems.client() as http,
+        build_worker(client, settings=settings, http=http, delivery_log=systems.delivery_log),
+    ):
         outcome = await start_run(client, event, task_queue=settings.task_queue)
         result = await run_handle(client, outcome.workflow_id).result()
-    assert result.state is RunState.POSTED
+    assert result.state is RunState.DELIVERED
     monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
     by_id = await asyncio.to_thread(
         runner.invoke, build_app(), ["replay", "--workflow-id", outcome.workflow_id]

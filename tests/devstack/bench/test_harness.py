@@ -50,6 +50,7 @@ async def test_a_tiny_burst_reports_every_phase(tmp_path: Path) -> None:
         "fetch_route_history",
         "post_invoice",
         "reconcile",
+        "deliver_document",
         "record_handoff",
     ]
     assert len(straight.activities) + straight.local_activities == STEPS + 2
