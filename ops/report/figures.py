@@ -86,6 +86,15 @@ class Incidents(BaseModel):
     failures: int
 
 
+class SourceIncidents(BaseModel):
+    """What one sender of events to the HTTP intake got: requests, accepted, refused by cause."""
+
+    source: str
+    requests: int
+    accepted: int
+    refused: dict[str, int] = Field(description="Refusals (4xx, 5xx) and dead letters, by outcome")
+
+
 class OpenItem(BaseModel):
     workflow_id: str
     customer_id: str
@@ -116,6 +125,9 @@ class Report(BaseModel):
         default_factory=list, description="Runs that stopped in the delivery phase, by cause"
     )
     incidents: list[Incidents]
+    intake_sources: list[SourceIncidents] = Field(
+        default_factory=list, description="Integration incidents per intake source"
+    )
     aging: dict[str, int]
     approval_wait: Durations = Field(description="Request to decision, for decided approvals")
     open_items: list[OpenItem]

@@ -107,6 +107,13 @@ def table(report: Report) -> Group:
         incidents.add_column(column)
     for incident in report.incidents:
         incidents.add_row(incident.system, str(incident.retries), str(incident.failures))
+    sources = Table(title="intake sources")
+    for column in ("source", "requests", "accepted", "refused"):
+        sources.add_column(column)
+    for source in report.intake_sources:
+        sources.add_row(
+            source.source, str(source.requests), str(source.accepted), _refusals(source.refused)
+        )
     aging = Table(title="open items by age")
     for name in AGING_BUCKETS:
         aging.add_column(name, justify="right")
@@ -122,7 +129,7 @@ def table(report: Report) -> Group:
             human(open_item.age_seconds),
             human(open_item.approval_wait_seconds),
         )
-    return Group(summary, lines, causes, undelivered, incidents, aging, items)
+    return Group(summary, lines, causes, undelivered, incidents, sources, aging, items)
 
 
 def _pair(value: Durations) -> str:
@@ -295,6 +302,13 @@ def html(report: Report) -> str:
         ["system", "retries", "failures"],
         [[i.system, str(i.retries), str(i.failures)] for i in report.incidents],
     )
+    intake = _html_table(
+        ["intake source", "requests", "accepted", "refused"],
+        [
+            [s.source, str(s.requests), str(s.accepted), _refusals(s.refused)]
+            for s in report.intake_sources
+        ],
+    )
     undelivered = _html_table(
         ["reason", "delivery failures"],
         [[f.reason_code, str(f.count)] for f in report.delivery_failures],
@@ -329,10 +343,16 @@ def html(report: Report) -> str:
 <h2 style="margin-top:14px">Exceptions by source system</h2>{sources}</section>
 </div>
 <section><h2>Delivery failures by cause</h2>{undelivered}</section>
-<section><h2>Integration incidents per system</h2>{incidents}</section>
+<section><h2>Integration incidents per system</h2>{incidents}
+<h2 style="margin-top:14px">Integration incidents per intake source</h2>{intake}</section>
 <section><h2>Open items</h2>{items}</section>
 </main></body></html>
 """
+
+
+def _refusals(refused: dict[str, int]) -> str:
+    """ "bad_signature 3, dead_lettered 1", or "–" for none."""
+    return ", ".join(f"{cause} {count}" for cause, count in refused.items()) or "–"
 
 
 def _rate(value: Rate) -> str:
