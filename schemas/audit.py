@@ -18,6 +18,9 @@ class Outcome(StrEnum):
     POSTED = "posted"
     NEEDS_ATTENTION = "needs_attention"
     NOTHING_TO_BILL = "nothing_to_bill"
+    PAID = "paid"
+    WRITTEN_OFF = "written_off"
+    REFUNDED = "refunded"
 
 
 class Step(StrEnum):

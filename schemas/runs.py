@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from schemas.approvals import RecordedDecision, RefusedAttempt
+from schemas.collection import CollectionProgress
 from schemas.events import ContractEvent
 from schemas.invoice import Invoice
 from schemas.money import Amount
@@ -29,15 +30,45 @@ class RunState(StrEnum):
     NEEDS_ATTENTION = "NeedsAttention"
     NOTHING_TO_BILL = "NothingToBill"
     """An amendment that moves no fee billed in advance: no document to post."""
+    AWAITING_PAYMENT = "AwaitingPayment"
+    """Posted and collecting: not yet due, or being charged on the card schedule."""
+    PARTIALLY_PAID = "PartiallyPaid"
+    """Part of the amount paid, the rest not yet past due."""
+    OVERDUE = "Overdue"
+    """Past due with an amount still owed: dunning levels fire on their timers."""
+    DISPUTED = "Disputed"
+    """The customer disputes the invoice: dunning waits for the dispute's resolution."""
+    PAID = "Paid"
+    WRITTEN_OFF = "WrittenOff"
+    REFUNDED = "Refunded"
+    """A credit note alone (a termination): credited to the customer, nothing to collect."""
 
     @property
     def settled(self) -> bool:
+        """The run has ended in this state."""
         return self in {
             RunState.POSTED,
             RunState.REJECTED,
             RunState.NEEDS_ATTENTION,
             RunState.NOTHING_TO_BILL,
+            RunState.PAID,
+            RunState.WRITTEN_OFF,
+            RunState.REFUNDED,
         }
+
+    @property
+    def collecting(self) -> bool:
+        """Posted, and waiting for its money."""
+        return self in COLLECTING
+
+
+COLLECTING = frozenset(
+    {RunState.AWAITING_PAYMENT, RunState.PARTIALLY_PAID, RunState.OVERDUE, RunState.DISPUTED}
+)
+POSTED_OR_BEYOND = frozenset(
+    {RunState.POSTED, RunState.PAID, RunState.WRITTEN_OFF, RunState.REFUNDED, *COLLECTING}
+)
+"""Runs whose documents the ERP holds."""
 
 
 class Problem(BaseModel):
@@ -64,6 +95,11 @@ class RunInput(BaseModel):
     )
     escalation_seconds: int | None = Field(
         default=None, gt=0, description="Escalation delay; None: the policy's"
+    )
+    collect: bool = Field(
+        default=False,
+        description="Go on after posting into collection (payment, dunning, disputes) until "
+        "the money is in; the starters set it. False: the run ends at Posted",
     )
 
 
@@ -141,6 +177,9 @@ class RunStatus(BaseModel):
     currency: str = ""
     decisions: list[RecordedDecision] = Field(default_factory=list)
     refused: list[RefusedAttempt] = Field(default_factory=list)
+    collection: CollectionProgress | None = Field(
+        default=None, description="From posting to cash, once the run collects"
+    )
 
     def document(self, document_type: DocumentType) -> RunDocument | None:
         return next((d for d in self.documents if d.document_type == document_type), None)

@@ -19,6 +19,7 @@ from activities.accounts import AccountActivities
 from activities.audit import AuditActivities, DiscardHandoffs, HandoffRecorder
 from activities.billing import BillingActivities
 from activities.cash import CashActivities
+from activities.collection import CollectionActivities
 from activities.crm import CrmActivities
 from activities.delivery import DeliveryActivities, DeliveryLog
 from activities.email_message import Sender
@@ -107,7 +108,8 @@ def activities_for(
         tax_engine=tax_engine or _tax_engine(http=outside or http, settings=settings),
         seller=seller_from(settings),
     )
-    routing = RoutingActivities(client=http, policy=policy or load_policy())
+    policy = policy or load_policy()
+    routing = RoutingActivities(client=http, policy=policy)
     activities: list[Callable[..., Any]] = [
         crm.validate_customer,
         crm.fetch_contract,
@@ -121,7 +123,7 @@ def activities_for(
         erp.post_invoice,
         erp.reconcile,
     ]
-    activities += _cash_activities(http)
+    activities += _cash_activities(http, routing=policy)
     if settings.vies_enabled and outside is not None:
         vies = ViesActivities(
             client=outside,
@@ -140,10 +142,13 @@ def activities_for(
     return activities
 
 
-def _cash_activities(http: httpx.AsyncClient) -> list[Callable[..., Any]]:
-    """The payment provider, cash application in the ERP and account holds in the CRM.
-    A bad dunning policy file is refused here, at worker start, naming the field."""
-    load_dunning_policy()
+def _cash_activities(
+    http: httpx.AsyncClient, *, routing: RoutingPolicy
+) -> list[Callable[..., Any]]:
+    """The payment provider, cash application in the ERP, account holds in the CRM and the
+    collection's rules. A bad dunning policy file is refused here, at worker start, naming
+    the field."""
+    collection = CollectionActivities(dunning=load_dunning_policy(), routing=routing)
     payments = PaymentActivities(client=http)
     cash = CashActivities(client=http)
     accounts = AccountActivities(client=http)
@@ -158,6 +163,9 @@ def _cash_activities(http: httpx.AsyncClient) -> list[Callable[..., Any]]:
         cash.fetch_open_items,
         accounts.block_account,
         accounts.unblock_account,
+        collection.plan_collection,
+        collection.write_off_approval,
+        collection.draft_dispute_credit,
     ]
 
 
