@@ -8,9 +8,12 @@ from temporalio import activity
 from activities.errors import raise_for_status
 from activities.heartbeat import heartbeating
 from billing.journal import journal_for
+from schemas.invoice import Invoice
 from schemas.journal import Posting, PostingRequest
 from schemas.steps import (
+    CorrectedInvoice,
     Difference,
+    FindCorrectedInput,
     PostingResult,
     PostInvoiceInput,
     ReconcileInput,
@@ -47,6 +50,32 @@ class ErpActivities:
             posting_key=posting.posting_key,
             erp_document_id=posting.erp_document_id,
             already_posted=response.status_code == 200,
+            posted_at=posting.posted_at,
+        )
+
+    @activity.defn
+    async def find_corrected_invoice(self, input: FindCorrectedInput) -> CorrectedInvoice:
+        """The posted invoice a credit note gives fees back from (its BT-25): the latest of
+        the contract's invoices that billed one of the credited charges for a service
+        period holding the credited one's start. Empty when the ERP holds none (the
+        invoice was billed before q2c): the credit note then goes out without BT-25."""
+        async with heartbeating():
+            response = await self._client.get(
+                "/erp/postings",
+                params={"contract_id": input.credit_note.contract_id, "limit": _SCANNED},
+            )
+        raise_for_status(response, system="erp")
+        postings = [Posting.model_validate(item) for item in response.json()]
+        found = [
+            p
+            for p in postings
+            if p.posting_key not in input.exclude and _corrects(input.credit_note, p.invoice)
+        ]
+        if not found:
+            return CorrectedInvoice()
+        latest = max(found, key=lambda p: p.posted_at)
+        return CorrectedInvoice(
+            erp_document_id=latest.erp_document_id, issue_date=latest.posted_at.date()
         )
 
     @activity.defn
@@ -60,6 +89,24 @@ class ErpActivities:
                 differences=[Difference(field="posting", expected=input.posting_key, found="")],
             )
         return compare_posting(expected=input, posting=posting)
+
+
+_SCANNED = 1000
+"""Postings of one contract read to find a credit note's invoice: decades of monthly runs."""
+
+
+def _corrects(credit_note: Invoice, invoice: Invoice) -> bool:
+    if invoice.document_type != "invoice" or invoice.currency != credit_note.currency:
+        return False
+    return any(
+        billed.charge_id == credited.charge_id
+        and billed.period_start is not None
+        and billed.period_end is not None
+        and credited.period_start is not None
+        and billed.period_start <= credited.period_start < billed.period_end
+        for credited in credit_note.lines
+        for billed in invoice.lines
+    )
 
 
 def compare_posting(*, expected: ReconcileInput, posting: Posting) -> ReconcileResult:

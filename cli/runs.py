@@ -16,6 +16,7 @@ from schemas.runs import RunStatus
 from starters.intake import EventConflict, EventError, parse_event, run_handle, start_run
 from workers.client import connect
 from workers.settings import Settings
+from workflows.details import delivery_line
 
 out = Console()
 err = Console(stderr=True)
@@ -47,6 +48,8 @@ def _print_status(status: RunStatus, *, as_json: bool) -> None:
     for document in status.documents:
         if document.erp_document_id:
             out.print(f"{document.erp_label}: {document.erp_document_id}", highlight=False)
+        if document.delivery is not None:
+            out.print(delivery_line(document).replace("`", ""), highlight=False)
 
 
 async def _decide(workflow_id: str, decision: Decision) -> RunStatus:

@@ -16,6 +16,7 @@ class Outcome(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     POSTED = "posted"
+    DELIVERED = "delivered"
     NEEDS_ATTENTION = "needs_attention"
     NOTHING_TO_BILL = "nothing_to_bill"
     PAID = "paid"

@@ -21,3 +21,4 @@ class ReasonCode(StrEnum):
     CURRENCY_MISMATCH = "currency_mismatch"
     DOCUMENT_NOT_FOUND = "document_not_found"
     DELIVERY_FAILED = "delivery_failed"
+    EINVOICE_INVALID = "einvoice_invalid"

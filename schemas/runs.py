@@ -1,6 +1,6 @@
 """A billing run's input, its visible status, and its result."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from schemas.approvals import RecordedDecision, RefusedAttempt
 from schemas.collection import CollectionProgress
+from schemas.delivery import DeliveryResult
 from schemas.events import ContractEvent
 from schemas.invoice import Invoice
 from schemas.money import Amount
@@ -26,6 +27,10 @@ class RunState(StrEnum):
     POSTING = "Posting"
     RECONCILING = "Reconciling"
     POSTED = "Posted"
+    """Where a run ended before the delivery phase; a run begun since goes on to deliver."""
+    DELIVERING = "Delivering"
+    DELIVERED = "Delivered"
+    """Every document posted, reconciled and sent to the customer."""
     REJECTED = "Rejected"
     NEEDS_ATTENTION = "NeedsAttention"
     NOTHING_TO_BILL = "NothingToBill"
@@ -48,6 +53,7 @@ class RunState(StrEnum):
         """The run has ended in this state."""
         return self in {
             RunState.POSTED,
+            RunState.DELIVERED,
             RunState.REJECTED,
             RunState.NEEDS_ATTENTION,
             RunState.NOTHING_TO_BILL,
@@ -66,7 +72,15 @@ COLLECTING = frozenset(
     {RunState.AWAITING_PAYMENT, RunState.PARTIALLY_PAID, RunState.OVERDUE, RunState.DISPUTED}
 )
 POSTED_OR_BEYOND = frozenset(
-    {RunState.POSTED, RunState.PAID, RunState.WRITTEN_OFF, RunState.REFUNDED, *COLLECTING}
+    {
+        RunState.POSTED,
+        RunState.DELIVERING,
+        RunState.DELIVERED,
+        RunState.PAID,
+        RunState.WRITTEN_OFF,
+        RunState.REFUNDED,
+        *COLLECTING,
+    }
 )
 """Runs whose documents the ERP holds."""
 
@@ -132,6 +146,15 @@ class RunDocument(BaseModel):
     invoice: Invoice
     posting_key: str = Field(description="The ERP posting key: posting it twice changes nothing")
     erp_document_id: str = Field(default="", description="The ERP's number, once posted")
+    issue_date: date | None = Field(
+        default=None, description="BT-2: the day (UTC) the ERP posted it; None before posting"
+    )
+    corrects: str = Field(
+        default="", description="BT-25: the ERP number of the invoice a credit note corrects"
+    )
+    delivery: DeliveryResult | None = Field(
+        default=None, description="How it reached the customer: channel, time, message id"
+    )
 
     @model_validator(mode="after")
     def _type_is_the_invoices(self) -> "RunDocument":

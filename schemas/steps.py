@@ -180,6 +180,11 @@ class PostingResult(BaseModel):
     posting_key: str
     erp_document_id: str
     already_posted: bool = Field(description="True when a retry found the ERP had committed")
+    posted_at: datetime | None = Field(
+        default=None,
+        description="When the ERP posted it (its issue date); None in runs "
+        "recorded before the ERP's time was kept",
+    )
 
 
 class ReconcileInput(BaseModel):
@@ -197,3 +202,17 @@ class ReconcileResult(BaseModel):
     matched: bool
     differences: list[Difference] = Field(default_factory=list)
     erp_total: Amount | None = None
+
+
+class FindCorrectedInput(BaseModel):
+    """A credit note, to find the posted invoice whose fees it gives back."""
+
+    credit_note: Invoice
+    exclude: list[str] = Field(description="This run's own posting keys")
+
+
+class CorrectedInvoice(BaseModel):
+    """BT-25 and BT-26 of a credit note; empty when the ERP holds no such invoice."""
+
+    erp_document_id: str = ""
+    issue_date: date | None = None

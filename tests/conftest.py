@@ -19,6 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.stack import free_port
+from tests.outbox import OutboxServer
 from workers.audit.store import AuditStore
 from workers.delivery_log import DeliveryLogStore
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
@@ -37,6 +38,10 @@ class SystemsService:
     database_url: str
     log: Path | None = None
     process: subprocess.Popen[bytes] | None = None
+    outbox: OutboxServer | None = None
+    """The customers' inbox beside the systems (started with `running_systems`)."""
+    deliveries: DeliveryLogStore | None = None
+    """q2c's delivery log for the workers that deliver to this outbox."""
 
     @classmethod
     def in_folder(cls, folder: Path) -> "SystemsService":
@@ -86,15 +91,32 @@ class SystemsService:
             timeout=10,
         )
 
+    @property
+    def smtp_url(self) -> str:
+        assert self.outbox is not None, "started without an outbox: use running_systems"
+        return self.outbox.url
+
+    @property
+    def delivery_log(self) -> DeliveryLogStore:
+        assert self.deliveries is not None, "started without a delivery log: use running_systems"
+        return self.deliveries
+
 
 @contextmanager
 def running_systems(folder: Path) -> Iterator[SystemsService]:
-    """A systems service of its own, for tests whose data must not meet other tests'."""
+    """A systems service of its own, for tests whose data must not meet other tests', with
+    an outbox SMTP server and a delivery log, so a run's worker can deliver its documents."""
     service = SystemsService.in_folder(folder)
     service.start()
+    service.outbox = OutboxServer(folder=folder / "outbox")
+    service.deliveries = DeliveryLogStore(url=f"sqlite:///{folder / 'deliveries.db'}")
+    service.deliveries.create()
     try:
+        service.outbox.start()
         yield service
     finally:
+        service.outbox.stop()
+        service.deliveries.dispose()
         service.stop()
 
 

@@ -29,6 +29,11 @@ class OutboxServer:
     process: subprocess.Popen[bytes] | None = None
 
     @property
+    def url(self) -> str:
+        """The server as Q2C_SMTP_URL names it."""
+        return f"smtp://127.0.0.1:{self.port}?starttls=off"
+
+    @property
     def log(self) -> Path:
         return self.folder.parent / f"outbox-{self.port}.log"
 

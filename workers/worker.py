@@ -22,6 +22,7 @@ from activities.cash import CashActivities
 from activities.collection import CollectionActivities
 from activities.crm import CrmActivities
 from activities.delivery import DeliveryActivities, DeliveryLog
+from activities.documents import DocumentActivities
 from activities.email_message import Sender
 from activities.erp import ErpActivities
 from activities.payments import PaymentActivities
@@ -30,6 +31,7 @@ from activities.tax_http import HttpTaxEngine
 from activities.usage import UsageActivities
 from activities.vies import ViesActivities
 from billing.dunning import load_dunning_policy
+from billing.einvoice import warm_up
 from billing.routing import RoutingPolicy, load_policy
 from billing.tax import Seller, TaxEngine
 from workers.audit.interceptor import AuditInterceptor
@@ -122,6 +124,7 @@ def activities_for(
         routing.notify,
         erp.post_invoice,
         erp.reconcile,
+        erp.find_corrected_invoice,
     ]
     activities += _cash_activities(http, routing=policy)
     if settings.vies_enabled and outside is not None:
@@ -138,7 +141,8 @@ def activities_for(
             peppol=http,
             log=delivery_log,
         )
-        activities += [delivery.send_email, delivery.send_peppol]
+        documents = DocumentActivities(seller=seller_from(settings), delivery=delivery)
+        activities += [delivery.send_email, delivery.send_peppol, documents.deliver_document]
     return activities
 
 
@@ -254,6 +258,9 @@ async def run_worker(settings: Settings) -> None:
     audit.create()
     delivery_log = DeliveryLogStore(url=settings.audit_url)
     delivery_log.create()
+    # The EN 16931 stylesheets compile once per process (about a second): before the first
+    # delivery, off any workflow task.
+    await asyncio.to_thread(warm_up)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

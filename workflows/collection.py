@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.accounts import AccountActivities
     from activities.cash import CashActivities
     from activities.collection import CollectionActivities
+    from activities.documents import DocumentActivities
     from activities.erp import ErpActivities
     from activities.payments import PaymentActivities
     from activities.routing import RoutingActivities
@@ -73,8 +74,6 @@ RECORD_PAYMENT = "record_payment"
 DISPUTE = "dispute"
 RESOLVE_DISPUTE = "resolve_dispute"
 """The run's signal and update names (the intake sends the first two)."""
-DELIVER_DOCUMENT = "deliver_document"
-"""The delivery activity (renders, checks and sends a posted document), called by name."""
 ZERO = Decimal(0)
 BEST_EFFORT = RetryPolicy(maximum_attempts=5, initial_interval=timedelta(seconds=2))
 
@@ -131,8 +130,10 @@ class CollectionWait:
         if document is None:
             return self._credit_only(posted)
         invoice = document.invoice
+        # Terms run from the day the ERP posted the invoice (its issue date).
+        issued = document.issue_date or posted.date()
         due_at = datetime.combine(
-            posted.date() + timedelta(days=contract.payment_terms_days), time(), tzinfo=UTC
+            issued + timedelta(days=contract.payment_terms_days), time(), tzinfo=UTC
         )
         self._plan = await self._call(
             CollectionActivities.plan_collection,
@@ -142,7 +143,7 @@ class CollectionWait:
             payment_method=customer.payment_method,
             dunning_excluded=customer.dunning_excluded,
             policy_version=self._plan.policy_version,
-            posted_on=posted.date(),
+            posted_on=document.issue_date or posted.date(),
             due_at=due_at,
             currency=invoice.currency,
             total=invoice.total,
@@ -398,8 +399,8 @@ class CollectionWait:
         """A message that fails for good (a bad address) is noted; the collection goes on."""
         self._view.flush()
         try:
-            await workflow.execute_activity(
-                DELIVER_DOCUMENT,
+            await workflow.execute_activity_method(
+                DocumentActivities.deliver_document,
                 delivery,
                 start_to_close_timeout=timedelta(minutes=2),
                 heartbeat_timeout=timedelta(seconds=30),
@@ -695,6 +696,8 @@ class CollectionWait:
             )
         document = RunDocument.of(note, posting_key=posting_key)
         document.erp_document_id = posted.erp_document_id
+        document.corrects = invoice.erp_document_id
+        document.issue_date = workflow.now().date()
         self._status.documents.append(document)
         progress.entries.append(
             CashEntry(

@@ -1,6 +1,16 @@
 """The run's current details, as the Web UI shows them (Markdown)."""
 
-from schemas.runs import RunState, RunStatus
+from schemas.runs import RunDocument, RunState, RunStatus
+
+
+def delivery_line(document: RunDocument) -> str:
+    """ "Invoice RE-1 delivered by email to a@b.example at 2026-11-01 09:00 UTC, <id>"."""
+    sent = document.delivery
+    assert sent is not None
+    return (
+        f"{document.label.capitalize()} `{document.erp_document_id}` delivered by {sent.channel} "
+        f"to {sent.recipient} at {sent.sent_at:%Y-%m-%d %H:%M} UTC, `{sent.message_id}`"
+    )
 
 
 def current_details(status: RunStatus) -> str:
@@ -39,4 +49,5 @@ def current_details(status: RunStatus) -> str:
     lines.extend(
         f"{d.erp_label}: `{d.erp_document_id}`" for d in status.documents if d.erp_document_id
     )
+    lines.extend(delivery_line(d) for d in status.documents if d.delivery is not None)
     return "\n\n".join(lines)

@@ -11,6 +11,7 @@ with workflow.unsafe.imports_passed_through():
     import workflows.search_attributes as sa
     from activities.billing import BillingActivities
     from activities.crm import CrmActivities
+    from activities.documents import DocumentActivities
     from activities.erp import ErpActivities
     from activities.routing import RoutingActivities
     from activities.usage import UsageActivities
@@ -27,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.contract import Contract
     from schemas.customer import Customer
+    from schemas.delivery import DeliverDocumentInput
     from schemas.errors import ReasonCode
     from schemas.events import ContractAmended, ContractEvent, workflow_id_for
     from schemas.invoice import Invoice
@@ -35,10 +37,13 @@ with workflow.unsafe.imports_passed_through():
         RISK_LEVELS,
         AmendmentDocuments,
         ComputeTaxInput,
+        CorrectedInvoice,
         DraftAmendmentInput,
         DraftInvoiceInput,
         FetchContractInput,
         FetchUsageInput,
+        FindCorrectedInput,
+        PostingResult,
         PostInvoiceInput,
         ReconcileInput,
         RouteDecision,
@@ -87,9 +92,15 @@ RUN_OUTCOMES = "run-outcomes"
 """Patch id: the workflow records every outcome it reaches (posted, needs attention with its
 code) in the audit trail, with the state shown first; before it, the audit interceptor read
 those off activity results, and a rejection was recorded before it was shown."""
+DELIVERY = "delivery"
+"""Patch id: after reconciling, the run delivers each document to the customer (state
+`Delivering`, then `Delivered`): a credit note's corrected invoice is looked up in the ERP,
+and `deliver_document` renders, checks and sends each one. Runs that reconciled before it
+end `Posted`, as they did."""
 
 OUTCOME_OF_STATE = {
     RunState.POSTED: Outcome.POSTED,
+    RunState.DELIVERED: Outcome.DELIVERED,
     RunState.REJECTED: Outcome.REJECTED,
     RunState.NEEDS_ATTENTION: Outcome.NEEDS_ATTENTION,
     RunState.NOTHING_TO_BILL: Outcome.NOTHING_TO_BILL,
@@ -175,9 +186,12 @@ class QuoteToCashWorkflow:
                 return RunState.REJECTED
         await self._post()
         await self._reconcile()
+        delivered = workflow.patched(DELIVERY)
+        if delivered:
+            await self._deliver(validated)
         if input.collect and workflow.patched(COLLECTION):
             return await self._collect(validated)
-        return RunState.POSTED
+        return RunState.DELIVERED if delivered else RunState.POSTED
 
     async def _validate(
         self, event: ContractEvent, amendment: ContractAmended | None
@@ -282,11 +296,13 @@ class QuoteToCashWorkflow:
         """Each document once to the ERP (its posting key makes a retry harmless)."""
         self._view.set_state(RunState.POSTING)
         for document in self._status.documents:
-            posting = await self._call(
+            posting: PostingResult = await self._call(
                 ErpActivities.post_invoice,
                 PostInvoiceInput(posting_key=document.posting_key, invoice=document.invoice),
             )
             document.erp_document_id = posting.erp_document_id
+            if posting.posted_at is not None:
+                document.issue_date = posting.posted_at.date()
         if self._local_steps or workflow.patched(ERP_DOCUMENT_MEMO):
             # Runs that posted before this change have no memo command here: see
             # docs/operations.md, "Changing the workflow".
@@ -312,6 +328,45 @@ class QuoteToCashWorkflow:
                     ),
                     step="reconcile",
                 )
+
+    async def _deliver(self, validated: ValidatedCustomer) -> None:
+        """Each document rendered, checked and sent to the customer, once per posting key;
+        a document that fails the EN 16931 rules, or an address that refuses it, stops the
+        run for a person with nothing (more) sent."""
+        self._view.set_state(RunState.DELIVERING)
+        run_id = workflow.info().workflow_id
+        for document in self._status.documents:
+            if document.document_type == "credit_note" and not document.corrects:
+                corrected: CorrectedInvoice = await self._call(
+                    ErpActivities.find_corrected_invoice,
+                    FindCorrectedInput(
+                        credit_note=document.invoice,
+                        exclude=[d.posting_key for d in self._status.documents],
+                    ),
+                )
+                document.corrects = corrected.erp_document_id
+                corrected_on = corrected.issue_date
+            else:
+                corrected_on = None
+            # A run posted by a worker that did not keep the ERP's time: the day it delivers.
+            issue_date = document.issue_date or workflow.now().date()
+            document.issue_date = issue_date
+            document.delivery = await self._call(
+                DocumentActivities.deliver_document,
+                DeliverDocumentInput(
+                    run_id=run_id,
+                    delivery_key=document.posting_key,
+                    invoice=document.invoice,
+                    erp_document_id=document.erp_document_id,
+                    posting_key=document.posting_key,
+                    customer=validated.customer,
+                    contract=validated.contract,
+                    issue_date=issue_date,
+                    preceding_invoice=document.corrects,
+                    preceding_invoice_date=corrected_on,
+                ),
+            )
+            self._view.refresh_details()
 
     async def _draft_amendment(self, event: ContractAmended, contract: Contract) -> list[Invoice]:
         """A mid-period change: the unused part of the old terms' in-advance fees comes back

@@ -9,7 +9,10 @@ Definitions (also in docs/observability.md):
 - exceptions: each approval reason and each needs-attention or rejection, by reason code and
   by the system the problem came from;
 - integration incidents: failed activity attempts per system (retries and final failures);
+- delivery failures: runs that stopped delivering a document, by reason code;
 - open items: runs with no outcome yet, aged from the event.
+
+A delivered run was posted first: it counts as posted, its cycle time ends at delivery.
 """
 
 import math
@@ -24,7 +27,9 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from schemas.audit import Handoff, Outcome, Step
 
-CLEAN_OUTCOMES = frozenset({Outcome.POSTED, Outcome.NOTHING_TO_BILL})
+POSTED_OUTCOMES = frozenset({Outcome.POSTED, Outcome.DELIVERED})
+"""A run posted before the delivery phase ends `posted`; one since, `delivered`."""
+CLEAN_OUTCOMES = POSTED_OUTCOMES | {Outcome.NOTHING_TO_BILL}
 """Final outcomes that are not exceptions: a person had nothing to fix."""
 AGING_BUCKETS = ("under 1 day", "1–3 days", "3–7 days", "over 7 days")
 
@@ -40,6 +45,8 @@ SOURCE_OF_REASON = {
     "tax_unsupported": "tax",
     "posting_conflict": "erp",
     "reconcile_mismatch": "erp",
+    "einvoice_invalid": "billing",
+    "delivery_failed": "delivery",
     "approval_expired": "approver",
     "rejected": "approver",
 }
@@ -68,6 +75,11 @@ class Exceptions(BaseModel):
     count: int
 
 
+class DeliveryFailures(BaseModel):
+    reason_code: str = Field(description="einvoice_invalid, delivery_failed, customer_invalid…")
+    count: int
+
+
 class Incidents(BaseModel):
     system: str
     retries: int
@@ -89,7 +101,8 @@ class Report(BaseModel):
     generated_at: AwareDatetime
     since: AwareDatetime | None
     runs: int
-    posted: int
+    posted: int = Field(description="Runs that posted, delivered or not")
+    delivered: int = Field(default=0, description="Of those, runs that delivered every document")
     needs_attention: int
     rejected: int
     open: int
@@ -99,6 +112,9 @@ class Report(BaseModel):
     straight_through: Rate
     first_pass_accuracy: Rate
     exceptions: list[Exceptions]
+    delivery_failures: list[DeliveryFailures] = Field(
+        default_factory=list, description="Runs that stopped in the delivery phase, by cause"
+    )
     incidents: list[Incidents]
     aging: dict[str, int]
     approval_wait: Durations = Field(description="Request to decision, for decided approvals")
@@ -207,6 +223,7 @@ def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | Non
     waits: list[float] = []
     open_items: list[OpenItem] = []
     finals: Counter[Outcome] = Counter()
+    undelivered: Counter[str] = Counter()
 
     for run in runs:
         outcome = run.outcome
@@ -225,6 +242,8 @@ def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | Non
         if outcome is not None and outcome.outcome not in CLEAN_OUTCOMES:
             code = outcome.reason_code or str(outcome.outcome)
             exceptions[(code, SOURCE_OF_REASON.get(code, outcome.system))] += 1
+            if outcome.system == "delivery" or code == "einvoice_invalid":
+                undelivered[code] += 1
         if run.first(step="post_invoice") is not None:
             reached_posting += 1
         if outcome is None:
@@ -246,7 +265,7 @@ def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | Non
             )
             continue
         finals[outcome.outcome] += 1
-        if outcome.outcome is not Outcome.POSTED:
+        if outcome.outcome not in POSTED_OUTCOMES:
             continue
         seconds = (outcome.finished_at - run.received_at).total_seconds()
         cycle.append(seconds)
@@ -261,7 +280,8 @@ def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | Non
         generated_at=now,
         since=since,
         runs=len(runs),
-        posted=finals[Outcome.POSTED],
+        posted=finals[Outcome.POSTED] + finals[Outcome.DELIVERED],
+        delivered=finals[Outcome.DELIVERED],
         needs_attention=finals[Outcome.NEEDS_ATTENTION],
         rejected=finals[Outcome.REJECTED],
         open=len(open_items),
@@ -276,6 +296,10 @@ def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | Non
         exceptions=[
             Exceptions(reason_code=code, source_system=system, count=count)
             for (code, system), count in sorted(exceptions.items(), key=lambda i: (-i[1], i[0]))
+        ],
+        delivery_failures=[
+            DeliveryFailures(reason_code=code, count=count)
+            for code, count in sorted(undelivered.items(), key=lambda i: (-i[1], i[0]))
         ],
         incidents=[
             Incidents(system=system, retries=c[Outcome.RETRY], failures=c[Outcome.FAILURE])

@@ -17,6 +17,7 @@ SYSTEM_COLOURS = {
     "erp": "#e15759",
     "approver": "#76b7b2",
     "webhook": "#9c755f",
+    "delivery": "#edc948",
     "q2c": "#7f7f7f",
 }
 UNITS = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
@@ -76,6 +77,7 @@ def table(report: Report) -> Group:
         ("runs", str(report.runs)),
         ("posted · needs attention · rejected · open",
          f"{report.posted} · {report.needs_attention} · {report.rejected} · {report.open}"),
+        ("delivered", str(report.delivered)),
         ("cycle time median · p90", _pair(report.cycle_time)),
         ("straight-through rate", percent(report.straight_through)),
         ("first-pass accuracy", percent(report.first_pass_accuracy)),
@@ -95,6 +97,11 @@ def table(report: Report) -> Group:
         causes.add_column(column)
     for item in report.exceptions:
         causes.add_row(item.reason_code, item.source_system, str(item.count))
+    undelivered = Table(title="delivery failures")
+    for column in ("reason", "count"):
+        undelivered.add_column(column)
+    for failure in report.delivery_failures:
+        undelivered.add_row(failure.reason_code, str(failure.count))
     incidents = Table(title="integration incidents")
     for column in ("system", "retries", "failures"):
         incidents.add_column(column)
@@ -115,7 +122,7 @@ def table(report: Report) -> Group:
             human(open_item.age_seconds),
             human(open_item.approval_wait_seconds),
         )
-    return Group(summary, lines, causes, incidents, aging, items)
+    return Group(summary, lines, causes, undelivered, incidents, aging, items)
 
 
 def _pair(value: Durations) -> str:
@@ -243,7 +250,8 @@ def html(report: Report) -> str:
         [
             _tile("runs", str(report.runs), f"{report.open} open"),
             _tile("posted", str(report.posted),
-                  f"{report.needs_attention} need attention · {report.rejected} rejected"),
+                  f"{report.delivered} delivered · {report.needs_attention} need attention · "
+                  f"{report.rejected} rejected"),
             _tile("median cycle time", human(report.cycle_time.median_seconds),
                   f"p90 {human(report.cycle_time.p90_seconds)}"),
             _tile("straight-through", _rate(report.straight_through),
@@ -287,6 +295,10 @@ def html(report: Report) -> str:
         ["system", "retries", "failures"],
         [[i.system, str(i.retries), str(i.failures)] for i in report.incidents],
     )
+    undelivered = _html_table(
+        ["reason", "delivery failures"],
+        [[f.reason_code, str(f.count)] for f in report.delivery_failures],
+    )
     by_system: dict[str, int] = {}
     for item in report.exceptions:
         by_system[item.source_system] = by_system.get(item.source_system, 0) + item.count
@@ -316,6 +328,7 @@ def html(report: Report) -> str:
 <section><h2>Cycle time by product line</h2>{lines}
 <h2 style="margin-top:14px">Exceptions by source system</h2>{sources}</section>
 </div>
+<section><h2>Delivery failures by cause</h2>{undelivered}</section>
 <section><h2>Integration incidents per system</h2>{incidents}</section>
 <section><h2>Open items</h2>{items}</section>
 </main></body></html>

@@ -102,7 +102,7 @@ async def test_an_approver_approves_in_the_web_ui(stack: DevStack) -> None:
             await editor.type('{"approver": "ar.lead@q2c.example", "comment": "clause checked"')
             await page.keyboard.press("Tab")
             await dialog.get_by_role("button", name="Submit").click()
-            posted = await _until_state(client, workflow_id, RunState.POSTED)
+            posted = await _until_state(client, workflow_id, RunState.DELIVERED)
         finally:
             await browser.close()
 

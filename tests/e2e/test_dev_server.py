@@ -17,6 +17,8 @@ from schemas.runs import RunState, RunStatus
 from starters.intake import EventConflict, run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import cycle_closed
+from tests.outbox import OutboxServer
+from workers.delivery_log import DeliveryLogStore
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -47,9 +49,16 @@ async def worker_for(dev_server_env: WorkflowEnvironment) -> AsyncIterator[Worke
 
         async def start(systems: SystemsService) -> str:
             task_queue = f"q2c-e2e-{uuid.uuid4()}"
-            settings = Settings(task_queue=task_queue, systems_url=systems.url)
+            settings = Settings(
+                task_queue=task_queue, systems_url=systems.url, smtp_url=systems.smtp_url
+            )
             http = await stack.enter_async_context(systems.client())
-            worker = build_worker(dev_server_env.client, settings=settings, http=http)
+            worker = build_worker(
+                dev_server_env.client,
+                settings=settings,
+                http=http,
+                delivery_log=systems.delivery_log,
+            )
             await stack.enter_async_context(worker)
             return task_queue
 
@@ -88,7 +97,7 @@ async def test_approval_from_the_queue_posts_and_reads_back(
     handle = run_handle(client, outcome.workflow_id)
     await handle.signal("approve", {"approver": "cfo@q2c.example", "comment": "SLA checked"})
     result = await handle.result()
-    assert result.state is RunState.POSTED
+    assert result.state is RunState.DELIVERED
     async with systems.client() as http:
         posting = (await http.get(f"/erp/postings/{workflow_id_for(event)}")).json()
     [document] = result.documents
@@ -112,7 +121,7 @@ async def test_same_event_twice_starts_one_run_and_a_different_payload_is_refuse
         await start_run(client, changed, task_queue=task_queue)
     assert "evt-original" in str(conflict.value) and "evt-impostor" in str(conflict.value)
     result = await run_handle(client, first.workflow_id).result()
-    assert result.state is RunState.POSTED
+    assert result.state is RunState.DELIVERED
     async with systems.client() as http:
         postings = (await http.get("/erp/postings", params={"contract_id": "C-1008"})).json()
     keys = [p["posting_key"] for p in postings]
@@ -123,6 +132,10 @@ async def test_a_system_that_does_not_answer_is_retried_until_it_is_back(
     dev_server_env: WorkflowEnvironment, worker_for: WorkerFor, tmp_path: Path
 ) -> None:
     flaky = SystemsService.in_folder(tmp_path)
+    flaky.outbox = OutboxServer(folder=tmp_path / "outbox")
+    flaky.deliveries = DeliveryLogStore(url=f"sqlite:///{tmp_path / 'deliveries.db'}")
+    flaky.deliveries.create()
+    flaky.outbox.start()
     flaky.start()
     try:
         client = dev_server_env.client
@@ -143,6 +156,8 @@ async def test_a_system_that_does_not_answer_is_retried_until_it_is_back(
         assert pending.last_failure.message  # what the UI shows as the last failure
         flaky.start()
         result = await asyncio.wait_for(run_handle(client, outcome.workflow_id).result(), 60)
-        assert result.state is RunState.POSTED
+        assert result.state is RunState.DELIVERED
     finally:
         flaky.stop()
+        flaky.outbox.stop()
+        flaky.deliveries.dispose()

@@ -55,9 +55,15 @@ async def _run(
     month: int,
 ) -> tuple[str, RunState]:
     task_queue = f"q2c-audit-{uuid.uuid4()}"
-    settings = Settings(task_queue=task_queue, systems_url=systems.url)
+    settings = Settings(task_queue=task_queue, systems_url=systems.url, smtp_url=systems.smtp_url)
     async with systems.client() as http:
-        worker = build_worker(env.client, settings=settings, http=http, audit=recorder)
+        worker = build_worker(
+            env.client,
+            settings=settings,
+            http=http,
+            delivery_log=systems.delivery_log,
+            audit=recorder,
+        )
         async with worker:
             workflow_id, status = await run_to_end(
                 env.client, contract_id=contract_id, month=month, task_queue=task_queue
@@ -71,7 +77,7 @@ async def test_a_posted_run_records_each_handoff_once(
     workflow_id, state = await _run(
         time_skipping_env, systems, store, contract_id="C-1008", month=8
     )
-    assert state is RunState.POSTED
+    assert state is RunState.DELIVERED
     rows = [h for h in store.read() if h.workflow_id == workflow_id]
     steps = [(h.step, h.outcome) for h in rows]
     for expected in [
@@ -83,7 +89,8 @@ async def test_a_posted_run_records_each_handoff_once(
         ("route", Outcome.SUCCESS),
         ("post_invoice", Outcome.SUCCESS),
         ("reconcile", Outcome.SUCCESS),
-        ("outcome", Outcome.POSTED),
+        ("deliver_document", Outcome.SUCCESS),
+        ("outcome", Outcome.DELIVERED),
     ]:
         assert steps.count(expected) == 1, expected
     by_step = {h.step: h for h in rows}
@@ -117,7 +124,7 @@ async def test_a_retried_activity_does_not_write_twice(
         time_skipping_env, systems, flaky, contract_id="C-1008", month=9
     )
     assert flaky.failed
-    assert state is RunState.POSTED
+    assert state is RunState.DELIVERED
     rows = [h for h in store.read() if h.workflow_id == workflow_id]
     validated = [h for h in rows if h.step == "validate_customer"]
     assert [(h.outcome, h.attempt) for h in validated] == [(Outcome.SUCCESS, 1)]
@@ -125,7 +132,7 @@ async def test_a_retried_activity_does_not_write_twice(
 
 
 @pytest.mark.parametrize(
-    ("verdict", "final"), [("approve", RunState.POSTED), ("reject", RunState.REJECTED)]
+    ("verdict", "final"), [("approve", RunState.DELIVERED), ("reject", RunState.REJECTED)]
 )
 async def test_a_decision_records_who_decided_and_a_rejection_closes_the_run(
     time_skipping_env: WorkflowEnvironment,
@@ -135,11 +142,15 @@ async def test_a_decision_records_who_decided_and_a_rejection_closes_the_run(
     final: RunState,
 ) -> None:
     task_queue = f"q2c-audit-{uuid.uuid4()}"
-    settings = Settings(task_queue=task_queue, systems_url=systems.url)
+    settings = Settings(task_queue=task_queue, systems_url=systems.url, smtp_url=systems.smtp_url)
     month = 10 if verdict == "approve" else 11
     async with systems.client() as http:
         async with build_worker(
-            time_skipping_env.client, settings=settings, http=http, audit=store
+            time_skipping_env.client,
+            settings=settings,
+            http=http,
+            delivery_log=systems.delivery_log,
+            audit=store,
         ):
             handle = await time_skipping_env.client.start_workflow(
                 QuoteToCashWorkflow.run,
@@ -169,7 +180,7 @@ async def test_a_decision_records_who_decided_and_a_rejection_closes_the_run(
         assert outcomes == [(Outcome.REJECTED, "rejected")]
         assert not any(h.step == "post_invoice" for h in rows)
     else:
-        assert outcomes == [(Outcome.POSTED, "")]
+        assert outcomes == [(Outcome.DELIVERED, "")]
 
 
 async def _outcomes_of(
@@ -177,10 +188,12 @@ async def _outcomes_of(
 ) -> tuple[RunState, list[tuple[Outcome, str, str]]]:
     """Run `input` to its end; the outcome rows its run wrote: (outcome, code, system)."""
     task_queue = f"q2c-audit-{uuid.uuid4()}"
-    settings = Settings(task_queue=task_queue, systems_url=systems.url)
+    settings = Settings(task_queue=task_queue, systems_url=systems.url, smtp_url=systems.smtp_url)
     workflow_id = f"obs:outcome:{uuid.uuid4()}"
     async with systems.client() as http:
-        async with build_worker(env.client, settings=settings, http=http, audit=store):
+        async with build_worker(
+            env.client, settings=settings, http=http, delivery_log=systems.delivery_log, audit=store
+        ):
             result = await env.client.execute_workflow(
                 QuoteToCashWorkflow.run, input, id=workflow_id, task_queue=task_queue
             )
@@ -206,8 +219,8 @@ async def _outcomes_of(
         # Two documents, two reconciles: one outcome, after both.
         (
             RunInput(event=amended("C-1016", date(2026, 7, 16), date(2026, 8, 1))),
-            RunState.POSTED,
-            (Outcome.POSTED, "", "q2c"),
+            RunState.DELIVERED,
+            (Outcome.DELIVERED, "", "q2c"),
         ),
     ],
     ids=["permanent_failure", "approval_expired", "amendment_posted"],

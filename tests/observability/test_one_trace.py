@@ -86,9 +86,16 @@ async def traced_worker(
     config["interceptors"] = telemetry.interceptors
     client = Client(**config)
     task_queue = f"q2c-one-trace-{uuid.uuid4()}"
-    settings = Settings(task_queue=task_queue, systems_url=systems.url, max_cached_workflows=0)
+    settings = Settings(
+        task_queue=task_queue,
+        systems_url=systems.url,
+        smtp_url=systems.smtp_url,
+        max_cached_workflows=0,
+    )
     async with telemetry.instrument(systems.client()) as http:
-        async with build_worker(client, settings=settings, http=http):
+        async with build_worker(
+            client, settings=settings, http=http, delivery_log=systems.delivery_log
+        ):
             yield Traced(exporter=exporter, client=client, task_queue=task_queue)
     provider.shutdown()
 
@@ -227,7 +234,7 @@ async def test_a_run_is_one_trace_whoever_starts_it(
         workflow_id = await start(traced, server, month)
         status = await run_handle(server.client, workflow_id).result()
         spans = traced.spans()
-    assert status.state is RunState.POSTED, status
+    assert status.state is RunState.DELIVERED, status
     trace = run_trace(spans, workflow_id)
     check_one_trace(trace, starter_span="StartWorkflow:QuoteToCash" if starter == "q2c" else None)
 
@@ -241,7 +248,7 @@ async def test_a_signal_from_the_ui_lands_in_the_run_trace(
         await _approve_by_signal(handle)
         status = await handle.result()
         spans = traced.spans()
-    assert status.state is RunState.POSTED, status
+    assert status.state is RunState.DELIVERED, status
     trace = run_trace(spans, workflow_id)
     check_one_trace(trace, starter_span=None)
     (run,) = [span for span in trace if span.name == "RunWorkflow:QuoteToCash"]

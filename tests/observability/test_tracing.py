@@ -35,13 +35,15 @@ async def test_one_run_is_one_trace_with_http_spans_under_the_activities(
     config["interceptors"] = telemetry.interceptors
     client = Client(**config)
     task_queue = f"q2c-trace-{uuid.uuid4()}"
-    settings = Settings(task_queue=task_queue, systems_url=systems.url)
+    settings = Settings(task_queue=task_queue, systems_url=systems.url, smtp_url=systems.smtp_url)
     async with telemetry.instrument(systems.client()) as http:
-        async with build_worker(client, settings=settings, http=http):
+        async with build_worker(
+            client, settings=settings, http=http, delivery_log=systems.delivery_log
+        ):
             _, status = await run_to_end(
                 client, contract_id="C-1008", month=10, task_queue=task_queue
             )
-    assert status.state is RunState.POSTED
+    assert status.state is RunState.DELIVERED
     provider.shutdown()
 
     spans = exporter.get_finished_spans()

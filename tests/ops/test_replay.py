@@ -238,13 +238,18 @@ async def test_the_cli_fetches_histories_by_workflow_id_and_by_query(
     dev_server_env: WorkflowEnvironment, systems: SystemsService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = dev_server_env.client
-    settings = Settings(task_queue=f"q2c-replay-{uuid.uuid4()}", systems_url=systems.url)
+    settings = Settings(
+        task_queue=f"q2c-replay-{uuid.uuid4()}", systems_url=systems.url, smtp_url=systems.smtp_url
+    )
     contract = "C-1004"
     event = cycle_closed(contract, 3)
-    async with systems.client() as http, build_worker(client, settings=settings, http=http):
+    async with (
+        systems.client() as http,
+        build_worker(client, settings=settings, http=http, delivery_log=systems.delivery_log),
+    ):
         outcome = await start_run(client, event, task_queue=settings.task_queue)
         result = await run_handle(client, outcome.workflow_id).result()
-    assert result.state is RunState.POSTED
+    assert result.state is RunState.DELIVERED
     monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
     by_id = await asyncio.to_thread(
         runner.invoke, build_app(), ["replay", "--workflow-id", outcome.workflow_id]

@@ -41,6 +41,8 @@ def _worker(
             "Q2C_SYSTEMS_TOKEN": systems.token,
             "Q2C_TASK_QUEUE": queue,
             "Q2C_GRACEFUL_SHUTDOWN_SECONDS": "30",
+            "Q2C_SMTP_URL": systems.smtp_url,
+            "Q2C_HOME": str(log.parent / "q2c-home"),
         }
     )
     with open(log, "ab") as out:
@@ -100,7 +102,7 @@ async def test_sigterm_mid_posting_drains_and_leaves_exactly_one_posting(
         finally:
             os.killpg(second.pid, signal.SIGTERM)
             await asyncio.to_thread(second.wait, 30)
-        assert result.state is RunState.POSTED
+        assert result.state is RunState.DELIVERED
         assert [d.erp_document_id for d in result.documents] == [posted.json()["erp_document_id"]]
         postings = (await http.get("/erp/postings", params={"contract_id": "C-1003"})).json()
         assert [p["posting_key"] for p in postings].count(outcome.workflow_id) == 1

@@ -55,9 +55,15 @@ def _policy(
 async def _worker(
     env: WorkflowEnvironment, systems: SystemsService, policy: RoutingPolicy, task_queue: str
 ) -> AsyncIterator[Runner]:
-    settings = Settings(task_queue=task_queue, systems_url=systems.url)
+    settings = Settings(task_queue=task_queue, systems_url=systems.url, smtp_url=systems.smtp_url)
     async with systems.client() as http:
-        async with build_worker(env.client, settings=settings, http=http, policy=policy):
+        async with build_worker(
+            env.client,
+            settings=settings,
+            http=http,
+            delivery_log=systems.delivery_log,
+            policy=policy,
+        ):
             yield Runner(env, task_queue)
 
 
@@ -157,7 +163,7 @@ async def test_timers_survive_a_worker_restart(
             Decision(verdict="approve", approver="controller@q2c.example", comment="late but ok"),
         )
         assert status.decisions[0].approver == "controller@q2c.example"
-        assert (await handle.result()).state is RunState.POSTED
+        assert (await handle.result()).state is RunState.DELIVERED
 
 
 async def test_above_the_approvers_limit_is_refused_and_recorded(
@@ -185,7 +191,7 @@ async def test_above_the_approvers_limit_is_refused_and_recorded(
             )
         assert "may approve up to 10000 USD" in str(error.value.cause)
         await handle.signal("approve", {"approver": "billing.ops@q2c.example", "comment": "ok"})
-        assert (await handle.result()).state is RunState.POSTED
+        assert (await handle.result()).state is RunState.DELIVERED
 
 
 async def test_two_different_approvers_above_the_dual_tier(
@@ -214,7 +220,7 @@ async def test_two_different_approvers_above_the_dual_tier(
             Decision(verdict="approve", approver="controller@q2c.example", comment="two"),
         )
         result = await handle.result()
-    assert result.state is RunState.POSTED
+    assert result.state is RunState.DELIVERED
     assert [d.approver for d in result.decisions] == [
         "ar.lead@q2c.example",
         "controller@q2c.example",

@@ -54,13 +54,14 @@ async def runner(
     time_skipping_env: WorkflowEnvironment, systems: SystemsService
 ) -> AsyncIterator[Runner]:
     task_queue = f"q2c-test-{uuid.uuid4()}"
-    settings = Settings(task_queue=task_queue, systems_url=systems.url)
+    settings = Settings(task_queue=task_queue, systems_url=systems.url, smtp_url=systems.smtp_url)
     async with systems.client() as http:
         worker: Worker = build_worker(
             time_skipping_env.client,
             settings=settings,
             http=http,
             policy=load_policy(),
+            delivery_log=systems.delivery_log,
         )
         async with worker:
             yield Runner(time_skipping_env, task_queue)
@@ -81,7 +82,7 @@ async def test_straight_through_run_posts_once_and_reconciles(
 ) -> None:
     handle = await runner.start("C-1008", 1)
     result = await handle.result()
-    assert result.state is RunState.POSTED, result
+    assert result.state is RunState.DELIVERED, result
     [document] = result.documents
     # The posting key is the business key of January 2026's close (README, "Starting runs").
     assert (document.document_type, document.posting_key) == (
@@ -120,7 +121,7 @@ async def test_approval_signal_posts_the_invoice(runner: Runner, systems: System
     assert {r.code for r in waiting.route_reasons} >= {"non_standard_clause"}
     await handle.signal("approve", {"approver": "cfo@q2c.example", "comment": "ok"})
     result = await handle.result()
-    assert result.state is RunState.POSTED
+    assert result.state is RunState.DELIVERED
     assert result.decisions[0].approver == "cfo@q2c.example"
     [document] = result.documents
     assert await _erp_posting(systems, document.posting_key) is not None
@@ -157,7 +158,7 @@ async def test_malformed_and_self_approvals_are_recorded_and_the_run_keeps_waiti
     assert "approver" in causes[1]
     assert "owns this contract" in causes[2]
     await handle.signal("approve", {"approver": "cfo@q2c.example"})
-    assert (await handle.result()).state is RunState.POSTED
+    assert (await handle.result()).state is RunState.DELIVERED
 
 
 async def test_decide_update_refuses_self_approval_at_once(runner: Runner) -> None:
@@ -173,7 +174,7 @@ async def test_decide_update_refuses_self_approval_at_once(runner: Runner) -> No
         QuoteToCashWorkflow.decide, Decision(verdict="approve", approver="cfo@q2c.example")
     )
     assert status.decisions[0].verdict == "approve"
-    assert (await handle.result()).state is RunState.POSTED
+    assert (await handle.result()).state is RunState.DELIVERED
 
 
 async def test_approval_wait_expires_into_needs_attention(runner: Runner) -> None:
@@ -189,9 +190,14 @@ async def test_wrong_token_is_a_configuration_error_not_a_retry_loop(
     time_skipping_env: WorkflowEnvironment, systems: SystemsService
 ) -> None:
     task_queue = f"q2c-test-{uuid.uuid4()}"
-    settings = Settings(task_queue=task_queue, systems_url=systems.url)
+    settings = Settings(task_queue=task_queue, systems_url=systems.url, smtp_url=systems.smtp_url)
     async with systems.client(token="wrong") as http:
-        async with build_worker(time_skipping_env.client, settings=settings, http=http):
+        async with build_worker(
+            time_skipping_env.client,
+            settings=settings,
+            http=http,
+            delivery_log=systems.delivery_log,
+        ):
             result = await Runner(time_skipping_env, task_queue).start("C-1001", 7)
             status = await result.result()
     assert status.state is RunState.NEEDS_ATTENTION

@@ -49,11 +49,21 @@ async def _run(
 ) -> RunStatus:
     task_queue = f"q2c-vies-{uuid.uuid4()}"
     settings = Settings(
-        task_queue=task_queue, systems_url=systems.url, vies_enabled=True, vies_url=vies_url
+        task_queue=task_queue,
+        systems_url=systems.url,
+        smtp_url=systems.smtp_url,
+        vies_enabled=True,
+        vies_url=vies_url,
     )
     event = cycle_closed(contract_id, 11)
     async with systems.client() as http, httpx.AsyncClient() as outside:
-        async with build_worker(env.client, settings=settings, http=http, outside=outside):
+        async with build_worker(
+            env.client,
+            settings=settings,
+            http=http,
+            delivery_log=systems.delivery_log,
+            outside=outside,
+        ):
             return await env.client.execute_workflow(
                 QuoteToCashWorkflow.run,
                 RunInput(event=event),
@@ -67,7 +77,7 @@ async def test_a_registered_vat_number_passes_and_the_run_posts(
 ) -> None:
     result = await _run(time_skipping_env, systems, vies_url, "C-1002")
     assert "DE136695976" in asked
-    assert result.state is RunState.POSTED, result.reason
+    assert result.state is RunState.DELIVERED, result.reason
 
 
 async def test_a_number_vies_does_not_know_stops_the_run_before_anything_is_posted(
@@ -87,4 +97,4 @@ async def test_individuals_are_not_checked(
     before = len(asked)
     result = await _run(time_skipping_env, systems, vies_url, "C-1011")
     assert len(asked) == before
-    assert result.state is RunState.POSTED
+    assert result.state is RunState.DELIVERED
