@@ -130,10 +130,10 @@ class CollectionWait:
         if document is None:
             return self._credit_only(posted)
         invoice = document.invoice
-        # Terms run from the day the ERP posted the invoice (its issue date).
-        issued = document.issue_date or posted.date()
+        # Terms run from the day the run posted the invoice, on the run's clock: the
+        # clock its timers keep.
         due_at = datetime.combine(
-            issued + timedelta(days=contract.payment_terms_days), time(), tzinfo=UTC
+            posted.date() + timedelta(days=contract.payment_terms_days), time(), tzinfo=UTC
         )
         self._plan = await self._call(
             CollectionActivities.plan_collection,
