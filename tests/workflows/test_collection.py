@@ -101,7 +101,12 @@ async def _pay(handle: Handle, amount: str, currency: str, reference: str) -> Co
     notice = PaymentNotice(
         amount=Decimal(amount), currency=currency, reference=reference, value_date=date(2026, 3, 1)
     )
-    return await handle.execute_update(QuoteToCashWorkflow.record_payment, RecordPayment(notice))
+    return await _update(handle, "record_payment", RecordPayment(notice))
+
+
+async def _update(handle: Handle, name: str, body: Any) -> CollectionAnswer:
+    answer: CollectionAnswer = await handle.execute_update(name, body, result_type=CollectionAnswer)
+    return answer
 
 
 async def test_card_declined_twice_then_paid_on_the_third_attempt(
@@ -191,9 +196,7 @@ async def test_a_signal_with_bad_input_is_refused_and_kept_on_the_run(
     assert "amount" in status.refused[-1].cause and "float" in status.refused[-1].cause
     assert status.collection is not None and status.collection.paid == 0
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(
-            QuoteToCashWorkflow.resolve_dispute, DisputeResolution(outcome="upheld")
-        )
+        await _update(handle, "resolve_dispute", DisputeResolution(outcome="upheld"))
     assert "no dispute is open" in str(refused.value.cause)
     await handle.terminate("test done")
 
@@ -205,9 +208,8 @@ async def test_dispute_pauses_dunning_then_a_credit_leaves_the_rest_due(
     waiting = await _collecting(handle)
     total = waiting.total
     assert total is not None
-    opened = await handle.execute_update(
-        QuoteToCashWorkflow.dispute,
-        RaiseDispute(DisputeNotice(reason="seats not used", by="ar@q2c.example")),
+    opened = await _update(
+        handle, "dispute", RaiseDispute(DisputeNotice(reason="seats not used", by="ar@q2c.example"))
     )
     assert opened.state == RunState.DISPUTED.value
     # 100 days pass: no dunning level fires while the dispute is open.
@@ -216,8 +218,9 @@ async def test_dispute_pauses_dunning_then_a_credit_leaves_the_rest_due(
     assert paused.state is RunState.DISPUTED
     assert paused.collection is not None and paused.collection.fired == []
     credit = (total / 4).quantize(Decimal("0.01"))
-    answer = await handle.execute_update(
-        QuoteToCashWorkflow.resolve_dispute,
+    answer = await _update(
+        handle,
+        "resolve_dispute",
         DisputeResolution(outcome="credited", credit_amount=credit, by="controller@q2c.example"),
     )
     assert answer.amount_due == total - credit
