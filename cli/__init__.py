@@ -13,6 +13,7 @@ from cli import (
     bench_rating,
     bench_run,
     chaos,
+    collections,
     documents,
     intake,
     preview,
@@ -35,6 +36,7 @@ def build_app() -> typer.Typer:
     for module in (
         stack,
         runs,
+        collections,
         preview,
         bench_rating,
         replay,
