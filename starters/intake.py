@@ -78,7 +78,7 @@ async def start_run(
     task_queue: str,
     approval_timeout_seconds: int = 7 * 24 * 3600,
     reminder_seconds: int | None = None,
-    collect: bool = True,
+    collect: bool = False,
 ) -> StartOutcome:
     """Start the run for the event's business key; a redelivered event starts nothing.
     `reminder_seconds` overrides the policy's reminder delay (None: the policy's); with

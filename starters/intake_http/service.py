@@ -155,6 +155,7 @@ class Intake:
                     event,
                     task_queue=self.task_queue,
                     approval_timeout_seconds=self.approval_timeout_seconds,
+                    collect=True,
                 )
             )
         except EventConflict as error:
