@@ -111,9 +111,12 @@ class RunInput(BaseModel):
         default=None, gt=0, description="Escalation delay; None: the policy's"
     )
     collect: bool = Field(
-        default=False,
-        description="Go on after posting into collection (payment, dunning, disputes) until "
-        "the money is in; the starters set it. False: the run ends at Posted",
+        default=True,
+        description="Go on after posting (and delivering) into collection (payment, dunning, "
+        "disputes) until the money is in: one run from event to cash. False: the run ends at "
+        "Posted or Delivered (tests and tools that measure the earlier steps). A history "
+        "recorded before collection replays unchanged whatever this says: the `collection` "
+        "patch guards the step",
     )
 
 

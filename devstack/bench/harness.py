@@ -346,15 +346,18 @@ async def _q2c_phase(
     latency_ids: list[str] = []
     try:
         await wait_for_pollers(client, settings.task_queue, count=config.workers)
+        # The figures are for a run up to posting and delivery: no run waits for payment.
         warmup = await start_run(client, cycle_event(0, month(2026, 1), contract="C-1001"),
-                                 task_queue=settings.task_queue)  # fmt: skip
+                                 task_queue=settings.task_queue, collect=False)  # fmt: skip
         await run_handle(client, warmup.workflow_id).result()
         for burst in range(config.bursts):
             events = [cycle_event(i, periods[burst]) for i in range(config.runs)]
             ids = [f"q2c:{e.business_key}" for e in events]
 
             async def start(index: int, events: list[Any] = events) -> object:
-                return await start_run(client, events[index], task_queue=settings.task_queue)
+                return await start_run(
+                    client, events[index], task_queue=settings.task_queue, collect=False
+                )
 
             figures = await _burst(
                 client,
@@ -372,7 +375,7 @@ async def _q2c_phase(
 
         async def once(index: int) -> bool:
             event = cycle_event(index, latency_period)
-            outcome = await start_run(client, event, task_queue=settings.task_queue)
+            outcome = await start_run(client, event, task_queue=settings.task_queue, collect=False)
             latency_ids.append(outcome.workflow_id)
             status: RunStatus = await run_handle(client, outcome.workflow_id).result()
             return status.state is RunState.POSTED
@@ -400,7 +403,10 @@ async def _approved_history(client: Client, stack: DevStack, settings: Settings)
     async with stack.systems_client() as http:
         contract = await seed_approval_contract(http)
     outcome = await start_run(
-        client, cycle_event(0, month(2026, 10), contract=contract), task_queue=settings.task_queue
+        client,
+        cycle_event(0, month(2026, 10), contract=contract),
+        task_queue=settings.task_queue,
+        collect=False,
     )
     handle = run_handle(client, outcome.workflow_id)
     deadline = time.monotonic() + 60

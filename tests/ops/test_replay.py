@@ -247,7 +247,7 @@ async def test_the_cli_fetches_histories_by_workflow_id_and_by_query(
         systems.client() as http,
         build_worker(client, settings=settings, http=http, delivery_log=systems.delivery_log),
     ):
-        outcome = await start_run(client, event, task_queue=settings.task_queue)
+        outcome = await start_run(client, event, task_queue=settings.task_queue, collect=False)
         result = await run_handle(client, outcome.workflow_id).result()
     assert result.state is RunState.DELIVERED
     monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)

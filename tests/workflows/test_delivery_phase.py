@@ -65,7 +65,7 @@ async def queue(time_skipping_env: WorkflowEnvironment, own: SystemsService) -> 
 async def _run(env: WorkflowEnvironment, queue: str, contract_id: str, month: int) -> RunStatus:
     return await env.client.execute_workflow(
         QuoteToCashWorkflow.run,
-        RunInput(event=cycle_closed(contract_id, month)),
+        RunInput(event=cycle_closed(contract_id, month), collect=False),
         id=f"test-deliver:{contract_id}:{month}:{uuid.uuid4()}",
         task_queue=queue,
     )
