@@ -41,16 +41,24 @@ class ApproverPolicy(BaseModel):
 
 def requirement_for(policy: ApproverPolicy, *, invoice: Invoice, owner: str) -> ApprovalRequirement:
     """What approving this invoice takes. Exact e-mails are matched before patterns."""
+    return requirement_for_amount(
+        policy, currency=invoice.currency, total=invoice.total, owner=owner
+    )
+
+
+def requirement_for_amount(
+    policy: ApproverPolicy, *, currency: str, total: Decimal, owner: str
+) -> ApprovalRequirement:
+    """What approving `total` in `currency` takes (an invoice, a write-off)."""
     ordered = sorted(policy.approvers, key=lambda a: ("*" in a.match or "?" in a.match, a.tier))
-    dual_at = policy.dual_approval_at.get(invoice.currency)
+    dual_at = policy.dual_approval_at.get(currency)
     return ApprovalRequirement(
-        currency=invoice.currency,
-        total=invoice.total,
+        currency=currency,
+        total=total,
         owner=owner,
-        approvals_needed=2 if dual_at is not None and invoice.total >= dual_at else 1,
+        approvals_needed=2 if dual_at is not None and total >= dual_at else 1,
         grants=[
-            ApproverGrant(match=a.match, tier=a.tier, limit=a.limits.get(invoice.currency))
-            for a in ordered
+            ApproverGrant(match=a.match, tier=a.tier, limit=a.limits.get(currency)) for a in ordered
         ],
         reminder_seconds=policy.reminder_seconds,
         escalation_seconds=policy.escalation_seconds,

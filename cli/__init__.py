@@ -13,6 +13,7 @@ from cli import (
     bench_rating,
     bench_run,
     chaos,
+    collections,
     documents,
     encryption,
     intake,
@@ -36,6 +37,7 @@ def build_app() -> typer.Typer:
     for module in (
         stack,
         runs,
+        collections,
         preview,
         bench_rating,
         replay,

@@ -98,6 +98,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
                 event,
                 task_queue=settings.task_queue,
                 approval_timeout_seconds=settings.approval_timeout_seconds,
+                collect=True,
             )
             return outcome.message
 

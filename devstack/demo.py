@@ -9,42 +9,56 @@ from datetime import UTC, date, datetime
 from email.parser import BytesParser
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 from rich.table import Table
 from temporalio.client import Client
 
+from billing.dunning import load_dunning_policy, next_card_retry
 from devstack.stack import DevStack, Ports, StackError
 from ops.report.build import load, write_html
 from schemas.events import ContractEvent, MilestoneCompleted
-from schemas.runs import RunState, RunStatus
+from schemas.runs import POSTED_OR_BEYOND, RunState, RunStatus
 from starters.events import amended, cycle_closed
 from starters.intake import start_run
 from workers.settings import Settings
 
 PERIOD = (date(2026, 10, 1), date(2026, 11, 1))
 OCCURRED = datetime(2026, 11, 1, 0, 5, tzinfo=UTC)
+DUE_ON_RECEIPT = ("C-1001", "C-1002", "C-1003", "C-1012")
+"""The contracts of the customers who pay by card or direct debit (CU-1001, CU-1002, CU-1003,
+CU-1012): the demo makes them due on receipt, so their first charge is made at once."""
 
 
 @dataclass(frozen=True)
 class DemoRun:
     event: ContractEvent
     expected: RunState
+    card_attempts: int = 0
+    """Charges the run must have tried before the demo reads it (a decline shows then)."""
 
 
-def _cycle(contract_id: str, expected: RunState = RunState.DELIVERED) -> DemoRun:
+def _cycle(contract_id: str, expected: RunState, card_attempts: int = 0) -> DemoRun:
     return DemoRun(
         event=cycle_closed(
             contract_id, PERIOD, event_id=f"evt-{contract_id}-2026-10", occurred_at=OCCURRED
         ),
         expected=expected,
+        card_attempts=card_attempts,
     )
 
 
 def demo_runs() -> list[DemoRun]:
     """An October close for most seeded contracts (C-1014's over Peppol), a go-live
-    milestone and a mid-month upgrade."""
-    runs = [_cycle(f"C-{n}") for n in range(1001, 1013)]
-    runs[7] = _cycle("C-1014")  # Tulip Logistics B.V., who receive their invoices over Peppol
+    milestone and a mid-month upgrade. Card and debit customers are charged at once: paid,
+    or (CU-1003, whose card declines twice) declined and waiting for the schedule's next
+    try; bank transfers stay open."""
+    waits = RunState.AWAITING_PAYMENT
+    runs = [_cycle(f"C-{n}", waits) for n in range(1001, 1013)]
+    for paid_at_once in (0, 1, 11):  # C-1001, C-1002, C-1012
+        runs[paid_at_once] = _cycle(f"C-{1001 + paid_at_once}", RunState.PAID)
+    runs[2] = _cycle("C-1003", RunState.OVERDUE, card_attempts=1)  # due today, card declined
+    runs[7] = _cycle("C-1014", waits)  # Tulip Logistics B.V., who receive invoices over Peppol
     runs[8] = _cycle("C-1009", RunState.AWAITING_APPROVAL)  # non-standard clause, large total
     runs[9] = _cycle("C-1010", RunState.NEEDS_ATTENTION)  # broken master data
     runs.append(
@@ -58,7 +72,7 @@ def demo_runs() -> list[DemoRun]:
                 milestone_id="go-live",
                 completed_on=date(2026, 10, 20),
             ),
-            expected=RunState.DELIVERED,
+            expected=RunState.PAID,  # CU-1002 pays by direct debit
         )
     )
     runs.append(
@@ -70,16 +84,33 @@ def demo_runs() -> list[DemoRun]:
                 event_id="evt-C-1016-upgrade",
                 occurred_at=OCCURRED,
             ),
-            expected=RunState.DELIVERED,
+            expected=waits,  # CU-1016 pays by bank transfer: the new plan's invoice is open
         )
     )
     return runs
 
 
-def _settled(status: RunStatus | None) -> bool:
-    return status is not None and (
-        status.state.settled or status.state is RunState.AWAITING_APPROVAL
-    )
+def _attempts(status: RunStatus) -> int:
+    return status.collection.card_attempts if status.collection else 0
+
+
+def _reached(run: DemoRun, status: RunStatus | None) -> bool:
+    """In the state the demo expects (a run waiting for its money does not end), or ended."""
+    if status is None:
+        return False
+    if status.state is run.expected:
+        return _attempts(status) >= run.card_attempts
+    return status.state.settled
+
+
+async def make_due_on_receipt(http: httpx.AsyncClient, contract_ids: tuple[str, ...]) -> None:
+    """Correct the contracts' current terms in place: payment due on the invoice's day."""
+    for contract_id in contract_ids:
+        response = await http.get(f"/crm/contracts/{contract_id}")
+        response.raise_for_status()
+        terms = response.json()
+        terms["payment_terms_days"] = 0
+        (await http.put(f"/crm/contracts/{contract_id}", json=terms)).raise_for_status()
 
 
 async def fire_and_wait(
@@ -94,10 +125,13 @@ async def fire_and_wait(
     console.print(f"redelivered {runs[0].event.event_id}: {again.message}")
 
     statuses: dict[str, RunStatus | None] = dict.fromkeys(ids)
+    expected = dict(zip(ids, runs, strict=True))
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not all(_settled(s) for s in statuses.values()):
+    while time.monotonic() < deadline and not all(
+        _reached(expected[w], s) for w, s in statuses.items()
+    ):
         for workflow_id, status in statuses.items():
-            if _settled(status):
+            if _reached(expected[workflow_id], status):
                 continue
             handle = client.get_workflow_handle(workflow_id)
             try:
@@ -108,6 +142,28 @@ async def fire_and_wait(
     return statuses
 
 
+def payment_column(status: RunStatus | None) -> str:
+    """How the money stands: paid (how), declined and when the card is tried next, or open."""
+    collection = status.collection if status else None
+    if collection is None:
+        return ""
+    if status is not None and status.state is RunState.PAID:
+        sources = sorted({e.source or e.kind for e in collection.entries})
+        return f"paid {collection.paid} ({', '.join(sources)})"
+    if collection.payment_method == "auto_collect":
+        declined = [e for e in collection.timeline if e.action == "charge_declined"]
+        if not declined:
+            return f"card charged on {collection.due_at.date()}"
+        policy = load_dunning_policy().in_force(collection.due_at.date())
+        retry = next_card_retry(
+            policy, due_at=collection.due_at, attempts_made=collection.card_attempts
+        )
+        then = f"next try {retry.date()}" if retry else "no try left"
+        why = declined[-1].detail.split(" (")[0].split(": ")[-1]  # the decline code
+        return f"declined ×{len(declined)} ({why}), {then}"
+    return f"{collection.amount_due} open, bank transfer due {collection.due_at.date()}"
+
+
 def print_report(
     runs: list[DemoRun],
     statuses: dict[str, RunStatus | None],
@@ -116,7 +172,8 @@ def print_report(
     console: Console,
 ) -> bool:
     table = Table(title="q2c demo runs")
-    for column in ("workflow id", "customer", "total", "state", "reason", "expected"):
+    columns = ("workflow id", "customer", "total", "state", "payment", "reason", "expected")
+    for column in columns:
         table.add_column(column, justify="right" if column == "total" else "left")
     counts = dict.fromkeys(("posted", "awaiting", "attention", "failed"), 0)
     all_expected = True
@@ -124,7 +181,7 @@ def print_report(
         state = status.state if status else None
         ok = state is run.expected
         all_expected &= ok
-        if state is RunState.DELIVERED:  # posted, reconciled and sent
+        if state in POSTED_OR_BEYOND:  # posted, delivered, collecting or collected
             counts["posted"] += 1
         elif state is RunState.AWAITING_APPROVAL:
             counts["awaiting"] += 1
@@ -144,6 +201,7 @@ def print_report(
             status.customer_id if status else "",
             total,
             state.value if state else "did not settle",
+            payment_column(status),
             reason,
             "ok" if ok else f"[red]expected {run.expected.value}[/]",
         )
@@ -224,6 +282,8 @@ def run_demo(*, home: Path, timeout: float, console: Console, ports: Ports | Non
     try:
 
         async def main() -> dict[str, RunStatus | None]:
+            async with stack.systems_client() as http:
+                await make_due_on_receipt(http, DUE_ON_RECEIPT)
             client = await stack.connect()
             return await fire_and_wait(
                 client, runs, task_queue=settings.task_queue, timeout=timeout, console=console

@@ -12,13 +12,16 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
 
 from devstack.stack import DevStack, Ports, temporal_binary
+from devstack.timeskip import time_skipping_worker
 from schemas.approvals import Decision
+from schemas.collection import CollectionAnswer, DisputeNotice, RaiseDispute
 from schemas.events import BillingCycleClosed, ContractAmended, ContractEvent
 from schemas.runs import RunState, RunStatus
 from starters.events import amended, cycle_closed, month
@@ -114,6 +117,91 @@ class Scenario:
     """False: the history is exported while the run waits in `expected`, as a deploy finds it."""
 
 
+async def _until(
+    handle: Handle, check: Callable[[RunStatus], bool], what: str, timeout: float = 60.0
+) -> RunStatus:
+    deadline = time.monotonic() + timeout
+    status: RunStatus | None = None
+    while time.monotonic() < deadline:
+        try:
+            status = await handle.query("status", result_type=RunStatus)
+        except Exception:  # the first workflow task may not have run yet
+            status = None
+        if status is not None and check(status):
+            return status
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{handle.id}: {what} never happened: {status}")
+
+
+def _collecting(status: RunStatus) -> bool:
+    return status.collection is not None and status.state.collecting
+
+
+async def _past_first_reminder(env: WorkflowEnvironment, handle: Handle) -> None:
+    """Unpaid past its due date: the first reminder went out; the next levels wait."""
+    status = await _until(handle, _collecting, "collecting")
+    assert status.collection is not None
+    await env.sleep(status.collection.due_at - await env.get_current_time() + timedelta(days=2))
+    await _until(
+        handle,
+        lambda s: s.collection is not None and "reminder" in s.collection.fired,
+        "the first reminder",
+    )
+
+
+async def _past_first_decline(env: WorkflowEnvironment, handle: Handle) -> None:
+    """The card declined on the due date; the retry waits for its day."""
+    status = await _until(handle, _collecting, "collecting")
+    assert status.collection is not None
+    await env.sleep(status.collection.due_at - await env.get_current_time() + timedelta(hours=1))
+    await _until(
+        handle,
+        lambda s: s.collection is not None and s.collection.card_attempts == 1,
+        "the first charge",
+    )
+
+
+async def _disputed(env: WorkflowEnvironment, handle: Handle) -> None:  # noqa: ARG001
+    """Disputed before its due date: dunning paused until the dispute is resolved."""
+    await _until(handle, _collecting, "collecting")
+    notice = DisputeNotice(reason="seats not used", by="ar@customer.example")
+    await handle.execute_update("dispute", RaiseDispute(notice), result_type=CollectionAnswer)
+    await _until(handle, lambda s: s.state is RunState.DISPUTED, "the dispute")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectingScenario:
+    """A run caught mid-collection, days after posting: recorded on the time-skipping server
+    (the production worker, the same systems), exported while it waits."""
+
+    name: str
+    event: ContractEvent
+    expected: RunState
+    drive: Callable[[WorkflowEnvironment, Handle], Awaitable[None]]
+
+
+COLLECTING: Sequence[CollectingScenario] = (
+    CollectingScenario(  # CU-1008 pays by bank transfer
+        name="dunning_reminded",
+        event=_event("C-1008", 10),
+        expected=RunState.OVERDUE,
+        drive=_past_first_reminder,
+    ),
+    CollectingScenario(  # CU-1003's card is seeded to decline twice
+        name="card_declined",
+        event=_event("C-1003", 10),
+        expected=RunState.OVERDUE,
+        drive=_past_first_decline,
+    ),
+    CollectingScenario(
+        name="disputed",
+        event=_event("C-1005", 10),
+        expected=RunState.DISPUTED,
+        drive=_disputed,
+    ),
+)
+
+
 SCENARIOS: Sequence[Scenario] = (
     Scenario(name="straight_through", event=_event("C-1001", 10), expected=RunState.DELIVERED),
     Scenario(
@@ -180,6 +268,7 @@ async def _record_one(client: Client, stack: DevStack, scenario: Scenario, out: 
         task_queue=TASK_QUEUE,
         approval_timeout_seconds=scenario.approval_timeout_seconds,
         reminder_seconds=scenario.reminder_seconds,
+        collect=False,  # these paths end at posting; COLLECTING records the cash phase
     )
     handle: Handle = run_handle(client, outcome.workflow_id)
     await scenario.drive(handle)
@@ -198,10 +287,39 @@ async def _record_one(client: Client, stack: DevStack, scenario: Scenario, out: 
     return path
 
 
+async def _record_collecting(
+    stack: DevStack, scenarios: Sequence[CollectingScenario], out: Path, folder: Path
+) -> list[Path]:
+    paths: list[Path] = []
+    async with time_skipping_worker(
+        systems_url=stack.systems_url,
+        systems_token=stack.token,
+        smtp_url=f"smtp://127.0.0.1:{stack.ports.outbox}?starttls=off",
+        folder=folder,
+    ) as skipping:
+        client = skipping.env.client
+        for scenario in scenarios:
+            outcome = await start_run(client, scenario.event, task_queue=skipping.task_queue)
+            handle: Handle = run_handle(client, outcome.workflow_id)
+            await scenario.drive(skipping.env, handle)
+            status = await handle.query("status", result_type=RunStatus)
+            if status.state is not scenario.expected:
+                raise RuntimeError(
+                    f"{scenario.name}: {status.state.value}, expected {scenario.expected.value}"
+                )
+            history = await handle.fetch_history()
+            path = out / f"{scenario.name}.json"
+            exported = json.loads(history.to_json())
+            path.write_text(json.dumps(exported, indent=1, sort_keys=True) + "\n")
+            paths.append(path)
+    return paths
+
+
 async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = None) -> list[Path]:
     """Run the chosen scenarios (all by default) and write `<out>/<scenario>.json`."""
     chosen = [s for s in SCENARIOS if not names or s.name in names]
-    unknown = set(names) - {s.name for s in SCENARIOS}
+    collecting = [s for s in COLLECTING if not names or s.name in names]
+    unknown = set(names) - {s.name for s in SCENARIOS} - {s.name for s in COLLECTING}
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     out.mkdir(parents=True, exist_ok=True)
@@ -214,6 +332,9 @@ async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = No
         await asyncio.to_thread(stack.start)
         try:
             client = await stack.connect()
-            return [await _record_one(client, stack, s, out) for s in chosen]
+            paths = [await _record_one(client, stack, s, out) for s in chosen]
+            if collecting:
+                paths += await _record_collecting(stack, collecting, out, Path(scratch))
+            return paths
         finally:
             await asyncio.to_thread(stack.stop)

@@ -1,5 +1,5 @@
 """The approvers' queue (`q2c queue`), the same list the UI shows for
-`Q2CStatus = "AwaitingApproval"`, with each run's age, reasons and due time."""
+`Q2CStatus = "AwaitingApproval"` or `"Disputed"`, with each run's age, reasons and due time."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
@@ -11,7 +11,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from schemas.runs import RunState, RunStatus
 from workflows import search_attributes as sa
 
-QUEUE_QUERY = f'{sa.Q2C_STATUS.name} = "{RunState.AWAITING_APPROVAL.value}"'
+QUEUE_QUERY = (
+    f'{sa.Q2C_STATUS.name} = "{RunState.AWAITING_APPROVAL.value}" OR '
+    f'{sa.Q2C_STATUS.name} = "{RunState.DISPUTED.value}"'
+)
+"""Runs awaiting an approver's decision, and disputed runs awaiting a resolution."""
 STATUS_CONCURRENCY = 16
 QUERY_TIMEOUT = timedelta(seconds=5)
 """A run whose worker is down cannot answer; the row then shows what visibility knows."""
@@ -91,6 +95,14 @@ async def _item(
     item.total = "" if status.total is None else str(status.total)
     item.currency = status.currency
     item.reasons = [f"{r.code}: {r.message}" for r in status.route_reasons]
+    collection = status.collection
+    if collection is not None and collection.dispute is not None:
+        dispute = collection.dispute
+        item.reasons = [f"disputed: {dispute.reason}"]
+        item.waiting_since = dispute.opened_at
+        item.age_seconds = int((now - dispute.opened_at).total_seconds())
+        item.due_at = collection.due_at
+        return item
     item.refused = len(status.refused)
     approval = status.approval
     if approval is not None:

@@ -19,6 +19,9 @@ class Outcome(StrEnum):
     DELIVERED = "delivered"
     NEEDS_ATTENTION = "needs_attention"
     NOTHING_TO_BILL = "nothing_to_bill"
+    PAID = "paid"
+    WRITTEN_OFF = "written_off"
+    REFUNDED = "refunded"
 
 
 class Step(StrEnum):

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from schemas.approvals import RecordedDecision, RefusedAttempt
+from schemas.collection import CollectionProgress
 from schemas.delivery import DeliveryResult
 from schemas.events import ContractEvent
 from schemas.invoice import Invoice
@@ -34,16 +35,54 @@ class RunState(StrEnum):
     NEEDS_ATTENTION = "NeedsAttention"
     NOTHING_TO_BILL = "NothingToBill"
     """An amendment that moves no fee billed in advance: no document to post."""
+    AWAITING_PAYMENT = "AwaitingPayment"
+    """Posted and collecting: not yet due, or being charged on the card schedule."""
+    PARTIALLY_PAID = "PartiallyPaid"
+    """Part of the amount paid, the rest not yet past due."""
+    OVERDUE = "Overdue"
+    """Past due with an amount still owed: dunning levels fire on their timers."""
+    DISPUTED = "Disputed"
+    """The customer disputes the invoice: dunning waits for the dispute's resolution."""
+    PAID = "Paid"
+    WRITTEN_OFF = "WrittenOff"
+    REFUNDED = "Refunded"
+    """A credit note alone (a termination): credited to the customer, nothing to collect."""
 
     @property
     def settled(self) -> bool:
+        """The run has ended in this state."""
         return self in {
             RunState.POSTED,
             RunState.DELIVERED,
             RunState.REJECTED,
             RunState.NEEDS_ATTENTION,
             RunState.NOTHING_TO_BILL,
+            RunState.PAID,
+            RunState.WRITTEN_OFF,
+            RunState.REFUNDED,
         }
+
+    @property
+    def collecting(self) -> bool:
+        """Posted, and waiting for its money."""
+        return self in COLLECTING
+
+
+COLLECTING = frozenset(
+    {RunState.AWAITING_PAYMENT, RunState.PARTIALLY_PAID, RunState.OVERDUE, RunState.DISPUTED}
+)
+POSTED_OR_BEYOND = frozenset(
+    {
+        RunState.POSTED,
+        RunState.DELIVERING,
+        RunState.DELIVERED,
+        RunState.PAID,
+        RunState.WRITTEN_OFF,
+        RunState.REFUNDED,
+        *COLLECTING,
+    }
+)
+"""Runs whose documents the ERP holds."""
 
 
 class Problem(BaseModel):
@@ -70,6 +109,14 @@ class RunInput(BaseModel):
     )
     escalation_seconds: int | None = Field(
         default=None, gt=0, description="Escalation delay; None: the policy's"
+    )
+    collect: bool = Field(
+        default=True,
+        description="Go on after posting (and delivering) into collection (payment, dunning, "
+        "disputes) until the money is in: one run from event to cash. False: the run ends at "
+        "Posted or Delivered (tests and tools that measure the earlier steps). A history "
+        "recorded before collection replays unchanged whatever this says: the `collection` "
+        "patch guards the step",
     )
 
 
@@ -156,6 +203,9 @@ class RunStatus(BaseModel):
     currency: str = ""
     decisions: list[RecordedDecision] = Field(default_factory=list)
     refused: list[RefusedAttempt] = Field(default_factory=list)
+    collection: CollectionProgress | None = Field(
+        default=None, description="From posting to cash, once the run collects"
+    )
 
     def document(self, document_type: DocumentType) -> RunDocument | None:
         return next((d for d in self.documents if d.document_type == document_type), None)

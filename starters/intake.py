@@ -78,9 +78,11 @@ async def start_run(
     task_queue: str,
     approval_timeout_seconds: int = 7 * 24 * 3600,
     reminder_seconds: int | None = None,
+    collect: bool = True,
 ) -> StartOutcome:
     """Start the run for the event's business key; a redelivered event starts nothing.
-    `reminder_seconds` overrides the policy's reminder delay (None: the policy's)."""
+    `reminder_seconds` overrides the policy's reminder delay (None: the policy's); the run goes
+    on into collection after posting (docs/collections.md) unless `collect` is False."""
     workflow_id = workflow_id_for(event)
     digest = event_digest(event)
     try:
@@ -90,6 +92,7 @@ async def start_run(
                 event=event,
                 approval_timeout_seconds=approval_timeout_seconds,
                 reminder_seconds=reminder_seconds,
+                collect=collect,
             ),
             id=workflow_id,
             task_queue=task_queue,

@@ -20,6 +20,7 @@ from activities.accounts import AccountActivities
 from activities.audit import AuditActivities, DiscardHandoffs, HandoffRecorder
 from activities.billing import BillingActivities
 from activities.cash import CashActivities
+from activities.collection import CollectionActivities
 from activities.crm import CrmActivities
 from activities.delivery import DeliveryActivities, DeliveryLog
 from activities.documents import DocumentActivities
@@ -30,7 +31,7 @@ from activities.routing import RoutingActivities
 from activities.tax_http import HttpTaxEngine
 from activities.usage import UsageActivities
 from activities.vies import ViesActivities
-from billing.dunning import load_dunning_policy
+from billing.dunning import DunningPolicies, load_dunning_policy
 from billing.einvoice import warm_up
 from billing.routing import RoutingPolicy, load_policy
 from billing.tax import Seller, TaxEngine
@@ -96,10 +97,12 @@ def activities_for(
     policy: RoutingPolicy | None = None,
     outside: httpx.AsyncClient | None = None,
     delivery_log: DeliveryLog | None = None,
+    dunning: DunningPolicies | None = None,
 ) -> Sequence[Callable[..., Any]]:
     """`outside` serves VIES and an external tax engine; it is needed when they are on.
     With `delivery_log`, the delivery activities are registered too (the Peppol access point
-    is reached through `http`, beside the other systems)."""
+    is reached through `http`, beside the other systems). `dunning`: the dunning policy
+    (None: the file `Q2C_DUNNING_POLICY_FILE` names, else the shipped one)."""
     needs_outside = settings.vies_enabled or bool(settings.tax_engine_url)
     if needs_outside and outside is None:
         raise ValueError("outside: an HTTP client is needed for VIES or an external tax engine")
@@ -110,7 +113,8 @@ def activities_for(
         tax_engine=tax_engine or _tax_engine(http=outside or http, settings=settings),
         seller=seller_from(settings),
     )
-    routing = RoutingActivities(client=http, policy=policy or load_policy())
+    policy = policy or load_policy()
+    routing = RoutingActivities(client=http, policy=policy)
     activities: list[Callable[..., Any]] = [
         crm.validate_customer,
         crm.fetch_contract,
@@ -125,7 +129,7 @@ def activities_for(
         erp.reconcile,
         erp.find_corrected_invoice,
     ]
-    activities += _cash_activities(http)
+    activities += _cash_activities(http, routing=policy, dunning=dunning)
     if settings.vies_enabled and outside is not None:
         vies = ViesActivities(
             client=outside,
@@ -145,10 +149,13 @@ def activities_for(
     return activities
 
 
-def _cash_activities(http: httpx.AsyncClient) -> list[Callable[..., Any]]:
-    """The payment provider, cash application in the ERP and account holds in the CRM.
-    A bad dunning policy file is refused here, at worker start, naming the field."""
-    load_dunning_policy()
+def _cash_activities(
+    http: httpx.AsyncClient, *, routing: RoutingPolicy, dunning: DunningPolicies | None
+) -> list[Callable[..., Any]]:
+    """The payment provider, cash application in the ERP, account holds in the CRM and the
+    collection's rules. A bad dunning policy file is refused here, at worker start, naming
+    the field."""
+    collection = CollectionActivities(dunning=dunning or load_dunning_policy(), routing=routing)
     payments = PaymentActivities(client=http)
     cash = CashActivities(client=http)
     accounts = AccountActivities(client=http)
@@ -163,6 +170,9 @@ def _cash_activities(http: httpx.AsyncClient) -> list[Callable[..., Any]]:
         cash.fetch_open_items,
         accounts.block_account,
         accounts.unblock_account,
+        collection.plan_collection,
+        collection.write_off_approval,
+        collection.draft_dispute_credit,
     ]
 
 
@@ -185,6 +195,7 @@ def build_worker(
     audit: HandoffRecorder | None = None,
     outside: httpx.AsyncClient | None = None,
     delivery_log: DeliveryLog | None = None,
+    dunning: DunningPolicies | None = None,
 ) -> Worker:
     """With `audit`, every activity execution is written to the audit trail."""
     recorder = AuditActivities(recorder=audit or DiscardHandoffs())
@@ -200,6 +211,7 @@ def build_worker(
                 policy=policy,
                 outside=outside,
                 delivery_log=delivery_log,
+                dunning=dunning,
             ),
             recorder.record_handoff,
         ],

@@ -46,11 +46,20 @@ class ApprovalWait:
         self._status = view.status
         self._input = input
         self._requirement: ApprovalRequirement | None = None
+        self._first = 0
+        """Where this wait's decisions start in the run's list (a run may wait twice: for
+        its invoice, then for a write-off)."""
+        self._summary = ""
 
-    async def wait(self, requirement: ApprovalRequirement) -> RecordedDecision | None:
+    async def wait(
+        self, requirement: ApprovalRequirement, *, summary: str = ""
+    ) -> RecordedDecision | None:
         """Wait for the decision; the rejection, if it was rejected. Raises NeedsAttention
-        when no decision came in time."""
+        when no decision came in time. `summary` says what is asked (default: the total and
+        the route's reasons)."""
         self._requirement = requirement
+        self._first = len(self._status.decisions)
+        self._summary = summary
         start = workflow.now()
         expiry = self._input.approval_timeout_seconds or requirement.expiry_seconds
         reminder = self._input.reminder_seconds or requirement.reminder_seconds
@@ -95,7 +104,7 @@ class ApprovalWait:
             await self._notify(kind)
         self._view.upsert(sa.APPROVAL_DUE_AT.value_unset())
         # Who decided, and when, goes to the audit trail: it outlives this history.
-        for decision in self._status.decisions:
+        for decision in self._decisions():
             await record(
                 self._view,
                 HandoffInput(
@@ -106,7 +115,7 @@ class ApprovalWait:
                     detail=decision.comment,
                 ),
             )
-        return next((d for d in self._status.decisions if d.verdict == "reject"), None)
+        return next((d for d in self._decisions() if d.verdict == "reject"), None)
 
     def _escalate(self, tiers: list[int]) -> None:
         progress = self._status.approval
@@ -124,7 +133,8 @@ class ApprovalWait:
         notice = NotifyInput(
             kind=kind,
             workflow_id=workflow.info().workflow_id,
-            summary=f"{self._status.total} {self._status.currency}: "
+            summary=self._summary
+            or f"{self._status.total} {self._status.currency}: "
             + "; ".join(r.message for r in self._status.route_reasons),
             approvers=progress.approvers,
             due_at=progress.due_at,
@@ -142,11 +152,14 @@ class ApprovalWait:
 
     # Decisions ----------------------------------------------------------------------------
 
+    def _decisions(self) -> list[RecordedDecision]:
+        return self._status.decisions[self._first :]
+
     def _approved_by(self) -> list[str]:
-        return [d.approver for d in self._status.decisions if d.verdict == "approve"]
+        return [d.approver for d in self._decisions() if d.verdict == "approve"]
 
     def decided(self) -> bool:
-        if any(d.verdict == "reject" for d in self._status.decisions):
+        if any(d.verdict == "reject" for d in self._decisions()):
             return True
         needed = self._requirement.approvals_needed if self._requirement else 1
         return len(self._approved_by()) >= needed

@@ -18,6 +18,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.vies import ViesActivities, ViesCheckInput
     from schemas.approvals import ApprovalRequirement, Decision
     from schemas.audit import HandoffInput, Outcome, Step
+    from schemas.collection import (
+        CollectionAnswer,
+        DisputeNotice,
+        DisputeResolution,
+        PaymentNotice,
+        RaiseDispute,
+        RecordPayment,
+    )
     from schemas.contract import Contract
     from schemas.customer import Customer
     from schemas.delivery import DeliverDocumentInput
@@ -56,6 +64,15 @@ with workflow.unsafe.imports_passed_through():
         record,
         stop_if_permanent,
     )
+    from workflows.collection import (
+        DISPUTE,
+        DISPUTE_HELP,
+        RECORD_PAYMENT,
+        RECORD_PAYMENT_HELP,
+        RESOLVE_DISPUTE,
+        RESOLVE_HELP,
+        CollectionWait,
+    )
     from workflows.run_view import RunView
 
 ERP_DOCUMENT_MEMO = "erp-document-memo"
@@ -67,6 +84,10 @@ unused old terms and an invoice for the new ones."""
 ROUTE_HISTORY = "route-history"
 """Patch id: the earlier invoices and usage that routing scores against are read by the
 `fetch_route_history` activity on the task queue, and handed to `route`, which calls no system."""
+COLLECTION = "collection"
+"""Patch id: a run started with `collect` goes on after reconciling into collection (the
+card schedule or the wait for a transfer, dunning on timers, disputes) and ends Paid,
+WrittenOff or Refunded; runs recorded before it end at Posted."""
 RUN_OUTCOMES = "run-outcomes"
 """Patch id: the workflow records every outcome it reaches (posted, needs attention with its
 code) in the audit trail, with the state shown first; before it, the audit interceptor read
@@ -83,6 +104,9 @@ OUTCOME_OF_STATE = {
     RunState.REJECTED: Outcome.REJECTED,
     RunState.NEEDS_ATTENTION: Outcome.NEEDS_ATTENTION,
     RunState.NOTHING_TO_BILL: Outcome.NOTHING_TO_BILL,
+    RunState.PAID: Outcome.PAID,
+    RunState.WRITTEN_OFF: Outcome.WRITTEN_OFF,
+    RunState.REFUNDED: Outcome.REFUNDED,
 }
 
 
@@ -99,6 +123,7 @@ class QuoteToCashWorkflow:
         self._status = RunStatus(state=RunState.RECEIVED, contract_id=input.event.contract_id)
         self._view = RunView(self._status)
         self._approval = ApprovalWait(self._view, input)
+        self._collection = CollectionWait(self._view, self._approval)
         self._local_steps = False
 
     @workflow.run
@@ -161,10 +186,12 @@ class QuoteToCashWorkflow:
                 return RunState.REJECTED
         await self._post()
         await self._reconcile()
-        if workflow.patched(DELIVERY):
+        delivered = workflow.patched(DELIVERY)
+        if delivered:
             await self._deliver(validated)
-            return RunState.DELIVERED
-        return RunState.POSTED
+        if input.collect and workflow.patched(COLLECTION):
+            return await self._collect(validated)
+        return RunState.DELIVERED if delivered else RunState.POSTED
 
     async def _validate(
         self, event: ContractEvent, amendment: ContractAmended | None
@@ -363,6 +390,10 @@ class QuoteToCashWorkflow:
         )
         return [d for d in (drafted.credit_note, drafted.invoice) if d is not None]
 
+    async def _collect(self, validated: ValidatedCustomer) -> RunState:
+        """From the posted invoice to cash: workflows/collection.py."""
+        return await self._collection.collect(validated.customer, validated.contract)
+
     def _show_total(self) -> None:
         """The invoice (or, alone, the credit note) is the run's total."""
         shown = self._status.document("invoice") or self._status.document("credit_note")
@@ -443,6 +474,48 @@ class QuoteToCashWorkflow:
     @decide.validator
     def _validate_decide(self, decision: Decision) -> None:
         refusal = self._approval.refusal(decision.verdict, decision.approver)
+        if refusal is not None:
+            raise ValueError(refusal)
+
+    @workflow.signal(name=RECORD_PAYMENT, description=RECORD_PAYMENT_HELP)
+    def record_payment_signal(self, payload: RawValue) -> None:
+        self._collection.receive_signal(RECORD_PAYMENT, payload, PaymentNotice)
+
+    @workflow.update(name=RECORD_PAYMENT, description="Record a payment; answers what was applied.")
+    async def record_payment(self, payment: RecordPayment) -> CollectionAnswer:
+        return await self._collection.take(payment.root)
+
+    @record_payment.validator
+    def _validate_record_payment(self, payment: RecordPayment) -> None:
+        refusal = self._collection.refusal(payment.root)
+        if refusal is not None:
+            raise ValueError(refusal)
+
+    @workflow.signal(name=DISPUTE, description=DISPUTE_HELP)
+    def dispute_signal(self, payload: RawValue) -> None:
+        self._collection.receive_signal(DISPUTE, payload, DisputeNotice)
+
+    @workflow.update(name=DISPUTE, description="Open (or, from the provider, close) a dispute.")
+    async def dispute(self, dispute: RaiseDispute) -> CollectionAnswer:
+        return await self._collection.take(dispute.root)
+
+    @dispute.validator
+    def _validate_dispute(self, dispute: RaiseDispute) -> None:
+        refusal = self._collection.refusal(dispute.root)
+        if refusal is not None:
+            raise ValueError(refusal)
+
+    @workflow.signal(name=RESOLVE_DISPUTE, description=RESOLVE_HELP)
+    def resolve_dispute_signal(self, payload: RawValue) -> None:
+        self._collection.receive_signal(RESOLVE_DISPUTE, payload, DisputeResolution)
+
+    @workflow.update(name=RESOLVE_DISPUTE, description="End the open dispute: upheld or credited.")
+    async def resolve_dispute(self, resolution: DisputeResolution) -> CollectionAnswer:
+        return await self._collection.take(resolution)
+
+    @resolve_dispute.validator
+    def _validate_resolve_dispute(self, resolution: DisputeResolution) -> None:
+        refusal = self._collection.resolve_refusal(resolution)
         if refusal is not None:
             raise ValueError(refusal)
 

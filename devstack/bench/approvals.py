@@ -145,7 +145,7 @@ async def _drive(
     def start(index: int) -> Awaitable[object]:
         return client.start_workflow(
             QuoteToCashWorkflow.run,
-            RunInput(event=_event(index)),
+            RunInput(event=_event(index), collect=False),
             id=f"{prefix}-{index}",
             task_queue=TASK_QUEUE,
         )

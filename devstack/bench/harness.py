@@ -383,15 +383,20 @@ async def _q2c_phase(
     first = phase.first_contract
     try:
         await wait_for_pollers(client, settings.task_queue, count=config.workers)
+        # The figures are for a run up to posting and delivery: no run waits for payment.
         warmup_event = cycle_event(0, month(2026, 1 + first // config.runs), contract="C-1001")
-        warmup = await start_run(client, warmup_event, task_queue=settings.task_queue)
+        warmup = await start_run(
+            client, warmup_event, task_queue=settings.task_queue, collect=False
+        )
         await run_handle(client, warmup.workflow_id).result()
         for burst in range(config.bursts):
             events = [cycle_event(first + i, periods[burst]) for i in range(config.runs)]
             ids = [f"q2c:{e.business_key}" for e in events]
 
             async def start(index: int, events: list[Any] = events) -> object:
-                return await start_run(client, events[index], task_queue=settings.task_queue)
+                return await start_run(
+                    client, events[index], task_queue=settings.task_queue, collect=False
+                )
 
             figures = await _burst(
                 client,
@@ -412,7 +417,7 @@ async def _q2c_phase(
 
         async def once(index: int) -> bool:
             event = cycle_event(first + index, latency_period)
-            outcome = await start_run(client, event, task_queue=settings.task_queue)
+            outcome = await start_run(client, event, task_queue=settings.task_queue, collect=False)
             latency_ids.append(outcome.workflow_id)
             status: RunStatus = await run_handle(client, outcome.workflow_id).result()
             return status.state is RunState.DELIVERED
@@ -450,7 +455,10 @@ async def _approved_history(client: Client, stack: DevStack, settings: Settings)
     async with stack.systems_client() as http:
         contract = await seed_approval_contract(http)
     outcome = await start_run(
-        client, cycle_event(0, month(2026, 10), contract=contract), task_queue=settings.task_queue
+        client,
+        cycle_event(0, month(2026, 10), contract=contract),
+        task_queue=settings.task_queue,
+        collect=False,
     )
     handle = run_handle(client, outcome.workflow_id)
     deadline = time.monotonic() + 60

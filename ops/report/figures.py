@@ -13,6 +13,9 @@ Definitions (also in docs/observability.md):
 - open items: runs with no outcome yet, aged from the event.
 
 A delivered run was posted first: it counts as posted, its cycle time ends at delivery.
+A run that went on into collection (paid, written off, refunded, or still waiting for its
+money) was posted and delivered first: it counts as posted, its cycle time ends where its
+collection began, and waiting for payment does not make it an open item or an exception.
 """
 
 import math
@@ -27,8 +30,13 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from schemas.audit import Handoff, Outcome, Step
 
-POSTED_OUTCOMES = frozenset({Outcome.POSTED, Outcome.DELIVERED})
-"""A run posted before the delivery phase ends `posted`; one since, `delivered`."""
+COLLECTED_OUTCOMES = frozenset({Outcome.PAID, Outcome.WRITTEN_OFF, Outcome.REFUNDED})
+"""How a run that collected ends: its invoice paid or written off, its credit note refunded."""
+POSTED_OUTCOMES = frozenset({Outcome.POSTED, Outcome.DELIVERED}) | COLLECTED_OUTCOMES
+"""A run posted before the delivery phase ends `posted`; one since, `delivered`; one that
+collected, in a collected outcome."""
+COLLECTION_STARTED = "plan_collection"
+"""The step a run's collection begins with: the end of its cycle time."""
 CLEAN_OUTCOMES = POSTED_OUTCOMES | {Outcome.NOTHING_TO_BILL}
 """Final outcomes that are not exceptions: a person had nothing to fix."""
 AGING_BUCKETS = ("under 1 day", "1–3 days", "3–7 days", "over 7 days")
@@ -112,6 +120,10 @@ class Report(BaseModel):
     runs: int
     posted: int = Field(description="Runs that posted, delivered or not")
     delivered: int = Field(default=0, description="Of those, runs that delivered every document")
+    collecting: int = Field(default=0, description="Of those, runs waiting for their money")
+    paid: int = Field(default=0, description="Of those, runs whose invoice was paid")
+    written_off: int = Field(default=0, description="Of those, runs that wrote their invoice off")
+    refunded: int = Field(default=0, description="Of those, credit notes alone, refunded")
     needs_attention: int
     rejected: int
     open: int
@@ -235,6 +247,7 @@ def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | Non
     waits: list[float] = []
     open_items: list[OpenItem] = []
     finals: Counter[Outcome] = Counter()
+    collecting = 0
     undelivered: Counter[str] = Counter()
 
     for run in runs:
@@ -258,7 +271,10 @@ def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | Non
                 undelivered[code] += 1
         if run.first(step="post_invoice") is not None:
             reached_posting += 1
-        if outcome is None:
+        collection = run.first(step=COLLECTION_STARTED, outcome=Outcome.SUCCESS)
+        if outcome is None and collection is not None:
+            collecting += 1  # posted and waiting for its money: a receivable, not open work
+        elif outcome is None:
             age = now - run.received_at
             wait = None
             if requested is not None and decided_at is None:
@@ -276,10 +292,13 @@ def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | Non
                 )
             )
             continue
-        finals[outcome.outcome] += 1
-        if outcome.outcome not in POSTED_OUTCOMES:
-            continue
-        seconds = (outcome.finished_at - run.received_at).total_seconds()
+        if outcome is not None:
+            finals[outcome.outcome] += 1
+            if outcome.outcome not in POSTED_OUTCOMES:
+                continue
+        ended = collection or outcome
+        assert ended is not None
+        seconds = (ended.finished_at - run.received_at).total_seconds()
         cycle.append(seconds)
         by_line[run.value("product_line") or "unknown"].append(seconds)
         if requested is None:
@@ -292,8 +311,12 @@ def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | Non
         generated_at=now,
         since=since,
         runs=len(runs),
-        posted=finals[Outcome.POSTED] + finals[Outcome.DELIVERED],
+        posted=sum(finals[o] for o in POSTED_OUTCOMES) + collecting,
         delivered=finals[Outcome.DELIVERED],
+        collecting=collecting,
+        paid=finals[Outcome.PAID],
+        written_off=finals[Outcome.WRITTEN_OFF],
+        refunded=finals[Outcome.REFUNDED],
         needs_attention=finals[Outcome.NEEDS_ATTENTION],
         rejected=finals[Outcome.REJECTED],
         open=len(open_items),

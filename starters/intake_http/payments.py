@@ -1,8 +1,8 @@
 """Payment and dispute events to the run that owns the invoice, through one update each.
 
-The run's collection phase is where `record_payment` and `dispute` will be handled. Until a
-run has them, `RUN_HANDLERS` is empty and every payment event is kept as unapplied cash;
-wiring the handlers is adding their names to it.
+The run's collection phase handles `record_payment` and `dispute`; an event for a run that
+does not collect (it ended, or it was started without collection) is refused by the run's
+update validator and kept as unapplied cash.
 """
 
 from typing import Any
@@ -16,9 +16,8 @@ RECORD_PAYMENT = "record_payment"
 DISPUTE = "dispute"
 """The run's update for `dispute.opened` and `dispute.closed`."""
 
-RUN_HANDLERS: frozenset[str] = frozenset()
-"""The updates a run handles today: none yet (add RECORD_PAYMENT and DISPUTE with the
-collection phase)."""
+RUN_HANDLERS: frozenset[str] = frozenset({RECORD_PAYMENT, DISPUTE})
+"""The updates a run handles."""
 
 
 def update_for(event: PaymentEvent) -> str:

@@ -14,7 +14,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TypeVar
 
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from schemas.events import EVENT_ADAPTER, ContractEvent, workflow_id_for
@@ -124,7 +128,7 @@ class Intake:
     async def _temporal(self, call: Awaitable[_T]) -> _T:
         try:
             return await asyncio.wait_for(call, self.temporal_timeout_seconds)
-        except TimeoutError:
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             raise Unavailable(
                 f"Temporal did not answer in {self.temporal_timeout_seconds:g}s"
             ) from None
@@ -151,6 +155,7 @@ class Intake:
                     event,
                     task_queue=self.task_queue,
                     approval_timeout_seconds=self.approval_timeout_seconds,
+                    collect=True,
                 )
             )
         except EventConflict as error:
@@ -228,16 +233,23 @@ class Intake:
     async def _payment(self, event: PaymentEvent, *, source: str, webhook_id: str) -> Accepted:
         owner = await self._owner(event)
         update = payments.update_for(event)
+        refused = ""
         if owner is not None and update in payments.RUN_HANDLERS:
-            await self._temporal(payments.deliver(self.client, owner, event))
-            return Accepted(
-                event_id=event.event_id,
-                event_type=event.type,
-                outcome=Outcome.DELIVERED,
-                workflow_id=owner,
-                message=f"delivered to {owner} as {update}",
-            )
-        reason = "no_owner" if owner is None else "no_handler"
+            try:
+                await self._temporal(payments.deliver(self.client, owner, event))
+            except WorkflowUpdateFailedError as error:
+                # The run takes no payment now (it ended, or it does not collect): the
+                # money is kept as unapplied cash with the run's reason.
+                refused = str(error.cause or error)
+            else:
+                return Accepted(
+                    event_id=event.event_id,
+                    event_type=event.type,
+                    outcome=Outcome.DELIVERED,
+                    workflow_id=owner,
+                    message=f"delivered to {owner} as {update}",
+                )
+        reason = "no_owner" if owner is None else "refused" if refused else "no_handler"
         row = UnappliedCash(
             business_key=event.business_key,
             digest=_digest(event),
@@ -264,7 +276,13 @@ class Intake:
                 existing=stored.event_id,
                 new=event.event_id,
             )
-        why = "no run owns the invoice" if owner is None else f"{owner} has no {update} handler"
+        why = (
+            "no run owns the invoice"
+            if owner is None
+            else f"{owner} refused it: {refused}"
+            if refused
+            else f"{owner} has no {update} handler"
+        )
         return Accepted(
             event_id=event.event_id,
             event_type=event.type,

@@ -76,7 +76,10 @@ async def test_an_approver_approves_in_the_web_ui(stack: DevStack) -> None:
     event = cycle_closed("C-1009", 10)
     workflow_id = workflow_id_for(event)
     await client.start_workflow(
-        QuoteToCashWorkflow.run, RunInput(event=event), id=workflow_id, task_queue=TASK_QUEUE
+        QuoteToCashWorkflow.run,
+        RunInput(event=event, collect=False),
+        id=workflow_id,
+        task_queue=TASK_QUEUE,
     )
     waiting = await _until_state(client, workflow_id, RunState.AWAITING_APPROVAL)
     assert any(r.code == "non_standard_clause" for r in waiting.route_reasons)

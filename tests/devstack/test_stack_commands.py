@@ -29,7 +29,23 @@ def _env(home: Path) -> dict[str, str]:
     return {**os.environ, "Q2C_HOME": str(home), "PYTHONUNBUFFERED": "1"}
 
 
+def _table_rows(output: str) -> list[list[str]]:
+    """The demo table's cells, each a row's cell joined across the lines it wraps onto."""
+    rows: list[list[list[str]]] = []
+    for line in output.splitlines():
+        if not line.startswith("│"):
+            continue
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if cells[0].startswith("q2c:"):
+            rows.append([[c] for c in cells])
+        elif rows:
+            for parts, cell in zip(rows[-1], cells, strict=True):
+                parts.append(cell)
+    return [[" ".join(p for p in parts if p) for parts in row] for row in rows]
+
+
 def test_demo_settles_every_run_as_expected_and_exits_zero(tmp_path: Path) -> None:
+    started = time.monotonic()
     done = subprocess.run(
         [*Q2C, "demo", *ANY_PORT],
         env=_env(tmp_path),
@@ -38,9 +54,35 @@ def test_demo_settles_every_run_as_expected_and_exits_zero(tmp_path: Path) -> No
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    # It does not wait for the bank transfers, due in 30 days.
+    assert time.monotonic() - started < 120
     assert (
         "demo: 14 runs, 12 posted, 1 awaiting approval, 1 needs attention, 0 failed" in done.stdout
     )
+    rows = {":".join(row[0].split(":")[1:3]): row for row in _table_rows(done.stdout)}
+    states = {key: row[3] for key, row in rows.items()}
+    # The seed data: CU-1001, CU-1002 and CU-1012 pay by card or debit (due on receipt in the
+    # demo), CU-1003's card declines twice, everyone else pays by bank transfer in 30 days.
+    assert states == {
+        "C-1001:cycle": "Paid",
+        "C-1002:cycle": "Paid",
+        "C-1003:cycle": "Overdue",
+        "C-1004:cycle": "AwaitingPayment",
+        "C-1005:cycle": "AwaitingPayment",
+        "C-1006:cycle": "AwaitingPayment",
+        "C-1007:cycle": "AwaitingPayment",
+        "C-1008:cycle": "AwaitingPayment",
+        "C-1009:cycle": "AwaitingApproval",
+        "C-1010:cycle": "NeedsAttention",
+        "C-1011:cycle": "AwaitingPayment",
+        "C-1012:cycle": "Paid",
+        "C-1002:milestone": "Paid",
+        "C-1016:amendment": "AwaitingPayment",
+    }
+    assert "┃ payment " in done.stdout
+    assert "declined ×1 (insufficient_funds), next try" in rows["C-1003:cycle"][4]
+    assert "bank transfer due" in rows["C-1008:cycle"][4]
+    assert rows["C-1001:cycle"][4].startswith("paid ")
     assert "nothing new started" in done.stdout  # the redelivered event
     assert "q2c%3AC-1009%3Acycle" in done.stdout  # the link to the run awaiting approval
     assert (tmp_path / "temporal.db").exists()

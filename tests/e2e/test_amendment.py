@@ -80,7 +80,7 @@ async def _raised_fee(
 
 
 async def _run(env: WorkflowEnvironment, event: ContractAmended, task_queue: str) -> RunStatus:
-    outcome = await start_run(env.client, event, task_queue=task_queue)
+    outcome = await start_run(env.client, event, task_queue=task_queue, collect=False)
     status: RunStatus = await run_handle(env.client, outcome.workflow_id).result()
     return status
 
@@ -182,7 +182,7 @@ async def test_a_charge_the_engine_refuses_stops_the_cycle_run_for_a_person(
     async with systems.client() as http:
         contract_id = await _put_variant(http, "C-REFUSED", [seats], "2026-01-01")
     event = cycle_closed(contract_id, 10)
-    outcome = await start_run(dev_server_env.client, event, task_queue=task_queue)
+    outcome = await start_run(dev_server_env.client, event, task_queue=task_queue, collect=False)
     result = await run_handle(dev_server_env.client, outcome.workflow_id).result()
     assert result.state is RunState.NEEDS_ATTENTION
     assert result.reason_code == ReasonCode.RATING_INVALID
@@ -201,7 +201,7 @@ async def test_a_contract_reason_for_approval_is_named_once_for_both_documents(
             http, "C-CLAUSE", pay_in_advance=True, non_standard_clauses=[clause]
         )
     event = amended(contract_id, date(2026, 10, 16), date(2026, 11, 1))
-    outcome = await start_run(dev_server_env.client, event, task_queue=task_queue)
+    outcome = await start_run(dev_server_env.client, event, task_queue=task_queue, collect=False)
     handle = run_handle(dev_server_env.client, outcome.workflow_id)
     status = await handle.query("status", result_type=RunStatus)
     for _ in range(100):

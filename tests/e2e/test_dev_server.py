@@ -71,7 +71,7 @@ async def test_approval_from_the_queue_posts_and_reads_back(
     client = dev_server_env.client
     task_queue = await worker_for(systems)
     event = cycle_closed("C-1009", 8)
-    outcome = await start_run(client, event, task_queue=task_queue)
+    outcome = await start_run(client, event, task_queue=task_queue, collect=False)
     assert outcome.started
     waiting = await _wait_for_state(client, outcome.workflow_id, RunState.AWAITING_APPROVAL)
     assert waiting.total is not None
@@ -112,8 +112,8 @@ async def test_same_event_twice_starts_one_run_and_a_different_payload_is_refuse
     client = dev_server_env.client
     task_queue = await worker_for(systems)
     event = cycle_closed("C-1008", 9, event_id="evt-original")
-    first = await start_run(client, event, task_queue=task_queue)
-    again = await start_run(client, event, task_queue=task_queue)
+    first = await start_run(client, event, task_queue=task_queue, collect=False)
+    again = await start_run(client, event, task_queue=task_queue, collect=False)
     assert first.started and not again.started
     assert "already received" in again.message
     changed = cycle_closed("C-1008", 9, event_id="evt-impostor")
@@ -141,7 +141,9 @@ async def test_a_system_that_does_not_answer_is_retried_until_it_is_back(
         client = dev_server_env.client
         task_queue = await worker_for(flaky)
         flaky.stop()
-        outcome = await start_run(client, cycle_closed("C-1001", 9), task_queue=task_queue)
+        outcome = await start_run(
+            client, cycle_closed("C-1001", 9), task_queue=task_queue, collect=False
+        )
         handle = client.get_workflow_handle(outcome.workflow_id)
         pending = None
         for _ in range(100):

@@ -15,7 +15,7 @@ async def run_to_end(
     workflow_id = f"obs:{contract_id}:{month}:{uuid.uuid4()}"
     status = await client.execute_workflow(
         QuoteToCashWorkflow.run,
-        RunInput(event=cycle_closed(contract_id, month)),
+        RunInput(event=cycle_closed(contract_id, month), collect=False),
         id=workflow_id,
         task_queue=task_queue,
     )

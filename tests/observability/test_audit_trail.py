@@ -161,7 +161,7 @@ async def test_a_decision_records_who_decided_and_a_rejection_closes_the_run(
         ):
             handle = await time_skipping_env.client.start_workflow(
                 QuoteToCashWorkflow.run,
-                RunInput(event=cycle_closed("C-1009", month)),
+                RunInput(event=cycle_closed("C-1009", month), collect=False),
                 id=f"obs:decision:{uuid.uuid4()}",
                 task_queue=task_queue,
             )
@@ -213,19 +213,19 @@ async def _outcomes_of(
     [
         # No such contract in the CRM: a 404 from validate_customer, the CRM's step.
         (
-            RunInput(event=cycle_closed("C-9999", 8)),
+            RunInput(event=cycle_closed("C-9999", 8), collect=False),
             RunState.NEEDS_ATTENTION,
             (Outcome.NEEDS_ATTENTION, "contract_not_found", "crm"),
         ),
         # C-1009 carries a non-standard clause: it waits, and no one decides within a minute.
         (
-            RunInput(event=cycle_closed("C-1009", 12), approval_timeout_seconds=60),
+            RunInput(event=cycle_closed("C-1009", 12), approval_timeout_seconds=60, collect=False),
             RunState.NEEDS_ATTENTION,
             (Outcome.NEEDS_ATTENTION, "approval_expired", "approver"),
         ),
         # Two documents, two reconciles: one outcome, after both.
         (
-            RunInput(event=amended("C-1016", date(2026, 7, 16), date(2026, 8, 1))),
+            RunInput(event=amended("C-1016", date(2026, 7, 16), date(2026, 8, 1)), collect=False),
             RunState.DELIVERED,
             (Outcome.DELIVERED, "", "q2c"),
         ),
@@ -249,7 +249,9 @@ async def test_an_amendment_with_nothing_to_post_records_nothing_to_bill(
 ) -> None:
     async with systems.client() as http:
         contract_id = await _raised_fee(http, "C-OBS-ARREARS", pay_in_advance=False)
-    input = RunInput(event=amended(contract_id, date(2026, 10, 16), date(2026, 11, 1)))
+    input = RunInput(
+        event=amended(contract_id, date(2026, 10, 16), date(2026, 11, 1)), collect=False
+    )
     state, outcomes = await _outcomes_of(time_skipping_env, systems, store, input)
     assert state is RunState.NOTHING_TO_BILL
     assert outcomes == [(Outcome.NOTHING_TO_BILL, "", "q2c")]

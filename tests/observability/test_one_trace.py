@@ -101,12 +101,12 @@ async def traced_worker(
 
 
 def _run_input(contract_id: str, month: int) -> RunInput:
-    return RunInput(event=cycle_closed(contract_id, month))
+    return RunInput(event=cycle_closed(contract_id, month), collect=False)
 
 
 async def _by_q2c(traced: Traced, server: WorkflowEnvironment, month: int) -> str:
     outcome = await start_run(
-        traced.client, cycle_closed(CONTRACT, month), task_queue=traced.task_queue
+        traced.client, cycle_closed(CONTRACT, month), task_queue=traced.task_queue, collect=False
     )
     return outcome.workflow_id
 

@@ -27,6 +27,8 @@ PRE_LOCAL_STEPS = HISTORIES / "pre_local_steps"
 PRE_RUN_OUTCOMES = HISTORIES / "pre_run_outcomes"
 PRE_DELIVERY = HISTORIES / "pre_delivery"
 runner = CliRunner()
+MID_COLLECTION = ("dunning_reminded", "card_declined", "disputed")
+"""Runs exported while collecting, days after posting (recorded on the time-skipping server)."""
 
 
 def _event_types(path: Path) -> list[str]:
@@ -43,14 +45,19 @@ def test_the_recorded_scenarios_are_all_there() -> None:
         "needs_attention",
         "amendment",
         "awaiting_approval",
+        *MID_COLLECTION,
     }
     assert PRE_PATCH.exists()
     assert {p.stem for p in PRE_LOCAL_STEPS.glob("*.json")} == names - {
         "amendment",
         "awaiting_approval",
+        *MID_COLLECTION,
     }
-    assert {p.stem for p in PRE_RUN_OUTCOMES.glob("*.json")} == names - {"awaiting_approval"}
-    assert {p.stem for p in PRE_DELIVERY.glob("*.json")} == names
+    assert {p.stem for p in PRE_RUN_OUTCOMES.glob("*.json")} == names - {
+        "awaiting_approval",
+        *MID_COLLECTION,
+    }
+    assert {p.stem for p in PRE_DELIVERY.glob("*.json")} == names - set(MID_COLLECTION)
 
 
 @pytest.mark.parametrize("path", history_files([HISTORIES]), ids=lambda p: p.stem)
@@ -280,7 +287,7 @@ async def test_the_cli_fetches_histories_by_workflow_id_and_by_query(
         systems.client() as http,
         build_worker(client, settings=settings, http=http, delivery_log=systems.delivery_log),
     ):
-        outcome = await start_run(client, event, task_queue=settings.task_queue)
+        outcome = await start_run(client, event, task_queue=settings.task_queue, collect=False)
         result = await run_handle(client, outcome.workflow_id).result()
     assert result.state is RunState.DELIVERED
     monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
@@ -350,3 +357,32 @@ async def test_an_encrypted_history_without_its_key_fails_naming_the_key(
     [outcome] = await replay([(str(path), load_history(path))])
     assert not outcome.ok
     assert f"key id '{TEST_KEY_ID}'" in str(outcome.error)
+
+
+def _timers(path: Path) -> int:
+    return _count(path, "EVENT_TYPE_TIMER_FIRED")
+
+
+@pytest.mark.parametrize(
+    ("name", "tail", "timers"),
+    [
+        # Unpaid a day past due: the invoice's delivery, then the plan, then the reminder's
+        # e-mail at its level's timer (the due date's, then a day later's); the rest waits.
+        ("dunning_reminded", ["deliver_document", "plan_collection", "deliver_document"], 2),
+        # The card schedule's first day is the due date: one timer, one declined charge.
+        ("card_declined", ["deliver_document", "plan_collection", "charge_payment"], 1),
+        # Disputed before it fell due: no timer has fired, no charge or reminder went out.
+        ("disputed", ["deliver_document", "plan_collection"], 0),
+    ],
+)
+async def test_runs_caught_mid_collection_replay_where_they_stopped(
+    name: str, tail: list[str], timers: int
+) -> None:
+    path = HISTORIES / f"{name}.json"
+    assert _activities(path)[-len(tail) :] == tail
+    assert _timers(path) == timers
+    assert "collection" in _patches(path)
+    last = json.loads(path.read_text())["events"][-1]["eventType"]
+    assert last != "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"  # still waiting, as a deploy finds it
+    [outcome] = await replay([(name, load_history(path))])
+    assert outcome.ok, outcome.error

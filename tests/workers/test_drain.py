@@ -82,7 +82,7 @@ async def test_sigterm_mid_posting_drains_and_leaves_exactly_one_posting(
         (await http.put("/admin/faults", json=rule)).raise_for_status()
         first = _worker(dev_server_env, slow_erp, queue, log)
         try:
-            outcome = await start_run(client, event, task_queue=queue)
+            outcome = await start_run(client, event, task_queue=queue, collect=False)
             await _posting_started(client, outcome.workflow_id)
             os.killpg(first.pid, signal.SIGTERM)
             code = await asyncio.to_thread(first.wait, 30)

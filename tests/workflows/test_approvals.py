@@ -74,7 +74,7 @@ async def _start(runner: Runner, month: int, **timers: int) -> Handle:
 async def _start_for(runner: Runner, event: BillingCycleClosed, **timers: int) -> Handle:
     return await runner.env.client.start_workflow(
         QuoteToCashWorkflow.run,
-        RunInput(event=event, **timers),
+        RunInput(event=event, collect=False, **timers),
         id=f"test:{event.business_key}:{uuid.uuid4()}",
         task_queue=runner.task_queue,
     )

@@ -69,7 +69,7 @@ async def _run(
 ) -> RunStatus:
     return await env.client.execute_workflow(
         QuoteToCashWorkflow.run,
-        RunInput(event=cycle_closed(contract_id, month)),
+        RunInput(event=cycle_closed(contract_id, month), collect=False),
         id=id or f"test-deliver:{contract_id}:{month}:{uuid.uuid4()}",
         task_queue=queue,
     )

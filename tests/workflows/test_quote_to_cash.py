@@ -33,7 +33,7 @@ class Runner:
         event = cycle_closed(contract_id, month)
         return await self.env.client.start_workflow(
             QuoteToCashWorkflow.run,
-            RunInput(event=event, approval_timeout_seconds=approval_timeout),
+            RunInput(event=event, approval_timeout_seconds=approval_timeout, collect=False),
             id=f"test:{event.business_key}:{uuid.uuid4()}",
             task_queue=self.task_queue,
         )

@@ -66,7 +66,7 @@ async def _run(
         ):
             return await env.client.execute_workflow(
                 QuoteToCashWorkflow.run,
-                RunInput(event=event),
+                RunInput(event=event, collect=False),
                 id=f"test-vies:{uuid.uuid4()}",
                 task_queue=task_queue,
             )

@@ -196,3 +196,29 @@ def test_an_amendment_with_nothing_to_bill_is_settled_not_open_nor_an_exception(
     report = compute(run.handoffs, now=NOW, since=SINCE)
     assert (report.runs, report.open, report.posted, report.needs_attention) == (1, 0, 0, 0)
     assert report.exceptions == []
+
+
+def test_runs_that_collect_count_as_posted_with_their_cycle_ending_where_collection_began() -> None:
+    def collecting(name: str) -> Run:
+        # Received at 09:00, posted at 10:00, collection planned at 11:00 (after delivery).
+        return (
+            Run(f"q2c:{name}:cycle", "platform", at(2, 9))
+            .post(at(2, 10))
+            .activity("plan_collection", "q2c", at(2, 11))
+        )
+
+    paid = collecting("C-1").outcome(at(20, 9), Outcome.PAID, system="q2c")
+    written_off = collecting("C-2").outcome(at(25, 9), Outcome.WRITTEN_OFF, system="q2c")
+    waiting = collecting("C-3")  # still waiting for its money: no outcome yet
+    refunded = (
+        Run("q2c:C-4:amendment", "platform", at(2, 9))
+        .post(at(2, 9, 30))
+        .outcome(at(2, 9, 45), Outcome.REFUNDED, system="q2c")
+    )
+    trail = paid.handoffs + written_off.handoffs + waiting.handoffs + refunded.handoffs
+    report = compute(trail, now=NOW, since=SINCE)
+    assert (report.runs, report.posted, report.open) == (4, 4, 0)
+    assert (report.paid, report.written_off, report.refunded, report.collecting) == (1, 1, 1, 1)
+    assert report.exceptions == []
+    # Two hours each to collection for the three that collect; 45 minutes for the refund.
+    assert report.cycle_times_seconds == [0.75 * HOUR, 2 * HOUR, 2 * HOUR, 2 * HOUR]

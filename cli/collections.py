@@ -1,0 +1,144 @@
+"""`q2c pay`, `q2c dispute`, `q2c resolve`: a person's payment notice, dispute and resolution
+sent to a collecting run as updates; a refusal is printed with its reason (exit 1)."""
+
+import asyncio
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from schemas.collection import (
+    CollectionAnswer,
+    DisputeNotice,
+    DisputeResolution,
+    PaymentNotice,
+    RaiseDispute,
+    RecordPayment,
+)
+from workers.client import connect
+from workflows.collection import DISPUTE, RECORD_PAYMENT, RESOLVE_DISPUTE
+
+ERR = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    ERR.print(f"[red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+def _model(build: Any) -> BaseModel:
+    try:
+        model: BaseModel = build()
+    except ValidationError as error:
+        causes = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in error.errors()
+        )
+        raise _fail(causes) from None
+    return model
+
+
+def _amount(text: str, option: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise _fail(f"{option}: {text!r} is not a decimal amount") from None
+
+
+def _send(run: str, update: str, body: BaseModel) -> None:
+    async def _go() -> CollectionAnswer:
+        handle = (await connect()).get_workflow_handle(run)
+        answer: CollectionAnswer = await handle.execute_update(
+            update, body, result_type=CollectionAnswer
+        )
+        return answer
+
+    try:
+        answer = asyncio.run(_go())
+    except WorkflowUpdateFailedError as error:
+        raise _fail(f"{run} refused it: {error.cause or error}") from None
+    except (RPCError, RuntimeError) as error:
+        raise _fail(f"could not reach {run}: {error}") from None
+    Console().print(
+        f"{answer.outcome}: {answer.detail} · {run} is {answer.state}, {answer.amount_due} due"
+    )
+    if answer.outcome == "refused":
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
+    @app.command()
+    def pay(
+        run: str = typer.Argument(..., help="The run's workflow id"),
+        amount: str = typer.Option(..., "--amount", help='Amount received, e.g. "120.00"'),
+        reference: str = typer.Option(..., "--reference", help="The bank's reference"),
+        currency: str = typer.Option("", "--currency", help="ISO 4217; default: the invoice's"),
+        on: str = typer.Option("", "--date", help="Value date, YYYY-MM-DD; default: today"),
+        by: str = typer.Option("", "--by", help="Who records it"),
+    ) -> None:
+        """Record a payment received by transfer for a run's invoice (applied once per
+        reference; another currency is refused)."""
+        value = _amount(amount, "--amount")
+        if not currency:
+            currency = _invoice_currency(run)
+        try:
+            value_date = date.fromisoformat(on) if on else None
+        except ValueError:
+            raise _fail(f"--date: {on!r} is not a date (YYYY-MM-DD)") from None
+        notice = _model(
+            lambda: PaymentNotice(
+                amount=value, currency=currency, reference=reference, value_date=value_date, by=by
+            )
+        )
+        _send(run, RECORD_PAYMENT, RecordPayment(notice))
+
+    @app.command()
+    def dispute(
+        run: str = typer.Argument(..., help="The run's workflow id"),
+        reason: str = typer.Option(..., "--reason", help="What the customer disputes"),
+        by: str = typer.Option("", "--by", help="Who opens it"),
+    ) -> None:
+        """Open a dispute on a run's invoice: dunning pauses until it is resolved."""
+        notice = _model(lambda: DisputeNotice(reason=reason, by=by))
+        _send(run, DISPUTE, RaiseDispute(notice))
+
+    @app.command()
+    def resolve(
+        run: str = typer.Argument(..., help="The run's workflow id"),
+        credit: str = typer.Option("", "--credit", help="Credit this amount (tax included)"),
+        upheld: bool = typer.Option(False, "--upheld", help="The invoice stands"),
+        by: str = typer.Option("", "--by", help="Who resolves it"),
+        comment: str = typer.Option("", "--comment"),
+    ) -> None:
+        """End a run's dispute: --upheld (dunning resumes where it was) or --credit AMOUNT (a
+        credit note; the rest stays due)."""
+        if upheld == bool(credit):
+            raise _fail("give one of --upheld and --credit AMOUNT")
+        amount = _amount(credit, "--credit") if credit else None
+        resolution = _model(
+            lambda: DisputeResolution(
+                outcome="credited" if credit else "upheld",
+                credit_amount=amount,
+                by=by,
+                comment=comment,
+            )
+        )
+        _send(run, RESOLVE_DISPUTE, resolution)
+
+
+def _invoice_currency(run: str) -> str:
+    from schemas.runs import RunStatus
+
+    async def _go() -> RunStatus:
+        handle = (await connect()).get_workflow_handle(run)
+        status: RunStatus = await handle.query("status", result_type=RunStatus)
+        return status
+
+    try:
+        return asyncio.run(_go()).currency
+    except (RPCError, RuntimeError) as error:
+        raise _fail(f"could not read {run}'s currency (give --currency): {error}") from None

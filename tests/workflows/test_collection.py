@@ -1,0 +1,287 @@
+"""The collection phase on the time-skipping server (90 days in seconds) against the real
+systems service (payment provider, ERP cash, CRM holds) and the outbox SMTP server."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from billing.routing import RoutingPolicy, load_policy
+from schemas.approvals import Decision
+from schemas.collection import (
+    CollectionAnswer,
+    DisputeNotice,
+    DisputeResolution,
+    PaymentNotice,
+    RaiseDispute,
+    RecordPayment,
+)
+from schemas.runs import RunInput, RunState, RunStatus
+from tests.conftest import SystemsService, running_systems
+from tests.events import cycle_closed
+from workers.settings import Settings
+from workers.worker import build_worker
+from workflows.quote_to_cash import QuoteToCashWorkflow
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+Handle = WorkflowHandle[QuoteToCashWorkflow, RunStatus]
+DAY = timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService]:
+    """Systems of this module alone: the card that declines twice declines for us."""
+    with running_systems(tmp_path_factory.mktemp("collect")) as service:
+        yield service
+
+
+def _four_eyes_policy() -> RoutingPolicy:
+    """The shipped approver policy, with two approvers needed from 100 USD up."""
+    shipped = load_policy()
+    approvals = shipped.approvals.model_copy(
+        update={"dual_approval_at": {**shipped.approvals.dual_approval_at, "USD": Decimal(100)}}
+    )
+    return shipped.model_copy(update={"approvals": approvals})
+
+
+@pytest.fixture
+async def queue(time_skipping_env: WorkflowEnvironment, own: SystemsService) -> AsyncIterator[str]:
+    task_queue = f"q2c-collect-{uuid.uuid4()}"
+    settings = Settings(task_queue=task_queue, systems_url=own.url, smtp_url=own.smtp_url)
+    async with own.client() as http:
+        async with build_worker(
+            time_skipping_env.client,
+            settings=settings,
+            http=http,
+            delivery_log=own.delivery_log,
+            policy=_four_eyes_policy(),
+        ):
+            yield task_queue
+
+
+async def _start(env: WorkflowEnvironment, queue: str, contract_id: str, month: int) -> Handle:
+    event = cycle_closed(contract_id, month)
+    return await env.client.start_workflow(
+        QuoteToCashWorkflow.run,
+        RunInput(event=event, collect=True),
+        id=f"test-collect:{event.business_key}:{uuid.uuid4()}",
+        task_queue=queue,
+    )
+
+
+async def _until(handle: Handle, check: Callable[[RunStatus], bool]) -> RunStatus:
+    status: RunStatus | None = None
+    for _ in range(400):
+        status = await handle.query(QuoteToCashWorkflow.status)
+        if check(status):
+            return status
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"condition never held: {status}")
+
+
+async def _collecting(handle: Handle) -> RunStatus:
+    return await _until(handle, lambda s: s.collection is not None and s.state.collecting)
+
+
+async def _get(own: SystemsService, path: str, **params: Any) -> Any:
+    async with own.client() as http:
+        response = await http.get(path, params=params)
+        response.raise_for_status()
+        return response.json()
+
+
+async def _pay(handle: Handle, amount: str, currency: str, reference: str) -> CollectionAnswer:
+    notice = PaymentNotice(
+        amount=Decimal(amount), currency=currency, reference=reference, value_date=date(2026, 3, 1)
+    )
+    return await _update(handle, "record_payment", RecordPayment(notice))
+
+
+async def _update(handle: Handle, name: str, body: Any) -> CollectionAnswer:
+    answer: CollectionAnswer = await handle.execute_update(name, body, result_type=CollectionAnswer)
+    return answer
+
+
+async def test_card_declined_twice_then_paid_on_the_third_attempt(
+    time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
+) -> None:
+    # CU-1003's card is seeded to decline its next two charges (insufficient_funds).
+    handle = await _start(time_skipping_env, queue, "C-1003", 1)
+    result = await handle.result()
+    assert result.state is RunState.PAID, result.reason
+    collection = result.collection
+    assert collection is not None
+    # The policy's card days are 0, 3, 5, 7 after the due date: the third attempt (day 5) pays.
+    assert collection.card_attempts == 3
+    actions = [e.action for e in collection.timeline]
+    assert actions.count("charge_declined") == 2
+    assert actions.count("charged") == 1
+    charged = [e for e in collection.timeline if e.action == "charged"][0]
+    assert (charged.at - collection.due_at) // DAY == 5
+    assert collection.paid == result.total and collection.amount_due == 0
+    [entry] = collection.entries
+    posting = await _get(own, f"/erp/cash-postings/{entry.posting_key}")
+    assert posting["posting_key"] == f"{handle.id}:payment:{entry.reference}"
+    assert Decimal(posting["applied"]) == result.total
+    # The reminder at 1 day past due went out between the declines, by e-mail.
+    assert "reminder" in [e.action for e in collection.timeline]
+
+
+async def test_bank_transfer_partial_then_full_reduces_what_is_due(
+    time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
+) -> None:
+    handle = await _start(time_skipping_env, queue, "C-1008", 2)
+    waiting = await _collecting(handle)
+    assert waiting.state is RunState.AWAITING_PAYMENT
+    total = waiting.total
+    assert total is not None and waiting.currency == "USD"
+    part = Decimal("10.00")
+    first = await _pay(handle, str(part), "USD", f"BANK-{uuid.uuid4().hex[:8]}")
+    assert (first.outcome, first.amount_due, first.state) == (
+        "applied",
+        total - part,
+        RunState.PARTIALLY_PAID.value,
+    )
+    # 5.00 more than the rest: the overpayment stays with the customer, recorded in the ERP.
+    rest = total - part + Decimal("5.00")
+    second = await _pay(handle, str(rest), "USD", f"BANK-{uuid.uuid4().hex[:8]}")
+    assert second.outcome == "applied" and second.amount_due == 0
+    result = await handle.result()
+    assert result.state is RunState.PAID
+    assert result.collection is not None
+    assert result.collection.credit_balance == Decimal("5.00")
+    items = await _get(own, "/erp/customers/CU-1008/open-items")
+    assert Decimal(items["credit_balance"]["USD"]) >= Decimal("5.00")
+    keys = {e.posting_key for e in result.collection.entries}
+    for key in keys:
+        assert (await _get(own, f"/erp/cash-postings/{key}"))["kind"] == "payment"
+
+
+async def test_the_same_payment_twice_is_applied_once_and_another_currency_is_refused(
+    time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
+) -> None:
+    handle = await _start(time_skipping_env, queue, "C-1007", 2)
+    waiting = await _collecting(handle)
+    assert waiting.total is not None
+    reference = f"BANK-{uuid.uuid4().hex[:8]}"
+    wrong = await _pay(handle, "20.00", "EUR", f"BANK-{uuid.uuid4().hex[:8]}")
+    assert wrong.outcome == "refused"
+    assert "currency: EUR differs from the invoice's USD" in wrong.detail
+    first = await _pay(handle, "20.00", "USD", reference)
+    again = await _pay(handle, "20.00", "USD", reference)
+    assert (first.outcome, again.outcome) == ("applied", "duplicate")
+    assert again.amount_due == waiting.total - Decimal("20.00")
+    status = await handle.query(QuoteToCashWorkflow.status)
+    assert any("EUR differs" in r.cause for r in status.refused)
+    erp = await _get(own, "/erp/cash-postings", customer_id="CU-1007")
+    mine = [p for p in erp if p["posting_key"].startswith(handle.id)]
+    assert [p["posting_key"] for p in mine] == [f"{handle.id}:payment:{reference}"]
+    await handle.terminate("test done")
+
+
+async def test_a_signal_with_bad_input_is_refused_and_kept_on_the_run(
+    time_skipping_env: WorkflowEnvironment, queue: str
+) -> None:
+    handle = await _start(time_skipping_env, queue, "C-1007", 3)
+    await _collecting(handle)
+    await handle.signal("record_payment", {"amount": 12.5, "currency": "USD", "reference": "X"})
+    status = await _until(handle, lambda s: bool(s.refused))
+    assert "amount" in status.refused[-1].cause and "float" in status.refused[-1].cause
+    assert status.collection is not None and status.collection.paid == 0
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await _update(handle, "resolve_dispute", DisputeResolution(outcome="upheld"))
+    assert "no dispute is open" in str(refused.value.cause)
+    await handle.terminate("test done")
+
+
+async def test_dispute_pauses_dunning_then_a_credit_leaves_the_rest_due(
+    time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
+) -> None:
+    handle = await _start(time_skipping_env, queue, "C-1004", 2)
+    waiting = await _collecting(handle)
+    total = waiting.total
+    assert total is not None
+    opened = await _update(
+        handle, "dispute", RaiseDispute(DisputeNotice(reason="seats not used", by="ar@q2c.example"))
+    )
+    assert opened.state == RunState.DISPUTED.value
+    # 100 days pass: no dunning level fires while the dispute is open.
+    await time_skipping_env.sleep(100 * DAY)
+    paused = await handle.query(QuoteToCashWorkflow.status)
+    assert paused.state is RunState.DISPUTED
+    assert paused.collection is not None and paused.collection.fired == []
+    credit = (total / 4).quantize(Decimal("0.01"))
+    answer = await _update(
+        handle,
+        "resolve_dispute",
+        DisputeResolution(outcome="credited", credit_amount=credit, by="controller@q2c.example"),
+    )
+    assert answer.amount_due == total - credit
+    status = await handle.query(QuoteToCashWorkflow.status)
+    note = status.document("credit_note")
+    assert note is not None and note.invoice.total == credit
+    posted = await _get(own, f"/erp/postings/{note.posting_key}")
+    assert posted["erp_document_id"] == note.erp_document_id
+    await _pay(handle, str(total - credit), waiting.currency, f"BANK-{uuid.uuid4().hex[:8]}")
+    result = await handle.result()
+    assert result.state is RunState.PAID
+    assert result.collection is not None and result.collection.credited == credit
+
+
+async def test_write_off_after_ninety_days_needs_two_approvers(
+    time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
+) -> None:
+    handle = await _start(time_skipping_env, queue, "C-1008", 3)
+    waiting = await _collecting(handle)
+    assert waiting.collection is not None
+    # 30 days' terms, then the write-off level at 90 days past due (the approval wait
+    # that follows expires after 7 days).
+    await time_skipping_env.sleep(122 * DAY)
+    asking = await _until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
+    assert asking.approval is not None and asking.approval.approvals_needed == 2
+    for approver in ("ar.lead@q2c.example", "billing.ops@q2c.example"):
+        await handle.execute_update(
+            QuoteToCashWorkflow.decide,
+            Decision(verdict="approve", approver=approver, comment="uncollectable"),
+        )
+    result = await handle.result()
+    assert result.state is RunState.WRITTEN_OFF
+    assert result.collection is not None
+    assert result.collection.written_off == waiting.total
+    assert result.collection.account_blocked  # blocked at 30 days, not paid
+    [entry] = [e for e in result.collection.entries if e.kind == "write_off"]
+    posting = await _get(own, f"/erp/cash-postings/{entry.posting_key}")
+    assert posting["kind"] == "write_off" and Decimal(posting["applied"]) == waiting.total
+    levels = [e.level for e in result.collection.timeline if e.action == "reminder"]
+    assert levels == ["reminder", "second_reminder"]
+
+
+async def test_a_charge_whose_answer_is_lost_is_charged_once(
+    time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
+) -> None:
+    # The provider commits the charge, then the answer is lost (504): the activity retries
+    # with the same idempotency key until the answer gets through.
+    async with own.client() as http:
+        rule = {"system": "payments", "drop_response_rate": 1}
+        (await http.put("/admin/faults", json=rule)).raise_for_status()
+        handle = await _start(time_skipping_env, queue, "C-1001", 2)
+        result_task = asyncio.create_task(handle.result())
+        for _ in range(400):
+            intents = await _get(own, "/payments/payment_intents", customer="CU-1001")
+            if any(i["metadata"].get("run_id") == handle.id for i in intents):
+                break
+            await asyncio.sleep(0.05)
+        (await http.delete("/admin/faults")).raise_for_status()
+    result = await result_task
+    assert result.state is RunState.PAID
+    intents = await _get(own, "/payments/payment_intents", customer="CU-1001")
+    mine = [i for i in intents if i["metadata"].get("run_id") == handle.id]
+    assert len(mine) == 1 and mine[0]["status"] == "succeeded"
+    assert result.collection is not None and result.collection.card_attempts == 1
