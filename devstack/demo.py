@@ -18,7 +18,7 @@ from billing.dunning import load_dunning_policy, next_card_retry
 from devstack.stack import DevStack, Ports, StackError
 from ops.report.build import load, write_html
 from schemas.events import ContractEvent, MilestoneCompleted
-from schemas.runs import POSTED_OR_BEYOND, RunState, RunStatus
+from schemas.runs import DELIVERED_OR_BEYOND, POSTED_OR_BEYOND, RunState, RunStatus
 from starters.events import amended, cycle_closed
 from starters.intake import start_run
 from workers.settings import Settings
@@ -240,7 +240,8 @@ async def check_deliveries(stack: DevStack, statuses: dict[str, RunStatus | None
         message_ids[wanted] = message_ids.get(wanted, 0) + 1
     async with stack.systems_client() as http:
         for workflow_id, status in statuses.items():
-            if status is None or status.state is not RunState.DELIVERED:
+            # Delivered, and then collecting or collected: every such run sent its documents.
+            if status is None or status.state not in DELIVERED_OR_BEYOND:
                 continue
             for document in status.documents:
                 sent = document.delivery

@@ -83,6 +83,8 @@ POSTED_OR_BEYOND = frozenset(
     }
 )
 """Runs whose documents the ERP holds."""
+DELIVERED_OR_BEYOND = POSTED_OR_BEYOND - {RunState.POSTED, RunState.DELIVERING}
+"""Runs whose documents reached the customer: delivered, then collecting or collected."""
 
 
 class Problem(BaseModel):

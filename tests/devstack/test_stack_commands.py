@@ -71,7 +71,7 @@ def test_demo_settles_every_run_as_expected_and_exits_zero(tmp_path: Path) -> No
         "C-1005:cycle": "AwaitingPayment",
         "C-1006:cycle": "AwaitingPayment",
         "C-1007:cycle": "AwaitingPayment",
-        "C-1008:cycle": "AwaitingPayment",
+        "C-1014:cycle": "AwaitingPayment",
         "C-1009:cycle": "AwaitingApproval",
         "C-1010:cycle": "NeedsAttention",
         "C-1011:cycle": "AwaitingPayment",
@@ -81,7 +81,7 @@ def test_demo_settles_every_run_as_expected_and_exits_zero(tmp_path: Path) -> No
     }
     assert "┃ payment " in done.stdout
     assert "declined ×1 (insufficient_funds), next try" in rows["C-1003:cycle"][4]
-    assert "bank transfer due" in rows["C-1008:cycle"][4]
+    assert "bank transfer due" in rows["C-1014:cycle"][4]
     assert rows["C-1001:cycle"][4].startswith("paid ")
     assert "nothing new started" in done.stdout  # the redelivered event
     assert "q2c%3AC-1009%3Acycle" in done.stdout  # the link to the run awaiting approval
