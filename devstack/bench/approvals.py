@@ -140,7 +140,8 @@ async def _drive(
     waiting = (
         f'{state} = "{RunState.AWAITING_APPROVAL.value}" AND WorkflowId STARTS_WITH "{prefix}"'
     )
-    posted = f'{state} = "{RunState.POSTED.value}" AND WorkflowId STARTS_WITH "{prefix}"'
+    # Approved runs post, reconcile and deliver: their last state is Delivered.
+    posted = f'{state} = "{RunState.DELIVERED.value}" AND WorkflowId STARTS_WITH "{prefix}"'
 
     def start(index: int) -> Awaitable[object]:
         return client.start_workflow(
