@@ -84,17 +84,22 @@ def _temporal(client: Client, command: str, workflow_id: str, *extra: str) -> st
 async def _run(
     client: Client, systems: SystemsService, contract_id: str, month: int
 ) -> tuple[str, RunState]:
-    settings = Settings(task_queue=f"q2c-enc-{uuid.uuid4()}", systems_url=systems.url)
+    settings = Settings(
+        task_queue=f"q2c-enc-{uuid.uuid4()}", systems_url=systems.url, smtp_url=systems.smtp_url
+    )
     event = cycle_closed(contract_id, month)
-    async with systems.client() as http, build_worker(client, settings=settings, http=http):
-        outcome = await start_run(client, event, task_queue=settings.task_queue)
+    async with (
+        systems.client() as http,
+        build_worker(client, settings=settings, http=http, delivery_log=systems.delivery_log),
+    ):
+        outcome = await start_run(client, event, task_queue=settings.task_queue, collect=False)
         status = await run_handle(client, outcome.workflow_id).result()
     return outcome.workflow_id, status.state
 
 
 @pytest.mark.parametrize(
     ("contract_id", "state"),
-    [("C-1002", RunState.POSTED), ("C-1010", RunState.NEEDS_ATTENTION)],
+    [("C-1002", RunState.DELIVERED), ("C-1010", RunState.NEEDS_ATTENTION)],
 )
 async def test_the_official_cli_shows_customer_data_only_through_the_codec_server(
     dev_server_env: WorkflowEnvironment,
@@ -155,9 +160,14 @@ async def test_a_worker_without_the_key_fails_the_task_by_key_id_and_loses_nothi
     keyless = await connect(
         client.service_client.config.target_host, converter=data_converter(other)
     )
-    outcome = await start_run(client, cycle_closed("C-1004", 7), task_queue=task_queue)
+    outcome = await start_run(
+        client, cycle_closed("C-1004", 7), task_queue=task_queue, collect=False
+    )
     handle = client.get_workflow_handle(outcome.workflow_id)
-    async with systems.client() as http, build_worker(keyless, settings=other, http=http):
+    async with (
+        systems.client() as http,
+        build_worker(keyless, settings=other, http=http, delivery_log=systems.delivery_log),
+    ):
         failed = None
         for _ in range(100):
             failures = [
@@ -177,7 +187,10 @@ async def test_a_worker_without_the_key_fails_the_task_by_key_id_and_loses_nothi
     assert "q2c-other" in str(error)
 
     # The run waits, not lost: a worker with the key picks it up and finishes it.
-    right = Settings(task_queue=task_queue, systems_url=systems.url)
-    async with systems.client() as http, build_worker(client, settings=right, http=http):
+    right = Settings(task_queue=task_queue, systems_url=systems.url, smtp_url=systems.smtp_url)
+    async with (
+        systems.client() as http,
+        build_worker(client, settings=right, http=http, delivery_log=systems.delivery_log),
+    ):
         result = await asyncio.wait_for(run_handle(client, outcome.workflow_id).result(), 60)
-    assert result.state is RunState.POSTED
+    assert result.state is RunState.DELIVERED
