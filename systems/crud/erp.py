@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -56,8 +57,9 @@ def canonical(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def fingerprint(request: PostingRequest) -> str:
-    """SHA-256 of the request with decimals normalised: equal content, equal fingerprint."""
+def fingerprint(request: BaseModel) -> str:
+    """SHA-256 of a posting request (an invoice's or cash's) with decimals normalised: equal
+    content, equal fingerprint."""
     text = json.dumps(request.model_dump(), default=canonical, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

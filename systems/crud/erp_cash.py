@@ -1,8 +1,6 @@
 """Cash application: payments, refunds and write-offs against posted documents, exactly once
 per posting key, and the open items they leave per customer."""
 
-import hashlib
-import json
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -12,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from systems.crud.erp import canonical, next_document_id
+from systems.crud.erp import fingerprint, next_document_id
 from systems.errors import Conflict, InvalidInput, NotFound
 from systems.models.erp import Posting
 from systems.models.erp_cash import (
@@ -31,11 +29,6 @@ RECEIVABLE = "1200 Accounts receivable"
 CUSTOMER_CREDIT = "2400 Customer credit balances"
 BAD_DEBT = "6900 Bad debt expense"
 ZERO = Decimal(0)
-
-
-def cash_fingerprint(request: CashPostingRequest) -> str:
-    text = json.dumps(request.model_dump(), default=canonical, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _same_or_conflict(posting: CashPosting, content_hash: str) -> CashPosting:
@@ -172,7 +165,7 @@ def post_cash(
     Raises Conflict for the key posted with other content, NotFound for an unknown document,
     InvalidInput for a currency other than the document's or an amount it cannot take.
     """
-    content_hash = cash_fingerprint(request)
+    content_hash = fingerprint(request)
     try:
         document = _document(session=session, document_id=request.document)
         existing = get_cash_posting(session=session, posting_key=request.posting_key)
