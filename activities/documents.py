@@ -57,19 +57,25 @@ class DocumentActivities:
         return await self._delivery.send_email(_email(input, rendered, seller=self._seller))
 
 
+def render_input(input: DeliverDocumentInput, *, seller: Seller) -> RenderedDocuments:
+    """The files of the document a delivery was given; raises what `render_documents` does.
+    Rendering is deterministic: the same input gives the same bytes again."""
+    return render_documents(
+        input.invoice,
+        number=input.erp_document_id,
+        issue_date=input.issue_date,
+        seller=seller,
+        customer=input.customer,
+        contract=input.contract,
+        preceding_invoice=input.preceding_invoice,
+        preceding_invoice_date=input.preceding_invoice_date,
+    )
+
+
 def render(input: DeliverDocumentInput, *, seller: Seller) -> RenderedDocuments:
     """The document's files, or a permanent `einvoice_invalid` naming field and rule."""
     try:
-        return render_documents(
-            input.invoice,
-            number=input.erp_document_id,
-            issue_date=input.issue_date,
-            seller=seller,
-            customer=input.customer,
-            contract=input.contract,
-            preceding_invoice=input.preceding_invoice,
-            preceding_invoice_date=input.preceding_invoice_date,
-        )
+        return render_input(input, seller=seller)
     except EInvoiceError as error:
         raise permanent(
             ReasonCode.EINVOICE_INVALID,

@@ -7,18 +7,16 @@ the version in force on its invoice's due date. Days past due count whole days f
 instant: a level at 30 days fires 30 × 24 hours after it.
 """
 
-import os
-import tomllib
 from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from billing.money import round_money
+from billing.policy_file import load_policy_file
 from schemas.money import Amount, CurrencyCode
 
 DUNNING_POLICY_ENV = "Q2C_DUNNING_POLICY_FILE"
@@ -132,26 +130,13 @@ class DunningPolicies(BaseModel):
 
 def load_dunning_policy(path: Path | None = None) -> DunningPolicies:
     """The policy at `path`, else at `$Q2C_DUNNING_POLICY_FILE`, else the shipped defaults."""
-    env = os.environ.get(DUNNING_POLICY_ENV)
-    chosen = path or (Path(env) if env else None)
-    if chosen is None:
-        source = "billing/dunning_policy.toml"
-        text = resources.files("billing").joinpath("dunning_policy.toml").read_text()
-    else:
-        source = str(chosen)
-        try:
-            text = chosen.read_text()
-        except OSError as error:
-            raise DunningPolicyError(f"{source}: {error.strerror}") from None
-    try:
-        return DunningPolicies.model_validate(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as error:
-        raise DunningPolicyError(f"{source}: not valid TOML: {error}") from None
-    except ValidationError as error:
-        causes = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
-        raise DunningPolicyError(f"{source}: {causes}") from None
+    return load_policy_file(
+        DunningPolicies,
+        path=path,
+        env=DUNNING_POLICY_ENV,
+        shipped="dunning_policy.toml",
+        error=DunningPolicyError,
+    )
 
 
 # --- when levels fire --------------------------------------------------------------------

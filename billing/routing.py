@@ -4,18 +4,16 @@ The policy is a TOML file: `billing/routing_policy.toml` ships the defaults, `Q2
 names another. Every reason has a code and a human sentence; no reason means straight through.
 """
 
-import os
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from billing.anomaly import explain, score_metric
 from billing.approvers import ApproverPolicy
+from billing.policy_file import load_policy_file
 from schemas.contract import Contract
 from schemas.invoice import Invoice
 from schemas.runs import Problem, RouteReason
@@ -61,25 +59,9 @@ class RoutingPolicy(BaseModel):
 
 def load_policy(path: Path | None = None) -> RoutingPolicy:
     """The policy at `path`, else at `$Q2C_POLICY_FILE`, else the shipped defaults."""
-    chosen = path or (Path(os.environ[POLICY_ENV]) if os.environ.get(POLICY_ENV) else None)
-    if chosen is None:
-        source = "billing/routing_policy.toml"
-        text = resources.files("billing").joinpath("routing_policy.toml").read_text()
-    else:
-        source = str(chosen)
-        try:
-            text = chosen.read_text()
-        except OSError as error:
-            raise PolicyError(f"{source}: {error.strerror}") from None
-    try:
-        return RoutingPolicy.model_validate(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as error:
-        raise PolicyError(f"{source}: not valid TOML: {error}") from None
-    except ValidationError as error:
-        causes = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
-        raise PolicyError(f"{source}: {causes}") from None
+    return load_policy_file(
+        RoutingPolicy, path=path, env=POLICY_ENV, shipped="routing_policy.toml", error=PolicyError
+    )
 
 
 def route(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from billing.einvoice import RenderedDocuments, render_documents
+from activities.documents import render_input
 from billing.tax import Seller
 from schemas.delivery import DeliverDocumentInput
 from schemas.runs import RunStatus
@@ -48,19 +48,6 @@ async def delivery_inputs(client: Client, workflow_id: str) -> list[DeliverDocum
     return inputs
 
 
-def render_again(given: DeliverDocumentInput, *, seller: Seller) -> RenderedDocuments:
-    return render_documents(
-        given.invoice,
-        number=given.erp_document_id,
-        issue_date=given.issue_date,
-        seller=seller,
-        customer=given.customer,
-        contract=given.contract,
-        preceding_invoice=given.preceding_invoice,
-        preceding_invoice_date=given.preceding_invoice_date,
-    )
-
-
 async def write_run_documents(
     client: Client, workflow_id: str, *, out: Path, seller: Seller
 ) -> list[Path]:
@@ -68,7 +55,7 @@ async def write_run_documents(
     written: list[Path] = []
     out.mkdir(parents=True, exist_ok=True)
     for given in await delivery_inputs(client, workflow_id):
-        rendered = await asyncio.to_thread(render_again, given, seller=seller)
+        rendered = await asyncio.to_thread(render_input, given, seller=seller)
         for suffix, content in ((".xml", rendered.ubl), (".cii.xml", rendered.cii)):
             written.append(out / f"{rendered.file_stem}{suffix}")
             written[-1].write_bytes(content)

@@ -5,15 +5,14 @@ A delivery writes its intent (state `sending`, with the Message-ID it will carry
 sends, and `sent` after. See `activities.delivery` for what a retry does in each state.
 """
 
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Engine, Table, event, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Field, SQLModel, create_engine
+from sqlalchemy import DateTime, Table, select, update
+from sqlmodel import Field, SQLModel
 
 from schemas.delivery import DeliveryRecord
+from workers.own_database import OneTableStore, utc
 
 
 class DeliveryRow(SQLModel, table=True):
@@ -37,37 +36,11 @@ def _table() -> Table:
     return cast(Table, DeliveryRow.__table__)  # type: ignore[attr-defined]
 
 
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything written here is UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _sqlite_pragmas(connection: Any, _record: object) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
-
-
-class DeliveryLogStore:
+class DeliveryLogStore(OneTableStore):
     """Keyed by posting key; every write is one statement, safe to repeat."""
 
-    def __init__(self, *, url: str, connect_args: dict[str, Any] | None = None) -> None:
-        args = dict(connect_args or {})
-        self._sqlite = url.startswith("sqlite")
-        if self._sqlite:
-            args.setdefault("timeout", 30)  # several worker processes may share the file
-        self.engine: Engine = create_engine(url, connect_args=args)
-        if self._sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-
-    def create(self) -> None:
-        database = self.engine.url.database
-        if self._sqlite and database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        SQLModel.metadata.create_all(self.engine, tables=[_table()])
-
-    def dispose(self) -> None:
-        self.engine.dispose()
+    def table(self) -> Table:
+        return _table()
 
     def find(self, key: str) -> DeliveryRecord | None:
         with self.engine.connect() as connection:
@@ -83,11 +56,10 @@ class DeliveryLogStore:
         recipient is updated and its attempts counted; its Message-ID and intent time stay.
         """
         values = intent.model_dump(exclude={"sent_at"})
-        values["intent_at"] = _utc(values["intent_at"])
-        dialect = sqlite if self._sqlite else postgresql
+        values["intent_at"] = utc(values["intent_at"])
         table = _table()
         insert = (
-            dialect.insert(table)
+            self.dialect.insert(table)
             .values(values)
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(table.c.id)
@@ -115,7 +87,7 @@ class DeliveryLogStore:
                 update(table)
                 .where(table.c.key == key)
                 .values(
-                    state="sent", message_id=message_id, sent_at=_utc(sent_at), reply=reply[:500]
+                    state="sent", message_id=message_id, sent_at=utc(sent_at), reply=reply[:500]
                 )
             )
 
@@ -132,7 +104,7 @@ class DeliveryLogStore:
 def _record(row: Any) -> DeliveryRecord:
     values = dict(row)
     values.pop("id")
-    values["intent_at"] = _utc(values["intent_at"])
+    values["intent_at"] = utc(values["intent_at"])
     if values["sent_at"] is not None:
-        values["sent_at"] = _utc(values["sent_at"])
+        values["sent_at"] = utc(values["sent_at"])
     return DeliveryRecord.model_validate(values)

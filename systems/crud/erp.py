@@ -2,14 +2,16 @@
 
 import hashlib
 import json
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from systems.errors import Conflict
 from systems.models.erp import (
@@ -17,14 +19,17 @@ from systems.models.erp import (
     CurrencyTotals,
     DocumentCounter,
     InvoiceHistoryItem,
+    JournalEntry,
     JournalLine,
     JournalTotals,
     Posting,
     PostingPublic,
     PostingRequest,
 )
-from systems.models.erp_cash import CashJournalLine
+from systems.models.erp_cash import CashJournalEntry, CashJournalLine, CashPosting
 from systems.types import ScaledDecimal, money_text, plain
+
+Stored = TypeVar("Stored", Posting, CashPosting)
 
 DOCUMENT_PREFIXES = {
     "invoice": "INV",
@@ -56,8 +61,9 @@ def canonical(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def fingerprint(request: PostingRequest) -> str:
-    """SHA-256 of the request with decimals normalised: equal content, equal fingerprint."""
+def fingerprint(request: BaseModel) -> str:
+    """SHA-256 of a posting request (an invoice's or cash's) with decimals normalised: equal
+    content, equal fingerprint."""
     text = json.dumps(request.model_dump(), default=canonical, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -95,44 +101,73 @@ def post_invoice(
     if existing is not None:
         return _same_or_conflict(existing, content_hash), False
     invoice = request.invoice
+    posting = Posting(
+        posting_key=request.posting_key,
+        erp_document_id=next_document_id(session=session, document_type=invoice.document_type),
+        invoice_id=invoice.invoice_id,
+        contract_id=invoice.contract_id,
+        customer_id=invoice.customer_id,
+        currency=invoice.currency,
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
+        total=invoice.total,
+        invoice=invoice.model_dump(mode="json"),
+        journal=[entry.model_dump(mode="json") for entry in request.journal],
+        content_hash=content_hash,
+        posted_at=now.astimezone(UTC),
+    )
+    lines = journal_lines(request.journal, currency=invoice.currency)
+    return commit_posting(
+        session,
+        posting,
+        lambda posting_id: [JournalLine(posting_id=posting_id, **line) for line in lines],
+        stored=lambda: get_posting(session=session, posting_key=request.posting_key),
+        same_or_conflict=lambda stored: _same_or_conflict(stored, content_hash),
+    )
+
+
+def journal_lines(
+    entries: Iterable[JournalEntry | CashJournalEntry], *, currency: str
+) -> list[dict[str, Any]]:
+    """A posting's journal entries as the columns of its journal lines, numbered from 1."""
+    return [
+        {
+            "line_no": number,
+            "account": entry.account,
+            "currency": currency,
+            "debit": entry.debit,
+            "credit": entry.credit,
+            "description": entry.description,
+        }
+        for number, entry in enumerate(entries, start=1)
+    ]
+
+
+def commit_posting(
+    session: Session,
+    posting: Stored,
+    lines: Callable[[int], Iterable[SQLModel]],
+    *,
+    stored: Callable[[], Stored | None],
+    same_or_conflict: Callable[[Stored], Stored],
+) -> tuple[Stored, bool]:
+    """Commit the posting and, once it has its id, its journal lines: True when posted now.
+
+    A concurrent post of the same key that committed first wins on the unique posting_key;
+    its posting is returned then (False), or Conflict raised when the content differs.
+    """
     try:
-        posting = Posting(
-            posting_key=request.posting_key,
-            erp_document_id=next_document_id(session=session, document_type=invoice.document_type),
-            invoice_id=invoice.invoice_id,
-            contract_id=invoice.contract_id,
-            customer_id=invoice.customer_id,
-            currency=invoice.currency,
-            period_start=invoice.period_start,
-            period_end=invoice.period_end,
-            total=invoice.total,
-            invoice=invoice.model_dump(mode="json"),
-            journal=[entry.model_dump(mode="json") for entry in request.journal],
-            content_hash=content_hash,
-            posted_at=now.astimezone(UTC),
-        )
         session.add(posting)
         session.flush()
         assert posting.id is not None
-        session.add_all(
-            JournalLine(
-                posting_id=posting.id,
-                line_no=number,
-                account=entry.account,
-                currency=invoice.currency,
-                debit=entry.debit,
-                credit=entry.credit,
-                description=entry.description,
-            )
-            for number, entry in enumerate(request.journal, start=1)
-        )
+        session.add_all(lines(posting.id))
         session.commit()
     except IntegrityError:
         session.rollback()
-        existing = get_posting(session=session, posting_key=request.posting_key)
+        existing = stored()
         if existing is None:
             raise
-        return _same_or_conflict(existing, content_hash), False
+        return same_or_conflict(existing), False
     session.refresh(posting)
     return posting, True
 

@@ -1,18 +1,15 @@
 """Cash application: payments, refunds and write-offs against posted documents, exactly once
 per posting key, and the open items they leave per customer."""
 
-import hashlib
-import json
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from systems.crud.erp import canonical, next_document_id
+from systems.crud.erp import commit_posting, fingerprint, journal_lines, next_document_id
 from systems.errors import Conflict, InvalidInput, NotFound
 from systems.models.erp import Posting
 from systems.models.erp_cash import (
@@ -31,11 +28,6 @@ RECEIVABLE = "1200 Accounts receivable"
 CUSTOMER_CREDIT = "2400 Customer credit balances"
 BAD_DEBT = "6900 Bad debt expense"
 ZERO = Decimal(0)
-
-
-def cash_fingerprint(request: CashPostingRequest) -> str:
-    text = json.dumps(request.model_dump(), default=canonical, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _same_or_conflict(posting: CashPosting, content_hash: str) -> CashPosting:
@@ -172,70 +164,51 @@ def post_cash(
     Raises Conflict for the key posted with other content, NotFound for an unknown document,
     InvalidInput for a currency other than the document's or an amount it cannot take.
     """
-    content_hash = cash_fingerprint(request)
-    try:
-        document = _document(session=session, document_id=request.document)
-        existing = get_cash_posting(session=session, posting_key=request.posting_key)
-        if existing is not None:
-            session.rollback()
-            return _same_or_conflict(existing, content_hash), False
-        postings = _postings_of(session=session, document_ids=[document.erp_document_id])
-        balance = _Balance(document=document, postings=postings[document.erp_document_id])
-        try:
-            _check(request, document, balance)
-        except InvalidInput:
-            session.rollback()
-            raise
-        applied, to_credit = request.amount, ZERO
-        if request.kind == "payment":
-            applied = min(request.amount, max(balance.open, ZERO))
-            to_credit = request.amount - applied
-        journal = _journal(
-            request.kind, amount=request.amount, applied=applied, to_credit=to_credit
-        )
-        sign = 1 if request.kind == "refund" else -1
-        posting = CashPosting(
-            posting_key=request.posting_key,
-            cash_document_id=next_document_id(session=session, document_type=request.kind),
-            kind=request.kind,
-            document=document.erp_document_id,
-            customer_id=document.customer_id,
-            currency=request.currency,
-            amount=request.amount,
-            applied=applied,
-            to_credit=to_credit,
-            open_after=balance.open + sign * applied,
-            value_date=request.value_date,
-            reference=request.reference,
-            description=request.description,
-            journal=[entry.model_dump(mode="json") for entry in journal],
-            content_hash=content_hash,
-            posted_at=now.astimezone(UTC),
-        )
-        session.add(posting)
-        session.flush()
-        assert posting.id is not None
-        session.add_all(
-            CashJournalLine(
-                cash_posting_id=posting.id,
-                line_no=number,
-                account=entry.account,
-                currency=request.currency,
-                debit=entry.debit,
-                credit=entry.credit,
-                description=entry.description,
-            )
-            for number, entry in enumerate(journal, start=1)
-        )
-        session.commit()
-    except IntegrityError:
+    content_hash = fingerprint(request)
+    document = _document(session=session, document_id=request.document)
+    existing = get_cash_posting(session=session, posting_key=request.posting_key)
+    if existing is not None:
         session.rollback()
-        existing = get_cash_posting(session=session, posting_key=request.posting_key)
-        if existing is None:
-            raise
         return _same_or_conflict(existing, content_hash), False
-    session.refresh(posting)
-    return posting, True
+    postings = _postings_of(session=session, document_ids=[document.erp_document_id])
+    balance = _Balance(document=document, postings=postings[document.erp_document_id])
+    try:
+        _check(request, document, balance)
+    except InvalidInput:
+        session.rollback()
+        raise
+    applied, to_credit = request.amount, ZERO
+    if request.kind == "payment":
+        applied = min(request.amount, max(balance.open, ZERO))
+        to_credit = request.amount - applied
+    journal = _journal(request.kind, amount=request.amount, applied=applied, to_credit=to_credit)
+    sign = 1 if request.kind == "refund" else -1
+    posting = CashPosting(
+        posting_key=request.posting_key,
+        cash_document_id=next_document_id(session=session, document_type=request.kind),
+        kind=request.kind,
+        document=document.erp_document_id,
+        customer_id=document.customer_id,
+        currency=request.currency,
+        amount=request.amount,
+        applied=applied,
+        to_credit=to_credit,
+        open_after=balance.open + sign * applied,
+        value_date=request.value_date,
+        reference=request.reference,
+        description=request.description,
+        journal=[entry.model_dump(mode="json") for entry in journal],
+        content_hash=content_hash,
+        posted_at=now.astimezone(UTC),
+    )
+    lines = journal_lines(journal, currency=request.currency)
+    return commit_posting(
+        session,
+        posting,
+        lambda posting_id: [CashJournalLine(cash_posting_id=posting_id, **line) for line in lines],
+        stored=lambda: get_cash_posting(session=session, posting_key=request.posting_key),
+        same_or_conflict=lambda stored: _same_or_conflict(stored, content_hash),
+    )
 
 
 def list_cash_postings(

@@ -5,15 +5,14 @@ Temporal's history retention.
 """
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Engine, Table, event, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Field, SQLModel, create_engine
+from sqlalchemy import DateTime, Table, select
+from sqlmodel import Field, SQLModel
 
 from schemas.audit import Handoff, Outcome
+from workers.own_database import OneTableStore, utc
 
 
 class AuditRow(SQLModel, table=True):
@@ -42,37 +41,11 @@ def _table() -> Table:
     return cast(Table, AuditRow.__table__)  # type: ignore[attr-defined]
 
 
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything written here is UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _sqlite_pragmas(connection: Any, _record: object) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
-
-
-class AuditStore:
+class AuditStore(OneTableStore):
     """Writes handoffs once per key and reads them back for the report."""
 
-    def __init__(self, *, url: str, connect_args: dict[str, Any] | None = None) -> None:
-        args = dict(connect_args or {})
-        self._sqlite = url.startswith("sqlite")
-        if self._sqlite:
-            args.setdefault("timeout", 30)  # several worker processes may share the file
-        self.engine: Engine = create_engine(url, connect_args=args)
-        if self._sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-
-    def create(self) -> None:
-        database = self.engine.url.database
-        if self._sqlite and database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        SQLModel.metadata.create_all(self.engine, tables=[_table()])
-
-    def dispose(self) -> None:
-        self.engine.dispose()
+    def table(self) -> Table:
+        return _table()
 
     def record(self, handoffs: Sequence[Handoff]) -> None:
         """Insert each handoff unless its key is already there (a retry writes nothing)."""
@@ -82,11 +55,12 @@ class AuditStore:
         for row in rows:
             row["outcome"] = str(row["outcome"])
             row["detail"] = row["detail"][:500]
-            row["started_at"] = _utc(row["started_at"])
-            row["finished_at"] = _utc(row["finished_at"])
-        dialect = sqlite if self._sqlite else postgresql
+            row["started_at"] = utc(row["started_at"])
+            row["finished_at"] = utc(row["finished_at"])
         statement = (
-            dialect.insert(_table()).values(rows).on_conflict_do_nothing(index_elements=["key"])
+            self.dialect.insert(_table())
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["key"])
         )
         with self.engine.begin() as connection:
             connection.execute(statement)
@@ -96,7 +70,7 @@ class AuditStore:
         columns = _table().c
         query = select(_table()).order_by(columns.finished_at, columns.id)
         if since is not None:
-            active = select(columns.workflow_id).where(columns.finished_at >= _utc(since))
+            active = select(columns.workflow_id).where(columns.finished_at >= utc(since))
             query = query.where(columns.workflow_id.in_(active))
         with self.engine.connect() as connection:
             found = connection.execute(query).mappings().all()
@@ -108,6 +82,6 @@ def _handoffs(rows: Iterable[Any]) -> Iterable[Handoff]:
         values = dict(row)
         values.pop("id")
         values["outcome"] = Outcome(values["outcome"])
-        values["started_at"] = _utc(values["started_at"])
-        values["finished_at"] = _utc(values["finished_at"])
+        values["started_at"] = utc(values["started_at"])
+        values["finished_at"] = utc(values["finished_at"])
         yield Handoff.model_validate(values)
