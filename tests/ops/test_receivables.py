@@ -6,13 +6,18 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from ops.receivables import age
+from schemas.payments import OpenItem, OpenItems
 from tests.conftest import SystemsService, running_systems
 from tests.systems.test_erp import _request
 
@@ -150,3 +155,59 @@ def test_a_wrong_token_is_refused_with_the_answer(ledger: SystemsService) -> Non
     )
     run = _receivables(stranger, "--json")
     assert run.returncode == 1 and "/crm/customers: 401" in run.stderr
+
+
+_amounts = st.decimals(min_value=Decimal("-500"), max_value=Decimal("5000"), places=2).filter(
+    lambda d: d != 0
+)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            _amounts, st.integers(min_value=-60, max_value=400), st.sampled_from(["USD", "EUR"])
+        ),
+        max_size=30,
+    )
+)
+def test_the_buckets_add_up_to_what_is_open(rows: list[tuple[Decimal, int, str]]) -> None:
+    as_of = date(2026, 11, 30)
+    items = [
+        OpenItem(
+            erp_document_id=f"INV-{n}",
+            posting_key=f"k:{n}",
+            document_type="invoice",
+            invoice_id=f"i{n}",
+            currency=currency,
+            total=abs(amount),
+            paid=Decimal(0),
+            refunded=Decimal(0),
+            written_off=Decimal(0),
+            open_amount=amount,
+            due_date=as_of - timedelta(days=late),
+        )
+        for n, (amount, late, currency) in enumerate(rows)
+    ]
+    aged = age(
+        [OpenItems(customer_id="CU", items=items, open_by_currency={}, credit_balance={})],
+        as_of=as_of,
+    )
+    for row in aged.by_currency:
+        mine = [a for a, _, c in rows if c == row.currency]
+        assert row.total == sum(mine, Decimal(0)) == sum(row.buckets.values(), Decimal(0))
+        assert row.items == len(mine)
+    # Edges written out from the bucket names: 0 current, 30 in 1-30, 31 in 31-60, 91 in 90+.
+    for item in aged.items:
+        late = item.days_past_due
+        expected = (
+            "current"
+            if late <= 0
+            else "1-30"
+            if late <= 30
+            else "31-60"
+            if late <= 60
+            else "61-90"
+            if late <= 90
+            else "90+"
+        )
+        assert item.bucket == expected
