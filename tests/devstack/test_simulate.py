@@ -180,3 +180,14 @@ def test_a_file_that_is_not_json_is_refused(tmp_path: Path) -> None:
     path.write_text("{not json")
     run = _simulate(path)
     assert run.returncode == 2 and "not valid JSON" in run.stderr
+
+
+def test_an_event_after_the_run_ended_is_refused(tmp_path: Path) -> None:
+    scenario = _base()
+    scenario["events"].append({"type": "dispute_opened", "date": "2026-04-21"})
+    run = _simulate(_write(tmp_path, scenario))
+    assert run.returncode == 2, run.stdout + run.stderr
+    # Paid in full on 2026-04-20: nothing is left to dispute on the 21st.
+    assert "events.1: the run had already ended Paid before 2026-04-21" in " ".join(
+        run.stderr.split()
+    )
