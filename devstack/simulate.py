@@ -7,6 +7,7 @@ out: the policy's `effective_from`s, the events, the timeline. Events happen at 
 their day, after the dunning levels of that day (which fire at midnight).
 """
 
+import asyncio
 import json
 import tempfile
 import uuid
@@ -392,8 +393,6 @@ async def _send(handle: Handle, index: int, name: str, body: BaseModel) -> None:
 
 async def simulate(scenario: Scenario, policies: DunningPolicies) -> Simulation:
     """Collect the scenario's invoice on the time-skipping server and return its timeline."""
-    import asyncio
-
     check_against_policy(scenario, policies)
     invoice = scenario.invoice
     today = datetime.now(UTC).date()
