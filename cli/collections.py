@@ -1,17 +1,31 @@
 """`q2c pay`, `q2c dispute`, `q2c resolve`: a person's payment notice, dispute and resolution
-sent to a collecting run as updates; a refusal is printed with its reason (exit 1)."""
+sent to a collecting run as updates; a refusal is printed with its reason (exit 1).
+`q2c collections simulate`: a scenario's invoice collected on the time-skipping server."""
 
 import asyncio
+import json
+import logging
+import sys
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.table import Table
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+from devstack.simulate import (
+    ScenarioError,
+    Simulation,
+    check_against_policy,
+    load_scenario,
+    scenario_policy,
+    simulate,
+)
 from schemas.collection import (
     CollectionAnswer,
     DisputeNotice,
@@ -70,7 +84,49 @@ def _send(run: str, update: str, body: BaseModel) -> None:
         raise typer.Exit(1)
 
 
+def render_simulation(result: Simulation, console: Console) -> None:
+    table = Table(
+        title=f"Invoice {result.invoice}, due {result.due_date} (policy {result.policy_version})"
+    )
+    for column in ("at (UTC)", "state", "level", "action"):
+        table.add_column(column)
+    for row in result.timeline:
+        table.add_row(f"{row.at:%Y-%m-%d %H:%M}", row.state, row.level, row.action)
+    console.print(table)
+    console.print(f"{result.final_state}: {result.amount_due} {result.currency} due")
+
+
 def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
+    collections = typer.Typer(help="Try a dunning policy on a scenario before using it.")
+    app.add_typer(collections, name="collections")
+
+    @collections.command("simulate")
+    def simulate_scenario(
+        scenario_file: Path = typer.Argument(..., help="The scenario (JSON)"),
+        output: str = typer.Option("table", "--format", help="table or json"),
+    ) -> None:
+        """Run the real collection workflow on the time-skipping server for a scenario's
+        invoice, policy and dated events, and print the timeline."""
+        if output not in ("table", "json"):
+            ERR.print(f"[red]error:[/] --format: {output!r} is not table or json")
+            raise typer.Exit(2)
+        # The run's notifications are in the timeline; their log lines carry the server's dates.
+        logging.getLogger("q2c").setLevel(logging.ERROR)
+        try:
+            scenario = load_scenario(scenario_file)
+            policies = scenario_policy(scenario, base=scenario_file.parent)
+            check_against_policy(scenario, policies)
+            result = asyncio.run(simulate(scenario, policies))
+        except ScenarioError as error:
+            ERR.print(f"[red]error:[/] {scenario_file}: {error}", highlight=False)
+            raise typer.Exit(2) from None
+        except RuntimeError as error:
+            raise _fail(f"the simulation failed: {error}") from None
+        if output == "json":
+            sys.stdout.write(json.dumps(result.as_json(), indent=1) + "\n")
+            return
+        render_simulation(result, Console())
+
     @app.command()
     def pay(
         run: str = typer.Argument(..., help="The run's workflow id"),

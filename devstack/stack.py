@@ -280,6 +280,22 @@ class DevStack:
             self.stop()
             raise
 
+    def start_systems_only(self, *, timeout: float = 60.0) -> None:
+        """The systems service and the outbox, no Temporal server or worker: for tools that
+        bring their own server (the time-skipping one)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        for name, port in (("systems", self.ports.systems), ("outbox", self.ports.outbox)):
+            if port_in_use(port):
+                raise StackError(f"port {port} for {name} is taken: is another q2c stack running?")
+        try:
+            self.start_systems()
+            self.start_outbox()
+            self._wait_for_port("outbox", self.ports.outbox, timeout)
+            self._wait_for_http("systems", f"{self.systems_url}/healthz", timeout)
+        except BaseException:
+            self.stop()
+            raise
+
     def _check_alive(self, name: str) -> None:
         process = self._processes[name]
         if process.poll() is not None:

@@ -16,6 +16,7 @@ import httpx
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 
 from billing.dunning import DunningPolicies
@@ -44,14 +45,17 @@ async def time_skipping_worker(
     smtp_url: str,
     folder: Path,
     dunning: DunningPolicies | None = None,
+    runtime: Runtime | None = None,
 ) -> AsyncIterator[TimeSkipping]:
     """The server, q2c's search attributes, and a worker polling a queue of its own until
-    the block ends. `folder` keeps the delivery log."""
+    the block ends. `folder` keeps the delivery log; `runtime` e.g. quiets the core's logs."""
     binary = test_server_binary()
     if not binary.exists():
         raise RuntimeError(f"{binary} is missing: install q2c's dev dependencies (make install)")
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=str(binary)
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(binary),
+        runtime=runtime,
     )
     try:
         await env.client.operator_service.add_search_attributes(
