@@ -3,6 +3,7 @@ refund. Every write carries an idempotency key built from the run id, so a retri
 gets the provider's first answer back instead of charging again.
 """
 
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -36,10 +37,7 @@ class PaymentActivities:
         """Create and confirm an intent (or confirm `payment_intent_id` again) under the key
         `<run id>:charge:<attempt>`: succeeded, processing, or declined with its code."""
         key = charge_idempotency_key(input.run_id, input.attempt)
-        try:
-            amount = to_minor_units(input.amount, input.currency)
-        except ValueError as error:
-            raise permanent(ReasonCode.BAD_REQUEST, f"amount: {error}") from None
+        amount = _minor_units(input.amount, input.currency)
         async with heartbeating():
             if input.payment_intent_id is None:
                 response = await self._client.post(
@@ -88,10 +86,7 @@ class PaymentActivities:
     async def refund_payment(self, input: RefundInput) -> RefundResult:
         """Refund under the key `<run id>:refund:<reference>`: asked twice, refunded once."""
         key = refund_idempotency_key(input.run_id, input.reference)
-        try:
-            amount = to_minor_units(input.amount, input.currency)
-        except ValueError as error:
-            raise permanent(ReasonCode.BAD_REQUEST, f"amount: {error}") from None
+        amount = _minor_units(input.amount, input.currency)
         async with heartbeating():
             response = await self._client.post(
                 "/payments/refunds",
@@ -114,6 +109,14 @@ class PaymentActivities:
             idempotency_key=key,
             replayed=_replayed(response),
         )
+
+
+def _minor_units(amount: Decimal, currency: str) -> int:
+    """The provider takes integer minor units; a finer amount is refused, never rounded."""
+    try:
+        return to_minor_units(amount, currency)
+    except ValueError as error:
+        raise permanent(ReasonCode.BAD_REQUEST, f"amount: {error}") from None
 
 
 def _body(response: httpx.Response) -> dict[str, Any]:

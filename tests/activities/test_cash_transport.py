@@ -202,6 +202,12 @@ async def test_a_refund_asked_twice_is_made_once(http: httpx.AsyncClient) -> Non
             refund.model_copy(update={"reference": "CN-2", "amount": Decimal("3801")})
         )
     assert (too_much.value.type, too_much.value.non_retryable) == (ReasonCode.BAD_REQUEST, True)
+    with pytest.raises(ApplicationError) as finer:  # the yen has no minor unit below 1
+        await payments.refund_payment(
+            refund.model_copy(update={"reference": "CN-3", "amount": Decimal("0.5")})
+        )
+    assert (finer.value.type, finer.value.non_retryable) == (ReasonCode.BAD_REQUEST, True)
+    assert "finer than the currency's minor unit" in finer.value.message
 
 
 async def _posted_invoice(http: httpx.AsyncClient, customer: str) -> str:
