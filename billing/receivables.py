@@ -18,7 +18,7 @@ Ratios are rounded half-up to one decimal; money sums are exact (each amount is 
 currency's minor unit) and rounded with `round_money` for the record.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
@@ -63,6 +63,12 @@ class ReceivableItem(BaseModel):
         return max(self.total - settled, ZERO)
 
 
+def days_past_due(due_on: date | None, *, as_of: date) -> int:
+    """Days past due at the end of `as_of`, 0 or less when not yet due; a document without a
+    due date (a credit note) is never late: 0."""
+    return (as_of - due_on).days if due_on is not None else 0
+
+
 def aging_bucket(days_past_due: int) -> str:
     if days_past_due <= 0:
         return "current"
@@ -102,19 +108,29 @@ def _ratio(numerator: Decimal, denominator: Decimal, scale: int) -> Decimal | No
     return (numerator * scale / denominator).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
 
 
-def aging(items: Sequence[ReceivableItem], *, as_of: date) -> dict[str, dict[str, Decimal]]:
-    """Open amounts at the end of `as_of` by bucket, per currency (every bucket listed)."""
+def bucket_totals(
+    open_amounts: Iterable[tuple[str, int, Decimal]],
+) -> dict[str, dict[str, Decimal]]:
+    """(currency, days past due, open amount) summed by bucket, per currency in code order,
+    every bucket listed and rounded with `round_money`; an amount of 0 lists nothing."""
     buckets: dict[str, dict[str, Decimal]] = {}
-    for item in items:
-        owed = item.open_on(as_of)
-        if owed == 0:
+    for currency, late, amount in open_amounts:
+        if amount == 0:
             continue
-        by_bucket = buckets.setdefault(item.currency, dict.fromkeys(AGING_BUCKETS, ZERO))
-        by_bucket[aging_bucket((as_of - item.due_on).days)] += owed
+        by_bucket = buckets.setdefault(currency, dict.fromkeys(AGING_BUCKETS, ZERO))
+        by_bucket[aging_bucket(late)] += amount
     return {
         currency: {name: round_money(amount, currency) for name, amount in by_bucket.items()}
         for currency, by_bucket in sorted(buckets.items())
     }
+
+
+def aging(items: Sequence[ReceivableItem], *, as_of: date) -> dict[str, dict[str, Decimal]]:
+    """Open amounts at the end of `as_of` by bucket, per currency (every bucket listed)."""
+    return bucket_totals(
+        (item.currency, days_past_due(item.due_on, as_of=as_of), item.open_on(as_of))
+        for item in items
+    )
 
 
 def receivables_figures(

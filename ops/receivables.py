@@ -15,7 +15,7 @@ import httpx
 from pydantic import BaseModel, Field, ValidationError
 
 from billing.money import round_money
-from billing.receivables import AGING_BUCKETS, aging_bucket
+from billing.receivables import aging_bucket, bucket_totals, days_past_due
 from schemas.money import Amount
 from schemas.payments import OpenItems
 
@@ -63,7 +63,7 @@ def age(open_items: Sequence[OpenItems], *, as_of: date) -> Receivables:
         for item in customer.items:
             if item.open_amount == 0:
                 continue
-            late = (as_of - item.due_date).days if item.due_date is not None else 0
+            late = days_past_due(item.due_date, as_of=as_of)
             items.append(
                 AgedItem(
                     customer_id=customer.customer_id,
@@ -79,17 +79,15 @@ def age(open_items: Sequence[OpenItems], *, as_of: date) -> Receivables:
                 )
             )
     items.sort(key=lambda i: (-i.days_past_due, i.customer_id, i.erp_document_id))
+    aged = bucket_totals((i.currency, i.days_past_due, i.open_amount) for i in items)
     by_currency: list[CurrencyAging] = []
-    for currency in sorted({i.currency for i in items}):
-        mine = [i for i in items if i.currency == currency]
-        buckets = dict.fromkeys(AGING_BUCKETS, ZERO)
-        for i in mine:
-            buckets[i.bucket] += i.open_amount
+    for currency, buckets in aged.items():
+        mine = [i.open_amount for i in items if i.currency == currency]
         by_currency.append(
             CurrencyAging(
                 currency=currency,
-                buckets={k: round_money(v, currency) for k, v in buckets.items()},
-                total=round_money(sum(buckets.values(), ZERO), currency),
+                buckets=buckets,
+                total=round_money(sum(mine, ZERO), currency),
                 items=len(mine),
             )
         )

@@ -21,7 +21,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from billing.receivables import ReceivableItem, aging, aging_bucket, receivables_figures
+from billing.receivables import (
+    ReceivableItem,
+    aging,
+    aging_bucket,
+    days_past_due,
+    receivables_figures,
+)
 
 
 def _item(
@@ -125,6 +131,19 @@ def test_aging_buckets_the_ending_receivables() -> None:
 )
 def test_bucket_edges(days: int, bucket: str) -> None:
     assert aging_bucket(days) == bucket
+
+
+@pytest.mark.parametrize(
+    ("due", "days"),
+    [
+        (date(2026, 10, 31), 30),  # November has 30 days
+        (date(2026, 11, 30), 0),  # due today: not late yet
+        (date(2026, 12, 10), -10),
+        (None, 0),  # no due date (a credit note): never late
+    ],
+)
+def test_days_past_due_at_the_end_of_the_day(due: date | None, days: int) -> None:
+    assert days_past_due(due, as_of=date(2026, 11, 30)) == days
 
 
 def test_a_period_without_sales_has_no_dso_and_no_dispute_rate() -> None:

@@ -157,6 +157,44 @@ def test_a_wrong_token_is_refused_with_the_answer(ledger: SystemsService) -> Non
     assert run.returncode == 1 and "/crm/customers: 401" in run.stderr
 
 
+def test_a_credit_note_without_a_due_date_is_current_and_owed_back() -> None:
+    def item(document: str, total: str, open_amount: str, due: date | None) -> OpenItem:
+        return OpenItem(
+            erp_document_id=document,
+            posting_key=f"k:{document}",
+            document_type="credit_note" if due is None else "invoice",
+            invoice_id=document,
+            currency="USD",
+            total=Decimal(total),
+            paid=Decimal(0),
+            refunded=Decimal(0),
+            written_off=Decimal(0),
+            open_amount=Decimal(open_amount),
+            due_date=due,
+        )
+
+    owed = [
+        item("INV-1", "100.00", "100.00", date(2026, 10, 31)),
+        item("CN-1", "-20.00", "-20.00", None),
+    ]
+    aged = age(
+        [OpenItems(customer_id="CU", items=owed, open_by_currency={}, credit_balance={})],
+        as_of=date(2026, 11, 30),
+    )
+    # INV-1 is 30 days late (1-30); CN-1 has no due date, so current, and negative.
+    assert [(i.erp_document_id, i.days_past_due, i.bucket) for i in aged.items] == [
+        ("INV-1", 30, "1-30"),
+        ("CN-1", 0, "current"),
+    ]
+    [usd] = aged.by_currency
+    assert (usd.buckets["current"], usd.buckets["1-30"], usd.total, usd.items) == (
+        Decimal("-20.00"),
+        Decimal("100.00"),
+        Decimal("80.00"),
+        2,
+    )
+
+
 _amounts = st.decimals(min_value=Decimal("-500"), max_value=Decimal("5000"), places=2).filter(
     lambda d: d != 0
 )
