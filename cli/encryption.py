@@ -7,7 +7,14 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from workers.keys import KeyConfigError, add_key, load_key_ring, new_key, new_key_id
+from workers.keys import (
+    KeyConfigError,
+    add_key,
+    check_key_id,
+    load_key_ring,
+    new_key,
+    new_key_id,
+)
 from workers.settings import Settings
 
 err = Console(stderr=True)
@@ -36,7 +43,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
                 chosen = add_key(file, key_id=key_id)
                 sys.stdout.write(f"added key {chosen} to {file}\n")
                 return
-            sys.stdout.write(json.dumps({key_id or new_key_id(): new_key()}) + "\n")
+            sys.stdout.write(json.dumps({check_key_id(key_id or new_key_id()): new_key()}) + "\n")
         except KeyConfigError as error:
             raise _fail(str(error)) from None
 

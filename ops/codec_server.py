@@ -72,7 +72,7 @@ def build_app(
             return _problem(415, "Content-Type: must be application/json")
         try:
             payloads = json_format.Parse(await request.body(), Payloads())
-        except json_format.ParseError as error:
+        except (json_format.ParseError, UnicodeDecodeError) as error:  # not UTF-8: no JSON
             return _problem(400, f"body: not Temporal's Payloads JSON: {error}")
         try:
             result = Payloads(payloads=await transform(payloads.payloads))

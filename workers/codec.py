@@ -37,10 +37,6 @@ class EncryptionCodec(PayloadCodec):
         self._current = ring.current.encode()
         self._encryptor = self._ciphers[ring.current]
 
-    @property
-    def key_ids(self) -> list[str]:
-        return self._ring.ids
-
     async def encode(self, payloads: Iterable[Payload]) -> list[Payload]:
         return [self.encrypt(payload) for payload in payloads]
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 KEY_BYTES = 32
 """AES-256."""
 KEY_FILE_NAME = "encryption-keys.json"
-_KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class KeyConfigError(ValueError):
@@ -50,6 +50,16 @@ class KeyRing:
         return list(self.keys)
 
 
+def check_key_id(key_id: str, *, source: str = "") -> str:
+    """`key_id` when it is 1 to 64 letters, digits, '.', '_' or '-'; else KeyConfigError."""
+    if not _KEY_ID.fullmatch(key_id):
+        where = f"{source}: " if source else ""
+        raise KeyConfigError(
+            f"{where}key id {key_id!r} must be 1 to 64 letters, digits, '.', '_' or '-'"
+        )
+    return key_id
+
+
 def parse_key_set(text: str, *, source: str) -> dict[str, bytes]:
     """`{"id": "base64 of 32 bytes", …}` to keys by id, in the order given."""
     try:
@@ -64,10 +74,7 @@ def parse_key_set(text: str, *, source: str) -> dict[str, bytes]:
         )
     keys: dict[str, bytes] = {}
     for key_id, value in data.items():
-        if not _KEY_ID.match(key_id):
-            raise KeyConfigError(
-                f"{source}: key id {key_id!r} must be 1 to 64 letters, digits, '.', '_' or '-'"
-            )
+        check_key_id(key_id, source=source)
         if not isinstance(value, str):
             raise KeyConfigError(f"{source}: key {key_id!r} must be a base64 string")
         try:
@@ -139,9 +146,7 @@ def add_key(path: Path, *, key_id: str | None = None) -> str:
         text = path.read_text(encoding="utf-8")
         parse_key_set(text, source=str(path))  # refuse to extend a broken file
         keys = json.loads(text)
-    chosen = key_id or new_key_id()
-    if not _KEY_ID.match(chosen):
-        raise KeyConfigError(f"key id {chosen!r} must be 1 to 64 letters, digits, '.', '_' or '-'")
+    chosen = check_key_id(key_id or new_key_id())
     if chosen in keys:
         raise KeyConfigError(f"{path}: key id {chosen!r} is there already")
     keys[chosen] = new_key()

@@ -109,9 +109,10 @@ def activities_for(
     crm = CrmActivities(client=http, vies_enabled=settings.vies_enabled)
     usage = UsageActivities(client=http)
     erp = ErpActivities(client=http)
+    seller = seller_from(settings)
     billing = BillingActivities(
         tax_engine=tax_engine or _tax_engine(http=outside or http, settings=settings),
-        seller=seller_from(settings),
+        seller=seller,
     )
     policy = policy or load_policy()
     routing = RoutingActivities(client=http, policy=policy)
@@ -140,11 +141,11 @@ def activities_for(
     if delivery_log is not None:
         delivery = DeliveryActivities(
             smtp=settings.smtp_target,
-            sender=Sender(address=settings.smtp_sender, name=seller_from(settings).name),
+            sender=Sender(address=settings.smtp_sender, name=seller.name),
             peppol=http,
             log=delivery_log,
         )
-        documents = DocumentActivities(seller=seller_from(settings), delivery=delivery)
+        documents = DocumentActivities(seller=seller, delivery=delivery)
         activities += [delivery.send_email, delivery.send_peppol, documents.deliver_document]
     return activities
 

@@ -85,51 +85,60 @@ def table(report: Report) -> Group:
     ]  # fmt: skip
     for name, value in rows:
         summary.add_row(name, value)
-    lines = Table(title="cycle time by product line")
-    for column in ("product line", "posted", "median", "p90"):
-        lines.add_column(column)
-    for line in report.cycle_time_by_product_line:
-        lines.add_row(
-            line.product_line, str(line.count), human(line.median_seconds), human(line.p90_seconds)
-        )
-    causes = Table(title="exceptions")
-    for column in ("reason", "source system", "count"):
-        causes.add_column(column)
-    for item in report.exceptions:
-        causes.add_row(item.reason_code, item.source_system, str(item.count))
-    undelivered = Table(title="delivery failures")
-    for column in ("reason", "count"):
-        undelivered.add_column(column)
-    for failure in report.delivery_failures:
-        undelivered.add_row(failure.reason_code, str(failure.count))
-    incidents = Table(title="integration incidents")
-    for column in ("system", "retries", "failures"):
-        incidents.add_column(column)
-    for incident in report.incidents:
-        incidents.add_row(incident.system, str(incident.retries), str(incident.failures))
-    sources = Table(title="intake sources")
-    for column in ("source", "requests", "accepted", "refused"):
-        sources.add_column(column)
-    for source in report.intake_sources:
-        sources.add_row(
-            source.source, str(source.requests), str(source.accepted), _refusals(source.refused)
-        )
+    lines = _terminal_table(
+        "cycle time by product line",
+        ["product line", "posted", "median", "p90"],
+        [
+            [x.product_line, str(x.count), human(x.median_seconds), human(x.p90_seconds)]
+            for x in report.cycle_time_by_product_line
+        ],
+    )
+    causes = _terminal_table(
+        "exceptions",
+        ["reason", "source system", "count"],
+        [[e.reason_code, e.source_system, str(e.count)] for e in report.exceptions],
+    )
+    undelivered = _terminal_table(
+        "delivery failures",
+        ["reason", "count"],
+        [[f.reason_code, str(f.count)] for f in report.delivery_failures],
+    )
+    incidents = _terminal_table(
+        "integration incidents",
+        ["system", "retries", "failures"],
+        [[i.system, str(i.retries), str(i.failures)] for i in report.incidents],
+    )
+    sources = _terminal_table(
+        "intake sources",
+        ["source", "requests", "accepted", "refused"],
+        [
+            [s.source, str(s.requests), str(s.accepted), _refusals(s.refused)]
+            for s in report.intake_sources
+        ],
+    )
     aging = Table(title="open items by age")
     for name in AGING_BUCKETS:
         aging.add_column(name, justify="right")
     aging.add_row(*(str(report.aging[name]) for name in AGING_BUCKETS))
-    items = Table(title="open items")
-    for column in ("workflow id", "customer", "waiting on", "age", "approval wait"):
-        items.add_column(column)
-    for open_item in report.open_items:
-        items.add_row(
-            open_item.workflow_id,
-            open_item.customer_id,
-            open_item.waiting_on,
-            human(open_item.age_seconds),
-            human(open_item.approval_wait_seconds),
-        )
+    items = _terminal_table(
+        "open items",
+        ["workflow id", "customer", "waiting on", "age", "approval wait"],
+        [
+            [i.workflow_id, i.customer_id, i.waiting_on,
+             human(i.age_seconds), human(i.approval_wait_seconds)]
+            for i in report.open_items
+        ],
+    )  # fmt: skip
     return Group(summary, lines, causes, undelivered, incidents, sources, aging, items)
+
+
+def _terminal_table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title)
+    for header in headers:
+        table.add_column(header)
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def _pair(value: Durations) -> str:

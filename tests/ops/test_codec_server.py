@@ -149,6 +149,14 @@ def test_bad_requests_are_refused_with_the_reason(server: str) -> None:
     )
     assert not_json.status_code == 400
     assert "not Temporal's Payloads JSON" in not_json.json()["detail"]
+    not_utf8 = httpx.post(
+        f"{server}/decode", content=b"\xff\xfe", headers={"Content-Type": "application/json"}
+    )
+    assert not_utf8.status_code == 400
+    assert "not Temporal's Payloads JSON" in not_utf8.json()["detail"]
+    wrong_shape = _post(f"{server}/encode", {"payloads": "Globex GmbH"})
+    assert wrong_shape.status_code == 400
+    assert "payloads" in wrong_shape.json()["detail"]
     wrong_type = httpx.post(
         f"{server}/decode", content=b"{}", headers={"Content-Type": "text/plain"}
     )

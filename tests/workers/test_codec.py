@@ -9,6 +9,7 @@ the metadata `encoding: binary/encrypted`, `encryption-key-id: <id>`. `_sample_e
 import base64
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -142,6 +143,7 @@ def test_encryption_off_is_plaintext() -> None:
         ("[]", "non-empty JSON object"),
         ("{}", "non-empty JSON object"),
         (json.dumps({"has space": _b64(OLD)}), "key id 'has space' must be"),
+        (json.dumps({"k1\n": _b64(OLD)}), re.escape("key id 'k1\\n' must be")),
         (json.dumps({"k1": 42}), "key 'k1' must be a base64 string"),
         (json.dumps({"k1": "***"}), "key 'k1' is not valid base64"),
         (json.dumps({"k1": _b64(OLD[:16])}), "key 'k1' is 16 bytes; AES-256 needs 32"),
@@ -186,6 +188,9 @@ def test_a_key_file_grows_by_one_newest_key_at_a_time(tmp_path: Path) -> None:
     assert at_home is not None and at_home.ids == ["first", "second"]
     with pytest.raises(KeyConfigError, match="'first' is there already"):
         add_key(path, key_id="first")
+    with pytest.raises(KeyConfigError, match="key id 'has space' must be 1 to 64 letters"):
+        add_key(path, key_id="has space")
+    assert list(parse_key_set(path.read_text(), source=str(path))) == ["first", "second"]
     path.write_text("{broken")
     with pytest.raises(KeyConfigError, match="not JSON"):
         add_key(path)

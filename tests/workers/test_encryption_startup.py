@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from cli import build_app
 from devstack.stack import DevStack
+from workers.keys import parse_key_set
 
 
 def test_a_worker_refuses_to_start_with_a_malformed_key() -> None:
@@ -51,3 +55,19 @@ def test_a_dev_stack_key_is_made_once_and_used_by_its_clients(tmp_path: Path) ->
         [sys.executable, "-m", "cli", "keys", "list"], env=env, capture_output=True, text=True
     )
     assert listed.stdout == "q2c-dev  encrypts\n", listed.stderr
+
+
+def test_keys_new_prints_a_usable_key_set_or_refuses_a_bad_id(tmp_path: Path) -> None:
+    runner = CliRunner()
+    made = runner.invoke(build_app(), ["keys", "new", "--id", "q2c-2027-02"])
+    assert made.exit_code == 0, made.output
+    [(key_id, key)] = json.loads(made.stdout).items()
+    assert key_id == "q2c-2027-02" and len(base64.b64decode(key)) == 32
+    assert list(parse_key_set(made.stdout, source="stdout")) == ["q2c-2027-02"]
+    for argv in (["keys", "new", "--id", "has space"], ["keys", "new", "--id", "bad/id"]):
+        refused = runner.invoke(build_app(), argv)
+        assert refused.exit_code == 2 and refused.stdout == ""
+        assert "must be 1 to 64 letters, digits" in refused.stderr
+    path = tmp_path / "set.json"
+    refused = runner.invoke(build_app(), ["keys", "new", "--id", "has space", "--file", str(path)])
+    assert refused.exit_code == 2 and not path.exists()
