@@ -3,6 +3,7 @@
 from pathlib import Path
 from typing import Any
 
+from pypdf import PdfWriter
 from typer.testing import CliRunner
 
 from billing.einvoice import validate
@@ -47,6 +48,20 @@ def test_unreadable_input_exits_2(tmp_path: Path) -> None:
     assert "not well-formed XML" in result.stderr
     missing = q2c("validate", str(tmp_path / "missing.xml"))
     assert missing.exit_code == 2 and "No such file" in missing.stderr
+
+
+def test_a_pdf_without_factur_x_xml_exits_2(tmp_path: Path) -> None:
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    plain = tmp_path / "plain.pdf"
+    with plain.open("wb") as file:
+        writer.write(file)
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\nnot a PDF body\n")
+    for path in (plain, broken):
+        result = q2c("validate", str(path))
+        assert result.exit_code == 2, result.output
+        assert "no Factur-X XML in this PDF" in result.stderr
 
 
 def test_preview_writes_each_format_and_each_passes(tmp_path: Path) -> None:
