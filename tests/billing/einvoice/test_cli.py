@@ -1,5 +1,6 @@
 """`q2c validate` and `q2c preview --format ubl|cii|pdf`, through the real Typer app."""
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,18 @@ def test_preview_formats_need_out_and_a_customer(tmp_path: Path) -> None:
     )
     assert untaxed.exit_code == 1 and "customer" in untaxed.stderr
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_preview_names_the_field_an_e_invoice_lacks(tmp_path: Path) -> None:
+    request = json.loads((EXAMPLES / "domestic-vat.json").read_text("utf-8"))
+    request["customer"]["address"]["line1"] = ""
+    no_street = tmp_path / "no-street.json"
+    no_street.write_text(json.dumps(request), "utf-8")
+    target = tmp_path / "invoice.xml"
+    result = q2c("preview", str(no_street), "--format", "ubl", "--out", str(target))
+    assert result.exit_code == 1
+    assert "einvoice_invalid: customer.address.line1" in result.stderr
+    assert not target.exists()
 
 
 def test_bench_documents_prints_the_figures() -> None:
