@@ -130,10 +130,9 @@ def _email(
     if input.purpose == "document":
         subject = f"{label} {number} from {seller.name}"
         paragraphs = [f"please find attached our {label.lower()} {number} over {amount}."]
-        if invoice.document_type == "invoice":
-            due = input.issue_date.toordinal() + input.contract.payment_terms_days
+        if rendered.due_date is not None:  # an invoice; a credit note has none
             paragraphs.append(
-                f"It is payable by {_day(date.fromordinal(due))} to IBAN {seller.iban}"
+                f"It is payable by {_day(rendered.due_date)} to IBAN {seller.iban}"
                 f"{f' (BIC {seller.bic})' if seller.bic else ''}, with {number} as the reference."
             )
         elif input.preceding_invoice:

@@ -80,7 +80,7 @@ def build_document(
     allowances: list[Allowance] = []
     group_of: dict[str, _Group] = {}
     for index, item in enumerate(invoice.lines):
-        taxes = [tax for tax in invoice.tax_lines if covers(tax, item)]
+        taxes = [tax for tax in invoice.tax_lines if covers(tax, item.line_id)]
         if not taxes:
             raise EInvoiceError(
                 f"invoice.lines.{index}",
@@ -308,7 +308,7 @@ def _breakdown(
     tax: dict[_Group, Decimal] = dict.fromkeys(taxable, Decimal(0))
     taxes_of: dict[_Group, list[TaxLine]] = {key: [] for key in taxable}
     for index, tax_line in enumerate(invoice.tax_lines):
-        groups = {group_of[line_id] for line_id in group_of if _names(tax_line, line_id)}
+        groups = {group_of[line_id] for line_id in group_of if covers(tax_line, line_id)}
         if len(groups) != 1:
             raise EInvoiceError(
                 f"invoice.tax_lines.{index}",
@@ -335,10 +335,6 @@ def _breakdown(
             )
         )
     return breakdown
-
-
-def _names(tax: TaxLine, line_id: str) -> bool:
-    return tax.line_id == line_id or line_id in tax.line_ids
 
 
 def _totals(

@@ -31,8 +31,9 @@ EXEMPTIONS: dict[str, tuple[str, str]] = {
 E takes the tax line's own explanation, S and Z take none (BR-S-10, BR-Z-10)."""
 
 
-def covers(tax: TaxLine, line: InvoiceLine) -> bool:
-    return tax.line_id == line.line_id or line.line_id in tax.line_ids
+def covers(tax: TaxLine, line_id: str) -> bool:
+    """Whether the tax line taxes that invoice line, alone or in a grouped total."""
+    return tax.line_id == line_id or line_id in tax.line_ids
 
 
 def line_category(

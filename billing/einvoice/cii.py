@@ -17,6 +17,7 @@ from billing.einvoice.document import (
     Line,
     Party,
     VatBreakdown,
+    written_rate,
 )
 
 RSM = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
@@ -90,8 +91,9 @@ def _line(transaction: Any, line: Line, document: Document) -> None:
 def _category(tax: Any, category: str, percent: Decimal) -> None:
     _ram(tax, "TypeCode", "VAT")
     _ram(tax, "CategoryCode", category)
-    if category != "O":  # BR-O-05, BR-O-06, BR-O-09: no rate when not subject to VAT
-        _ram(tax, "RateApplicablePercent", format(percent.normalize(), "f") if percent else "0")
+    rate = written_rate(category, percent)
+    if rate is not None:
+        _ram(tax, "RateApplicablePercent", rate)
 
 
 def _period(parent: Any, start: date, end: date) -> None:
@@ -196,12 +198,9 @@ def _breakdown(settlement: Any, group: VatBreakdown, document: Document) -> None
     _ram(tax, "CategoryCode", group.category)
     if group.exemption_code:
         _ram(tax, "ExemptionReasonCode", group.exemption_code)
-    if group.category != "O":
-        _ram(
-            tax,
-            "RateApplicablePercent",
-            format(group.percent.normalize(), "f") if group.percent else "0",
-        )
+    rate = written_rate(group.category, group.percent)
+    if rate is not None:
+        _ram(tax, "RateApplicablePercent", rate)
 
 
 def _allowance(settlement: Any, allowance: Allowance, document: Document) -> None:

@@ -22,6 +22,17 @@ DISCOUNT_REASON_CODE = "95"  # UNTDID 5189: discount
 UNIT_ONE = "C62"  # UN/ECE Recommendation 20: one (a unit)
 
 
+def percent_text(value: Decimal) -> str:
+    """A rate as the syntaxes and the PDF write it: no trailing zeros (19, 9.975), 0 for none."""
+    return format(value.normalize(), "f") if value else "0"
+
+
+def written_rate(category: str, percent: Decimal) -> str | None:
+    """The rate (BT-96, BT-119, BT-152) a syntax writes for `category`; none for O, not
+    subject to VAT, which carries no rate (BR-O-05, BR-O-06, BR-O-09)."""
+    return None if category == "O" else percent_text(percent)
+
+
 class Party(BaseModel):
     """BG-4 seller or BG-7 buyer."""
 

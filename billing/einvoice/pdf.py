@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from billing.einvoice.document import Document, Line, Party
+from billing.einvoice.document import Document, Line, Party, percent_text
 
 _FONT, _BOLD = "Q2CSans", "Q2CSans-Bold"
 _TABLE_FONT = ("FONTNAME", (0, 0), (-1, -1), _FONT)  # else a table falls back to Helvetica
@@ -51,10 +51,6 @@ def _money(document: Document, value: Decimal) -> str:
     whole, _, fraction = text.lstrip("-").partition(".")
     grouped = f"{int(whole):,}" + (f".{fraction}" if fraction else "")
     return ("-" if text.startswith("-") else "") + grouped
-
-
-def _percent(value: Decimal) -> str:
-    return f"{format(value.normalize(), 'f')} %" if value else "0 %"
 
 
 def _day(value: Any) -> str:
@@ -416,7 +412,7 @@ def _unit_price(document: Document, line: Line) -> str:
 
 def _vat(category: str, percent: Decimal) -> str:
     return (
-        _percent(percent)
+        f"{percent_text(percent)} %"
         if category == "S"
         else {"AE": "RC 0 %", "G": "Export 0 %", "O": "n/a"}.get(category, f"{category} 0 %")
     )

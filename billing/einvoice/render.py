@@ -19,6 +19,7 @@ from schemas.invoice import Invoice
 
 class RenderedDocuments(BaseModel):
     number: str = Field(description="BT-1, the ERP's document number")
+    due_date: date | None = Field(description="BT-9; none on a credit note")
     ubl: bytes = Field(description="UBL 2.1 Invoice or CreditNote, Peppol BIS Billing 3.0")
     cii: bytes = Field(description="CII D16B, Factur-X EN 16931 profile")
     pdf: bytes = Field(description="PDF/A-3 carrying the CII as factur-x.xml")
@@ -65,6 +66,7 @@ def render(document: Document) -> RenderedDocuments:
             raise DocumentRejected(f"{name} {document.number}", report.fatal_rule_ids)
     return RenderedDocuments(
         number=document.number,
+        due_date=document.due_date,
         ubl=ubl,
         cii=cii,
         pdf=render_facturx(document, cii),

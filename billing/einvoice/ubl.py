@@ -18,6 +18,7 @@ from billing.einvoice.document import (
     Line,
     Party,
     VatBreakdown,
+    written_rate,
 )
 
 INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
@@ -146,13 +147,10 @@ def _party(wrapper: Any, party: Party) -> None:
 def _category(parent: Any, name: str, category: str, percent: Decimal) -> Any:
     element = _cac(parent, name)
     _cbc(element, "ID", category)
-    if category != "O":  # BR-O-05, BR-O-06, BR-O-09: no rate when not subject to VAT
-        _cbc(element, "Percent", _percent(percent))
+    rate = written_rate(category, percent)
+    if rate is not None:
+        _cbc(element, "Percent", rate)
     return element
-
-
-def _percent(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value else "0"
 
 
 def _allowance(root: Any, allowance: Allowance, amount: Any) -> None:

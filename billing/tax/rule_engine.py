@@ -24,7 +24,13 @@ from typing import Literal
 
 from billing.money import quantum, round_money
 from billing.tax.engine import Seller, TaxError, TaxResult
-from billing.tax.location import Location, customer_location, known_country, same_vat_area
+from billing.tax.location import (
+    EU_MEMBER_STATES,
+    Location,
+    customer_location,
+    known_country,
+    same_vat_area,
+)
 from billing.tax.rules import (
     Rounding,
     TaxRule,
@@ -229,7 +235,7 @@ def not_registered(invoice: Invoice, location: Location, on: date, *, seller: Se
     seller's VAT area, else O (not subject to VAT)."""
     where = location.subdivision or location.country
     export = not same_vat_area(seller.country, location.country)
-    seller_in_eu = same_vat_area(seller.country, "DE")
+    seller_in_eu = seller.country.strip().upper() in EU_MEMBER_STATES
     if export and seller_in_eu:
         note = EXPORT_NOTE_EU
     elif export:

@@ -7,6 +7,8 @@ activity with a short retry interval.
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -58,26 +60,39 @@ def _input(recipient: str) -> SendEmailInput:
     )
 
 
+@asynccontextmanager
+async def _delivering(
+    env: WorkflowEnvironment, outbox: OutboxServer, tmp_path: Path
+) -> AsyncIterator[tuple[str, DeliveryLogStore]]:
+    """A worker on a queue of its own sending through `outbox`, with a fresh delivery log."""
+    log = DeliveryLogStore(url=f"sqlite:///{tmp_path / 'audit.db'}")
+    log.create()
+    target = parse_smtp_url(f"smtp://127.0.0.1:{outbox.port}?starttls=off")
+    task_queue = f"delivery-{uuid.uuid4()}"
+    try:
+        async with httpx.AsyncClient() as peppol:
+            activities = DeliveryActivities(
+                smtp=target, sender=Sender(address="billing@seller.example"),
+                peppol=peppol, log=log,
+            )  # fmt: skip
+            async with Worker(
+                env.client,
+                task_queue=task_queue,
+                workflows=[DeliverOne],
+                activities=[activities.send_email],
+            ):
+                yield task_queue, log
+    finally:
+        log.dispose()
+
+
 async def test_an_unreachable_server_is_retried_until_it_takes_the_message_once(
     dev_server_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     outbox = OutboxServer(folder=tmp_path / "outbox")  # not started yet: connection refused
-    log = DeliveryLogStore(url=f"sqlite:///{tmp_path / 'audit.db'}")
-    log.create()
-    target = parse_smtp_url(f"smtp://127.0.0.1:{outbox.port}?starttls=off")
-    activities = DeliveryActivities(
-        smtp=target, sender=Sender(address="billing@seller.example"),
-        peppol=httpx.AsyncClient(), log=log,
-    )  # fmt: skip
-    task_queue = f"delivery-{uuid.uuid4()}"
     input = _input("ap@buyer.example")
     try:
-        async with Worker(
-            dev_server_env.client,
-            task_queue=task_queue,
-            workflows=[DeliverOne],
-            activities=[activities.send_email],
-        ):
+        async with _delivering(dev_server_env, outbox, tmp_path) as (task_queue, log):
             handle = await dev_server_env.client.start_workflow(
                 DeliverOne.run, input, id=f"deliver-{uuid.uuid4()}", task_queue=task_queue
             )
@@ -86,7 +101,6 @@ async def test_an_unreachable_server_is_retried_until_it_takes_the_message_once(
             result = await handle.result()
     finally:
         outbox.stop()
-        log.dispose()
     assert not result.already_sent
     [message] = outbox.messages()
     assert message["Message-ID"] == result.message_id
@@ -106,30 +120,16 @@ async def test_a_550_fails_the_activity_at_its_first_attempt(
 ) -> None:
     outbox = OutboxServer(folder=tmp_path / "outbox")
     outbox.start()
-    log = DeliveryLogStore(url=f"sqlite:///{tmp_path / 'audit.db'}")
-    log.create()
-    target = parse_smtp_url(f"smtp://127.0.0.1:{outbox.port}?starttls=off")
-    activities = DeliveryActivities(
-        smtp=target, sender=Sender(address="billing@seller.example"),
-        peppol=httpx.AsyncClient(), log=log,
-    )  # fmt: skip
-    task_queue = f"delivery-{uuid.uuid4()}"
     input = _input("bounce@buyer.example")
     try:
-        async with Worker(
-            dev_server_env.client,
-            task_queue=task_queue,
-            workflows=[DeliverOne],
-            activities=[activities.send_email],
-        ):
+        async with _delivering(dev_server_env, outbox, tmp_path) as (task_queue, log):
             with pytest.raises(WorkflowFailureError) as failed:
                 await dev_server_env.client.execute_workflow(
                     DeliverOne.run, input, id=f"deliver-{uuid.uuid4()}", task_queue=task_queue
                 )
+            entry = log.find(input.posting_key)
     finally:
         outbox.stop()
-    entry = log.find(input.posting_key)
-    log.dispose()
     activity_error = failed.value.cause
     assert isinstance(activity_error, ActivityError)
     cause = activity_error.cause

@@ -6,7 +6,7 @@ import io
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -130,6 +130,8 @@ async def test_an_email_customers_run_ends_delivered_with_both_files_attached(
     html = message.get_body(("html",))
     assert body is not None and html is not None
     assert number in body.get_content() and number in html.get_content()
+    due = posted_on + timedelta(days=30)  # C-1002's terms: the contract's default, net 30
+    assert f"It is payable by {due.day} {due:%B %Y}" in body.get_content()
     attachments = {a.get_filename(): a for a in message.iter_attachments()}
     assert set(attachments) == {f"{number}.pdf", f"{number}.xml"}
     assert attachments[f"{number}.pdf"].get_content_type() == "application/pdf"
@@ -141,6 +143,7 @@ async def test_an_email_customers_run_ends_delivered_with_both_files_attached(
     root = ET.fromstring(ubl)
     assert root.findtext("cbc:ID", namespaces=UBL_NS) == number  # BT-1
     assert root.findtext("cbc:IssueDate", namespaces=UBL_NS) == posted_on.isoformat()  # BT-2
+    assert root.findtext("cbc:DueDate", namespaces=UBL_NS) == due.isoformat()  # BT-9
     pdf = attachments[f"{number}.pdf"].get_payload(decode=True)
     assert isinstance(pdf, bytes) and pdf.startswith(b"%PDF")
     name, cii = get_xml_from_pdf(io.BytesIO(pdf), check_xsd=True)

@@ -63,6 +63,11 @@ def _render(invoice: Invoice, **changes: Any) -> None:
         ({"seller": Seller(bic="NOTABIC")}, "seller.bic", "ISO 9362"),
         ({"seller": Seller(country="ZZ")}, "seller.country", "BR-09"),
         ({"number": "  "}, "number", "BR-02"),
+        (
+            {"seller": Seller(electronic_address="9930DE136695976")},
+            "seller.electronic_address",
+            "BR-62",
+        ),
     ],
     ids=[
         "no-address",
@@ -74,6 +79,7 @@ def _render(invoice: Invoice, **changes: Any) -> None:
         "bad-bic",
         "unknown-seller-country",
         "no-number",
+        "electronic-address-without-scheme",
     ],
 )
 def test_missing_data_names_the_field_and_the_rule(
@@ -130,3 +136,53 @@ def test_not_subject_to_vat_cannot_share_a_document() -> None:
     with pytest.raises(EInvoiceError) as raised:
         _render(invoice)
     assert (raised.value.field, raised.value.rule) == ("invoice.tax_lines", "BR-O-11")
+
+
+def test_a_document_of_discounts_only_has_no_line() -> None:
+    invoice = with_tax_lines(
+        draft(line("-10.00", line_id="L1", model="discount")),
+        vat_line("L1", "0.19", "-10.00", "-1.90"),
+    )
+    with pytest.raises(EInvoiceError) as raised:
+        _render(invoice)
+    assert (raised.value.field, raised.value.rule) == ("invoice.lines", "BR-16")
+
+
+def test_a_tax_line_naming_no_line_of_the_document() -> None:
+    invoice = with_tax_lines(
+        draft(line("100.00", line_id="L1")),
+        vat_line("L1", "0.19", "100.00", "19.00"),
+        vat_line("L9", "0", "0.00", "0.00"),
+    )
+    with pytest.raises(EInvoiceError) as raised:
+        _render(invoice)
+    assert (raised.value.field, raised.value.rule) == ("invoice.tax_lines.1", "BR-CO-14")
+    assert "names no line" in raised.value.message
+
+
+def test_a_grouped_tax_line_over_two_rates() -> None:
+    """One breakdown per category and rate: a tax line over a 19 % and a 7 % line has none."""
+    grouped = vat_line("invoice", "0", "110.00", "0.00").model_copy(
+        update={"line_ids": ["L1", "L2"]}
+    )
+    invoice = with_tax_lines(
+        draft(line("100.00", line_id="L1"), line("10.00", line_id="L2")),
+        vat_line("L1", "0.19", "100.00", "19.00"),
+        vat_line("L2", "0.07", "10.00", "0.70"),
+        grouped,
+    )
+    with pytest.raises(EInvoiceError) as raised:
+        _render(invoice)
+    assert (raised.value.field, raised.value.rule) == ("invoice.tax_lines.2", "BR-CO-14")
+    assert "one VAT category and rate" in raised.value.message
+
+
+def test_an_intra_community_supply_needs_the_buyer_s_prefixed_vat_id() -> None:
+    invoice = with_tax_lines(
+        draft(line("100.00", line_id="L1")),
+        vat_line("L1", "0", "100.00", "0.00", category="K"),
+    )
+    with pytest.raises(EInvoiceError) as raised:
+        _render(invoice, customer=customer("FR", tax_id="12345678901"))
+    assert (raised.value.field, raised.value.rule) == ("customer.tax_id", "BR-IC-02")
+    assert "prefix" in raised.value.message

@@ -1,8 +1,10 @@
 """`q2c validate` and `q2c preview --format ubl|cii|pdf`, through the real Typer app."""
 
+import json
 from pathlib import Path
 from typing import Any
 
+from pypdf import PdfWriter
 from typer.testing import CliRunner
 
 from billing.einvoice import validate
@@ -49,6 +51,20 @@ def test_unreadable_input_exits_2(tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "No such file" in missing.stderr
 
 
+def test_a_pdf_without_factur_x_xml_exits_2(tmp_path: Path) -> None:
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    plain = tmp_path / "plain.pdf"
+    with plain.open("wb") as file:
+        writer.write(file)
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\nnot a PDF body\n")
+    for path in (plain, broken):
+        result = q2c("validate", str(path))
+        assert result.exit_code == 2, result.output
+        assert "no Factur-X XML in this PDF" in result.stderr
+
+
 def test_preview_writes_each_format_and_each_passes(tmp_path: Path) -> None:
     for output in ("ubl", "cii", "pdf"):
         target = tmp_path / f"invoice.{output}"
@@ -84,6 +100,18 @@ def test_preview_formats_need_out_and_a_customer(tmp_path: Path) -> None:
     )
     assert untaxed.exit_code == 1 and "customer" in untaxed.stderr
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_preview_names_the_field_an_e_invoice_lacks(tmp_path: Path) -> None:
+    request = json.loads((EXAMPLES / "domestic-vat.json").read_text("utf-8"))
+    request["customer"]["address"]["line1"] = ""
+    no_street = tmp_path / "no-street.json"
+    no_street.write_text(json.dumps(request), "utf-8")
+    target = tmp_path / "invoice.xml"
+    result = q2c("preview", str(no_street), "--format", "ubl", "--out", str(target))
+    assert result.exit_code == 1
+    assert "einvoice_invalid: customer.address.line1" in result.stderr
+    assert not target.exists()
 
 
 def test_bench_documents_prints_the_figures() -> None:
