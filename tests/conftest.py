@@ -13,10 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
+from devstack import timeskip
 from devstack.stack import free_port
 from tests.encryption_keys import TEST_KEY_SET
 from tests.outbox import OutboxServer
@@ -137,22 +136,9 @@ def systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService
 
 
 async def start_time_skipping() -> WorkflowEnvironment:
-    """Temporal's time-skipping test server from the wheel, q2c's search attributes
-    registered (without them every run's first upsert fails its workflow task)."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(),
-        test_server_existing_path=str(BIN / "temporal-test-server"),
-    )
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={
-                key.name: IndexedValueType.ValueType(key.indexed_value_type)
-                for key in SEARCH_ATTRIBUTES
-            },
-        )
-    )
-    return env
+    """Temporal's time-skipping test server, with q2c's search attributes and the tests'
+    payload encryption."""
+    return await timeskip.start_time_skipping(data_converter=data_converter())
 
 
 @pytest.fixture(scope="session")
