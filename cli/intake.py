@@ -34,6 +34,7 @@ async def _serve(host: str, port: int) -> None:
     from starters.intake_http.app import create_app
     from starters.intake_http.directory import SystemsDirectory
     from workers.client import connect
+    from workers.worker import systems_client
 
     settings = IntakeSettings()
     worker_settings = Settings()
@@ -47,11 +48,7 @@ async def _serve(host: str, port: int) -> None:
             if time.monotonic() > deadline:
                 raise typer.Exit(1) from error
             await asyncio.sleep(1)
-    async with httpx.AsyncClient(
-        base_url=worker_settings.systems_url,
-        headers={"Authorization": f"Bearer {worker_settings.systems_token.get_secret_value()}"},
-        timeout=worker_settings.http_timeout_seconds,
-    ) as http:
+    async with systems_client(worker_settings) as http:
         directory = SystemsDirectory(http)
         app = create_app(
             client=client,

@@ -46,7 +46,9 @@ def _amendment(contract_id: str, change: date, period_end: date) -> ContractAmen
 Handle = WorkflowHandle[object, RunStatus]
 
 
-async def _wait_for(handle: Handle, state: RunState, timeout: float = 60.0) -> RunStatus:
+async def _until(
+    handle: Handle, check: Callable[[RunStatus], bool], what: str, timeout: float = 60.0
+) -> RunStatus:
     deadline = time.monotonic() + timeout
     status: RunStatus | None = None
     while time.monotonic() < deadline:
@@ -54,10 +56,14 @@ async def _wait_for(handle: Handle, state: RunState, timeout: float = 60.0) -> R
             status = await handle.query("status", result_type=RunStatus)
         except Exception:  # the first workflow task may not have run yet
             status = None
-        if status is not None and status.state is state:
+        if status is not None and check(status):
             return status
-        await asyncio.sleep(0.2)
-    raise RuntimeError(f"{handle.id} did not reach {state.value}: {status}")
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{handle.id}: {what} never happened: {status}")
+
+
+async def _wait_for(handle: Handle, state: RunState, timeout: float = 60.0) -> RunStatus:
+    return await _until(handle, lambda s: s.state is state, f"reaching {state.value}", timeout)
 
 
 def next_approver(status: RunStatus) -> str:
@@ -115,22 +121,6 @@ class Scenario:
     reminder_seconds: int | None = None
     settles: bool = True
     """False: the history is exported while the run waits in `expected`, as a deploy finds it."""
-
-
-async def _until(
-    handle: Handle, check: Callable[[RunStatus], bool], what: str, timeout: float = 60.0
-) -> RunStatus:
-    deadline = time.monotonic() + timeout
-    status: RunStatus | None = None
-    while time.monotonic() < deadline:
-        try:
-            status = await handle.query("status", result_type=RunStatus)
-        except Exception:  # the first workflow task may not have run yet
-            status = None
-        if status is not None and check(status):
-            return status
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"{handle.id}: {what} never happened: {status}")
 
 
 def _collecting(status: RunStatus) -> bool:

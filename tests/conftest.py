@@ -9,20 +9,21 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
+from devstack import timeskip
 from devstack.stack import free_port
 from tests.encryption_keys import TEST_KEY_SET
 from tests.outbox import OutboxServer
 from workers.audit.store import AuditStore
 from workers.client import data_converter
 from workers.delivery_log import DeliveryLogStore
+from workers.own_database import OneTableStore
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
@@ -137,22 +138,9 @@ def systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService
 
 
 async def start_time_skipping() -> WorkflowEnvironment:
-    """Temporal's time-skipping test server from the wheel, q2c's search attributes
-    registered (without them every run's first upsert fails its workflow task)."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(),
-        test_server_existing_path=str(BIN / "temporal-test-server"),
-    )
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={
-                key.name: IndexedValueType.ValueType(key.indexed_value_type)
-                for key in SEARCH_ATTRIBUTES
-            },
-        )
-    )
-    return env
+    """Temporal's time-skipping test server, with q2c's search attributes and the tests'
+    payload encryption."""
+    return await timeskip.start_time_skipping(data_converter=data_converter())
 
 
 @pytest.fixture(scope="session")
@@ -183,49 +171,43 @@ POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 """The machine's PostgreSQL (trust auth); each test takes a schema of its own."""
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def audit_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditStore]:
-    """q2c's audit store on a SQLite file, and on PostgreSQL in a schema of its own."""
-    if request.param == "sqlite":
-        audit = AuditStore(url=f"sqlite:///{tmp_path / 'nested' / 'audit.db'}")
-        audit.create()
-        yield audit
-        audit.dispose()
+StoreT = TypeVar("StoreT", bound=OneTableStore)
+
+
+@contextmanager
+def own_store(kind: str, store: type[StoreT], folder: Path, schema_prefix: str) -> Iterator[StoreT]:
+    """A store of q2c's own database on a SQLite file in `folder`, or on PostgreSQL in a
+    schema of its own, dropped afterwards."""
+    if kind == "sqlite":
+        made = store(url=f"sqlite:///{folder / 'nested' / 'audit.db'}")
+        made.create()
+        yield made
+        made.dispose()
         return
-    schema = f"q2c_audit_{uuid.uuid4().hex[:12]}"
+    schema = f"{schema_prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(POSTGRES_URL)
     with admin.begin() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    audit = AuditStore(url=POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    made = store(url=POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
     try:
-        audit.create()
-        yield audit
+        made.create()
+        yield made
     finally:
-        audit.dispose()
+        made.dispose()
         with admin.begin() as connection:
             connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def audit_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditStore]:
+    """q2c's audit store on a SQLite file, and on PostgreSQL in a schema of its own."""
+    with own_store(request.param, AuditStore, tmp_path, "q2c_audit") as audit:
+        yield audit
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def delivery_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DeliveryLogStore]:
     """q2c's delivery log on a SQLite file, and on PostgreSQL in a schema of its own."""
-    if request.param == "sqlite":
-        log = DeliveryLogStore(url=f"sqlite:///{tmp_path / 'nested' / 'audit.db'}")
-        log.create()
+    with own_store(request.param, DeliveryLogStore, tmp_path, "q2c_delivery") as log:
         yield log
-        log.dispose()
-        return
-    schema = f"q2c_delivery_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    log = DeliveryLogStore(url=POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        log.create()
-        yield log
-    finally:
-        log.dispose()
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()

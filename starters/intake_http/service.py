@@ -6,7 +6,6 @@ Anything else is an error the sender sees and retries.
 """
 
 import asyncio
-import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -77,11 +76,6 @@ class Accepted:
     message: str
     dead_letter_id: int | None = None
     unapplied_id: int | None = None
-
-
-def _digest(event: InternalEvent) -> str:
-    payload = json.dumps(event.model_dump(mode="json"), sort_keys=True).encode()
-    return hashlib.sha256(payload).hexdigest()
 
 
 def _dump(event: InternalEvent) -> str:
@@ -252,7 +246,7 @@ class Intake:
         reason = "no_owner" if owner is None else "refused" if refused else "no_handler"
         row = UnappliedCash(
             business_key=event.business_key,
-            digest=_digest(event),
+            digest=event_digest(event),
             received_at=datetime.now(UTC),
             source=source,
             webhook_id=webhook_id,

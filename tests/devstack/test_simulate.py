@@ -111,6 +111,16 @@ def _base() -> dict[str, Any]:
     return scenario
 
 
+def _card_declines(scenario: dict[str, Any], *codes: str) -> None:
+    """Card attempts that decline with `codes`, one a day from the due date (2026-03-31)."""
+    scenario["invoice"]["payment_method"] = "auto_collect"
+    declines = [
+        {"type": "payment_failed", "date": f"2026-04-0{day}", "decline_code": code}
+        for day, code in enumerate(codes, start=1)
+    ]
+    scenario["events"][:0] = declines
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -147,6 +157,23 @@ def _base() -> dict[str, Any]:
             lambda s: s["policy"]["versions"][0].update(effective_from="2027-01-01"),
             "policy: no dunning policy was in force on 2026-03-31",
         ),
+        (
+            lambda s: s["events"][0].update(date="2026-02-27"),
+            "events.0.date: 2026-02-27 is before the issue date 2026-03-01",
+        ),
+        (
+            lambda s: s.update(until="2026-04-19"),
+            "until: 2026-04-19 is before the last event (2026-04-20)",
+        ),
+        (
+            lambda s: _card_declines(s, "insufficient_funds", "expired_card"),
+            "events: one decline_code for all payment_failed",
+        ),
+        (
+            # The inline policy's card days are [0, 3]: due 2026-03-31, so 03-31 and 04-03.
+            lambda s: _card_declines(s, "card_declined", "card_declined", "card_declined"),
+            "events.2: the policy makes 2 card attempts; this is payment_failed number 3",
+        ),
         (lambda s: s.update(policy="missing.toml"), "missing.toml: No such file"),
         (lambda s: s.update(extra=1), "extra: Extra inputs are not permitted"),
         (
@@ -173,6 +200,12 @@ def test_a_declined_attempt_must_fall_on_the_policys_card_day(tmp_path: Path) ->
     assert run.returncode == 2
     # Due 2026-05-15; the shipped card days are 0, 3, 5, 7: attempt 2 is on 05-18.
     assert "events.1.date: card attempt 2 falls on 2026-05-18" in " ".join(run.stderr.split())
+
+
+def test_a_scenario_file_that_is_missing_is_refused_naming_it(tmp_path: Path) -> None:
+    run = _simulate(tmp_path / "absent.json")
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "absent.json: No such file or directory" in " ".join(run.stderr.split())
 
 
 def test_a_file_that_is_not_json_is_refused(tmp_path: Path) -> None:

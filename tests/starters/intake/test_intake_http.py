@@ -360,3 +360,66 @@ def test_bad_secrets_stop_the_intake_naming_the_setting(
     monkeypatch.setenv("Q2C_WEBHOOK_SECRETS", secrets)
     with pytest.raises(ValidationError, match=re.escape(reason)):
         IntakeSettings()
+
+
+def test_q2c_send_signs_a_file_with_the_sources_secret_and_prints_the_answer(
+    intake: IntakeProcess, tmp_path: Path
+) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(_cycle(year=2304)))
+    sent = intake.cli("send", str(path), "--source", "crm")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    answer = json.loads(sent.stdout)
+    assert answer["outcome"] == "started"
+    assert answer["workflow_id"] == "q2c:C-1001:cycle:2304-01-01:2304-02-01"
+
+
+@pytest.mark.parametrize(
+    ("body", "args", "code", "stream", "text"),
+    [
+        (None, ["--source", "erp"], 2, "stderr", "--source erp: no secret (known: crm, payments)"),
+        ("absent", ["--source", "crm"], 2, "stderr", "absent.json: No such file or directory"),
+        (
+            '{"type": "billing_cycle.closed", "schema_version": 1}',
+            ["--source", "crm"],
+            2,
+            "stdout",
+            '"type": "/problems/invalid-event"',
+        ),
+        (
+            None,
+            ["--source", "crm", "--url", "http://127.0.0.1:9"],
+            1,
+            "stderr",
+            "error: http://127.0.0.1:9:",
+        ),
+    ],
+)
+def test_q2c_send_refuses_bad_input_naming_it(
+    intake: IntakeProcess,
+    tmp_path: Path,
+    body: str | None,
+    args: list[str],
+    code: int,
+    stream: str,
+    text: str,
+) -> None:
+    path = tmp_path / "absent.json"
+    if body != "absent":
+        path.write_text(body or json.dumps(_cycle()))
+    sent = intake.cli("send", str(path), *args)
+    assert sent.returncode == code, sent.stdout + sent.stderr
+    assert text in " ".join(getattr(sent, stream).split())
+
+
+def test_a_scope_with_an_unknown_event_type_stops_the_intake_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import ValidationError
+
+    from starters.intake_http.settings import IntakeSettings
+
+    monkeypatch.setenv("Q2C_WEBHOOK_SCOPES", '{"crm": ["billing_cycle.closed", "invoice.paid"]}')
+    reason = "webhook_scopes.crm: unknown event types ['invoice.paid']"
+    with pytest.raises(ValidationError, match=re.escape(reason)):
+        IntakeSettings()
