@@ -33,33 +33,32 @@ async def _serve(host: str, port: int) -> None:
 
     from starters.intake_http.app import create_app
     from starters.intake_http.directory import SystemsDirectory
-    from workers.client import connect
+    from workers.client import connect_patiently
     from workers.worker import systems_client
 
     settings = IntakeSettings()
     worker_settings = Settings()
+    try:
+        client = await connect_patiently(within=worker_settings.connect_timeout_seconds)
+    except RuntimeError as error:
+        raise typer.Exit(1) from error
     store = _store(settings)
-    deadline = time.monotonic() + worker_settings.connect_timeout_seconds
-    while True:
-        try:
-            client = await connect()
-            break
-        except RuntimeError as error:
-            if time.monotonic() > deadline:
-                raise typer.Exit(1) from error
-            await asyncio.sleep(1)
-    async with systems_client(worker_settings) as http:
-        directory = SystemsDirectory(http)
-        app = create_app(
-            client=client,
-            store=store,
-            settings=settings,
-            contracts=directory.contract_exists,
-            invoices=directory.posting_key,
-        )
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
-        await uvicorn.Server(config).serve()
-    store.dispose()
+    try:
+        async with systems_client(worker_settings) as http:
+            directory = SystemsDirectory(http)
+            app = create_app(
+                client=client,
+                store=store,
+                settings=settings,
+                contracts=directory.contract_exists,
+                invoices=directory.posting_key,
+            )
+            config = uvicorn.Config(
+                app, host=host, port=port, log_level="warning", access_log=False
+            )
+            await uvicorn.Server(config).serve()
+    finally:
+        store.dispose()
 
 
 def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001

@@ -2,7 +2,9 @@
 encrypted by the codec, and the tracing interceptor, so a run started from any q2c process is
 traced from its start."""
 
+import asyncio
 import dataclasses
+import logging
 from typing import TYPE_CHECKING
 
 from temporalio.client import Client
@@ -70,3 +72,25 @@ async def connect(
         runtime=runtime or telemetry.runtime,
         **config,  # type: ignore[arg-type]
     )
+
+
+async def connect_patiently(
+    *,
+    within: float,
+    telemetry: "Telemetry | None" = None,
+    converter: DataConverter | None = None,
+) -> Client:
+    """`connect`, retried each second for `within` seconds: a process started while the
+    server restarts waits for it instead of exiting."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            return await connect(telemetry=telemetry, converter=converter)
+        except RuntimeError as error:
+            if loop.time() >= deadline:
+                raise
+            logging.getLogger("q2c.client").warning(
+                "Temporal is not reachable yet (%s); retrying", error
+            )
+            await asyncio.sleep(1.0)

@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
-from temporalio.converter import DataConverter
 from temporalio.worker import Worker
 
 import workflows
@@ -37,10 +36,10 @@ from billing.routing import RoutingPolicy, load_policy
 from billing.tax import Seller, TaxEngine
 from workers.audit.interceptor import AuditInterceptor
 from workers.audit.store import AuditStore
-from workers.client import connect, data_converter
+from workers.client import connect_patiently, data_converter
 from workers.delivery_log import DeliveryLogStore
 from workers.settings import Settings
-from workers.telemetry import Telemetry, from_environment
+from workers.telemetry import from_environment
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 log = logging.getLogger("q2c.worker")
@@ -240,22 +239,6 @@ def compile_workflows() -> bool:
     return bool(compileall.compile_dir(Path(workflows.__file__).parent, quiet=2))
 
 
-async def _connect_patiently(
-    telemetry: Telemetry, *, within: float, converter: DataConverter
-) -> Client:
-    """A worker started while the server restarts waits for it instead of exiting."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        try:
-            return await connect(telemetry=telemetry, converter=converter)
-        except RuntimeError as error:
-            if loop.time() >= deadline:
-                raise
-            log.warning("Temporal is not reachable yet (%s); retrying", error)
-            await asyncio.sleep(1.0)
-
-
 async def run_worker(settings: Settings) -> None:
     """Poll until SIGINT or SIGTERM, then drain: running activities get the grace period.
 
@@ -265,8 +248,8 @@ async def run_worker(settings: Settings) -> None:
     if not compile_workflows():
         log.info("workflow bytecode not written: each new run compiles the workflow module")
     telemetry = from_environment()
-    client = await _connect_patiently(
-        telemetry, within=settings.connect_timeout_seconds, converter=converter
+    client = await connect_patiently(
+        within=settings.connect_timeout_seconds, telemetry=telemetry, converter=converter
     )
     audit = AuditStore(url=settings.audit_url)
     audit.create()
