@@ -16,7 +16,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
@@ -67,7 +67,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.runs import RunDocument, RunState
     from schemas.steps import NotifyInput, PostInvoiceInput, ReconcileInput
     from workflows.approval import ApprovalWait
-    from workflows.calls import CALL_TIMEOUT, HEARTBEAT_TIMEOUT, RETRY, NeedsAttention
+    from workflows.calls import CALL_TIMEOUT, RETRY, NeedsAttention, call
     from workflows.run_view import RunView
 
 RECORD_PAYMENT = "record_payment"
@@ -880,21 +880,4 @@ class CollectionWait:
         return document
 
     async def _call(self, activity: Any, arg: Any) -> Any:
-        self._view.flush()
-        try:
-            return await workflow.execute_activity_method(
-                activity,
-                arg,
-                start_to_close_timeout=CALL_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                retry_policy=RETRY,
-            )
-        except ActivityError as error:
-            cause = error.cause
-            if isinstance(cause, ApplicationError) and cause.non_retryable:
-                raise NeedsAttention(
-                    cause.type or "activity_failed",
-                    cause.message,
-                    step=error.activity_type or activity.__name__,
-                ) from None
-            raise
+        return await call(self._view, activity, arg)
