@@ -19,7 +19,7 @@ from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel, ValidationError
+    from pydantic import BaseModel
 
     import workflows.search_attributes as sa
     from activities.accounts import AccountActivities
@@ -29,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.erp import ErpActivities
     from activities.payments import PaymentActivities
     from activities.routing import RoutingActivities
-    from schemas.approvals import RefusedAttempt
     from schemas.collection import (
         AnswerOutcome,
         CashEntry,
@@ -69,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.approval import ApprovalWait
     from workflows.calls import CALL_TIMEOUT, RETRY, NeedsAttention, call
     from workflows.run_view import RunView
+    from workflows.signals import read_signal, received, refuse
 
 RECORD_PAYMENT = "record_payment"
 DISPUTE = "dispute"
@@ -823,22 +823,13 @@ class CollectionWait:
         self,
         name: str,
         payload: RawValue,
-        model: type[PaymentNotice] | type[DisputeNotice] | type[DisputeResolution],
+        model: type[PaymentNotice | DisputeNotice | DisputeResolution],
     ) -> None:
         """Input typed by a person: taken loosely, refused visibly, never dropped."""
-        received = str(payload.payload.data[:500], "utf-8", errors="replace")
-        try:
-            raw = workflow.payload_converter().from_payload(payload.payload)
-            body = model.model_validate(raw)
-        except ValidationError as error:
-            cause = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}"
-                for e in error.errors()
-            )
-            self._refuse(received, f"{name}: {cause}")
-            return
-        except Exception as error:  # undecodable input is recorded, not raised
-            self._refuse(received, f"{name}: input is not a JSON object ({error})")
+        text = received(payload)
+        body = read_signal(payload, model)
+        if isinstance(body, str):
+            self._refuse(text, f"{name}: {body}")
             return
         refusal = (
             self.resolve_refusal(body)
@@ -846,7 +837,7 @@ class CollectionWait:
             else self.refusal(body)
         )
         if refusal is not None:
-            self._refuse(received, f"{name}: {refusal}")
+            self._refuse(text, f"{name}: {refusal}")
             return
         self._received += 1
         self._inbox.append(_Item(number=self._received, body=body))
@@ -854,13 +845,9 @@ class CollectionWait:
     # Helpers -------------------------------------------------------------------------------
 
     def _refuse(self, received: str, cause: str) -> None:
-        workflow.logger.warning("refused: %s", cause)
-        self._status.refused.append(
-            RefusedAttempt(received=received, cause=cause, at=workflow.now())
-        )
+        refuse(self._view, received, cause)
         if self._status.collection is not None:
             self._note("refused", detail=cause)
-        self._view.refresh_details()
 
     def _refused_answer(self, received: str, cause: str) -> CollectionAnswer:
         self._refuse(received, cause)
