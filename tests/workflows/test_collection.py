@@ -201,6 +201,44 @@ async def test_a_signal_with_bad_input_is_refused_and_kept_on_the_run(
     await handle.terminate("test done")
 
 
+async def test_bad_disputes_and_resolutions_are_refused_and_kept_on_the_run(
+    time_skipping_env: WorkflowEnvironment, queue: str
+) -> None:
+    handle = await _start(time_skipping_env, queue, "C-1007", 4)
+    await _collecting(handle)
+    # Each signal below breaks one rule of its input; each is kept, none changes the run.
+    await handle.signal("record_payment", "twenty dollars")  # not an object
+    await handle.signal("dispute", {"reason": ""})  # a dispute names its reason
+    await handle.signal("resolve_dispute", {"outcome": "upheld"})  # nothing is disputed
+    status = await _until(handle, lambda s: len(s.refused) == 3)
+    causes = [r.cause for r in status.refused]
+    assert causes[0].startswith("record_payment: input: ")
+    assert causes[1].startswith("dispute: reason: ")
+    assert causes[2] == "resolve_dispute: outcome: no dispute is open on this invoice"
+    assert status.refused[0].received == '"twenty dollars"'
+    assert status.state is RunState.AWAITING_PAYMENT
+    opened = await _update(handle, "dispute", RaiseDispute(DisputeNotice(reason="wrong seats")))
+    due = opened.amount_due
+    await handle.signal("resolve_dispute", {"outcome": "credited"})  # credits no amount
+    too_much = due + Decimal("0.01")
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await _update(
+            handle, "resolve_dispute", DisputeResolution(outcome="credited", credit_amount=too_much)
+        )
+    assert str(refused.value.cause).endswith(
+        f"credit_amount: {too_much} is more than the {due} USD due"
+    )
+    status = await _until(handle, lambda s: len(s.refused) == 4)
+    assert "credit_amount: a credited dispute needs the amount to credit" in status.refused[3].cause
+    assert status.state is RunState.DISPUTED
+    assert status.collection is not None
+    assert (status.collection.credited, status.collection.amount_due) == (Decimal(0), due)
+    assert status.document("credit_note") is None
+    noted = [e.detail for e in status.collection.timeline if e.action == "refused"]
+    assert noted == [r.cause for r in status.refused]
+    await handle.terminate("test done")
+
+
 async def test_dispute_pauses_dunning_then_a_credit_leaves_the_rest_due(
     time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
