@@ -128,7 +128,7 @@ class CollectionWait:
         document = self._status.document("invoice")
         posted = workflow.now()
         if document is None:
-            return self._credit_only(posted)
+            return self._credit_only(posted, customer)
         invoice = document.invoice
         # Terms run from the day the run posted the invoice, on the run's clock: the
         # clock its timers keep.
@@ -188,7 +188,7 @@ class CollectionWait:
             except TimeoutError:
                 pass
 
-    def _credit_only(self, posted: datetime) -> RunState:
+    def _credit_only(self, posted: datetime, customer: Customer) -> RunState:
         """A credit note alone (a termination): nothing to collect; what it credits stays
         with the customer as a credit balance in the ERP, against which the customer's next
         invoices are settled."""
@@ -196,7 +196,7 @@ class CollectionWait:
         assert document is not None
         credit = document.invoice
         self._status.collection = CollectionProgress(
-            payment_method=self._customer.payment_method if self._customer else "bank_transfer",
+            payment_method=customer.payment_method,
             posted_on=posted.date(),
             due_at=posted,
             currency=credit.currency,
