@@ -519,8 +519,9 @@ class CollectionWait:
                 f"currency: {currency} differs from the invoice's {progress.currency}; the "
                 f"payment {reference} of {amount} {currency} is refused, not applied"
             )
-            self._refuse(received or f"{kind} {reference} {amount} {currency}", cause)
-            return self._answer("refused", cause)
+            return self._refused_answer(
+                received or f"{kind} {reference} {amount} {currency}", cause
+            )
         await self._post_cash(
             kind,
             reference=reference,
