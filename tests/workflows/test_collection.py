@@ -181,6 +181,26 @@ async def test_a_signal_with_bad_input_is_refused_and_kept_on_the_run(
     await handle.terminate("test done")
 
 
+async def test_a_payment_or_dispute_before_posting_is_refused(
+    time_skipping_env: WorkflowEnvironment, queue: str
+) -> None:
+    # C-1009's invoice waits for an approver: nothing is posted, so nothing can be paid.
+    handle = await _start(time_skipping_env, queue, "C-1009", 5)
+    await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await _pay(handle, "10.00", "USD", "BANK-EARLY")
+    assert str(refused.value.cause).endswith(
+        "the run is AwaitingApproval, not collecting payment: payment.received refused"
+    )
+    await handle.signal("dispute", {"reason": "too early"})
+    status = await until(handle, lambda s: bool(s.refused))
+    assert [r.cause for r in status.refused] == [
+        "dispute: the run is AwaitingApproval, not collecting payment: dispute.raised refused"
+    ]
+    assert status.collection is None and status.state is RunState.AWAITING_APPROVAL
+    await handle.terminate("test done")
+
+
 async def test_bad_disputes_and_resolutions_are_refused_and_kept_on_the_run(
     time_skipping_env: WorkflowEnvironment, queue: str
 ) -> None:
