@@ -1,5 +1,5 @@
-"""Dunning: the policy (levels by days past due, card retry days) and the pure rules that
-say which level is due, which levels fire between two instants, and what is still owed.
+"""Dunning: the policy (levels by days past due, card retry days) and the instants it puts
+on an invoice's timeline: when each level fires, when each card attempt is due.
 
 The policy is a TOML file: `billing/dunning_policy.toml` ships the defaults,
 `Q2C_DUNNING_POLICY_FILE` names another. It holds effective-dated versions; a run follows
@@ -7,7 +7,7 @@ the version in force on its invoice's due date. Days past due count whole days f
 instant: a level at 30 days fires 30 × 24 hours after it.
 """
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +15,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from billing.money import round_money
 from billing.policy_file import load_policy_file
 from schemas.money import Amount, CurrencyCode
 
@@ -23,16 +22,10 @@ DUNNING_POLICY_ENV = "Q2C_DUNNING_POLICY_FILE"
 Action = Literal[
     "email_reminder", "notify_owner", "block_account", "final_notice", "propose_write_off"
 ]
-SettlementStatus = Literal["open", "partially_paid", "paid"]
-ZERO = Decimal(0)
 
 
 class DunningPolicyError(ValueError):
     """The dunning policy cannot be read or does not validate; names the file and the field."""
-
-
-class CurrencyMismatch(ValueError):
-    """A payment in another currency than the invoice's: refused, never applied."""
 
 
 def _strictly_increasing(values: Sequence[int] | Sequence[date], what: str) -> None:
@@ -66,10 +59,6 @@ class DunningLevel(BaseModel):
             if amount < 0:
                 raise ValueError(f"{currency} {amount} is negative")
         return minimums
-
-    def applies_to(self, amount_due: Decimal, currency: str) -> bool:
-        """Something is owed, and at least this level's minimum in `currency`, if any."""
-        return amount_due > 0 and amount_due >= self.min_amount_due.get(currency, ZERO)
 
 
 class DunningPolicy(BaseModel):
@@ -148,59 +137,8 @@ def _aware(moment: datetime, name: str) -> datetime:
     return moment
 
 
-def days_past_due(*, due_at: datetime, at: datetime) -> int:
-    """Whole days from the due instant to `at`; negative before it."""
-    return (_aware(at, "at") - _aware(due_at, "due_at")) // timedelta(days=1)
-
-
 def fires_at(level: DunningLevel, *, due_at: datetime) -> datetime:
     return _aware(due_at, "due_at") + timedelta(days=level.days_past_due)
-
-
-def level_due(
-    policy: DunningPolicy, *, days_past_due: int, amount_due: Decimal, currency: str
-) -> DunningLevel | None:
-    """The highest level reached at `days_past_due` whose minimum the amount due meets."""
-    reached = [
-        level
-        for level in policy.levels
-        if level.days_past_due <= days_past_due and level.applies_to(amount_due, currency)
-    ]
-    return reached[-1] if reached else None
-
-
-def levels_between(
-    policy: DunningPolicy,
-    *,
-    due_at: datetime,
-    since: datetime,
-    until: datetime,
-    amount_due: Decimal,
-    currency: str,
-    fired: Collection[str] = (),
-) -> list[DunningLevel]:
-    """The levels to fire for the window (since, until], in order: each level's instant falls
-    in exactly one of a chain of such windows, and a level in `fired` never fires again."""
-    start, end = _aware(since, "since"), _aware(until, "until")
-    return [
-        level
-        for level in policy.levels
-        if start < fires_at(level, due_at=due_at) <= end
-        and level.name not in fired
-        and level.applies_to(amount_due, currency)
-    ]
-
-
-def next_level_at(
-    policy: DunningPolicy, *, due_at: datetime, after: datetime, fired: Collection[str] = ()
-) -> datetime | None:
-    """When the next level not yet fired is reached after `after`: the run's next timer."""
-    upcoming = [
-        fires_at(level, due_at=due_at)
-        for level in policy.levels
-        if level.name not in fired and fires_at(level, due_at=due_at) > _aware(after, "after")
-    ]
-    return min(upcoming, default=None)
 
 
 def card_retry_at(policy: DunningPolicy, *, due_at: datetime) -> list[datetime]:
@@ -216,74 +154,3 @@ def next_card_retry(
         raise ValueError(f"attempts_made: {attempts_made} is negative")
     schedule = card_retry_at(policy, due_at=due_at)
     return schedule[attempts_made] if attempts_made < len(schedule) else None
-
-
-# --- what is still owed ------------------------------------------------------------------
-
-
-class Receipt(BaseModel):
-    """Money received for the invoice: a payment, or a part of one."""
-
-    amount: Amount = Field(gt=0)
-    currency: CurrencyCode
-    reference: str = ""
-
-
-class Settlement(BaseModel):
-    total: Amount
-    currency: CurrencyCode
-    received: Amount = Field(description="Every receipt, summed")
-    credited: Amount = Field(description="Credit notes and write-offs against the invoice")
-    applied: Amount = Field(description="The part of the receipts that settled the invoice")
-    amount_due: Amount
-    credit_balance: Amount = Field(description="Overpaid: kept for the customer")
-    status: SettlementStatus
-
-
-def _at_minor_unit(amount: Decimal, currency: str, field: str) -> Decimal:
-    if round_money(amount, currency) != amount:
-        raise ValueError(f"{field}: {amount} is finer than {currency}'s minor unit")
-    return amount
-
-
-def settle(
-    *,
-    total: Decimal,
-    currency: str,
-    receipts: Sequence[Receipt] = (),
-    credited: Decimal = ZERO,
-) -> Settlement:
-    """What is still due on an invoice of `total` after the receipts and credits.
-
-    A receipt in another currency raises CurrencyMismatch (nothing is applied); an amount
-    finer than the currency's minor unit raises ValueError. What exceeds the total is the
-    customer's credit balance.
-    """
-    _at_minor_unit(total, currency, "total")
-    _at_minor_unit(credited, currency, "credited")
-    if total < 0 or credited < 0:
-        raise ValueError("total and credited cannot be negative")
-    for index, receipt in enumerate(receipts):
-        if receipt.currency != currency:
-            raise CurrencyMismatch(
-                f"receipts.{index}.currency: {receipt.currency} differs from the invoice's "
-                f"{currency}; the payment is refused, not applied"
-            )
-        _at_minor_unit(receipt.amount, currency, f"receipts.{index}.amount")
-    received = sum((receipt.amount for receipt in receipts), ZERO)
-    owed = max(total - credited, ZERO)
-    applied = min(received, owed)
-    amount_due = owed - applied
-    status: SettlementStatus = (
-        "paid" if amount_due == 0 else "partially_paid" if applied > 0 else "open"
-    )
-    return Settlement(
-        total=total,
-        currency=currency,
-        received=round_money(received, currency),
-        credited=round_money(credited, currency),
-        applied=round_money(applied, currency),
-        amount_due=round_money(amount_due, currency),
-        credit_balance=round_money(received - applied, currency),
-        status=status,
-    )

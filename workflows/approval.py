@@ -9,15 +9,12 @@ from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
-
     import workflows.search_attributes as sa
     from activities.routing import RoutingActivities
     from schemas.approvals import (
         ApprovalInput,
         ApprovalRequirement,
         RecordedDecision,
-        RefusedAttempt,
         Verdict,
     )
     from schemas.audit import HandoffInput, Outcome, Step
@@ -26,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.steps import NotifyInput
     from workflows.calls import CALL_TIMEOUT, NeedsAttention, record
     from workflows.run_view import RunView
+    from workflows.signals import read_signal, received, refuse
 
 APPROVE_HELP = (
     "Approve this invoice for posting to the ERP. "
@@ -182,30 +180,13 @@ class ApprovalWait:
         self._view.refresh_details()
 
     def receive_signal(self, verdict: Verdict, payload: RawValue) -> None:
-        # Input typed by a person: take it loosely, refuse it visibly, never drop it.
-        received = str(payload.payload.data[:500], "utf-8", errors="replace")
-        try:
-            raw = workflow.payload_converter().from_payload(payload.payload)
-            decision = ApprovalInput.model_validate(raw)
-        except ValidationError as error:
-            cause = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}"
-                for e in error.errors()
-            )
-            self._refuse(received, f"{verdict}: {cause}")
-            return
-        except Exception as error:  # undecodable input is recorded, not raised
-            self._refuse(received, f"{verdict}: input is not a JSON object ({error})")
+        text = received(payload)
+        decision = read_signal(payload, ApprovalInput)
+        if isinstance(decision, str):
+            refuse(self._view, text, f"{verdict}: {decision}")
             return
         refusal = self.refusal(verdict, decision.approver)
         if refusal is not None:
-            self._refuse(received, f"{verdict} by {decision.approver}: {refusal}")
+            refuse(self._view, text, f"{verdict} by {decision.approver}: {refusal}")
             return
         self.accept(verdict, decision.approver, decision.comment)
-
-    def _refuse(self, received: str, cause: str) -> None:
-        workflow.logger.warning("refused decision: %s", cause)
-        self._status.refused.append(
-            RefusedAttempt(received=received, cause=cause, at=workflow.now())
-        )
-        self._view.refresh_details()

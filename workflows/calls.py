@@ -1,10 +1,11 @@
 """How a run calls activities, records a handoff, and stops for a person."""
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.audit import AuditActivities
@@ -38,6 +39,23 @@ def stop_if_permanent(cause: BaseException | None, *, step: str) -> None:
     """A permanent failure stops the run for a person; anything else fails the task."""
     if isinstance(cause, ApplicationError) and cause.non_retryable:
         raise NeedsAttention(cause.type or "activity_failed", cause.message, step=step) from None
+
+
+async def call(view: RunView, activity: Any, arg: Any) -> Any:
+    """An activity on the task queue, for a call to a system of record: the pending search
+    attributes go up first; a permanent failure stops the run for a person."""
+    view.flush()
+    try:
+        return await workflow.execute_activity_method(
+            activity,
+            arg,
+            start_to_close_timeout=CALL_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            retry_policy=RETRY,
+        )
+    except ActivityError as error:
+        stop_if_permanent(error.cause, step=error.activity_type or activity.__name__)
+        raise
 
 
 async def record(view: RunView, handoff: HandoffInput) -> None:

@@ -16,10 +16,10 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel, ValidationError
+    from pydantic import BaseModel
 
     import workflows.search_attributes as sa
     from activities.accounts import AccountActivities
@@ -29,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.erp import ErpActivities
     from activities.payments import PaymentActivities
     from activities.routing import RoutingActivities
-    from schemas.approvals import RefusedAttempt
     from schemas.collection import (
         AnswerOutcome,
         CashEntry,
@@ -67,8 +66,9 @@ with workflow.unsafe.imports_passed_through():
     from schemas.runs import RunDocument, RunState
     from schemas.steps import NotifyInput, PostInvoiceInput, ReconcileInput
     from workflows.approval import ApprovalWait
-    from workflows.calls import CALL_TIMEOUT, HEARTBEAT_TIMEOUT, RETRY, NeedsAttention
+    from workflows.calls import CALL_TIMEOUT, RETRY, NeedsAttention, call
     from workflows.run_view import RunView
+    from workflows.signals import read_signal, received, refuse
 
 RECORD_PAYMENT = "record_payment"
 DISPUTE = "dispute"
@@ -128,7 +128,7 @@ class CollectionWait:
         document = self._status.document("invoice")
         posted = workflow.now()
         if document is None:
-            return self._credit_only(posted)
+            return self._credit_only(posted, customer)
         invoice = document.invoice
         # Terms run from the day the run posted the invoice, on the run's clock: the
         # clock its timers keep.
@@ -188,7 +188,7 @@ class CollectionWait:
             except TimeoutError:
                 pass
 
-    def _credit_only(self, posted: datetime) -> RunState:
+    def _credit_only(self, posted: datetime, customer: Customer) -> RunState:
         """A credit note alone (a termination): nothing to collect; what it credits stays
         with the customer as a credit balance in the ERP, against which the customer's next
         invoices are settled."""
@@ -196,7 +196,7 @@ class CollectionWait:
         assert document is not None
         credit = document.invoice
         self._status.collection = CollectionProgress(
-            payment_method=self._customer.payment_method if self._customer else "bank_transfer",
+            payment_method=customer.payment_method,
             posted_on=posted.date(),
             due_at=posted,
             currency=credit.currency,
@@ -519,8 +519,9 @@ class CollectionWait:
                 f"currency: {currency} differs from the invoice's {progress.currency}; the "
                 f"payment {reference} of {amount} {currency} is refused, not applied"
             )
-            self._refuse(received or f"{kind} {reference} {amount} {currency}", cause)
-            return self._answer("refused", cause)
+            return self._refused_answer(
+                received or f"{kind} {reference} {amount} {currency}", cause
+            )
         await self._post_cash(
             kind,
             reference=reference,
@@ -823,22 +824,13 @@ class CollectionWait:
         self,
         name: str,
         payload: RawValue,
-        model: type[PaymentNotice] | type[DisputeNotice] | type[DisputeResolution],
+        model: type[PaymentNotice | DisputeNotice | DisputeResolution],
     ) -> None:
         """Input typed by a person: taken loosely, refused visibly, never dropped."""
-        received = str(payload.payload.data[:500], "utf-8", errors="replace")
-        try:
-            raw = workflow.payload_converter().from_payload(payload.payload)
-            body = model.model_validate(raw)
-        except ValidationError as error:
-            cause = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}"
-                for e in error.errors()
-            )
-            self._refuse(received, f"{name}: {cause}")
-            return
-        except Exception as error:  # undecodable input is recorded, not raised
-            self._refuse(received, f"{name}: input is not a JSON object ({error})")
+        text = received(payload)
+        body = read_signal(payload, model)
+        if isinstance(body, str):
+            self._refuse(text, f"{name}: {body}")
             return
         refusal = (
             self.resolve_refusal(body)
@@ -846,7 +838,7 @@ class CollectionWait:
             else self.refusal(body)
         )
         if refusal is not None:
-            self._refuse(received, f"{name}: {refusal}")
+            self._refuse(text, f"{name}: {refusal}")
             return
         self._received += 1
         self._inbox.append(_Item(number=self._received, body=body))
@@ -854,13 +846,9 @@ class CollectionWait:
     # Helpers -------------------------------------------------------------------------------
 
     def _refuse(self, received: str, cause: str) -> None:
-        workflow.logger.warning("refused: %s", cause)
-        self._status.refused.append(
-            RefusedAttempt(received=received, cause=cause, at=workflow.now())
-        )
+        refuse(self._view, received, cause)
         if self._status.collection is not None:
             self._note("refused", detail=cause)
-        self._view.refresh_details()
 
     def _refused_answer(self, received: str, cause: str) -> CollectionAnswer:
         self._refuse(received, cause)
@@ -880,21 +868,4 @@ class CollectionWait:
         return document
 
     async def _call(self, activity: Any, arg: Any) -> Any:
-        self._view.flush()
-        try:
-            return await workflow.execute_activity_method(
-                activity,
-                arg,
-                start_to_close_timeout=CALL_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                retry_policy=RETRY,
-            )
-        except ActivityError as error:
-            cause = error.cause
-            if isinstance(cause, ApplicationError) and cause.non_retryable:
-                raise NeedsAttention(
-                    cause.type or "activity_failed",
-                    cause.message,
-                    step=error.activity_type or activity.__name__,
-                ) from None
-            raise
+        return await call(self._view, activity, arg)

@@ -58,9 +58,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.approval import APPROVE_HELP, DECIDE_HELP, REJECT_HELP, ApprovalWait
     from workflows.calls import (
         CALL_TIMEOUT,
-        HEARTBEAT_TIMEOUT,
         RETRY,
         NeedsAttention,
+        call,
         record,
         stop_if_permanent,
     )
@@ -427,18 +427,7 @@ class QuoteToCashWorkflow:
 
     async def _call(self, activity: Any, arg: Any) -> Any:
         """An activity on the task queue: for calls to the systems of record."""
-        self._view.flush()
-        try:
-            return await workflow.execute_activity_method(
-                activity,
-                arg,
-                start_to_close_timeout=CALL_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                retry_policy=RETRY,
-            )
-        except ActivityError as error:
-            stop_if_permanent(error.cause, step=error.activity_type or activity.__name__)
-            raise
+        return await call(self._view, activity, arg)
 
     async def _step(self, activity: Any, arg: Any) -> Any:
         """A short step (rating, tax, routing) as a local activity: the worker that runs the

@@ -1,26 +1,18 @@
-"""The dunning policy: loading and refusing files, which level is due, each level once and
-in order, card retry days, and what is still owed after partial and over-payments."""
+"""The dunning policy: loading and refusing files, the version in force, and the instants it
+puts on an invoice's timeline (levels, card retry days)."""
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from billing.dunning import (
-    CurrencyMismatch,
     DunningPolicy,
     DunningPolicyError,
-    Receipt,
-    days_past_due,
-    level_due,
-    levels_between,
+    fires_at,
     load_dunning_policy,
     next_card_retry,
-    next_level_at,
-    settle,
 )
 
 DUE = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
@@ -144,51 +136,13 @@ def test_a_missing_file_is_refused(tmp_path: Path) -> None:
         load_dunning_policy(tmp_path / "missing.toml")
 
 
-def test_days_past_due_count_whole_days_from_the_due_instant() -> None:
-    assert days_past_due(due_at=DUE, at=DUE) == 0
-    assert days_past_due(due_at=DUE, at=DUE + timedelta(hours=23, minutes=59)) == 0
-    assert days_past_due(due_at=DUE, at=DUE + timedelta(days=1)) == 1
-    assert days_past_due(due_at=DUE, at=DUE - timedelta(seconds=1)) == -1
-    with pytest.raises(ValueError, match="at: .* has no time zone"):
-        days_past_due(due_at=DUE, at=datetime(2026, 12, 2))  # noqa: DTZ001
-
-
-def test_the_level_due_respects_the_minimum_per_currency() -> None:
-    def due(days: int, amount: str, currency: str = "EUR") -> str | None:
-        level = level_due(POLICY, days_past_due=days, amount_due=Decimal(amount), currency=currency)
-        return level.name if level else None
-
-    assert due(0, "100") is None
-    assert due(1, "100") == "reminder"
-    assert due(45, "100") == "blocked"
-    assert due(45, "49.99") == "reminder"  # below the 50 EUR minimum to block
-    assert due(45, "10", "USD") == "blocked"  # no USD minimum
-    assert due(95, "100") == "write_off"
-    assert due(95, "0") is None  # nothing owed, nothing to dun
-
-
-def test_levels_fire_in_their_window_and_once() -> None:
-    def fired(since_days: float, until_days: float, done: tuple[str, ...] = ()) -> list[str]:
-        levels = levels_between(
-            POLICY,
-            due_at=DUE,
-            since=DUE + timedelta(days=since_days),
-            until=DUE + timedelta(days=until_days),
-            amount_due=Decimal("100"),
-            currency="EUR",
-            fired=done,
-        )
-        return [level.name for level in levels]
-
-    assert fired(0, 1) == ["reminder"]  # (0, 1]: the reminder's instant is the window's end
-    assert fired(1, 30) == ["blocked"]  # the reminder's instant is not in (1, 30]
-    assert fired(0, 100) == ["reminder", "blocked", "final", "write_off"]
-    assert fired(0, 100, ("blocked",)) == ["reminder", "final", "write_off"]
-    assert next_level_at(POLICY, due_at=DUE, after=DUE) == DUE + timedelta(days=1)
-    assert next_level_at(POLICY, due_at=DUE, after=DUE + timedelta(days=1)) == DUE + timedelta(
-        days=30
-    )
-    assert next_level_at(POLICY, due_at=DUE, after=DUE + timedelta(days=90)) is None
+def test_a_level_fires_its_days_past_due_in_whole_days_after_the_due_instant() -> None:
+    levels = {level.name: level for level in POLICY.levels}
+    assert fires_at(levels["reminder"], due_at=DUE) == datetime(2026, 12, 2, tzinfo=UTC)
+    # 30 × 24 hours after midnight UTC on 1 December.
+    assert fires_at(levels["blocked"], due_at=DUE) == datetime(2026, 12, 31, tzinfo=UTC)
+    with pytest.raises(ValueError, match="due_at: .* has no time zone"):
+        fires_at(levels["reminder"], due_at=datetime(2026, 12, 1))  # noqa: DTZ001
 
 
 def test_the_card_schedule_gives_each_attempt_its_day() -> None:
@@ -196,113 +150,5 @@ def test_the_card_schedule_gives_each_attempt_its_day() -> None:
     assert next_card_retry(POLICY, due_at=DUE, attempts_made=1) == DUE + timedelta(days=3)
     assert next_card_retry(POLICY, due_at=DUE, attempts_made=3) == DUE + timedelta(days=7)
     assert next_card_retry(POLICY, due_at=DUE, attempts_made=4) is None
-
-
-@given(
-    cuts=st.lists(st.integers(min_value=1, max_value=200 * 24), max_size=12),
-    fired_before=st.sets(st.sampled_from(["reminder", "blocked", "final", "write_off"])),
-)
-def test_over_any_chain_of_windows_each_level_fires_at_most_once_and_in_order(
-    cuts: list[int], fired_before: set[str]
-) -> None:
-    # Windows (h0, h1], (h1, h2], … in hours after the due date, as a run's timers might cut
-    # them; the run remembers what fired.
-    bounds = [0, *sorted(set(cuts)), 200 * 24]
-    fired: list[str] = []
-    for start, end in zip(bounds, bounds[1:], strict=False):
-        fired += [
-            level.name
-            for level in levels_between(
-                POLICY,
-                due_at=DUE,
-                since=DUE + timedelta(hours=start),
-                until=DUE + timedelta(hours=end),
-                amount_due=Decimal("100"),
-                currency="EUR",
-                fired=[*fired_before, *fired],
-            )
-        ]
-    expected = [lv.name for lv in POLICY.levels if lv.name not in fired_before]
-    assert fired == expected
-
-
-def test_partial_payments_then_the_rest_settle_the_invoice() -> None:
-    partial = settle(total=Decimal("544.40"), currency="USD", receipts=[_usd("200.00")])
-    assert (partial.amount_due, partial.status) == (Decimal("344.40"), "partially_paid")
-    paid = settle(
-        total=Decimal("544.40"), currency="USD", receipts=[_usd("200.00"), _usd("344.40")]
-    )
-    assert (paid.amount_due, paid.credit_balance, paid.status) == (
-        Decimal("0.00"),
-        Decimal("0.00"),
-        "paid",
-    )
-
-
-def test_an_overpayment_leaves_a_credit_balance() -> None:
-    # 600.00 received on 544.40: 55.60 kept for the customer.
-    over = settle(total=Decimal("544.40"), currency="USD", receipts=[_usd("600.00")])
-    assert (over.applied, over.amount_due, over.credit_balance) == (
-        Decimal("544.40"),
-        Decimal("0.00"),
-        Decimal("55.60"),
-    )
-
-
-def test_a_credit_note_reduces_what_is_owed() -> None:
-    # 544.40 less a 144.40 credit: 400.00 owed, 100.00 paid, 300.00 due.
-    after = settle(
-        total=Decimal("544.40"),
-        currency="USD",
-        receipts=[_usd("100.00")],
-        credited=Decimal("144.40"),
-    )
-    assert (after.amount_due, after.status) == (Decimal("300.00"), "partially_paid")
-
-
-def test_a_payment_in_another_currency_is_refused() -> None:
-    euros = Receipt(amount=Decimal("10.00"), currency="EUR")
-    with pytest.raises(CurrencyMismatch, match="receipts.1.currency: EUR differs from the"):
-        settle(total=Decimal("544.40"), currency="USD", receipts=[_usd("1.00"), euros])
-    with pytest.raises(ValueError, match=r"receipts.0.amount: 1.005 is finer than USD"):
-        settle(total=Decimal("544.40"), currency="USD", receipts=[_usd("1.005")])
-    with pytest.raises(ValueError, match="total: 5.5 is finer than JPY"):
-        settle(total=Decimal("5.5"), currency="JPY")
-
-
-def _usd(amount: str) -> Receipt:
-    return Receipt(amount=Decimal(amount), currency="USD")
-
-
-@given(
-    cents=st.integers(min_value=1, max_value=10**9),
-    parts=st.lists(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=8),
-)
-def test_payments_that_split_the_total_settle_it_to_the_cent(cents: int, parts: list[int]) -> None:
-    # Split `cents` into len(parts) positive receipts in proportion to `parts`.
-    weights, shares = sum(parts), []
-    for part in parts[:-1]:
-        shares.append(cents * part // weights)
-    shares.append(cents - sum(shares))
-    receipts = [Receipt(amount=Decimal(s).scaleb(-2), currency="EUR") for s in shares if s > 0]
-    total = Decimal(cents).scaleb(-2)
-    settled = settle(total=total, currency="EUR", receipts=receipts)
-    assert settled.status == "paid"
-    assert settled.amount_due == settled.credit_balance == Decimal(0)
-    assert settled.applied == total
-
-
-@given(
-    total_cents=st.integers(min_value=0, max_value=10**8),
-    receipt_cents=st.lists(st.integers(min_value=1, max_value=10**8), max_size=6),
-)
-def test_applied_and_due_make_the_total_and_nothing_is_lost(
-    total_cents: int, receipt_cents: list[int]
-) -> None:
-    total = Decimal(total_cents).scaleb(-2)
-    receipts = [Receipt(amount=Decimal(c).scaleb(-2), currency="EUR") for c in receipt_cents]
-    settled = settle(total=total, currency="EUR", receipts=receipts)
-    assert settled.applied + settled.amount_due == total
-    assert settled.applied + settled.credit_balance == settled.received
-    assert settled.received == sum((r.amount for r in receipts), Decimal(0))
-    assert min(settled.amount_due, settled.credit_balance) == 0
+    with pytest.raises(ValueError, match="attempts_made: -1 is negative"):
+        next_card_retry(POLICY, due_at=DUE, attempts_made=-1)

@@ -1,6 +1,5 @@
 """A real run on a worker with the audit interceptor: every handoff lands once."""
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import date
@@ -15,9 +14,8 @@ from tests.conftest import SystemsService, start_time_skipping
 from tests.e2e.test_amendment import _raised_fee
 from tests.events import amended, cycle_closed
 from tests.observability.runs import run_to_end
+from tests.workflows.runs import until, worker_on
 from workers.audit.store import AuditStore
-from workers.settings import Settings
-from workers.worker import build_worker
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -55,19 +53,10 @@ async def _run(
     month: int,
 ) -> tuple[str, RunState]:
     task_queue = f"q2c-audit-{uuid.uuid4()}"
-    settings = Settings(task_queue=task_queue, systems_url=systems.url, smtp_url=systems.smtp_url)
-    async with systems.client() as http:
-        worker = build_worker(
-            env.client,
-            settings=settings,
-            http=http,
-            delivery_log=systems.delivery_log,
-            audit=recorder,
+    async with worker_on(env, systems, task_queue, audit=recorder):
+        workflow_id, status = await run_to_end(
+            env.client, contract_id=contract_id, month=month, task_queue=task_queue
         )
-        async with worker:
-            workflow_id, status = await run_to_end(
-                env.client, contract_id=contract_id, month=month, task_queue=task_queue
-            )
     return workflow_id, status.state
 
 
@@ -149,29 +138,17 @@ async def test_a_decision_records_who_decided_and_a_rejection_closes_the_run(
     final: RunState,
 ) -> None:
     task_queue = f"q2c-audit-{uuid.uuid4()}"
-    settings = Settings(task_queue=task_queue, systems_url=systems.url, smtp_url=systems.smtp_url)
     month = 10 if verdict == "approve" else 11
-    async with systems.client() as http:
-        async with build_worker(
-            time_skipping_env.client,
-            settings=settings,
-            http=http,
-            delivery_log=systems.delivery_log,
-            audit=store,
-        ):
-            handle = await time_skipping_env.client.start_workflow(
-                QuoteToCashWorkflow.run,
-                RunInput(event=cycle_closed("C-1009", month), collect=False),
-                id=f"obs:decision:{uuid.uuid4()}",
-                task_queue=task_queue,
-            )
-            for _ in range(200):
-                status = await handle.query(QuoteToCashWorkflow.status)
-                if status.state is RunState.AWAITING_APPROVAL:
-                    break
-                await asyncio.sleep(0.05)
-            await handle.signal(verdict, {"approver": "cfo@q2c.example", "comment": "looked"})
-            result = await handle.result()
+    async with worker_on(time_skipping_env, systems, task_queue, audit=store):
+        handle = await time_skipping_env.client.start_workflow(
+            QuoteToCashWorkflow.run,
+            RunInput(event=cycle_closed("C-1009", month), collect=False),
+            id=f"obs:decision:{uuid.uuid4()}",
+            task_queue=task_queue,
+        )
+        await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
+        await handle.signal(verdict, {"approver": "cfo@q2c.example", "comment": "looked"})
+        result = await handle.result()
     assert result.state is final
     rows = [h for h in store.read() if h.workflow_id == handle.id]
     decisions = [(h.step, h.outcome, h.decided_by, h.system) for h in rows if h.step == "approval"]
@@ -195,15 +172,11 @@ async def _outcomes_of(
 ) -> tuple[RunState, list[tuple[Outcome, str, str]]]:
     """Run `input` to its end; the outcome rows its run wrote: (outcome, code, system)."""
     task_queue = f"q2c-audit-{uuid.uuid4()}"
-    settings = Settings(task_queue=task_queue, systems_url=systems.url, smtp_url=systems.smtp_url)
     workflow_id = f"obs:outcome:{uuid.uuid4()}"
-    async with systems.client() as http:
-        async with build_worker(
-            env.client, settings=settings, http=http, delivery_log=systems.delivery_log, audit=store
-        ):
-            result = await env.client.execute_workflow(
-                QuoteToCashWorkflow.run, input, id=workflow_id, task_queue=task_queue
-            )
+    async with worker_on(env, systems, task_queue, audit=store):
+        result = await env.client.execute_workflow(
+            QuoteToCashWorkflow.run, input, id=workflow_id, task_queue=task_queue
+        )
     rows = [h for h in store.read() if h.workflow_id == workflow_id and h.step == "outcome"]
     return result.state, [(h.outcome, h.reason_code, h.system) for h in rows]
 

@@ -4,7 +4,7 @@ restart (dev server, real time)."""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from decimal import Decimal
@@ -12,25 +12,23 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from billing.routing import RoutingPolicy, load_policy
 from schemas.approvals import Decision
 from schemas.events import BillingCycleClosed
-from schemas.runs import RunInput, RunState, RunStatus
+from schemas.runs import RunInput, RunState
 from tests.activities.loopback import serve
 from tests.conftest import SystemsService
 from tests.events import cycle_closed
+from tests.workflows.runs import Handle, until, worker_on
 from tests.workflows.test_quote_to_cash import Runner
-from workers.settings import Settings
-from workers.worker import build_worker
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 HOUR = 3600
-Handle = WorkflowHandle[QuoteToCashWorkflow, RunStatus]
 
 
 def _policy(
@@ -55,16 +53,8 @@ def _policy(
 async def _worker(
     env: WorkflowEnvironment, systems: SystemsService, policy: RoutingPolicy, task_queue: str
 ) -> AsyncIterator[Runner]:
-    settings = Settings(task_queue=task_queue, systems_url=systems.url, smtp_url=systems.smtp_url)
-    async with systems.client() as http:
-        async with build_worker(
-            env.client,
-            settings=settings,
-            http=http,
-            delivery_log=systems.delivery_log,
-            policy=policy,
-        ):
-            yield Runner(env, task_queue)
+    async with worker_on(env, systems, task_queue, policy=policy):
+        yield Runner(env, task_queue)
 
 
 async def _start(runner: Runner, month: int, **timers: int) -> Handle:
@@ -78,15 +68,6 @@ async def _start_for(runner: Runner, event: BillingCycleClosed, **timers: int) -
         id=f"test:{event.business_key}:{uuid.uuid4()}",
         task_queue=runner.task_queue,
     )
-
-
-async def _until(handle: Handle, check: Callable[[RunStatus], bool]) -> RunStatus:
-    for _ in range(200):
-        status = await handle.query(QuoteToCashWorkflow.status)
-        if check(status):
-            return status
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"condition never held: {status}")
 
 
 def _webhook() -> tuple[FastAPI, list[dict[str, Any]]]:
@@ -125,13 +106,13 @@ async def test_reminder_then_escalation_then_expiry_each_notify(
             assert waiting.approval.due_at - waiting.approval.waiting_since == timedelta(hours=3)
 
             await time_skipping_env.sleep(timedelta(minutes=90))
-            reminded = await _until(
+            reminded = await until(
                 handle, lambda s: s.approval is not None and bool(s.approval.reminded_at)
             )
             assert reminded.approval is not None and reminded.approval.escalated_at is None
 
             await time_skipping_env.sleep(timedelta(hours=1))
-            escalated = await _until(
+            escalated = await until(
                 handle, lambda s: s.approval is not None and s.approval.tier == 2
             )
             assert escalated.approval is not None
@@ -156,7 +137,7 @@ async def test_timers_survive_a_worker_restart(
         await runner.wait_for(handle, RunState.AWAITING_APPROVAL)
     await asyncio.sleep(3)
     async with _worker(dev_server_env, systems, policy, task_queue):
-        escalated = await _until(handle, lambda s: s.approval is not None and s.approval.tier == 2)
+        escalated = await until(handle, lambda s: s.approval is not None and s.approval.tier == 2)
         assert escalated.approval is not None and escalated.approval.reminded_at is not None
         status = await handle.execute_update(
             QuoteToCashWorkflow.decide,
@@ -176,7 +157,7 @@ async def test_above_the_approvers_limit_is_refused_and_recorded(
         assert waiting.approval is not None and waiting.approval.tier == 1
         assert waiting.approval.approvers == ["billing.ops@q2c.example"]
         await handle.signal("approve", {"approver": "ar.lead@q2c.example", "comment": "ok"})
-        refused = await _until(handle, lambda s: len(s.refused) == 1)
+        refused = await until(handle, lambda s: len(s.refused) == 1)
         assert (
             "may approve up to 10000 USD; this invoice is 18000.00 USD" in refused.refused[0].cause
         )
@@ -204,7 +185,7 @@ async def test_two_different_approvers_above_the_dual_tier(
         assert waiting.approval is not None and waiting.approval.approvals_needed == 2
         await handle.signal("approve", {"approver": "ar.lead@q2c.example", "comment": "one"})
         await handle.signal("approve", {"approver": "AR.LEAD@q2c.example", "comment": "again"})
-        status = await _until(handle, lambda s: len(s.refused) == 1)
+        status = await until(handle, lambda s: len(s.refused) == 1)
         assert "second approval must come from a different approver" in status.refused[0].cause
         assert status.state is RunState.AWAITING_APPROVAL
         assert status.approval is not None
@@ -236,7 +217,7 @@ async def test_malformed_json_and_unknown_approvers_are_recorded_not_dropped(
         await handle.signal("approve", ["a", "list"])
         await handle.signal("reject", {"approver": 42})
         await handle.signal("approve", {"approver": "intruder@evil.example"})
-        status = await _until(handle, lambda s: len(s.refused) == 3)
+        status = await until(handle, lambda s: len(s.refused) == 3)
         causes = [r.cause for r in status.refused]
         assert causes[0].startswith("approve: ")
         assert causes[1].startswith("reject: approver:")

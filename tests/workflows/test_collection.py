@@ -3,13 +3,13 @@ systems service (payment provider, ERP cash, CRM holds) and the outbox SMTP serv
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from billing.routing import RoutingPolicy, load_policy
@@ -25,13 +25,11 @@ from schemas.collection import (
 from schemas.runs import RunInput, RunState, RunStatus
 from tests.conftest import SystemsService, running_systems
 from tests.events import cycle_closed
-from workers.settings import Settings
-from workers.worker import build_worker
+from tests.workflows.runs import Handle, until, worker_on
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-Handle = WorkflowHandle[QuoteToCashWorkflow, RunStatus]
 DAY = timedelta(days=1)
 
 
@@ -54,16 +52,8 @@ def _four_eyes_policy() -> RoutingPolicy:
 @pytest.fixture
 async def queue(time_skipping_env: WorkflowEnvironment, own: SystemsService) -> AsyncIterator[str]:
     task_queue = f"q2c-collect-{uuid.uuid4()}"
-    settings = Settings(task_queue=task_queue, systems_url=own.url, smtp_url=own.smtp_url)
-    async with own.client() as http:
-        async with build_worker(
-            time_skipping_env.client,
-            settings=settings,
-            http=http,
-            delivery_log=own.delivery_log,
-            policy=_four_eyes_policy(),
-        ):
-            yield task_queue
+    async with worker_on(time_skipping_env, own, task_queue, policy=_four_eyes_policy()):
+        yield task_queue
 
 
 async def _start(env: WorkflowEnvironment, queue: str, contract_id: str, month: int) -> Handle:
@@ -76,18 +66,8 @@ async def _start(env: WorkflowEnvironment, queue: str, contract_id: str, month: 
     )
 
 
-async def _until(handle: Handle, check: Callable[[RunStatus], bool]) -> RunStatus:
-    status: RunStatus | None = None
-    for _ in range(400):
-        status = await handle.query(QuoteToCashWorkflow.status)
-        if check(status):
-            return status
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"condition never held: {status}")
-
-
 async def _collecting(handle: Handle) -> RunStatus:
-    return await _until(handle, lambda s: s.collection is not None and s.state.collecting)
+    return await until(handle, lambda s: s.collection is not None and s.state.collecting)
 
 
 async def _get(own: SystemsService, path: str, **params: Any) -> Any:
@@ -192,12 +172,70 @@ async def test_a_signal_with_bad_input_is_refused_and_kept_on_the_run(
     handle = await _start(time_skipping_env, queue, "C-1007", 3)
     await _collecting(handle)
     await handle.signal("record_payment", {"amount": 12.5, "currency": "USD", "reference": "X"})
-    status = await _until(handle, lambda s: bool(s.refused))
+    status = await until(handle, lambda s: bool(s.refused))
     assert "amount" in status.refused[-1].cause and "float" in status.refused[-1].cause
     assert status.collection is not None and status.collection.paid == 0
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await _update(handle, "resolve_dispute", DisputeResolution(outcome="upheld"))
     assert "no dispute is open" in str(refused.value.cause)
+    await handle.terminate("test done")
+
+
+async def test_a_payment_or_dispute_before_posting_is_refused(
+    time_skipping_env: WorkflowEnvironment, queue: str
+) -> None:
+    # C-1009's invoice waits for an approver: nothing is posted, so nothing can be paid.
+    handle = await _start(time_skipping_env, queue, "C-1009", 5)
+    await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await _pay(handle, "10.00", "USD", "BANK-EARLY")
+    assert str(refused.value.cause).endswith(
+        "the run is AwaitingApproval, not collecting payment: payment.received refused"
+    )
+    await handle.signal("dispute", {"reason": "too early"})
+    status = await until(handle, lambda s: bool(s.refused))
+    assert [r.cause for r in status.refused] == [
+        "dispute: the run is AwaitingApproval, not collecting payment: dispute.raised refused"
+    ]
+    assert status.collection is None and status.state is RunState.AWAITING_APPROVAL
+    await handle.terminate("test done")
+
+
+async def test_bad_disputes_and_resolutions_are_refused_and_kept_on_the_run(
+    time_skipping_env: WorkflowEnvironment, queue: str
+) -> None:
+    handle = await _start(time_skipping_env, queue, "C-1007", 4)
+    await _collecting(handle)
+    # Each signal below breaks one rule of its input; each is kept, none changes the run.
+    await handle.signal("record_payment", "twenty dollars")  # not an object
+    await handle.signal("dispute", {"reason": ""})  # a dispute names its reason
+    await handle.signal("resolve_dispute", {"outcome": "upheld"})  # nothing is disputed
+    status = await until(handle, lambda s: len(s.refused) == 3)
+    causes = [r.cause for r in status.refused]
+    assert causes[0].startswith("record_payment: input: ")
+    assert causes[1].startswith("dispute: reason: ")
+    assert causes[2] == "resolve_dispute: outcome: no dispute is open on this invoice"
+    assert status.refused[0].received == '"twenty dollars"'
+    assert status.state is RunState.AWAITING_PAYMENT
+    opened = await _update(handle, "dispute", RaiseDispute(DisputeNotice(reason="wrong seats")))
+    due = opened.amount_due
+    await handle.signal("resolve_dispute", {"outcome": "credited"})  # credits no amount
+    too_much = due + Decimal("0.01")
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await _update(
+            handle, "resolve_dispute", DisputeResolution(outcome="credited", credit_amount=too_much)
+        )
+    assert str(refused.value.cause).endswith(
+        f"credit_amount: {too_much} is more than the {due} USD due"
+    )
+    status = await until(handle, lambda s: len(s.refused) == 4)
+    assert "credit_amount: a credited dispute needs the amount to credit" in status.refused[3].cause
+    assert status.state is RunState.DISPUTED
+    assert status.collection is not None
+    assert (status.collection.credited, status.collection.amount_due) == (Decimal(0), due)
+    assert status.document("credit_note") is None
+    noted = [e.detail for e in status.collection.timeline if e.action == "refused"]
+    assert noted == [r.cause for r in status.refused]
     await handle.terminate("test done")
 
 
@@ -244,7 +282,7 @@ async def test_write_off_after_ninety_days_needs_two_approvers(
     # 30 days' terms, then the write-off level at 90 days past due (the approval wait
     # that follows expires after 7 days).
     await time_skipping_env.sleep(122 * DAY)
-    asking = await _until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
+    asking = await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
     assert asking.approval is not None and asking.approval.approvals_needed == 2
     for approver in ("ar.lead@q2c.example", "billing.ops@q2c.example"):
         await handle.execute_update(

@@ -29,8 +29,7 @@ from schemas.delivery import DeliverDocumentInput
 from schemas.runs import RunInput, RunState, RunStatus
 from tests.conftest import SystemsService, running_systems
 from tests.events import cycle_closed
-from workers.settings import Settings
-from workers.worker import build_worker
+from tests.workflows.runs import worker_on
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -56,12 +55,8 @@ def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService]:
 @pytest.fixture
 async def queue(time_skipping_env: WorkflowEnvironment, own: SystemsService) -> AsyncIterator[str]:
     task_queue = f"q2c-deliver-{uuid.uuid4()}"
-    settings = Settings(task_queue=task_queue, systems_url=own.url, smtp_url=own.smtp_url)
-    async with own.client() as http:
-        async with build_worker(
-            time_skipping_env.client, settings=settings, http=http, delivery_log=own.delivery_log
-        ):
-            yield task_queue
+    async with worker_on(time_skipping_env, own, task_queue):
+        yield task_queue
 
 
 async def _run(

@@ -1,6 +1,5 @@
 """The workflow against the systems service over HTTP, in the time-skipping environment."""
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -8,13 +7,12 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from billing.routing import load_policy
 from schemas.approvals import Decision
 from schemas.runs import RunInput, RunState, RunStatus
 from tests.conftest import SystemsService
 from tests.events import cycle_closed
+from tests.workflows.runs import until, worker_on
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -41,12 +39,7 @@ class Runner:
     async def wait_for(
         self, handle: WorkflowHandle[QuoteToCashWorkflow, RunStatus], state: RunState
     ) -> RunStatus:
-        for _ in range(200):
-            status = await handle.query(QuoteToCashWorkflow.status)
-            if status.state is state:
-                return status
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"run never reached {state}: {status}")
+        return await until(handle, lambda s: s.state is state)
 
 
 @pytest.fixture
@@ -54,17 +47,8 @@ async def runner(
     time_skipping_env: WorkflowEnvironment, systems: SystemsService
 ) -> AsyncIterator[Runner]:
     task_queue = f"q2c-test-{uuid.uuid4()}"
-    settings = Settings(task_queue=task_queue, systems_url=systems.url, smtp_url=systems.smtp_url)
-    async with systems.client() as http:
-        worker: Worker = build_worker(
-            time_skipping_env.client,
-            settings=settings,
-            http=http,
-            policy=load_policy(),
-            delivery_log=systems.delivery_log,
-        )
-        async with worker:
-            yield Runner(time_skipping_env, task_queue)
+    async with worker_on(time_skipping_env, systems, task_queue):
+        yield Runner(time_skipping_env, task_queue)
 
 
 async def _erp_posting(systems: SystemsService, posting_key: str) -> dict[str, object] | None:

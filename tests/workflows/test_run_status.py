@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from schemas.runs import RunDocument, RunState, RunStatus
+from workflows.quote_to_cash import OUTCOME_OF_STATE
 
 HISTORIES = Path(__file__).parents[1] / "histories"
 
@@ -89,3 +90,8 @@ def test_a_document_whose_type_is_not_its_invoices_is_refused_by_field() -> None
         ValidationError, match="document_type: invoice, but the invoice is a credit_note"
     ):
         RunDocument(document_type="invoice", invoice=note.invoice, posting_key=note.posting_key)
+
+
+def test_every_state_a_run_ends_in_has_an_outcome_for_the_audit_trail() -> None:
+    # A state added to the ending states without an outcome would fail the run's last step.
+    assert set(OUTCOME_OF_STATE) == {state for state in RunState if state.settled}

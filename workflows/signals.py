@@ -1,0 +1,40 @@
+"""Input typed by a person in the Web UI's *Send a Signal* dialog: taken loosely, refused
+visibly on the run (`RunStatus.refused`), never dropped."""
+
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.common import RawValue
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ValidationError
+
+    from schemas.approvals import RefusedAttempt
+    from workflows.run_view import RunView
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def received(payload: RawValue) -> str:
+    """What arrived, as text, for the refusal to show."""
+    return str(payload.payload.data[:500], "utf-8", errors="replace")
+
+
+def read_signal(payload: RawValue, model: type[M]) -> M | str:
+    """The input as `model`, or why it is not one: each field named with its reason."""
+    try:
+        raw = workflow.payload_converter().from_payload(payload.payload)
+        return model.model_validate(raw)
+    except ValidationError as error:
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in error.errors()
+        )
+    except Exception as error:  # undecodable input is refused, not raised
+        return f"input is not a JSON object ({error})"
+
+
+def refuse(view: RunView, received: str, cause: str) -> None:
+    """Keep a refused input on the run, with why."""
+    workflow.logger.warning("refused: %s", cause)
+    view.status.refused.append(RefusedAttempt(received=received, cause=cause, at=workflow.now()))
+    view.refresh_details()
