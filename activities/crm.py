@@ -12,14 +12,8 @@ from activities.heartbeat import heartbeating
 from billing.customer_checks import check_customer
 from schemas.contract import Contract
 from schemas.customer import Customer
-from schemas.errors import ReasonCode
+from schemas.errors import ReasonCode, field_problems
 from schemas.steps import FetchContractInput, ValidateCustomerInput, ValidatedCustomer
-
-
-def _field_errors(error: ValidationError, prefix: str) -> str:
-    return "; ".join(
-        f"{prefix}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-    )
 
 
 class CrmActivities:
@@ -54,7 +48,9 @@ class CrmActivities:
         try:
             return Contract.model_validate(response.json())
         except ValidationError as error:
-            raise permanent(ReasonCode.CONTRACT_INVALID, _field_errors(error, "contract")) from None
+            raise permanent(
+                ReasonCode.CONTRACT_INVALID, field_problems(error, prefix="contract.")
+            ) from None
 
     async def _validate(self, input: ValidateCustomerInput) -> ValidatedCustomer:
         contract = await self._contract(input.contract_id, as_of=input.as_of)
@@ -63,7 +59,9 @@ class CrmActivities:
         try:
             customer = Customer.model_validate(response.json())
         except ValidationError as error:
-            raise permanent(ReasonCode.CUSTOMER_INVALID, _field_errors(error, "customer")) from None
+            raise permanent(
+                ReasonCode.CUSTOMER_INVALID, field_problems(error, prefix="customer.")
+            ) from None
         problems = check_customer(customer, contract)
         return ValidatedCustomer(
             contract=contract,

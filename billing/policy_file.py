@@ -10,6 +10,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from schemas.errors import field_problems
+
 Policy = TypeVar("Policy", bound=BaseModel)
 
 
@@ -39,7 +41,4 @@ def load_policy_file(
     except tomllib.TOMLDecodeError as failure:
         raise error(f"{source}: not valid TOML: {failure}") from None
     except ValidationError as failure:
-        causes = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in failure.errors()
-        )
-        raise error(f"{source}: {causes}") from None
+        raise error(f"{source}: {field_problems(failure)}") from None

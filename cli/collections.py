@@ -34,6 +34,7 @@ from schemas.collection import (
     RaiseDispute,
     RecordPayment,
 )
+from schemas.errors import field_problems
 from workers.client import connect
 from workflows.collection import DISPUTE, RECORD_PAYMENT, RESOLVE_DISPUTE
 
@@ -49,10 +50,7 @@ def _model(build: Any) -> BaseModel:
     try:
         model: BaseModel = build()
     except ValidationError as error:
-        causes = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in error.errors()
-        )
-        raise _fail(causes) from None
+        raise _fail(field_problems(error, whole="input")) from None
     return model
 
 

@@ -15,6 +15,7 @@ from billing.preview import PreviewRequest, needs_tax, preview
 from billing.rating_error import RatingError
 from billing.tax import RuleTableEngine, TaxError
 from cli import documents as documents_cli
+from schemas.errors import field_problems
 from schemas.invoice import Invoice
 
 
@@ -41,11 +42,7 @@ def _load(file: Path) -> PreviewRequest:
     try:
         return PreviewRequest.model_validate(raw)
     except ValidationError as error:
-        problems = [
-            f"{'.'.join(str(part) for part in item['loc']) or '(file)'}: {item['msg']}"
-            for item in error.errors(include_url=False)
-        ]
-        raise _fail("\n".join(problems)) from None
+        raise _fail(field_problems(error, whole="(file)", sep="\n")) from None
 
 
 def _table(document: Invoice) -> Table:

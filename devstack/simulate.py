@@ -33,6 +33,7 @@ from schemas.collection import (
     RaiseDispute,
     RecordPayment,
 )
+from schemas.errors import field_problems
 from schemas.money import Amount, CurrencyCode
 from schemas.runs import RunState, RunStatus
 from starters.events import cycle_closed, month
@@ -169,13 +170,6 @@ class Scenario(BaseModel):
         return self
 
 
-def _causes(error: ValidationError, prefix: str = "") -> str:
-    return "; ".join(
-        f"{prefix}{'.'.join(str(p) for p in e['loc']) or 'scenario'}: {e['msg']}"
-        for e in error.errors()
-    )
-
-
 def load_scenario(path: Path) -> Scenario:
     try:
         raw = json.loads(path.read_text())
@@ -190,7 +184,7 @@ def parse_scenario(raw: object) -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as error:
-        raise ScenarioError(_causes(error)) from None
+        raise ScenarioError(field_problems(error, whole="scenario")) from None
 
 
 def scenario_policy(scenario: Scenario, *, base: Path) -> DunningPolicies:
@@ -205,7 +199,7 @@ def scenario_policy(scenario: Scenario, *, base: Path) -> DunningPolicies:
     try:
         return DunningPolicies.model_validate(scenario.policy)
     except ValidationError as error:
-        raise ScenarioError(_causes(error, "policy.")) from None
+        raise ScenarioError(field_problems(error, prefix="policy.", whole="scenario")) from None
 
 
 def check_against_policy(scenario: Scenario, policies: DunningPolicies) -> None:

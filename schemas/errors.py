@@ -2,6 +2,8 @@
 
 from enum import StrEnum
 
+from pydantic import ValidationError
+
 
 class ReasonCode(StrEnum):
     CUSTOMER_NOT_FOUND = "customer_not_found"
@@ -22,3 +24,14 @@ class ReasonCode(StrEnum):
     DOCUMENT_NOT_FOUND = "document_not_found"
     DELIVERY_FAILED = "delivery_failed"
     EINVOICE_INVALID = "einvoice_invalid"
+
+
+def field_problems(
+    error: ValidationError, *, prefix: str = "", whole: str = "", sep: str = "; "
+) -> str:
+    """Each problem in `error` as "field.path: why", the path after `prefix`, joined by `sep`;
+    `whole` names the input itself where a check has no field (a model's own validator)."""
+    return sep.join(
+        f"{prefix}{'.'.join(str(part) for part in e['loc']) or whole}: {e['msg']}"
+        for e in error.errors()
+    )

@@ -10,6 +10,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
 
     from schemas.approvals import RefusedAttempt
+    from schemas.errors import field_problems
     from workflows.run_view import RunView
 
 M = TypeVar("M", bound=BaseModel)
@@ -26,9 +27,7 @@ def read_signal(payload: RawValue, model: type[M]) -> M | str:
         raw = workflow.payload_converter().from_payload(payload.payload)
         return model.model_validate(raw)
     except ValidationError as error:
-        return "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in error.errors()
-        )
+        return field_problems(error, whole="input")
     except Exception as error:  # undecodable input is refused, not raised
         return f"input is not a JSON object ({error})"
 
