@@ -5,6 +5,7 @@ import os
 import sys
 
 import typer
+from pydantic import ValidationError
 
 from cli import (
     bench_approvals,
@@ -58,6 +59,16 @@ def build_app() -> typer.Typer:
     return app
 
 
+def _setting_problems(error: ValidationError) -> str:
+    """Each problem named by its environment variable: "Q2C_INTAKE_PORT: Input should be…"."""
+    problems = []
+    for e in error.errors():
+        head, *rest = [str(part) for part in e["loc"]] or ["settings"]
+        where = f"Q2C_{head.upper()}" + (f" ({'.'.join(rest)})" if rest else "")
+        problems.append(f"{where}: {e['msg']}")
+    return "; ".join(problems)
+
+
 def _exit_code(code: object) -> int:
     if code is None:
         return 0
@@ -85,6 +96,11 @@ def main() -> None:
         code = _exit_code(stop.code)
     except KeyConfigError as error:  # any command that talks to Temporal needs the keys
         sys.stderr.write(f"error: {error}\n")
+        code = 2
+    except ValidationError as error:
+        if not error.title.endswith("Settings"):
+            raise
+        sys.stderr.write(f"error: {_setting_problems(error)}\n")  # bad Q2C_* environment
         code = 2
     atexit._run_exitfuncs()
     sys.stdout.flush()

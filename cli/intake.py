@@ -228,6 +228,10 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         except httpx.HTTPError as error:
             err.print(f"[red]error:[/] {target}: {error}", highlight=False)
             raise typer.Exit(1) from None
-        sys.stdout.write(json.dumps(response.json(), indent=2) + "\n")
+        try:
+            answer = json.dumps(response.json(), indent=2)
+        except ValueError:  # not JSON: a proxy's page, say; shown as it came
+            answer = response.text
+        sys.stdout.write(answer + "\n")
         if response.status_code >= 400:
             raise typer.Exit(2 if response.status_code < 500 else 1)

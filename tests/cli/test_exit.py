@@ -58,3 +58,26 @@ def test_an_exit_with_a_message_prints_it_and_exits_one(
     assert (_exit_code(None), _exit_code(3)) == (0, 3)
     assert _exit_code("the queue is gone") == 1
     assert capsys.readouterr().err == "the queue is gone\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (["intake", "dead-letters"], {"Q2C_INTAKE_PORT": "eighty"}, "Q2C_INTAKE_PORT: "),
+        (
+            ["send", str(EXAMPLES / "domestic-vat.json"), "--source", "crm"],
+            {"Q2C_WEBHOOK_SECRETS": '{"crm": "not a list"}'},
+            "Q2C_WEBHOOK_SECRETS (crm): ",
+        ),
+    ],
+)
+def test_a_bad_setting_is_named_by_its_variable_with_no_traceback(
+    args: list[str], env: dict[str, str], named: str, tmp_path: Path
+) -> None:
+    environment = {**os.environ, "Q2C_HOME": str(tmp_path), **env}
+    done = subprocess.run(
+        [*Q2C, *args], capture_output=True, text=True, timeout=60, env=environment
+    )
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"error: {named}"), done.stderr

@@ -1,9 +1,11 @@
 """The intake over real HTTP, against the real dev server and systems service: each answer the
 issue lists, and what each one leaves behind."""
 
+import http.server
 import json
 import random
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -423,3 +425,37 @@ def test_a_scope_with_an_unknown_event_type_stops_the_intake_naming_it(
     reason = "webhook_scopes.crm: unknown event types ['invoice.paid']"
     with pytest.raises(ValidationError, match=re.escape(reason)):
         IntakeSettings()
+
+
+def test_q2c_send_shows_an_answer_that_is_not_json_as_it_came(
+    intake: IntakeProcess, tmp_path: Path
+) -> None:
+    # A proxy in front of the intake can answer with a page of its own: a real HTTP server
+    # on loopback does that here, since the intake itself always answers JSON.
+    class Gateway(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            page = b"<html><body>502 Bad Gateway</body></html>"
+            self.send_response(502)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        path = tmp_path / "event.json"
+        path.write_text(json.dumps(_cycle()))
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        sent = intake.cli("send", str(path), "--source", "crm", "--url", url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sent.returncode == 1, sent.stderr
+    assert "Traceback" not in sent.stderr
+    assert "502 Bad Gateway" in sent.stdout
