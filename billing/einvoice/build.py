@@ -119,7 +119,6 @@ def build_document(
         issue_date=issue_date,
         due_date=due_date,
         currency=invoice.currency,
-        minor_unit=digits,
         buyer_reference=contract.buyer_reference if contract else "",
         order_reference=contract.purchase_order if contract else "",
         contract_reference=invoice.contract_id,

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from billing.money import round_money
+
 VatCategory = Literal["S", "Z", "E", "AE", "K", "G", "O", "L", "M"]
 
 INVOICE_TYPE = "380"  # UNTDID 1001: commercial invoice
@@ -119,7 +121,6 @@ class Document(BaseModel):
     issue_date: date
     due_date: date | None = Field(default=None, description="BT-9")
     currency: str
-    minor_unit: int = Field(description="Digits after the point in this currency")
     buyer_reference: str = Field(default="", description="BT-10")
     order_reference: str = Field(default="", description="BT-13")
     contract_reference: str = Field(default="", description="BT-12")
@@ -142,4 +143,4 @@ class Document(BaseModel):
 
     def amount(self, value: Decimal) -> str:
         """An amount as the syntaxes write it: fixed point, the currency's minor unit."""
-        return format(value.quantize(Decimal(1).scaleb(-self.minor_unit)), "f")
+        return format(round_money(value, self.currency), "f")
