@@ -43,6 +43,9 @@ def _print_status(status: RunStatus, *, as_json: bool) -> None:
         out.print(f"needs approval: {reason.code}: {reason.message}", highlight=False)
     for decision in status.decisions:
         out.print(f"decided: {decision.verdict} by {decision.approver}", highlight=False)
+    earlier = status.refused_count - len(status.refused)
+    if earlier > 0:
+        out.print(f"refused: {earlier} earlier attempt(s) not kept", highlight=False)
     for refused in status.refused:
         out.print(f"refused: {refused.cause}", highlight=False)
     for document in status.documents:

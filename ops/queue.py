@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError, RPCStatusCode
 
+from schemas.bounded import cut
 from schemas.runs import RunState, RunStatus
 from workflows import search_attributes as sa
 
@@ -90,7 +91,10 @@ async def _item(
     except RPCError as error:
         if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
             silent.add(execution.task_queue)
-        item.note = f"status unavailable (is a worker running?): {error.message}"
+        item.note = f"status unavailable (is a worker running?): {cut(error.message)}"
+        return item
+    except Exception as error:  # one run's failing query is that run's row, not the queue's
+        item.note = f"status query failed: {type(error).__name__}: {cut(str(error))}"
         return item
     item.total = "" if status.total is None else str(status.total)
     item.currency = status.currency
@@ -103,7 +107,7 @@ async def _item(
         item.age_seconds = int((now - dispute.opened_at).total_seconds())
         item.due_at = collection.due_at
         return item
-    item.refused = len(status.refused)
+    item.refused = max(status.refused_count, len(status.refused))
     approval = status.approval
     if approval is not None:
         item.waiting_since = approval.waiting_since

@@ -204,7 +204,12 @@ class RunStatus(BaseModel):
     )
     currency: str = ""
     decisions: list[RecordedDecision] = Field(default_factory=list)
-    refused: list[RefusedAttempt] = Field(default_factory=list)
+    refused: list[RefusedAttempt] = Field(
+        default_factory=list, description="The latest refused attempts (schemas.bounded)"
+    )
+    refused_count: int = Field(
+        default=0, description="Every refused attempt, also those no longer kept in `refused`"
+    )
     collection: CollectionProgress | None = Field(
         default=None, description="From posting to cash, once the run collects"
     )

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         Verdict,
     )
     from schemas.audit import HandoffInput, Outcome, Step
+    from schemas.bounded import NAME_CHARS, cut, too_long
     from schemas.errors import ReasonCode
     from schemas.runs import ApprovalProgress, RunInput, RunState
     from schemas.steps import NotifyInput
@@ -164,6 +165,8 @@ class ApprovalWait:
 
     def refusal(self, verdict: Verdict, approver: str) -> str | None:
         """Why this decision may not be recorded now, or None."""
+        if self._view.bounded and (long := too_long("approver", approver, NAME_CHARS)):
+            return long
         if self._status.state is not RunState.AWAITING_APPROVAL or self._requirement is None:
             return f"the run is {self._status.state.value}, not awaiting approval"
         if self.decided():
@@ -171,6 +174,8 @@ class ApprovalWait:
         return self._requirement.refusal(verdict, approver, approved_by=self._approved_by())
 
     def accept(self, verdict: Verdict, approver: str, comment: str) -> None:
+        if self._view.bounded:
+            comment = cut(comment)
         decision = RecordedDecision(
             verdict=verdict, approver=approver, comment=comment, at=workflow.now()
         )
@@ -180,13 +185,14 @@ class ApprovalWait:
         self._view.refresh_details()
 
     def receive_signal(self, verdict: Verdict, payload: RawValue) -> None:
-        text = received(payload)
+        text = received(payload, bounded=self._view.bounded)
         decision = read_signal(payload, ApprovalInput)
         if isinstance(decision, str):
             refuse(self._view, text, f"{verdict}: {decision}")
             return
         refusal = self.refusal(verdict, decision.approver)
         if refusal is not None:
-            refuse(self._view, text, f"{verdict} by {decision.approver}: {refusal}")
+            who = cut(decision.approver, 60) if self._view.bounded else decision.approver
+            refuse(self._view, text, f"{verdict} by {who}: {refusal}")
             return
         self.accept(verdict, decision.approver, decision.comment)

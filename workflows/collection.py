@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.erp import ErpActivities
     from activities.payments import PaymentActivities
     from activities.routing import RoutingActivities
+    from schemas.bounded import KEPT_REFUSALS, cut
     from schemas.collection import (
         AnswerOutcome,
         CashEntry,
@@ -827,7 +828,7 @@ class CollectionWait:
         model: type[PaymentNotice | DisputeNotice | DisputeResolution],
     ) -> None:
         """Input typed by a person: taken loosely, refused visibly, never dropped."""
-        text = received(payload)
+        text = received(payload, bounded=self._view.bounded)
         body = read_signal(payload, model)
         if isinstance(body, str):
             self._refuse(text, f"{name}: {body}")
@@ -847,8 +848,17 @@ class CollectionWait:
 
     def _refuse(self, received: str, cause: str) -> None:
         refuse(self._view, received, cause)
-        if self._status.collection is not None:
+        if self._status.collection is None:
+            return
+        if not self._view.bounded:
             self._note("refused", detail=cause)
+            return
+        # Refusals grow with what is sent: the timeline keeps the latest, like `refused`.
+        self._note("refused", detail=cut(cause))
+        timeline = self.progress.timeline
+        refusals = [i for i, entry in enumerate(timeline) if entry.action == "refused"]
+        for index in reversed(refusals[:-KEPT_REFUSALS]):
+            del timeline[index]
 
     def _refused_answer(self, received: str, cause: str) -> CollectionAnswer:
         self._refuse(received, cause)

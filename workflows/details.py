@@ -44,7 +44,7 @@ def current_details(status: RunStatus) -> str:
     for decision in status.decisions:
         lines.append(f"Decided: {decision.verdict} by {decision.approver} ({decision.comment})")
     if status.refused:
-        lines.append("Refused attempts:")
+        lines.append(f"Refused attempts: {max(status.refused_count, len(status.refused))}")
         lines.extend(f"- {r.cause}" for r in status.refused[-5:])
     lines.extend(
         f"{d.erp_label}: `{d.erp_document_id}`" for d in status.documents if d.erp_document_id

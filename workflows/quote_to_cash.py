@@ -98,6 +98,12 @@ DELIVERY = "delivery"
 and `deliver_document` renders, checks and sends each one. Runs that reconciled before it
 end `Posted`, as they did."""
 
+BOUNDED_INPUT = "bounded-input"
+"""Patch id: a person's input is cut (with its length and hash) before the run keeps it, an
+approver's name longer than an e-mail can be is refused, and refused attempts are kept to
+the latest few with a count (schemas/bounded.py): no input makes the run's status, details
+or result outgrow Temporal's payload limits."""
+
 OUTCOME_OF_STATE = {
     RunState.POSTED: Outcome.POSTED,
     RunState.DELIVERED: Outcome.DELIVERED,
@@ -122,6 +128,8 @@ class QuoteToCashWorkflow:
     def __init__(self, input: RunInput) -> None:
         self._status = RunStatus(state=RunState.RECEIVED, contract_id=input.event.contract_id)
         self._view = RunView(self._status)
+        # Decided here, before any handler runs: a signal may come in the first task.
+        self._view.bounded = workflow.patched(BOUNDED_INPUT)
         self._approval = ApprovalWait(self._view, input)
         self._collection = CollectionWait(self._view, self._approval)
         self._local_steps = False

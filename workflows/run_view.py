@@ -18,6 +18,9 @@ class RunView:
         self.batch_upserts = False
         """Set by the run: the attributes set in one workflow task go up in one upsert."""
         self._pending: dict[str, SearchAttributeUpdate[Any]] = {}
+        self.bounded = False
+        """Set by the run (the `bounded-input` patch): a person's input is cut before it is
+        kept, and refused attempts are kept to the last few (schemas/bounded.py)."""
 
     def set_state(self, state: RunState) -> None:
         self.status.state = state

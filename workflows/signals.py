@@ -10,14 +10,17 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
 
     from schemas.approvals import RefusedAttempt
+    from schemas.bounded import KEPT_REFUSALS, cut, cut_bytes
     from schemas.errors import field_problems
     from workflows.run_view import RunView
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def received(payload: RawValue) -> str:
-    """What arrived, as text, for the refusal to show."""
+def received(payload: RawValue, *, bounded: bool = False) -> str:
+    """What arrived, as text, for the refusal to show; bounded, marked as cut."""
+    if bounded:
+        return cut_bytes(payload.payload.data)
     return str(payload.payload.data[:500], "utf-8", errors="replace")
 
 
@@ -33,7 +36,14 @@ def read_signal(payload: RawValue, model: type[M]) -> M | str:
 
 
 def refuse(view: RunView, received: str, cause: str) -> None:
-    """Keep a refused input on the run, with why."""
+    """Keep a refused input on the run, with why: under `bounded-input`, the cause cut and
+    only the latest attempts, with a count of them all."""
+    status = view.status
+    if view.bounded:
+        cause = cut(cause)
+        status.refused_count = max(status.refused_count, len(status.refused)) + 1
     workflow.logger.warning("refused: %s", cause)
-    view.status.refused.append(RefusedAttempt(received=received, cause=cause, at=workflow.now()))
+    status.refused.append(RefusedAttempt(received=received, cause=cause, at=workflow.now()))
+    if view.bounded:
+        del status.refused[:-KEPT_REFUSALS]
     view.refresh_details()

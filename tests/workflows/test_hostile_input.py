@@ -1,0 +1,184 @@
+"""Megabytes of input in every signal and update a person can send, on the dev server (its
+real payload limits): the run keeps only bounded cuts of it, so its status, `q2c status`,
+`q2c queue` and the UI's current details keep working, and a later valid decision and
+payment take the run to Paid."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from ops.queue import fetch_queue
+from schemas.approvals import Decision
+from schemas.collection import (
+    CollectionAnswer,
+    DisputeResolution,
+    PaymentNotice,
+    RaiseDispute,
+    RecordPayment,
+)
+from schemas.runs import RunInput, RunState, RunStatus
+from tests.conftest import SystemsService, running_systems
+from tests.events import cycle_closed
+from tests.workflows.runs import Handle, until, worker_on
+from workflows.quote_to_cash import QuoteToCashWorkflow
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+MB = 1_000_000
+BIG = 1_100_000
+"""Over the SDK's 512 KB warning, under the server's 2 MB limit for one payload."""
+SMALL_ENOUGH = 64_000
+"""What a run's whole status may weigh after all of it: a few KB of cut texts and counts."""
+APPROVER = "ar.lead@q2c.example"
+"""An approver of the shipped policy (billing/policy) for USD invoices of this size."""
+
+
+@pytest.fixture
+def own(tmp_path: Path) -> Iterator[SystemsService]:
+    with running_systems(tmp_path) as service:
+        yield service
+
+
+def _size(status: RunStatus) -> int:
+    return len(status.model_dump_json())
+
+
+async def _details(handle: Handle) -> str:
+    # The UI reads the current details through this built-in query.
+    metadata: Any = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    return str(metadata.current_details)
+
+
+async def _cli(env: WorkflowEnvironment, *args: str) -> subprocess.CompletedProcess[str]:
+    """The `q2c` command against the test's server, while this process's worker answers."""
+    environ = dict(os.environ, TEMPORAL_ADDRESS=env.client.service_client.config.target_host)
+    return await asyncio.to_thread(
+        subprocess.run,
+        [str(Path(sys.executable).parent / "q2c"), *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def _refused_update(handle: Handle, name: str, body: Any) -> None:
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(name, body, result_type=CollectionAnswer)
+
+
+async def test_megabytes_in_every_signal_and_update_leave_the_run_working(
+    dev_server_env: WorkflowEnvironment, own: SystemsService
+) -> None:
+    env = dev_server_env
+    task_queue = f"q2c-hostile-{uuid.uuid4()}"
+    event = cycle_closed("C-1009", 3)
+    async with worker_on(env, own, task_queue):
+        handle: Handle = await env.client.start_workflow(
+            QuoteToCashWorkflow.run,
+            RunInput(event=event, collect=True),
+            id=f"test-hostile:{event.business_key}:{uuid.uuid4()}",
+            task_queue=task_queue,
+        )
+        await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
+
+        # Approval: an approver of a megabyte, a comment of a megabyte from a stranger,
+        # a megabyte that is not JSON, and the `decide` update with a megabyte approver.
+        await handle.signal("approve", {"approver": "y" * BIG})
+        await handle.signal("reject", {"approver": "y" * BIG + "@q2c.example"})
+        await handle.signal("approve", {"approver": "intruder@evil.example", "comment": "c" * BIG})
+        await handle.signal("reject", "z" * BIG)
+        for _ in range(3):  # three of 400 KB each, every one under the SDK's warning size
+            await handle.signal("approve", {"approver": "w" * 400_000})
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(
+                "decide",
+                Decision(verdict="approve", approver="y" * BIG + "@q2c.example"),
+                result_type=RunStatus,
+            )
+        for n in range(25):  # more refusals than a run keeps
+            await handle.signal("approve", {"approver": f"stranger{n}@evil.example"})
+        waiting = await until(handle, lambda s: s.refused_count == 32)
+        assert waiting.state is RunState.AWAITING_APPROVAL
+        assert len(waiting.refused) == 20, "the latest 20 are kept"
+        assert _size(waiting) < SMALL_ENOUGH
+        assert all(len(r.cause) < 1000 and len(r.received) < 1000 for r in waiting.refused)
+        kept_first = waiting.refused[0]  # the 13th attempt: the first 12 are no longer kept
+        assert kept_first.cause == (
+            "approve by stranger5@evil.example: stranger5@evil.example is not an approver in "
+            "the policy"
+        )
+        assert "approve by yyyyy" not in str(waiting.refused)
+
+        # Every reader of the run works while it waits.
+        details = await _details(handle)
+        assert "Refused attempts: 32" in details and len(details) < SMALL_ENOUGH
+        shown = await _cli(env, "status", handle.id, "--json")
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout)["refused_count"] == 32
+        assert (await _cli(env, "status", handle.id)).returncode == 0
+        [row] = [item for item in await fetch_queue(env.client) if item.workflow_id == handle.id]
+        assert (row.refused, row.note) == (32, "")
+        listed = await _cli(env, "queue", "--json")
+        assert listed.returncode == 0, listed.stderr
+
+        # A valid decision with a megabyte comment: kept cut, with the whole's length and hash.
+        decided: RunStatus = await handle.execute_update(
+            "decide",
+            Decision(verdict="approve", approver=APPROVER, comment="ok " + "c" * BIG),
+            result_type=RunStatus,
+        )
+        [decision] = decided.decisions
+        assert decision.approver == APPROVER
+        assert len(decision.comment) < 1000 and f"{BIG + 3} characters" in decision.comment
+        collecting = await until(handle, lambda s: s.state.collecting)
+
+        # Collection: megabytes in each signal (refused visibly) and each update (refused).
+        await handle.signal("record_payment", {"amount": "1.00", "reference": "r" * BIG})
+        await handle.signal("dispute", {"reason": "d" * BIG, "by": "someone@q2c.example"})
+        await handle.signal("resolve_dispute", {"outcome": "upheld", "comment": "c" * BIG})
+        big_payment = {"type": "payment.received", "amount": "1.00", "currency": "USD"}
+        await _refused_update(handle, "record_payment", {**big_payment, "reference": "r" * BIG})
+        await _refused_update(handle, "dispute", {"type": "dispute", "reason": "d" * BIG})
+        await _refused_update(handle, "resolve_dispute", {"outcome": "upheld", "by": "b" * BIG})
+        refused = await until(handle, lambda s: s.refused_count == 35)
+        assert _size(refused) < SMALL_ENOUGH
+        assert refused.collection is not None
+        assert sum(e.action == "refused" for e in refused.collection.timeline) <= 20
+        assert len(await _details(handle)) < SMALL_ENOUGH
+
+        # A valid payment of what is due ends the run Paid, its result small.
+        due = collecting.total
+        assert due is not None
+        notice = PaymentNotice(
+            amount=Decimal(due),
+            currency=collecting.currency,
+            reference=f"BANK-{uuid.uuid4().hex[:8]}",
+            value_date=date(2026, 4, 1),
+        )
+        answer: CollectionAnswer = await handle.execute_update(
+            "record_payment", RecordPayment(notice), result_type=CollectionAnswer
+        )
+        assert answer.outcome == "applied", answer
+        result = await handle.result()
+        assert result.state is RunState.PAID, result.reason
+        assert _size(result) < SMALL_ENOUGH
+        assert (await handle.describe()).status is not None
+
+
+# Names the models used for the updates' JSON above, so a renamed field fails here first.
+_ = (RaiseDispute, DisputeResolution, MB)
