@@ -57,12 +57,14 @@ class AuditActivities:
     async def record_handoff(self, input: HandoffInput) -> None:
         info = activity.info()
         at = input.at or datetime.now(UTC)
-        # One final outcome per run and one row per decision, however often this is retried.
-        suffix = str(input.step)
-        if input.step is not Step.OUTCOME:
-            suffix = f"{input.step}/{input.outcome}/{input.decided_by}"
+        # One row per decision per run (its workflow id), however often this is retried or
+        # the run reset; one outcome per execution, so a reset run's outcomes all stay on
+        # record and the report takes the latest (ops/report/figures.py).
+        key = f"{info.workflow_id}/{input.step}/{input.outcome}/{input.decided_by}"
+        if input.step is Step.OUTCOME:
+            key = f"{info.workflow_id}/{info.workflow_run_id}/{input.step}"
         handoff = Handoff(
-            key=f"{info.workflow_id}/{info.workflow_run_id}/{suffix}",
+            key=key,
             workflow_id=info.workflow_id or "",
             run_id=info.workflow_run_id or "",
             step=input.step,

@@ -5,9 +5,11 @@ from decimal import Decimal
 import httpx
 from temporalio import activity
 
-from activities.errors import raise_for_status
+from activities.errors import permanent, raise_for_status
 from activities.heartbeat import heartbeating
 from billing.journal import journal_for
+from schemas.bounded import cut
+from schemas.errors import ReasonCode
 from schemas.invoice import Invoice
 from schemas.journal import Posting, PostingRequest
 from schemas.steps import (
@@ -44,6 +46,8 @@ class ErpActivities:
             posting_key=input.posting_key, invoice=input.invoice, journal=journal_for(input.invoice)
         )
         response = await self._client.post("/erp/postings", json=request.model_dump(mode="json"))
+        if response.status_code == 409:
+            await self._posted_earlier(input)
         raise_for_status(response, system="erp")
         posting = Posting.model_validate(response.json())
         return PostingResult(
@@ -51,6 +55,27 @@ class ErpActivities:
             erp_document_id=posting.erp_document_id,
             already_posted=response.status_code == 200,
             posted_at=posting.posted_at,
+        )
+
+    async def _posted_earlier(self, input: PostInvoiceInput) -> None:
+        """The key is posted with other content: a run reset after its usage or terms
+        changed rates again and posts the same key. Say which document the ERP holds and
+        how the new rating differs, for a person to credit and re-bill (docs/operations.md,
+        "Resetting a run"); nothing is posted twice."""
+        posting = await self._find(input.posting_key)
+        if posting is None:
+            return  # gone since: the plain conflict stands
+        compared = compare_posting(
+            expected=ReconcileInput(posting_key=input.posting_key, invoice=input.invoice),
+            posting=posting,
+        )
+        differences = "; ".join(
+            f"{d.field}: re-rated {d.expected}, posted {d.found}" for d in compared.differences
+        )
+        raise permanent(
+            ReasonCode.POSTING_CONFLICT,
+            f"posted earlier as {posting.erp_document_id}; re-rated differs"
+            + (f": {cut(differences)}" if differences else ""),
         )
 
     @activity.defn

@@ -12,6 +12,10 @@ Definitions (also in docs/observability.md):
 - delivery failures: runs that stopped delivering a document, by reason code;
 - open items: runs with no outcome yet, aged from the event.
 
+A run is its workflow id (the business key): a run reset with `temporal workflow reset`
+gets a new run id but stays one run, counted once, in the outcome it reached last; its
+cycle time ends where it first posted.
+
 A delivered run was posted first: it counts as posted, its cycle time ends at delivery.
 A run that went on into collection (paid, written off, refunded, or still waiting for its
 money) was posted and delivered first: it counts as posted, its cycle time ends where its
@@ -173,7 +177,14 @@ class _Run:
 
     @property
     def outcome(self) -> Handoff | None:
-        return self.first(step=Step.OUTCOME)
+        """The latest: a reset run records an outcome per execution, and ends in its last."""
+        outcomes = self.rows(step=Step.OUTCOME)
+        return outcomes[-1] if outcomes else None
+
+    @property
+    def first_posted(self) -> Handoff | None:
+        """When the run first reached a posted outcome: a reset run posts once, earlier."""
+        return next((h for h in self.rows(step=Step.OUTCOME) if h.outcome in POSTED_OUTCOMES), None)
 
     @property
     def approval_requested(self) -> Handoff | None:
@@ -199,10 +210,11 @@ class _Run:
 
 
 def _runs(handoffs: Iterable[Handoff]) -> list[_Run]:
-    runs: dict[tuple[str, str], _Run] = {}
+    """One run per workflow id (the business key): a reset makes a new run id, not a new run."""
+    runs: dict[str, _Run] = {}
     for handoff in sorted(handoffs, key=lambda h: (h.finished_at, h.started_at)):
-        key = (handoff.workflow_id, handoff.run_id)
-        runs.setdefault(key, _Run(workflow_id=handoff.workflow_id)).handoffs.append(handoff)
+        key = handoff.workflow_id
+        runs.setdefault(key, _Run(workflow_id=key)).handoffs.append(handoff)
     return list(runs.values())
 
 
@@ -296,7 +308,7 @@ def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | Non
             finals[outcome.outcome] += 1
             if outcome.outcome not in POSTED_OUTCOMES:
                 continue
-        ended = collection or outcome
+        ended = collection or run.first_posted or outcome
         assert ended is not None
         seconds = (ended.finished_at - run.received_at).total_seconds()
         cycle.append(seconds)

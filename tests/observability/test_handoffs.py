@@ -2,6 +2,7 @@
 only); and the record_handoff activity the workflow calls for decisions and outcomes."""
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def test_a_transient_failure_is_a_retry_keyed_by_attempt() -> None:
         _execution("post_invoice", attempt=3), ApplicationError("503", type="transient")
     )
     assert [(r.key, r.outcome, r.reason_code, r.system) for r in rows] == [
-        ("q2c:C-1:cycle/r1/5/attempt-3", Outcome.RETRY, "transient", "erp")
+        ("q2c:C-1:cycle/5/attempt-3", Outcome.RETRY, "transient", "erp")
     ]
 
 
@@ -54,7 +55,7 @@ def test_a_permanent_failure_is_the_steps_failure_and_no_outcome() -> None:
     error = ApplicationError("409", type="posting_conflict", non_retryable=True)
     rows = on_failure(_execution("post_invoice"), error)
     assert [(r.key, r.step, r.outcome, r.reason_code) for r in rows] == [
-        ("q2c:C-1:cycle/r1/5/done", "post_invoice", Outcome.FAILURE, "posting_conflict")
+        ("q2c:C-1:cycle/5/done", "post_invoice", Outcome.FAILURE, "posting_conflict")
     ]
 
 
@@ -163,4 +164,30 @@ async def test_an_outcome_names_the_system_its_problem_came_from(
         "some_code",
         500,
     )
+    store.dispose()
+
+
+async def test_a_reset_run_writes_its_decisions_once_and_an_outcome_per_execution(
+    tmp_path: Path,
+) -> None:
+    store = AuditStore(url=f"sqlite:///{tmp_path / 'audit.db'}")
+    store.create()
+    activities = AuditActivities(recorder=store)
+    decision = HandoffInput(
+        step=Step.APPROVAL, outcome=Outcome.APPROVED, decided_by="cfo@q2c.example", at=T0
+    )
+    posted = HandoffInput(step=Step.OUTCOME, outcome=Outcome.POSTED, at=T0)
+    for run_id in ("run-1", "run-2"):  # the run, then the run a reset made of it
+        env = ActivityEnvironment()
+        env.info = dataclasses.replace(
+            env.info, workflow_id="q2c:C-1:cycle", workflow_run_id=run_id
+        )
+        await env.run(activities.record_handoff, decision)
+        await env.run(activities.record_handoff, posted)
+    rows = store.read()
+    assert [(r.key, r.run_id) for r in rows] == [
+        ("q2c:C-1:cycle/approval/approved/cfo@q2c.example", "run-1"),
+        ("q2c:C-1:cycle/run-1/outcome", "run-1"),
+        ("q2c:C-1:cycle/run-2/outcome", "run-2"),
+    ]
     store.dispose()

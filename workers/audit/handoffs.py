@@ -33,7 +33,9 @@ class Execution:
         return system_of(self.step)
 
     def key(self, suffix: str) -> str:
-        return f"{self.workflow_id}/{self.run_id}/{suffix}"
+        # By the workflow id (the business key), not the run id: a reset run executes its
+        # activities again under the same ids, and they are the same run's handoffs.
+        return f"{self.workflow_id}/{suffix}"
 
     def handoff(
         self, *, key: str, outcome: Outcome, step: str | None = None, **extra: str

@@ -222,3 +222,33 @@ def test_runs_that_collect_count_as_posted_with_their_cycle_ending_where_collect
     assert report.exceptions == []
     # Two hours each to collection for the three that collect; 45 minutes for the refund.
     assert report.cycle_times_seconds == [0.75 * HOUR, 2 * HOUR, 2 * HOUR, 2 * HOUR]
+
+
+def test_a_reset_run_is_one_run_in_its_latest_outcome_its_cycle_to_its_first_posting() -> None:
+    # R1 posted at 01:00 on Nov 1; reset on Nov 2 it posts again (the ERP holds it once):
+    # a second outcome row under the new run id, no new activity rows.
+    posted = Run("R1", "platform", at(1)).taxed(at(1, 0, 10)).post(at(1, 0, 50))
+    posted.outcome(at(1, 1), Outcome.POSTED)
+    again = posted.handoffs[-1].model_copy(
+        update={"key": "R1/run-2/outcome", "run_id": "run-2", "finished_at": at(2, 9)}
+    )
+    # R2 posted, then reset after its usage changed: its latest outcome is needs-attention.
+    conflicted = Run("R2", "platform", at(3)).taxed(at(3, 0, 5)).post(at(3, 0, 20))
+    conflicted.outcome(at(3, 0, 30), Outcome.POSTED)
+    needs = conflicted.handoffs[-1].model_copy(
+        update={
+            "key": "R2/run-2/outcome",
+            "run_id": "run-2",
+            "outcome": Outcome.NEEDS_ATTENTION,
+            "reason_code": "posting_conflict",
+            "finished_at": at(4),
+        }
+    )
+    report = compute([*posted.handoffs, again, *conflicted.handoffs, needs], now=NOW)
+    assert (report.runs, report.posted, report.needs_attention) == (2, 1, 1)
+    # R1's cycle ends at its first posting (1 h), not at the reset's (33 h).
+    assert report.cycle_times_seconds == [HOUR]
+    assert report.straight_through == Rate(count=1, total=2, rate=0.5)
+    assert report.exceptions == [
+        Exceptions(reason_code="posting_conflict", source_system="erp", count=1)
+    ]
