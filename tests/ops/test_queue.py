@@ -11,13 +11,17 @@ from datetime import timedelta
 
 import pytest
 from rich.console import Console
+from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from cli.queue import render
 from ops.queue import QueueItem, fetch_queue
 from schemas.runs import RunState
 from tests.conftest import SystemsService
 from tests.workflows.test_approvals import _policy, _start, _worker
+from workflows import search_attributes as sa
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -98,3 +102,46 @@ async def test_a_stopped_worker_costs_one_query_timeout_not_one_per_run(
     assert all(item.customer_id == "CU-1009" and item.risk_level == "high" for item in mine)
     for handle in handles:
         await handle.terminate("test over")
+
+
+@workflow.defn(name="QueueRowWithBrokenStatus", sandboxed=False)
+class _BrokenStatus:
+    """Stands for a run whose `status` query fails (a real worker answering with an error):
+    no q2c run can be made to fail its query on purpose once its input is bounded."""
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.query(name="status")
+    def status(self) -> dict[str, str]:
+        raise RuntimeError("the status cannot be read")
+
+
+async def test_a_run_whose_query_fails_is_a_row_with_the_error_not_a_failed_queue(
+    dev_server_env: WorkflowEnvironment,
+) -> None:
+    client = dev_server_env.client
+    task_queue = f"q2c-broken-{uuid.uuid4()}"
+    async with Worker(client, task_queue=task_queue, workflows=[_BrokenStatus]):
+        handle = await client.start_workflow(
+            _BrokenStatus.run,
+            id=f"test-queue-broken:{uuid.uuid4()}",
+            task_queue=task_queue,
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(sa.Q2C_STATUS, RunState.AWAITING_APPROVAL.value)]
+            ),
+        )
+        try:
+            mine: list[QueueItem] = []
+            for _ in range(100):
+                mine = [i for i in await fetch_queue(client) if i.workflow_id == handle.id]
+                if mine:
+                    break
+                await asyncio.sleep(0.1)
+            assert len(mine) == 1, "the run never showed in the visibility list"
+            # The worker's message is encrypted with the failure (the codec encodes failure
+            # attributes): the row shows the error as the client receives it.
+            assert mine[0].note.startswith("status query failed: WorkflowQueryFailedError")
+        finally:
+            await handle.terminate()
