@@ -55,12 +55,16 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         systems_port: int = typer.Option(8400, help="Systems port (0: any free port)"),
         outbox_port: int = typer.Option(8425, help="Outbox SMTP port (0: any free port)"),
         codec_port: int = typer.Option(8235, help="Codec server port (0: any free port)"),
+        intake_port: int = typer.Option(8410, help="Event intake port (0: any free port)"),
     ) -> None:
         """Run server, systems and worker together in the foreground; Ctrl-C stops them all.
+        A worker that exits is started again (with a growing delay); any other part that
+        exits stops the stack with exit code 1. Faults given in Q2C_SYSTEMS_FAULTS are in
+        force from the start.
         With payload encryption on (the default) also the codec server the Web UI decodes
         with, and the stack's own key under Q2C_HOME unless keys are configured."""
         settings = Settings()
-        ports = _ports(temporal_port, ui_port, systems_port, outbox_port, codec_port)
+        ports = _ports(temporal_port, ui_port, systems_port, outbox_port, codec_port, intake_port)
         stack = DevStack(
             home=settings.home,
             ports=ports,
@@ -88,12 +92,14 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             "Ctrl-C stops everything."
         )
         try:
-            dead = stack.run_until_signalled()
+            dead = stack.run_until_signalled(log=lambda line: console.print(f"dev: {line}"))
             if dead:
                 console.print(f"[red]dev:[/] {', '.join(dead)} exited; see {settings.home}/logs")
         finally:
             console.print("stopping…")
             stack.stop()
+        if dead:
+            raise typer.Exit(1)
 
     @app.command()
     def demo(
@@ -117,11 +123,14 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         raise typer.Exit(code)
 
 
-def _ports(temporal: int, ui: int, systems: int, outbox: int, codec: int) -> Ports:
+def _ports(
+    temporal: int, ui: int, systems: int, outbox: int, codec: int, intake: int = 8410
+) -> Ports:
     return Ports(
         temporal=temporal or free_port(),
         ui=ui or free_port(),
         systems=systems or free_port(),
         outbox=outbox or free_port(),
         codec=codec or free_port(),
+        intake=intake or free_port(),
     )

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,25 @@ _CLI_TYPES = {
     SearchAttributeIndexedValueType.TEXT: "Text",
     SearchAttributeIndexedValueType.BOOL: "Bool",
 }
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How the dev stack restarts a worker that exits: after `first` seconds, doubling up to
+    `longest`; a worker that ran `healthy_after` seconds starts the count again, and one that
+    failed `attempts` times in a row is given up."""
+
+    first: float = 1.0
+    longest: float = 30.0
+    attempts: int = 5
+    healthy_after: float = 30.0
+
+    def delay(self, failures: int) -> float:
+        return float(min(self.first * 2 ** (failures - 1), self.longest))
+
+
+def _worker_index(name: str) -> int:
+    return 0 if name == "worker" else int(name.removeprefix("worker-"))
 
 
 class StackError(RuntimeError):
@@ -337,12 +356,25 @@ class DevStack:
     def alive(self) -> dict[str, bool]:
         return {name: p.poll() is None for name, p in self._processes.items()}
 
-    def run_until_signalled(self, *, interval: float = 0.5) -> list[str]:
-        """Until SIGINT or SIGTERM, or until a part exits: then the names of those that did.
-
-        The signals only raise a flag: an interrupt raised at a random point (inside a
-        subprocess poll, say) could leave the stack half stopped."""
+    def run_until_signalled(
+        self,
+        *,
+        interval: float = 0.5,
+        log: Callable[[str], None] | None = None,
+        backoff: Backoff | None = None,
+    ) -> list[str]:
+        """Until SIGINT or SIGTERM, supervising: a worker that exits is started again after
+        a backoff that grows while it keeps failing, with a line to `log`; any other part
+        that exits (the server, the systems, the outbox, the codec server, the intake), or a
+        worker that failed `backoff.attempts` times in a row, ends the wait: then the names
+        of those parts. The signals only raise a flag: an interrupt raised at a random point
+        (inside a subprocess poll, say) could leave the stack half stopped."""
         stopping = False
+        backoff = backoff or Backoff()
+        say = log or (lambda _: None)
+        failures: dict[str, int] = {}
+        started: dict[str, float] = {name: time.monotonic() for name in self._processes}
+        due: dict[str, float] = {}
 
         def _stop(*_: object) -> None:
             nonlocal stopping
@@ -351,9 +383,27 @@ class DevStack:
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
         while not stopping:
-            dead = [name for name, ok in self.alive().items() if not ok]
-            if dead:
-                return dead
+            now = time.monotonic()
+            for name, at in list(due.items()):
+                if at <= now:
+                    del due[name]
+                    self.start_worker(_worker_index(name))
+                    started[name] = now
+                    say(f"{name} started again")
+            dead = [name for name, ok in self.alive().items() if not ok and name not in due]
+            fatal = [name for name in dead if not name.startswith("worker")]
+            if fatal:
+                return fatal
+            for name in dead:
+                code = self._processes[name].returncode
+                lived = now - started.get(name, now)
+                failures[name] = 1 if lived >= backoff.healthy_after else failures.get(name, 0) + 1
+                if failures[name] > backoff.attempts:
+                    say(f"{name} exited with {code} {backoff.attempts} times in a row; giving up")
+                    return [name]
+                delay = backoff.delay(failures[name])
+                say(f"{name} exited with {code}; starting it again in {delay:g}s")
+                due[name] = now + delay
             time.sleep(interval)
         return []
 
