@@ -12,10 +12,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from systems.crud.faults import load_rules, save_rules
 from systems.db import create_tables, make_engine
 from systems.deps import require_token
 from systems.errors import Conflict, InvalidInput, NotFound
-from systems.faults import FaultInjector, FaultMiddleware
+from systems.faults import FaultInjector, FaultMiddleware, FaultRule
 from systems.routes import admin, crm, erp, erp_cash, payments, peppol, usage
 from systems.seed import database_is_empty, load_seed
 from systems.settings import SystemsSettings
@@ -37,6 +38,17 @@ def prepare_database(
             logger.info("loaded the demo data: %s", report.model_dump())
 
 
+def restore_faults(injector: FaultInjector, *, engine: Engine, given: list[FaultRule]) -> None:
+    """The rules kept from before a restart, those given at start (`Q2C_SYSTEMS_FAULTS`)
+    over them; from now on every change is kept."""
+    for rule in [*load_rules(engine=engine), *given]:
+        injector.set(rule=rule)
+    injector.on_change = lambda rules: save_rules(engine=engine, rules=rules)
+    save_rules(engine=engine, rules=injector.rules())
+    if injector.rules():
+        logger.info("faults in force: %s", [r.model_dump() for r in injector.rules()])
+
+
 def create_app(
     *, settings: SystemsSettings, engine: Engine | None = None, force_seed: bool = False
 ) -> FastAPI:
@@ -52,6 +64,7 @@ def create_app(
             seed=settings.seed,
             force_seed=force_seed,
         )
+        restore_faults(injector, engine=engine, given=settings.faults)
         yield
         engine.dispose()
 

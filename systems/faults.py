@@ -13,7 +13,7 @@ after the backend committed.
 import asyncio
 import json
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -54,6 +54,9 @@ class FaultInjector:
 
     def __init__(self, *, rules: Iterable[FaultRule] = ()) -> None:
         self._active: dict[SystemName, _ActiveRule] = {}
+        self.on_change: Callable[[list[FaultRule]], None] | None = None
+        """Called with the rules in force after each change: the app keeps them in its
+        database, so they survive a restart."""
         for rule in rules:
             self.set(rule=rule)
 
@@ -61,12 +64,18 @@ class FaultInjector:
         targets = SYSTEMS if rule.system == "*" else (rule.system,)
         for system in targets:
             self._active[system] = _ActiveRule(rule=rule.model_copy(update={"system": system}))
+        self._changed()
 
     def clear(self, *, system: SystemName | None = None) -> None:
         if system is None:
             self._active.clear()
         else:
             self._active.pop(system, None)
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.rules())
 
     def rules(self) -> list[FaultRule]:
         return [self._active[system].rule for system in SYSTEMS if system in self._active]

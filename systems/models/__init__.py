@@ -3,6 +3,7 @@
 from systems.models.crm import Contract, ContractVersion, Customer, CustomerBlock
 from systems.models.erp import DocumentCounter, JournalLine, Posting
 from systems.models.erp_cash import CashJournalLine, CashPosting
+from systems.models.faults import StoredFaultRule
 from systems.models.payments import (
     IdempotentRequest,
     PaymentCharge,
@@ -28,6 +29,7 @@ __all__ = [
     "JournalLine",
     "Metric",
     "PaymentCharge",
+    "StoredFaultRule",
     "Posting",
     "Transmission",
     "UsageEvent",
