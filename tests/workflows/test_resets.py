@@ -185,7 +185,9 @@ async def test_runs_reset_at_each_phase_post_deliver_and_pay_once(
             p for p in await _postings(own, contract) if p["posting_key"].startswith("q2c:")
         ]
         assert len(postings) == 1, (handle.id, postings)
-    assert [p["invoice"]["total"] for p in await _postings(own, "C-1001")] == [str(invoice.invoice.total)]
+    assert [p["invoice"]["total"] for p in await _postings(own, "C-1001")] == [
+        str(invoice.invoice.total)
+    ]
     cash = await _get(own, "/erp/customers/CU-1011/open-items")
     assert Decimal(cash["credit_balance"].get("USD", "0")) == 0, "paid once, no overpayment"
 
