@@ -20,8 +20,8 @@ def _print(report: ChaosReport) -> None:
     plan = report.plan
     out.print(
         f"[bold]q2c chaos[/]: {plan.runs} runs, {plan.kill_worker} worker kill(s), "
-        f"{plan.restart_server} server restart(s), ERP fault rate {plan.erp_fault_rate:g}, "
-        f"seed {plan.seed}",
+        f"{plan.restart_server} server restart(s), {plan.reset} reset(s), "
+        f"ERP fault rate {plan.erp_fault_rate:g}, seed {plan.seed}",
         highlight=False,
     )
     actions = Table(title="What it did")
@@ -36,8 +36,12 @@ def _print(report: ChaosReport) -> None:
     found.add_row("runs fired", str(report.runs))
     found.add_row("runs posted", str(report.posted))
     found.add_row("ERP postings", str(report.postings))
+    found.add_row("runs reset", str(report.reset))
+    found.add_row("report: runs / posted", f"{report.report_runs} / {report.report_posted}")
     found.add_row("journal debits / credits", f"{report.debits} / {report.credits}")
-    kinds = ("not_posted", "missing", "duplicate", "mismatch", "unbalanced", "unexpected")
+    kinds = (
+        "not_posted", "missing", "duplicate", "mismatch", "unbalanced", "unexpected", "miscounted"
+    )  # fmt: skip
     for kind in kinds:
         count = sum(1 for f in report.findings if f.kind == kind)
         found.add_row(kind.replace("_", " "), f"[red]{count}[/]" if count else "0")
@@ -63,14 +67,18 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         latency_ms: int = typer.Option(0, "--latency-ms", help="Added ERP latency"),
         seed: int = typer.Option(7, "--seed", help="Seeds the fault timing and the ERP faults"),
         timeout: float = typer.Option(300.0, "--timeout", help="Give up waiting after (s)"),
+        reset: int = typer.Option(
+            0, "--reset", help="Reset R posted runs to their first workflow task, faults on"
+        ),
         home: Path | None = typer.Option(
             None, "--home", help="Keep the stack's files and logs here (default: a temp dir)"
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
     ) -> None:
-        """Fire runs while the worker is killed, the server restarts and the ERP misbehaves;
-        then check the ERP: exactly one posting per run, equal to its invoice, balanced.
-        Exits 1 on any loss, duplicate or mismatch."""
+        """Fire runs while the worker is killed, the server restarts, the ERP misbehaves and
+        posted runs are reset; then check the ERP: exactly one posting per run, equal to its
+        invoice, balanced; and the report's counts. Exits 1 on any loss, duplicate, mismatch
+        or miscount."""
         try:
             plan = ChaosPlan(
                 runs=runs,
@@ -80,6 +88,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
                 latency_ms=latency_ms,
                 seed=seed,
                 timeout=timeout,
+                reset=reset,
             )
         except ValueError as error:
             err.print(f"[red]error:[/] {error}", highlight=False)

@@ -2,9 +2,11 @@
 
 Faults: the ERP fails, throttles and drops responses after committing (the systems' fault
 rules); the worker is killed with SIGKILL at random moments and started again; the Temporal
-dev server is stopped and started again on the same SQLite file. Afterwards the ERP is read
-back: every run posted exactly once, each posting equal to its run's invoice, debits equal
-credits. Any loss, duplicate or mismatch is a finding.
+dev server is stopped and started again on the same SQLite file; posted runs are reset to
+their first workflow task, as an engineer resets them, and run again. Afterwards the ERP is
+read back: every run posted exactly once, each posting equal to its run's invoice, debits
+equal credits; and the report from the audit trail counts each run once. Any loss,
+duplicate, mismatch or miscount is a finding.
 """
 
 import asyncio
@@ -26,7 +28,9 @@ from temporalio.service import RPCError
 from activities.erp import compare_posting
 from devstack.histories import next_approver
 from devstack.pollers import wait_for_pollers
+from devstack.resets import reset_run
 from devstack.stack import DevStack, Ports, port_in_use
+from ops.report.build import load
 from schemas.approvals import Decision
 from schemas.events import BillingCycleClosed
 from schemas.journal import Posting
@@ -42,7 +46,9 @@ CONTRACTS = tuple(f"C-{n}" for n in (1001, 1002, 1003, 1004, 1005, 1006, 1007, 1
 MONTHS = range(1, 13)
 MAX_RUNS = len(CONTRACTS) * len(MONTHS)
 
-FindingKind = Literal["not_posted", "missing", "duplicate", "mismatch", "unbalanced", "unexpected"]
+FindingKind = Literal[
+    "not_posted", "missing", "duplicate", "mismatch", "unbalanced", "unexpected", "miscounted"
+]
 
 POSTED_STATES = frozenset({RunState.POSTED, RunState.DELIVERED})
 """A run that posted: delivered since the delivery phase, `Posted` before it."""
@@ -57,12 +63,16 @@ class ChaosPlan:
     latency_ms: int = 0
     seed: int = 7
     timeout: float = 180.0
+    reset: int = 0
+    """Posted runs reset to their first workflow task while the faults are on."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.runs <= MAX_RUNS:
             raise ValueError(f"runs: must be between 1 and {MAX_RUNS} (one per business key)")
         if self.kill_worker < 0 or self.restart_server < 0:
             raise ValueError("kill_worker, restart_server: must not be negative")
+        if not 0 <= self.reset <= self.runs:
+            raise ValueError(f"reset: must be between 0 and the runs ({self.runs})")
         if not 0 <= self.erp_fault_rate <= 1:
             raise ValueError("erp_fault_rate: must be between 0 and 1")
         if self.latency_ms < 0:
@@ -102,6 +112,9 @@ class ChaosReport:
     runs: int = 0
     posted: int = 0
     postings: int = 0
+    reset: int = 0
+    report_runs: int = 0
+    report_posted: int = 0
     debits: Decimal = Decimal(0)
     credits: Decimal = Decimal(0)
     seconds: float = 0.0
@@ -281,6 +294,49 @@ async def _faults(stack: _Stack, plan: ChaosPlan, rng: random.Random) -> None:
             await stack.restart_server()
 
 
+async def _reset_posted(
+    chaos: _Stack,
+    client: Client,
+    statuses: dict[str, RunStatus | None],
+    plan: ChaosPlan,
+    deadline: float,
+) -> list[str]:
+    """Reset `plan.reset` posted runs to their first workflow task, under the faults still
+    on, and wait for them again: each posts (the same key), delivers and ends as before."""
+    posted = [i for i, s in statuses.items() if s is not None and s.state in POSTED_STATES]
+    chosen = posted[: plan.reset]
+    for workflow_id in chosen:
+        await reset_run(client, workflow_id, to="first", reason="q2c chaos --reset")
+        chaos.record(f"reset {workflow_id} to its first workflow task")
+    again = await asyncio.gather(
+        *(_result(client, i, max(deadline, time.monotonic() + 60)) for i in chosen)
+    )
+    statuses.update(zip(chosen, again, strict=True))
+    if chosen:
+        chaos.record(f"{sum(1 for s in again if s is not None)} reset run(s) settled again")
+    return chosen
+
+
+def count_check(
+    runs: Mapping[str, RunStatus | None], *, counted_runs: int, counted_posted: int
+) -> list[Finding]:
+    """The report from the audit trail counts each run once (a reset one too), and each
+    posted run once as posted."""
+    posted = sum(1 for s in runs.values() if s is not None and s.state in POSTED_STATES)
+    findings = []
+    for name, counted, want in (
+        ("runs", counted_runs, len(runs)),
+        ("posted", counted_posted, posted),
+    ):
+        if counted != want:
+            findings.append(
+                Finding(
+                    kind="miscounted", key=f"report.{name}", detail=f"{counted}, expected {want}"
+                )
+            )
+    return findings
+
+
 async def _read_erp(http: httpx.AsyncClient) -> tuple[list[Posting], Decimal, Decimal]:
     postings: list[Posting] = []
     for contract in CONTRACTS:
@@ -322,6 +378,7 @@ async def run_chaos(plan: ChaosPlan, *, home: Path) -> ChaosReport:
             finally:
                 supervisor.cancel()
             chaos.record("every run settled" if all(statuses.values()) else "timed out")
+            reset = await _reset_posted(chaos, client, statuses, plan, deadline)
             (await http.delete("/admin/faults")).raise_for_status()
             postings, report.debits, report.credits = await _read_erp(http)
     finally:
@@ -330,8 +387,14 @@ async def run_chaos(plan: ChaosPlan, *, home: Path) -> ChaosReport:
     report.runs = len(ids)
     report.posted = sum(1 for s in statuses.values() if s and s.state in POSTED_STATES)
     report.postings = len(postings)
+    report.reset = len(reset)
     report.findings = check(
         runs=statuses, postings=postings, debits=report.debits, credits=report.credits
+    )
+    figures = load(url=stack.settings().audit_url)
+    report.report_runs, report.report_posted = figures.runs, figures.posted
+    report.findings += count_check(
+        statuses, counted_runs=figures.runs, counted_posted=figures.posted
     )
     report.seconds = round(time.monotonic() - started, 1)
     return report

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from billing.journal import journal_for
 from cli import build_app
-from devstack.chaos import MAX_RUNS, ChaosPlan, chaos_events, check
+from devstack.chaos import MAX_RUNS, ChaosPlan, chaos_events, check, count_check
 from schemas.invoice import Invoice, InvoiceLine
 from schemas.journal import JournalEntry, Posting
 from schemas.runs import RunState, RunStatus
@@ -133,6 +133,16 @@ def test_a_posting_no_run_asked_for_is_unexpected() -> None:
     assert [(f.kind, f.key) for f in findings] == [("unexpected", "q2c:stray")]
 
 
+def test_a_report_that_counts_a_run_twice_is_miscounted() -> None:
+    runs = {KEY: _posted(), "q2c:other": _posted()}
+    assert count_check(runs, counted_runs=2, counted_posted=2) == []
+    findings = count_check(runs, counted_runs=3, counted_posted=3)
+    assert [(f.kind, f.key, f.detail) for f in findings] == [
+        ("miscounted", "report.runs", "3, expected 2"),
+        ("miscounted", "report.posted", "3, expected 2"),
+    ]
+
+
 def test_chaos_events_have_distinct_business_keys() -> None:
     events = chaos_events(MAX_RUNS)
     assert len({e.business_key for e in events}) == MAX_RUNS
@@ -148,6 +158,7 @@ def test_chaos_events_have_distinct_business_keys() -> None:
         ({"kill_worker": -1}, "kill_worker"),
         ({"erp_fault_rate": 1.5}, "erp_fault_rate"),
         ({"latency_ms": -5}, "latency_ms"),
+        ({"reset": -1}, "reset"),
     ],
 )
 def test_a_bad_plan_is_refused_by_field(kwargs: dict[str, float], field: str) -> None:
@@ -160,7 +171,7 @@ def test_a_bad_plan_is_refused_by_field(kwargs: dict[str, float], field: str) ->
 
 @pytest.mark.e2e
 def test_a_small_chaos_run_posts_every_run_exactly_once(tmp_path: Path) -> None:
-    args = ["chaos", "--runs", "12", "--kill-worker", "1", "--restart-server", "1"]
+    args = ["chaos", "--runs", "12", "--kill-worker", "1", "--restart-server", "1", "--reset", "2"]
     # 0.4: with at least 12 ERP writes, a run without a single dropped response (0.6^12)
     # is too rare to make this test flaky. At that rate a post can fail six or seven times in
     # a row, and the retry backoff (1, 2, 4 … 60 s) alone then takes 63 to 123 s: the timeout
@@ -175,6 +186,10 @@ def test_a_small_chaos_run_posts_every_run_exactly_once(tmp_path: Path) -> None:
     actions = [a["what"] for a in report["actions"]]
     assert actions.count("worker killed (SIGKILL)") == 1
     assert actions.count("Temporal dev server stopped") == 1
+    # Two posted runs reset to their first task post nothing twice, and count once.
+    assert sum(a.endswith("to its first workflow task") for a in actions) == 2
+    assert report["reset"] == 2
+    assert report["report_runs"] == report["report_posted"] == 12
     # The ERP really lost responses after committing, and the retries found the postings.
     systems_log = (tmp_path / "logs" / "systems.log").read_text()
     assert '"POST /erp/postings HTTP/1.1" 504' in systems_log
