@@ -111,6 +111,18 @@ async def _refuse_then_leave_waiting(handle: Handle) -> None:
     raise RuntimeError(f"{handle.id}: no refusal and reminder recorded")
 
 
+async def _oversized_then_approve(handle: Handle) -> None:
+    """Oversized and repeated refused decisions (kept cut, the latest twenty with a count),
+    then an approval whose long comment is kept cut (the `bounded-input` patch)."""
+    await _wait_for(handle, RunState.AWAITING_APPROVAL)
+    await handle.signal("approve", {"approver": "y" * 100_000})
+    for n in range(24):
+        await handle.signal("approve", {"approver": f"stranger{n}@evil.example"})
+    await _until(handle, lambda s: s.refused_count == 25, "25 refusals")
+    decision = Decision(verdict="approve", approver=APPROVER, comment="ok " + "c" * 50_000)
+    await handle.execute_update("decide", decision, result_type=RunStatus)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Scenario:
     name: str
@@ -225,6 +237,12 @@ SCENARIOS: Sequence[Scenario] = (
         drive=_refuse_then_leave_waiting,
         reminder_seconds=1,
         settles=False,
+    ),
+    Scenario(
+        name="hostile_input",
+        event=_event("C-1009", 6),
+        expected=RunState.DELIVERED,
+        drive=_oversized_then_approve,
     ),
 )
 
