@@ -11,8 +11,10 @@ import hashlib
 NAME_CHARS = 320
 """An approver's or sender's e-mail (RFC 5321 caps an address at 254 octets; the audit
 trail's column holds 320)."""
-TEXT_CHARS = 500
-"""A comment, a reason, a cause, the text of a refused input."""
+TEXT_CHARS = 400
+"""A comment, a reason, a cause, the text of a refused input: with its cut mark (at most 100
+characters for any payload Temporal accepts) it fits the audit trail's 500-character detail,
+so the trail keeps the whole's length and hash too."""
 KEPT_REFUSALS = 20
 """Refused attempts kept on a run; `refused_count` counts them all."""
 
