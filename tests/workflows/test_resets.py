@@ -140,8 +140,10 @@ async def test_runs_reset_at_each_phase_post_deliver_and_pay_once(
         await reset_run(env.client, approval.id, to="first")
         assert (await _settle(env, approval)).state is RunState.DELIVERED
 
-        # Paid by transfer, then reset to its first task: the payment is not applied twice.
+        # Reset while it waits for payment (to its last task), paid, then reset to its first.
         paid = await _start(env, queue, "C-1011", 3, collect=True)
+        await until(paid, lambda s: s.state.collecting)
+        await reset_run(env.client, paid.id, to="last")
         first_paid = await _settle(env, paid, pay=True)
         assert first_paid.state is RunState.PAID
         await reset_run(env.client, paid.id, to="first")
