@@ -75,7 +75,8 @@ class ErpActivities:
         raise permanent(
             ReasonCode.POSTING_CONFLICT,
             f"posted earlier as {posting.erp_document_id}; re-rated differs"
-            + (f": {cut(differences)}" if differences else ""),
+            + (f": {cut(differences)}" if differences else "")
+            + f" (posting key {input.posting_key})",
         )
 
     @activity.defn

@@ -121,7 +121,10 @@ async def test_the_same_key_with_another_invoice_is_a_permanent_conflict(
     assert conflict.value.non_retryable
     assert conflict.value.type == ReasonCode.POSTING_CONFLICT
     assert key in conflict.value.message
-    assert len(await _postings_for(http, key)) == 1
+    # Which document the ERP holds, and how the new invoice differs from it.
+    [posted] = await _postings_for(http, key)
+    assert conflict.value.message.startswith(f"posted earlier as {posted}; re-rated differs: ")
+    assert "lines.0.amount: re-rated 101.00, posted 100.00" in conflict.value.message
 
 
 async def test_an_invoice_the_erp_refuses_is_permanent_with_the_field(
