@@ -62,6 +62,8 @@ def create_app(
         description="An embedded CRM, usage platform, ERP, payment provider and Peppol access "
         "point, reached by q2c over HTTP.",
         lifespan=lifespan,
+        # An id ending in an encoded "/" is an unknown id (404), not a redirect to another one.
+        redirect_slashes=False,
     )
     injector = FaultInjector(rules=settings.faults)
     app.state.engine = engine
