@@ -5,7 +5,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,12 +77,10 @@ def target(
         engine.dispose()
 
 
-@asynccontextmanager
-async def serve(
-    settings: SystemsSettings, *, token: str = TOKEN
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The app served by uvicorn on a free loopback port (its lifespan included), and an HTTP
-    client for it; the server stops on exit."""
+@contextmanager
+def serving(settings: SystemsSettings) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port, its lifespan included: its base URL.
+    The server stops on exit."""
     config = uvicorn.Config(
         create_app(settings=settings), host="127.0.0.1", port=0, log_level="warning", ws="none"
     )
@@ -96,15 +94,22 @@ async def serve(
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        ) as client:
-            yield client
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@asynccontextmanager
+async def serve(
+    settings: SystemsSettings, *, token: str = TOKEN
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over real HTTP (`serving`), and a client for it with the bearer token."""
+    with serving(settings) as url:
+        async with httpx.AsyncClient(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as client:
+            yield client
 
 
 @pytest.fixture
