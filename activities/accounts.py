@@ -8,6 +8,7 @@ from temporalio import activity
 
 from activities.errors import permanent, raise_for_status
 from activities.heartbeat import heartbeating
+from activities.paths import segment
 from schemas.errors import ReasonCode
 from schemas.payments import AccountHoldInput, AccountStatus
 
@@ -20,7 +21,7 @@ class AccountActivities:
     async def block_account(self, input: AccountHoldInput) -> AccountStatus:
         async with heartbeating():
             response = await self._client.put(
-                f"/crm/customers/{input.customer_id}/blocks/{input.run_id}",
+                f"/crm/customers/{segment(input.customer_id)}/blocks/{segment(input.run_id)}",
                 json={"reason": input.reason},
             )
         return _status(response)
@@ -29,7 +30,7 @@ class AccountActivities:
     async def unblock_account(self, input: AccountHoldInput) -> AccountStatus:
         async with heartbeating():
             response = await self._client.delete(
-                f"/crm/customers/{input.customer_id}/blocks/{input.run_id}"
+                f"/crm/customers/{segment(input.customer_id)}/blocks/{segment(input.run_id)}"
             )
         return _status(response)
 

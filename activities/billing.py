@@ -1,6 +1,7 @@
 """The billing steps: the rules run here, so their result is recorded in the history and a
 new pricing rule never breaks the replay of runs in flight."""
 
+import decimal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -30,6 +31,12 @@ def _rating() -> Iterator[None]:
         yield
     except RatingError as error:
         raise permanent(ReasonCode.RATING_INVALID, str(error)) from None
+    except decimal.DecimalException:
+        # A retry would fail the same way: the figures, not the moment, are at fault.
+        raise permanent(
+            ReasonCode.RATING_INVALID,
+            "the amounts are too large to rate exactly to the currency's minor unit",
+        ) from None
     finally:
         clear_cache()
 

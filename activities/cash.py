@@ -7,6 +7,7 @@ from temporalio import activity
 
 from activities.errors import permanent, raise_for_status
 from activities.heartbeat import heartbeating
+from activities.paths import segment
 from schemas.errors import ReasonCode
 from schemas.payments import (
     CashKind,
@@ -83,7 +84,7 @@ class CashActivities:
     async def read_cash_posting(self, input: ReadCashPostingInput) -> CashPosting:
         """The ERP's record of a cash posting, to check it against what was meant."""
         async with heartbeating():
-            response = await self._client.get(f"/erp/cash-postings/{input.posting_key}")
+            response = await self._client.get(f"/erp/cash-postings/{segment(input.posting_key)}")
         raise_for_status(response, system="erp", not_found=ReasonCode.DOCUMENT_NOT_FOUND)
         return _posting(response)
 
@@ -92,7 +93,7 @@ class CashActivities:
         params = {"all": "true"} if input.include_settled else {}
         async with heartbeating():
             response = await self._client.get(
-                f"/erp/customers/{input.customer_id}/open-items", params=params
+                f"/erp/customers/{segment(input.customer_id)}/open-items", params=params
             )
         raise_for_status(response, system="erp")
         try:

@@ -9,6 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.errors import permanent, raise_for_status
 from activities.heartbeat import heartbeating
+from activities.paths import segment
 from billing.customer_checks import check_customer
 from schemas.contract import Contract
 from schemas.customer import Customer
@@ -35,7 +36,7 @@ class CrmActivities:
 
     async def _contract(self, contract_id: str, *, as_of: date | None) -> Contract:
         params = {} if as_of is None else {"as_of": as_of.isoformat()}
-        response = await self._client.get(f"/crm/contracts/{contract_id}", params=params)
+        response = await self._client.get(f"/crm/contracts/{segment(contract_id)}", params=params)
         try:
             raise_for_status(response, system="crm", not_found=ReasonCode.CONTRACT_NOT_FOUND)
         except ApplicationError as error:
@@ -54,7 +55,7 @@ class CrmActivities:
 
     async def _validate(self, input: ValidateCustomerInput) -> ValidatedCustomer:
         contract = await self._contract(input.contract_id, as_of=input.as_of)
-        response = await self._client.get(f"/crm/customers/{contract.customer_id}")
+        response = await self._client.get(f"/crm/customers/{segment(contract.customer_id)}")
         raise_for_status(response, system="crm", not_found=ReasonCode.CUSTOMER_NOT_FOUND)
         try:
             customer = Customer.model_validate(response.json())

@@ -7,6 +7,7 @@ from temporalio import activity
 
 from activities.errors import permanent, raise_for_status
 from activities.heartbeat import heartbeating
+from activities.paths import segment
 from billing.journal import journal_for
 from schemas.bounded import cut
 from schemas.errors import ReasonCode
@@ -28,7 +29,7 @@ class ErpActivities:
         self._client = client
 
     async def _find(self, posting_key: str) -> Posting | None:
-        response = await self._client.get(f"/erp/postings/{posting_key}")
+        response = await self._client.get(f"/erp/postings/{segment(posting_key)}")
         if response.status_code == 404:
             return None
         raise_for_status(response, system="erp")

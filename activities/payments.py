@@ -12,6 +12,7 @@ from temporalio import activity
 
 from activities.errors import permanent, raise_for_status
 from activities.heartbeat import heartbeating
+from activities.paths import segment
 from billing.money import from_minor_units, to_minor_units
 from schemas.errors import ReasonCode
 from schemas.payments import (
@@ -59,7 +60,7 @@ class PaymentActivities:
                 )
             else:
                 response = await self._client.post(
-                    f"/payments/payment_intents/{input.payment_intent_id}/confirm",
+                    f"/payments/payment_intents/{segment(input.payment_intent_id)}/confirm",
                     json={},
                     headers={"Idempotency-Key": key},
                 )
@@ -77,7 +78,7 @@ class PaymentActivities:
         """The intent as the provider holds it now, e.g. a processing debit that settled."""
         async with heartbeating():
             response = await self._client.get(
-                f"/payments/payment_intents/{input.payment_intent_id}"
+                f"/payments/payment_intents/{segment(input.payment_intent_id)}"
             )
         raise_for_status(response, system="payments")
         return _charge_result(_body(response), key="", replayed=False)

@@ -16,6 +16,7 @@ from temporalio import activity
 
 from activities.errors import permanent, raise_for_status
 from activities.heartbeat import heartbeating
+from activities.paths import segment
 from activities.usage import usage_summary
 from billing.anomaly import MODEL_VERSION
 from billing.approvers import requirement_for
@@ -115,7 +116,7 @@ class RoutingActivities:
             return []
         like = input.like
         response = await self._client.get(
-            f"/erp/customers/{like.customer_id}/invoice-history",
+            f"/erp/customers/{segment(like.customer_id)}/invoice-history",
             params={
                 "limit": self._policy.routing.history_invoices,
                 "before": like.period_start.isoformat(),

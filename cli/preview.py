@@ -1,5 +1,6 @@
 """`q2c preview FILE.json`: the invoice a contract would produce, without a server."""
 
+import decimal
 import json
 import sys
 from datetime import UTC, datetime
@@ -32,12 +33,22 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _not_a_number(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _load(file: Path) -> PreviewRequest:
     try:
-        raw = json.loads(file.read_text(encoding="utf-8"))
+        data = file.read_bytes()
     except OSError as error:
         raise _fail(f"{file}: {error.strerror}") from None
-    except json.JSONDecodeError as error:
+    try:
+        raw = json.loads(data.decode("utf-8"), parse_constant=_not_a_number)
+    except UnicodeDecodeError as error:
+        raise _fail(f"{file}: not UTF-8 text (byte {error.start})") from None
+    except RecursionError:
+        raise _fail(f"{file}: not valid JSON: nested too deep") from None
+    except ValueError as error:  # json.JSONDecodeError and NaN/Infinity
         raise _fail(f"{file}: not valid JSON: {error}") from None
     try:
         return PreviewRequest.model_validate(raw)
@@ -106,6 +117,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             raise _fail(str(error)) from None
         except TaxError as error:
             raise _fail(f"tax: {error.code}: {error.message}") from None
+        except decimal.DecimalException:
+            # Amounts within their bounds can still multiply past exact decimal arithmetic.
+            raise _fail("an amount is too large to rate exactly to the minor unit") from None
         if output.value in documents_cli.E_INVOICE_FORMATS:
             issued = issue_date.date() if issue_date else datetime.now(UTC).date()
             documents_cli.write_preview(

@@ -85,9 +85,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         event_file: Path = typer.Argument(..., help="A contract event as JSON ('-' for stdin)"),
     ) -> None:
         """Validate a contract event and start its billing run (once per business key)."""
-        raw = sys.stdin.read() if str(event_file) == "-" else _read(event_file)
+        data = sys.stdin.buffer.read() if str(event_file) == "-" else _read(event_file)
         try:
-            event = parse_event(raw)
+            event = parse_event(_text(data, source="stdin" if str(event_file) == "-" else None))
         except EventError as error:
             for problem in error.problems:
                 err.print(f"[red]invalid event:[/] {problem}", highlight=False)
@@ -151,8 +151,19 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             raise _fail(f"{run}: {error.message}") from None
 
 
-def _read(path: Path) -> str:
+def _read(path: Path) -> bytes:
     try:
-        return path.read_text()
+        return path.read_bytes()
     except OSError as error:
         raise _fail(f"{path}: {error.strerror}", code=2) from None
+
+
+def _text(data: bytes, *, source: str | None) -> str:
+    """The event's bytes as text: JSON is UTF-8 (RFC 8259), anything else is refused."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        where = f"{source}: " if source else ""
+        raise EventError(
+            [f"event: {where}not UTF-8 text (byte {error.start}: {data[error.start]:#04x})"]
+        ) from None

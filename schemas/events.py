@@ -10,6 +10,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, model_validator
 
+from schemas.text import EventId, Id, Version
+
 
 def key_prefix(contract_id: str, reason: str) -> str:
     """How every business key (and so every document id) of a contract and reason begins."""
@@ -17,10 +19,12 @@ def key_prefix(contract_id: str, reason: str) -> str:
 
 
 class _Event(BaseModel):
-    event_id: str = Field(min_length=1, max_length=200)
-    schema_version: Literal[1] = Field(description="Bumped on an incompatible change")
+    event_id: EventId
+    schema_version: Annotated[Literal[1], Version] = Field(
+        description="Bumped on an incompatible change"
+    )
     occurred_at: AwareDatetime
-    contract_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    contract_id: Id
 
 
 class _PeriodEvent(_Event):
@@ -69,7 +73,7 @@ class ContractAmended(_PeriodEvent):
 class MilestoneCompleted(_Event):
     reason: ClassVar[str] = "milestone"
     type: Literal["milestone.completed"]
-    milestone_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    milestone_id: Id
     completed_on: date
 
     @property

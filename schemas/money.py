@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated
 
 import iso4217
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
 
 def _reject_float(value: object) -> object:
@@ -29,14 +29,26 @@ def _check_currency(code: str) -> str:
     return code
 
 
+AMOUNT_LIMIT = Decimal(10) ** 15
+"""Amounts and quantities stay below this in magnitude: a product of two of them still fits
+the 28 significant digits decimal arithmetic keeps exact to the minor unit."""
+
+
+def _bounded(value: Decimal) -> Decimal:
+    if abs(value) >= AMOUNT_LIMIT:
+        raise ValueError("must be below 10^15 in magnitude")
+    return value
+
+
 Amount = Annotated[
     Decimal,
     BeforeValidator(_reject_float),
+    AfterValidator(_bounded),
     PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
 ]
 """A money amount or a quantity: exact, never a float, a decimal string in JSON."""
 
-CurrencyCode = Annotated[str, AfterValidator(_check_currency)]
+CurrencyCode = Annotated[str, Field(max_length=16), AfterValidator(_check_currency)]
 """An upper-case ISO 4217 alphabetic code that has a minor unit (USD, EUR, JPY, BHD...)."""
 
 

@@ -9,11 +9,21 @@ the shape of wire version 2, to which version 1's flat `amount` and `currency` a
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, TypeAdapter, model_validator
 
 from schemas.money import Amount, CurrencyCode, minor_unit
+from schemas.text import KEY_PATTERN, EventId, Key, Version, no_nul, not_a_dot_segment
 
-_KEY = r"^[A-Za-z0-9_.:-]+$"
+_PostingKey = Annotated[
+    str,
+    Field(min_length=1, max_length=255, pattern=KEY_PATTERN),
+    AfterValidator(not_a_dot_segment),
+]
+_InvoiceNumber = Annotated[
+    str,
+    Field(min_length=1, max_length=100, pattern=KEY_PATTERN),
+    AfterValidator(not_a_dot_segment),
+]
 CREDIT_NOTE_SUFFIX = ":credit-note"
 
 
@@ -41,10 +51,10 @@ class Money(BaseModel):
 
 
 class _Common(BaseModel):
-    event_id: str = Field(min_length=1, max_length=200)
+    event_id: EventId
     occurred_at: AwareDatetime
-    posting_key: str | None = Field(default=None, min_length=1, max_length=255, pattern=_KEY)
-    invoice_number: str | None = Field(default=None, min_length=1, max_length=100, pattern=_KEY)
+    posting_key: _PostingKey | None = None
+    invoice_number: _InvoiceNumber | None = None
 
     @model_validator(mode="after")
     def _names_an_invoice(self) -> "_Common":
@@ -54,7 +64,7 @@ class _Common(BaseModel):
 
 
 class _PaymentFields(_Common):
-    payment_id: str = Field(min_length=1, max_length=200, pattern=_KEY)
+    payment_id: Key
 
     @property
     def business_key(self) -> str:
@@ -62,8 +72,8 @@ class _PaymentFields(_Common):
 
 
 class _DisputeFields(_Common):
-    dispute_id: str = Field(min_length=1, max_length=200, pattern=_KEY)
-    payment_id: str = Field(min_length=1, max_length=200, pattern=_KEY)
+    dispute_id: Key
+    payment_id: Key
 
     @property
     def business_key(self) -> str:
@@ -76,13 +86,13 @@ class SucceededFields(_PaymentFields):
 
 class FailedFields(_PaymentFields):
     type: Literal["payment.failed"]
-    failure_code: str = Field(min_length=1, max_length=100)
-    failure_message: str = Field(default="", max_length=500)
+    failure_code: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(no_nul)]
+    failure_message: Annotated[str, Field(max_length=500), AfterValidator(no_nul)] = ""
 
 
 class RefundedFields(_PaymentFields):
     type: Literal["payment.refunded"]
-    refund_id: str = Field(min_length=1, max_length=200, pattern=_KEY)
+    refund_id: Key
 
     @property
     def business_key(self) -> str:
@@ -91,7 +101,7 @@ class RefundedFields(_PaymentFields):
 
 class DisputeOpenedFields(_DisputeFields):
     type: Literal["dispute.opened"]
-    reason: str = Field(min_length=1, max_length=100)
+    reason: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(no_nul)]
 
 
 class DisputeClosedFields(_DisputeFields):
@@ -100,7 +110,9 @@ class DisputeClosedFields(_DisputeFields):
 
 
 class _MoneyObject(BaseModel):
-    schema_version: Literal[2] = Field(description="Version 2: money as {amount, currency}")
+    schema_version: Annotated[Literal[2], Version] = Field(
+        description="Version 2: money as {amount, currency}"
+    )
     amount: Money
 
 

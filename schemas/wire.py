@@ -25,6 +25,7 @@ from schemas.events import (
 )
 from schemas.money import Amount, CurrencyCode
 from schemas.payment_events import PAYMENT_EVENT_ADAPTER, PaymentEvent
+from schemas.text import Version
 
 VERSIONS = (1, 2)
 CONTRACT_TYPES = (
@@ -48,7 +49,9 @@ InternalEvent = ContractEvent | PaymentEvent
 
 
 class _FlatMoney(BaseModel):
-    schema_version: Literal[1] = Field(description="Version 1: a flat amount and currency")
+    schema_version: Annotated[Literal[1], Version] = Field(
+        description="Version 1: a flat amount and currency"
+    )
     amount: Amount = Field(gt=0, description='A decimal string, e.g. "12.34"')
     currency: CurrencyCode
 
@@ -79,7 +82,7 @@ class DisputeClosedV1(p.DisputeClosedFields, _FlatMoney):
 
 
 class _Version2(BaseModel):
-    schema_version: Literal[2]
+    schema_version: Annotated[Literal[2], Version]
 
 
 class ContractActivatedV2(_Version2, ContractActivated):
@@ -182,12 +185,12 @@ def parse_wire(raw: object) -> InternalEvent:
     version = raw.get("schema_version")
     if "schema_version" not in raw:
         raise WireError([Problem("/schema_version", f"required; accepted versions: {accepted}")])
-    if isinstance(version, bool) or version not in VERSIONS:
+    if type(version) is not int or version not in VERSIONS:
         raise WireError(
             [
                 Problem(
                     "/schema_version",
-                    f"version {version!r} is not accepted; accepted versions: {accepted}",
+                    f"version {_shown(version)} is not accepted; accepted versions: {accepted}",
                 )
             ]
         )
@@ -196,6 +199,11 @@ def parse_wire(raw: object) -> InternalEvent:
     except ValidationError as error:
         raise WireError(_problems(error)) from None
     return upcast(wire)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:40]}…"
 
 
 def upcast(wire: BaseModel) -> InternalEvent:
@@ -221,6 +229,8 @@ def _problems(error: ValidationError) -> list[Problem]:
             loc = loc[1:]
         loc = [part for part in loc if not part.startswith("function-")]
         message = str(item["msg"]).removeprefix("Value error, ")
+        if len(message) > 300:  # a message may quote the input: name it, don't repeat it
+            message = f"{message[:300]}… ({len(message)} characters)"
         field, sep, rest = message.partition(": ")
         # A model validator names its field at the start of its message.
         if sep and field.isidentifier():

@@ -58,13 +58,23 @@ def parse_event(raw: str | bytes | dict[str, Any]) -> ContractEvent:
     except ValidationError as error:
         problems = []
         for item in error.errors():
+            if item["type"] == "union_tag_invalid":
+                tag = _cut(repr(item["ctx"]["tag"]), limit=40)
+                problems.append(f"type: {tag} is not one of: {item['ctx']['expected_tags']}")
+                continue
             # Drop the union tag pydantic puts first so the path reads like the JSON.
             loc = [str(p) for p in item["loc"]]
             if loc and "." in loc[0] and not loc[0].startswith("function"):
                 loc = loc[1:]
             loc = [p for p in loc if not p.startswith("function-")]
-            problems.append(f"{'.'.join(loc) or 'event'}: {item['msg']}")
+            message = _cut(str(item["msg"]).removeprefix("Value error, "))
+            problems.append(f"{'.'.join(loc) or 'event'}: {message}")
         raise EventError(problems) from None
+
+
+def _cut(message: str, limit: int = 300) -> str:
+    """A message names the field and the reason; an input it quotes is cut short."""
+    return message if len(message) <= limit else f"{message[:limit]}… ({len(message)} characters)"
 
 
 def event_digest(event: InternalEvent) -> str:

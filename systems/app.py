@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -17,6 +18,7 @@ from systems.db import create_tables, make_engine
 from systems.deps import require_token
 from systems.errors import Conflict, InvalidInput, NotFound
 from systems.faults import FaultInjector, FaultMiddleware, FaultRule
+from systems.limits import InputLimits, short
 from systems.routes import admin, crm, erp, erp_cash, payments, peppol, usage
 from systems.seed import database_is_empty, load_seed
 from systems.settings import SystemsSettings
@@ -73,12 +75,15 @@ def create_app(
         description="An embedded CRM, usage platform, ERP, payment provider and Peppol access "
         "point, reached by q2c over HTTP.",
         lifespan=lifespan,
+        # An id ending in an encoded "/" is an unknown id (404), not a redirect to another one.
+        redirect_slashes=False,
     )
     injector = FaultInjector(rules=settings.faults)
     app.state.engine = engine
     app.state.token = settings.token
     app.state.faults = injector
     app.add_middleware(FaultMiddleware, injector=injector)
+    app.add_middleware(InputLimits, max_body_bytes=settings.max_body_bytes)
     _add_error_handlers(app)
 
     @app.get("/healthz", tags=["health"])
@@ -103,11 +108,25 @@ def create_app(
 
 
 def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes each field's input: a large body came back thrice over.
+        del request
+        detail = [
+            {"type": item["type"], "loc": list(item["loc"]), "msg": short(str(item["msg"]))}
+            for item in error.errors()[:20]
+        ]
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content=jsonable_encoder({"detail": detail}),
+        )
+
     @app.exception_handler(InvalidInput)
     async def invalid_input(request: Request, error: InvalidInput) -> JSONResponse:
         del request
         detail = [
-            {"type": "value_error", "loc": list(loc), "msg": msg} for loc, msg in error.problems
+            {"type": "value_error", "loc": list(loc), "msg": short(msg)}
+            for loc, msg in error.problems
         ]
         return JSONResponse(
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -117,12 +136,16 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def not_found(request: Request, error: NotFound) -> JSONResponse:
         del request
-        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(error)})
+        return JSONResponse(
+            status_code=status.HTTP_404_NOT_FOUND, content={"detail": short(str(error))}
+        )
 
     @app.exception_handler(Conflict)
     async def conflict(request: Request, error: Conflict) -> JSONResponse:
         del request
-        return JSONResponse(status_code=status.HTTP_409_CONFLICT, content={"detail": str(error)})
+        return JSONResponse(
+            status_code=status.HTTP_409_CONFLICT, content={"detail": short(str(error))}
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -24,6 +24,9 @@ class SystemsSettings(BaseSettings):
         default=None, description="PostgreSQL schema to keep the tables in (created if missing)"
     )
     token: str = Field(default="q2c-dev-token", min_length=1)
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1, description="A larger request body is refused with 413"
+    )
     seed: bool = Field(default=True, description="Load the demo data when the database is empty")
     faults: Annotated[list[FaultRule], BeforeValidator(parse_rules)] = Field(
         default_factory=list, description="Faults active from the start (JSON: a rule or a list)"

@@ -8,11 +8,12 @@ from starters import events
 
 
 def cycle_closed(
-    contract_id: str, month: int, *, event_id: str | None = None
+    contract_id: str, month: int, *, event_id: str | None = None, year: int = 2026
 ) -> BillingCycleClosed:
-    """The close of `month` in 2026, with a fresh event id unless one is given."""
+    """The close of `month` of `year`, with a fresh event id unless one is given. Tests that
+    share the systems service each take a year of their own, so no two post one key."""
     return events.cycle_closed(
-        contract_id, events.month(2026, month), event_id=event_id or f"evt-{uuid.uuid4()}"
+        contract_id, events.month(year, month), event_id=event_id or f"evt-{uuid.uuid4()}"
     )
 
 

@@ -4,7 +4,9 @@ visibly on the run (`RunStatus.refused`), never dropped."""
 from typing import TypeVar
 
 from temporalio import workflow
+from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
+from temporalio.converter import PayloadConverter
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
@@ -26,8 +28,13 @@ def received(payload: RawValue, *, bounded: bool = False) -> str:
 
 def read_signal(payload: RawValue, model: type[M]) -> M | str:
     """The input as `model`, or why it is not one: each field named with its reason."""
+    return parse_signal(payload.payload, model, converter=workflow.payload_converter())
+
+
+def parse_signal(payload: Payload, model: type[M], *, converter: PayloadConverter) -> M | str:
+    """`read_signal` with the converter given: the same parse, callable outside a workflow."""
     try:
-        raw = workflow.payload_converter().from_payload(payload.payload)
+        raw = converter.from_payload(payload)
         return model.model_validate(raw)
     except ValidationError as error:
         return field_problems(error, whole="input")

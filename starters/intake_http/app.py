@@ -40,7 +40,6 @@ from starters.intake_http.settings import IntakeSettings
 from starters.intake_http.signatures import SignatureError, verify
 from starters.intake_http.store import IntakeRequest, IntakeStore
 
-MAX_BODY_BYTES = 1024 * 1024
 logger = logging.getLogger("q2c.intake")
 _T = TypeVar("_T")
 
@@ -83,20 +82,40 @@ def _conflict(error: Conflict) -> ProblemError:
     )
 
 
-async def _read_body(request: Request) -> bytes:
+async def _read_body(request: Request, *, limit: int) -> bytes:
+    too_large = f"body: over the limit of {limit} bytes"
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isascii() or not declared.isdigit():
             raise ProblemError("malformed-request", "content-length: not a number")
-        if int(declared) > MAX_BODY_BYTES:
-            raise ProblemError("too-large", f"body: over {MAX_BODY_BYTES} bytes (1 MiB)")
+        if int(declared) > limit:
+            raise ProblemError("too-large", too_large)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ProblemError("too-large", f"body: over {MAX_BODY_BYTES} bytes (1 MiB)")
+        if size > limit:
+            raise ProblemError("too-large", too_large)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _not_a_number(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_document(body: bytes) -> Any:
+    """The body as JSON; a 422 for what is not (RFC 8259 has no NaN or Infinity)."""
+    try:
+        return json.loads(body, parse_constant=_not_a_number)
+    except RecursionError:
+        reason = "nested too deep"
+    except ValueError as error:  # not UTF-8, not JSON, NaN or Infinity
+        reason = str(error) if len(str(error)) <= 200 else str(error)[:200] + "…"
+    raise ProblemError(
+        "invalid-event",
+        f"body: not valid JSON ({reason})",
+        errors=[FieldProblem(pointer="", detail="not valid JSON")],
+    )
 
 
 def _is_json(content_type: str) -> bool:
@@ -282,7 +301,7 @@ def create_app(
     async def handle(
         request: Request, base: IntakeRequest
     ) -> tuple[int, Any, list[IntakeRequest], dict[str, str]]:
-        body = await _read_body(request)
+        body = await _read_body(request, limit=settings.intake_max_body_bytes)
         if not _is_json(request.headers.get("content-type", "")):
             raise ProblemError("unsupported-media-type", "content-type: send application/json")
         try:
@@ -316,14 +335,7 @@ def create_app(
             row = base.model_copy(update={"outcome": "replayed", "status": earlier.status})
             media = {"Content-Type": MEDIA_TYPE} if earlier.status >= 400 else {}
             return earlier.status, json.loads(earlier.response), [row], media
-        try:
-            document = json.loads(body)
-        except ValueError as error:
-            raise ProblemError(
-                "invalid-event",
-                f"body: not valid JSON ({error})",
-                errors=[FieldProblem(pointer="", detail="not valid JSON")],
-            ) from None
+        document = _json_document(body)
         raw_events, batch = _events_of(document, settings.intake_max_batch)
         parsed, problems, version_only = [], [], True
         for index, raw in enumerate(raw_events):

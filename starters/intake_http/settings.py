@@ -43,6 +43,9 @@ class IntakeSettings(BaseSettings):
     )
     intake_rate_burst: int = Field(default=1000, ge=1)
     intake_max_batch: int = Field(default=100, ge=1, le=1000)
+    intake_max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1, description="A larger body is refused with 413"
+    )
     intake_temporal_timeout_seconds: float = Field(default=10.0, gt=0)
     intake_retry_after_seconds: int = Field(
         default=5, ge=1, description="Retry-After of a 503 while Temporal is unreachable"

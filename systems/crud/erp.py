@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
-from systems.errors import Conflict
+from systems.errors import Conflict, InvalidInput
 from systems.models.erp import (
     AMOUNT_SCALE,
     CurrencyTotals,
@@ -96,6 +96,7 @@ def post_invoice(
     Raises Conflict when the key was posted with different content. Two concurrent posts
     of one key are settled by the unique constraint on posting_key, not by the first check.
     """
+    check_adds_up(request)
     content_hash = fingerprint(request)
     existing = get_posting(session=session, posting_key=request.posting_key)
     if existing is not None:
@@ -124,6 +125,39 @@ def post_invoice(
         stored=lambda: get_posting(session=session, posting_key=request.posting_key),
         same_or_conflict=lambda stored: _same_or_conflict(stored, content_hash),
     )
+
+
+def check_adds_up(request: PostingRequest) -> None:
+    """Refuse, as an ERP does, an invoice whose parts do not make its totals: the lines make
+    the subtotal, the tax lines the tax total, and the journal moves exactly the total."""
+    invoice = request.invoice
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    lines = sum((line.amount for line in invoice.lines), Decimal(0))
+    if lines != invoice.subtotal:
+        problems.append(
+            (
+                ("body", "invoice", "subtotal"),
+                f"{invoice.subtotal} is not the sum of the lines' amounts ({lines})",
+            )
+        )
+    taxes = sum((tax.tax_amount for tax in invoice.tax_lines), Decimal(0))
+    if taxes != invoice.tax_total:
+        problems.append(
+            (
+                ("body", "invoice", "tax_total"),
+                f"{invoice.tax_total} is not the sum of the tax lines' amounts ({taxes})",
+            )
+        )
+    debits = sum((entry.debit for entry in request.journal), Decimal(0))
+    if debits != invoice.total:
+        problems.append(
+            (
+                ("body", "journal"),
+                f"debits and credits of {debits} each; the invoice total is {invoice.total}",
+            )
+        )
+    if problems:
+        raise InvalidInput(problems)
 
 
 def journal_lines(

@@ -5,8 +5,9 @@ from pydantic import BaseModel
 
 from systems.deps import InjectorDep
 from systems.faults import FaultRule, SystemName
+from systems.limits import StrictJsonRoute
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], route_class=StrictJsonRoute)
 
 
 class FaultList(BaseModel):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from systems.crud import crm
 from systems.deps import SessionDep
 from systems.errors import NotFound
+from systems.limits import StrictJsonRoute
 from systems.models.crm import (
     BlockRequest,
     ContractPublic,
@@ -18,7 +19,7 @@ from systems.models.crm import (
     CustomerUpsert,
 )
 
-router = APIRouter(prefix="/crm", tags=["crm"])
+router = APIRouter(prefix="/crm", tags=["crm"], route_class=StrictJsonRoute)
 
 
 @router.get("/customers")

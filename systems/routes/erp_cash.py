@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query, Response, status
 from systems.crud import erp_cash
 from systems.deps import SessionDep
 from systems.errors import NotFound
+from systems.limits import StrictJsonRoute
 from systems.models.erp_cash import CashPostingPublic, CashPostingRequest, OpenItems
 
-router = APIRouter(prefix="/erp", tags=["erp"])
+router = APIRouter(prefix="/erp", tags=["erp"], route_class=StrictJsonRoute)
 
 
 @router.post(

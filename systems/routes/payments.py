@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from systems.crud import payments
 from systems.deps import SessionDep
+from systems.limits import StrictJsonRoute
 from systems.models.payments import (
     PaymentIntentConfirm,
     PaymentIntentCreate,
@@ -19,7 +20,7 @@ from systems.models.payments import (
     RefundPublic,
 )
 
-router = APIRouter(prefix="/payments", tags=["payments"])
+router = APIRouter(prefix="/payments", tags=["payments"], route_class=StrictJsonRoute)
 
 IdempotencyKey = Annotated[
     str | None,

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Response, status
 from systems.crud import peppol
 from systems.deps import SessionDep
 from systems.errors import NotFound
+from systems.limits import StrictJsonRoute
 from systems.models.peppol import OutboundIn, TransmissionPublic
 
-router = APIRouter(prefix="/peppol", tags=["peppol"])
+router = APIRouter(prefix="/peppol", tags=["peppol"], route_class=StrictJsonRoute)
 
 
 @router.post("/outbound", responses={200: {"description": "Already sent: the same transmission"}})

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from systems.crud import usage
 from systems.deps import SessionDep
+from systems.limits import StrictJsonRoute
 from systems.models.usage import (
     IngestResult,
     MetricPublic,
@@ -14,7 +15,7 @@ from systems.models.usage import (
     UsageSummary,
 )
 
-router = APIRouter(prefix="/usage", tags=["usage"])
+router = APIRouter(prefix="/usage", tags=["usage"], route_class=StrictJsonRoute)
 
 
 @router.get("/metrics")

@@ -16,7 +16,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.erp import ErpActivities
 from activities.errors import THROTTLED, TRANSIENT
 from schemas.errors import ReasonCode
-from schemas.invoice import Invoice, InvoiceLine
+from schemas.invoice import Invoice, InvoiceLine, TaxLine
 from schemas.steps import PostInvoiceInput, ReconcileInput
 from tests.conftest import SystemsService
 
@@ -59,6 +59,24 @@ def _invoice(key: str, *, platform: str = "100.00", tax: str = "19.00") -> Invoi
         period_start=date(2026, 3, 1),
         period_end=date(2026, 4, 1),
         lines=lines,
+        # The ERP checks that the tax lines make the tax total: 19% of the 100.00 platform fee.
+        tax_lines=[
+            TaxLine(
+                line_id="L1",
+                country="DE",
+                jurisdiction="DE",
+                level="country",
+                tax_type="vat",
+                rate=Decimal("0.19"),
+                taxable_amount=Decimal("100.00"),
+                tax_amount=Decimal(tax),
+                unrounded_tax_amount=Decimal(tax),
+                taxability_reason="standard_rated",
+                rule_id="DE-VAT-STD",
+                source="test",
+                category_code="S",
+            )
+        ],
         subtotal=subtotal,
         tax_total=Decimal(tax),
         total=subtotal + Decimal(tax),

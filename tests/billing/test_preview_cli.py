@@ -1,7 +1,7 @@
 """`q2c preview` and `q2c bench rating`, driven through the real Typer app."""
 
 import json
-from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -9,9 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from billing.preview import PreviewRequest, preview
-from billing.rating import rate_contract
 from cli import build_app
-from schemas.usage import UsageSummary
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "preview"
 runner = CliRunner()
@@ -95,23 +93,27 @@ def test_table_format_shows_lines_totals_and_rules() -> None:
         assert text in result.stdout
 
 
-def test_preview_runs_the_activity_code_path() -> None:
+def test_preview_bills_each_charge_as_computed_by_hand() -> None:
+    """usage-mix.json for March 2026, every figure worked out from the file by hand."""
     request = PreviewRequest.model_validate(base())
-    assert request.period is not None
-    direct = rate_contract(
-        contract=request.contract,
-        usage=UsageSummary(
-            contract_id=request.contract.id,
-            period_start=request.period.start,
-            period_end=request.period.end,
-            quantities=request.usage,
-            events=request.events,
-        ),
-        period_start=date(2026, 3, 1),
-        period_end=date(2026, 4, 1),
-        invoice_id="preview",
+    (invoice,) = preview(request, tax_engine=None)
+    assert [(line.charge_id, line.amount) for line in invoice.lines] == [
+        ("platform", Decimal("500.00")),  # in advance, for April: the whole fee
+        ("api", Decimal("240.00")),  # 120000 × 0.002
+        # 100 × 0 + (900 × 0.10 + 5) + 250.5 × 0.05 = 0 + 95 + 12.525 = 107.525 → half-up
+        ("storage", Decimal("107.53")),
+        ("seats", Decimal("120.00")),  # volume: all 20 seats in the 11+ tier at 6
+        ("sms", Decimal("10.00")),  # 201 − 100 free = 101 → 2 packages of 100 × 5.00
+        ("payments", Decimal("0.70")),  # 3 of 4 events free; 1.2% of 50 + 0.10
+        # 1000.00 − (500 + 240 + 107.53 + 120 + 10 + 0.70 = 978.23)
+        ("minimum_commitment", Decimal("21.77")),
+        ("launch", Decimal("-100.00")),  # 10% of the 1000.00 billed
+    ]
+    assert (invoice.subtotal, invoice.tax_total, invoice.total) == (
+        Decimal("900.00"),
+        Decimal("0.00"),
+        Decimal("900.00"),
     )
-    assert preview(request, tax_engine=None) == [direct]
 
 
 def test_invalid_example_exits_non_zero_with_the_field_path() -> None:

@@ -23,6 +23,8 @@ from tests.billing.builders import contract, fee
 from tests.billing.routing_builders import invoice
 
 D = Decimal
+SHIPPED_POLICY = Path(__file__).resolve().parents[2] / "billing" / "routing_policy.toml"
+"""Found from this file, not the working directory: pytest may run from anywhere."""
 POLICY = load_policy()
 
 
@@ -141,7 +143,7 @@ def test_the_shipped_policy_loads_and_env_overrides_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert POLICY.version == "default-2026-11"
-    text = Path("billing/routing_policy.toml").read_text().replace("default-2026-11", "ours")
+    text = SHIPPED_POLICY.read_text("utf-8").replace("default-2026-11", "ours")
     (tmp_path / "p.toml").write_text(text)
     monkeypatch.setenv("Q2C_POLICY_FILE", str(tmp_path / "p.toml"))
     assert load_policy().version == "ours"
@@ -160,7 +162,7 @@ def test_the_shipped_policy_loads_and_env_overrides_it(
 def test_a_bad_policy_file_names_the_field(
     tmp_path: Path, change: tuple[str, str], message: str
 ) -> None:
-    text = Path("billing/routing_policy.toml").read_text()
+    text = SHIPPED_POLICY.read_text("utf-8")
     assert change[0] in text
     path = tmp_path / "bad.toml"
     path.write_text(text.replace(change[0], change[1], 1))

@@ -142,7 +142,7 @@ async def test_a_decision_records_who_decided_and_a_rejection_closes_the_run(
     async with worker_on(time_skipping_env, systems, task_queue, audit=store):
         handle = await time_skipping_env.client.start_workflow(
             QuoteToCashWorkflow.run,
-            RunInput(event=cycle_closed("C-1009", month), collect=False),
+            RunInput(event=cycle_closed("C-1009", month, year=2028), collect=False),
             id=f"obs:decision:{uuid.uuid4()}",
             task_queue=task_queue,
         )
@@ -192,7 +192,11 @@ async def _outcomes_of(
         ),
         # C-1009 carries a non-standard clause: it waits, and no one decides within a minute.
         (
-            RunInput(event=cycle_closed("C-1009", 12), approval_timeout_seconds=60, collect=False),
+            RunInput(
+                event=cycle_closed("C-1009", 12, year=2028),
+                approval_timeout_seconds=60,
+                collect=False,
+            ),
             RunState.NEEDS_ATTENTION,
             (Outcome.NEEDS_ATTENTION, "approval_expired", "approver"),
         ),

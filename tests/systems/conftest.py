@@ -1,14 +1,18 @@
-"""Each systems test runs against a fresh real database: a SQLite file and a PostgreSQL schema."""
+"""Each systems test runs against a fresh real database (a SQLite file and a PostgreSQL schema)
+and reaches the service over real HTTP: uvicorn on a bound loopback port."""
 
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
+import uvicorn
 
 from systems.app import create_app
 from systems.settings import SystemsSettings
@@ -73,18 +77,37 @@ def target(
         engine.dispose()
 
 
+@contextmanager
+def serving(settings: SystemsSettings) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port, its lifespan included: its base URL.
+    The server stops on exit."""
+    config = uvicorn.Config(
+        create_app(settings=settings), host="127.0.0.1", port=0, log_level="warning", ws="none"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the systems service did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 @asynccontextmanager
 async def serve(
     settings: SystemsSettings, *, token: str = TOKEN
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The app started (lifespan included) behind an HTTP client speaking ASGI."""
-    app = create_app(settings=settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+    """The app over real HTTP (`serving`), and a client for it with the bearer token."""
+    with serving(settings) as url:
         async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://systems.test",
-            headers={"Authorization": f"Bearer {token}"},
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         ) as client:
             yield client
 

@@ -1,7 +1,6 @@
 """What the workflow tests share: a production worker on the systems service, and a run's
 status polled until a condition holds."""
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -12,6 +11,7 @@ from activities.audit import HandoffRecorder
 from billing.routing import RoutingPolicy
 from schemas.runs import RunStatus
 from tests.conftest import SystemsService
+from tests.waiting import eventually
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -43,12 +43,19 @@ async def worker_on(
             yield
 
 
-async def until(handle: Handle, check: Callable[[RunStatus], bool]) -> RunStatus:
-    """The run's status once `check` holds; fails after 20 s of polling."""
-    status: RunStatus | None = None
-    for _ in range(400):
+async def until(
+    handle: Handle, check: Callable[[RunStatus], bool], *, within: float = 20.0
+) -> RunStatus:
+    """The run's status once `check` holds; fails loudly, with the last status, at the
+    deadline (`within` seconds of polling)."""
+    last: list[RunStatus] = []
+
+    async def probe() -> RunStatus | None:
         status = await handle.query(QuoteToCashWorkflow.status)
-        if check(status):
-            return status
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"condition never held: {status}")
+        last[:] = [status]
+        return status if check(status) else None
+
+    try:
+        return await eventually(probe, what=f"{handle.id}: condition", within=within)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; last status: {last[0] if last else None}") from None

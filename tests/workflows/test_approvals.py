@@ -58,7 +58,8 @@ async def _worker(
 
 
 async def _start(runner: Runner, month: int, **timers: int) -> Handle:
-    return await _start_for(runner, cycle_closed("C-1009", month), **timers)
+    # 2027: C-1009's months of its own (test_quote_to_cash bills C-1009 in 2026).
+    return await _start_for(runner, cycle_closed("C-1009", month, year=2027), **timers)
 
 
 async def _start_for(runner: Runner, event: BillingCycleClosed, **timers: int) -> Handle:

@@ -25,6 +25,7 @@ from schemas.collection import (
 from schemas.runs import RunInput, RunState, RunStatus
 from tests.conftest import SystemsService, running_systems
 from tests.events import cycle_closed
+from tests.waiting import eventually
 from tests.workflows.runs import Handle, until, worker_on
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
@@ -311,11 +312,12 @@ async def test_a_charge_whose_answer_is_lost_is_charged_once(
         (await http.put("/admin/faults", json=rule)).raise_for_status()
         handle = await _start(time_skipping_env, queue, "C-1001", 2)
         result_task = asyncio.create_task(handle.result())
-        for _ in range(400):
+
+        async def charged() -> bool:
             intents = await _get(own, "/payments/payment_intents", customer="CU-1001")
-            if any(i["metadata"].get("run_id") == handle.id for i in intents):
-                break
-            await asyncio.sleep(0.05)
+            return any(i["metadata"].get("run_id") == handle.id for i in intents)
+
+        await eventually(charged, what=f"a payment intent of {handle.id}", within=30)
         (await http.delete("/admin/faults")).raise_for_status()
     result = await result_task
     assert result.state is RunState.PAID

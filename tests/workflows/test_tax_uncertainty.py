@@ -12,6 +12,7 @@ from schemas.runs import RunState
 from tests.activities.loopback import serve
 from tests.conftest import SystemsService
 from tests.events import cycle_closed
+from tests.waiting import eventually
 from tests.workflows.test_approvals import _current_details, _policy, _start_for, _webhook, _worker
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -62,10 +63,12 @@ async def test_the_tax_engines_reasons_are_in_status_details_and_the_notice(
                 await _current_details(time_skipping_env, handle)
             )
             await time_skipping_env.sleep(timedelta(minutes=90))
-            for _ in range(100):
-                if received:
-                    break
+
+            async def reminded() -> bool:
                 await time_skipping_env.sleep(timedelta(seconds=1))
+                return bool(received)
+
+            await eventually(reminded, what="the reminder notice", within=30)
             await handle.signal("reject", {"approver": "cfo@q2c.example", "comment": "ask"})
             assert (await handle.result()).state is RunState.REJECTED
     assert [r["kind"] for r in received] == ["reminder"]

@@ -1,7 +1,9 @@
 """The packaged rule table: complete where it claims to be, sourced, and strict on load."""
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
+from importlib.resources import files
 
 import pytest
 from stdnum.eu import vat as eu_vat
@@ -16,6 +18,7 @@ from billing.tax.rules import (
     parse_rules,
     rules_in_force,
 )
+from tests.billing.tax.published_rates import PUBLISHED
 from tests.billing.tax.tax_builders import customer, invoice
 
 TODAY = date(2026, 10, 31)
@@ -170,11 +173,34 @@ def test_every_row_is_chosen_for_the_sale_it_describes(rule: TaxRule) -> None:
         return
     result = RuleTableEngine().evaluate(draft, seller=seller, customer=who)
     (line,) = [line for line in result.tax_lines if line.rule_id == rule.rule_id]
-    assert (line.rate, line.taxability_reason, line.source, line.category_code) == (
-        rule.rate,
+    assert (line.taxability_reason, line.source, line.category_code) == (
         rule.taxability_reason,
         rule.source,
         rule.category_code,
     )
-    expected = round_money(Decimal("100.00") * rule.taxable_fraction * rule.rate, "EUR")
-    assert line.tax_amount == expected
+    rate, fraction, _ = PUBLISHED[rule.rule_id]  # the authority's figures, not the row's
+    assert line.rate == rate
+    assert line.tax_amount == round_money(Decimal("100.00") * fraction * rate, "EUR")
+
+
+def _unlike_published(rules: Iterable[TaxRule]) -> dict[str, object]:
+    """Rows whose rate or taxable share differs from the published one, or has none."""
+    table = {rule.rule_id: (rule.rate, rule.taxable_fraction) for rule in rules}
+    return {
+        rule_id: (found, PUBLISHED.get(rule_id, ("no published rate",))[:2])
+        for rule_id, found in table.items()
+        if rule_id not in PUBLISHED or found != PUBLISHED[rule_id][:2]
+    }
+
+
+def test_every_row_has_the_published_rate_and_taxable_share() -> None:
+    assert _unlike_published(packaged_rules()) == {}
+    assert {rule.rule_id for rule in packaged_rules()} == set(PUBLISHED)
+
+
+def test_a_wrong_rate_in_the_table_is_caught() -> None:
+    text = (files("billing.tax") / "rules.csv").read_text("utf-8")
+    typo = text.replace(",DE,,vat,vat,country,0.19,", ",DE,,vat,vat,country,0.16,")
+    assert _unlike_published(parse_rules(typo)) == {
+        "DE-VAT-STD": ((Decimal("0.16"), Decimal("1")), (Decimal("0.19"), Decimal("1")))
+    }

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from billing.money import quantum, round_money
 from billing.tax import RuleTableEngine, Seller, apply_tax
 from billing.tax.rule_engine import allocate
+from tests.billing.tax.published_rates import PUBLISHED
 from tests.billing.tax.tax_builders import customer, invoice
 
 B2C = "individual"
@@ -114,9 +115,18 @@ def test_tax_lines_add_up_to_the_cent(values: list[Decimal], who: object, basis:
     by_rule: dict[str, list[object]] = {}
     for line in result.tax_lines:
         by_rule.setdefault(line.rule_id, []).append(line)
-    for lines in by_rule.values():
+    nets = {line.line_id: line.amount for line in draft.lines}
+    for rule_id, lines in by_rule.items():
         rounded = sum((line.tax_amount for line in lines), Decimal(0))  # type: ignore[attr-defined]
-        unrounded = sum((line.unrounded_tax_amount for line in lines), Decimal(0))  # type: ignore[attr-defined]
+        # The exact tax, recomputed here: the nets each line covers × the published share
+        # and rate (not the engine's own unrounded figure).
+        rate, fraction, _ = PUBLISHED[rule_id]
+        covered = [
+            net_id
+            for line in lines
+            for net_id in (line.line_ids or [line.line_id])  # type: ignore[attr-defined]
+        ]
+        unrounded = sum((nets[net_id] for net_id in covered), Decimal(0)) * fraction * rate
         if len(lines) == 1 or basis == "invoice":
             # One rounding per group or per invoice: within half a cent of the exact tax.
             assert rounded == round_money(unrounded, "EUR")

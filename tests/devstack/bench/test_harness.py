@@ -71,16 +71,19 @@ def test_bad_scale_names_the_field(tmp_path: Path) -> None:
 
 def test_the_cli_refuses_an_unknown_knob_before_starting_anything() -> None:
     result = CliRunner().invoke(build_app(), ["bench", "burst", "--knob", "pollers=3"])
-    assert result.exit_code != 0
-    assert "pollers=3" in result.output
+    # A usage error (2), not an uncaught exception (1) that would also be non-zero.
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "pollers=3" in result.stderr
 
 
 def test_the_cli_refuses_a_bad_knob_value() -> None:
     result = CliRunner().invoke(
         build_app(), ["bench", "burst", "--knob", "workflow_task_pollers=0"]
     )
-    assert result.exit_code != 0
-    assert "workflow_task_pollers" in str(result.exception) + result.output
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "workflow_task_pollers" in result.stderr
 
 
 def test_memory_of_this_process_is_read_from_proc() -> None:
