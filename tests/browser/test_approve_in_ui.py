@@ -1,27 +1,34 @@
-"""An approver in the Temporal Web UI: open the waiting run, More Actions → Send a Signal,
-choose `approve`, type the JSON, submit; the invoice is then posted and read back from the ERP.
-Payloads are encrypted, as shipped: the UI reads the run's details and encrypts the typed
-signal through the dev stack's codec server.
+"""An approver in the Temporal Web UI: open the queue (the saved view, with its columns), open
+the waiting run from the link q2c prints, read on the first screen what it waits for, then
+More Actions → Send a Signal, choose `approve`, type the JSON, submit; the invoice is then
+posted and read back from the ERP. Payloads are encrypted, as shipped: the UI decodes the
+run's summary and details and encrypts the typed signal through the dev stack's codec server.
+
+The screenshots are the test's artefacts, written to `Q2C_SCREENSHOTS` (default
+`.q2c/screenshots`); docs/approvals.md shows them from docs/img/
+(`Q2C_SCREENSHOTS=docs/img pytest tests/browser` renews them).
 
 Debian's Chromium, driven by Python Playwright (no browser download), against the UI of the
 local dev server; a worker polls the task queue so the dialog can list the signals.
 """
 
 import asyncio
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import pytest
-from playwright.async_api import async_playwright
+from playwright.async_api import Page, async_playwright
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from devstack.stack import DevStack, Ports
 from schemas.events import workflow_id_for
-from schemas.runs import RunInput, RunState, RunStatus
+from schemas.runs import RunState, RunStatus
+from schemas.views import APPROVALS, list_link, run_link
+from starters.intake import start_run
 from tests.events import cycle_closed
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
@@ -38,6 +45,7 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 TASK_QUEUE = "q2c"
+VIEWPORT = {"width": 1440, "height": 900}
 
 
 def _chromium() -> Path:
@@ -46,6 +54,13 @@ def _chromium() -> Path:
     if found is None and other is None:
         pytest.skip("Chromium not found: install Debian's `chromium` package (.ci/run does)")
     return found or Path(str(other))
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    where = Path(os.environ.get("Q2C_SCREENSHOTS", ".q2c/screenshots"))
+    where.mkdir(parents=True, exist_ok=True)
+    return where
 
 
 @pytest.fixture(scope="module")
@@ -69,35 +84,69 @@ async def _until_state(client: Client, workflow_id: str, state: RunState) -> Run
     raise AssertionError(f"{workflow_id} never reached {state}: {status}")
 
 
-async def test_an_approver_approves_in_the_web_ui(stack: DevStack) -> None:
+async def _show_the_queue_as_a_view(page: Page, ui_url: str) -> None:
+    """What docs/approvals.md tells an approver to do once: the columns, then Save as New."""
+    await page.goto(list_link(ui_url, APPROVALS))
+    await page.get_by_test_id("workflows-summary-table-configuration-button").click()
+    for column in ("Run ID", "Type", "Start", "End"):
+        await page.get_by_role("button", name=f"Remove {column} column").click()
+    for column in APPROVALS.columns:
+        await page.get_by_role("button", name=f"Add {column} column").click()
+    await page.get_by_role("button", name="Close Workflows Table configuration").click()
+    await page.get_by_test_id("create-view-button").click()
+    dialog = page.locator("dialog[open]")
+    await dialog.get_by_role("textbox").first.fill(APPROVALS.name)
+    await dialog.get_by_test_id("confirm-modal-button").click()
+
+
+async def test_an_approver_approves_in_the_web_ui(stack: DevStack, screenshots: Path) -> None:
     chromium = _chromium()
     assert stack.encryption, "the UI is tested as it is shipped: payloads encrypted"
     client = await stack.connect()
+    # C-1009 bills 18,000.00 USD under a non-standard clause (systems/seed_data.json):
+    # above the 10,000 USD threshold, for tier 1 (ar.lead, billing.ops) of the shipped policy.
     event = cycle_closed("C-1009", 10)
     workflow_id = workflow_id_for(event)
-    await client.start_workflow(
-        QuoteToCashWorkflow.run,
-        RunInput(event=event, collect=False),
-        id=workflow_id,
-        task_queue=TASK_QUEUE,
-    )
+    await start_run(client, event, task_queue=TASK_QUEUE, collect=False)
     waiting = await _until_state(client, workflow_id, RunState.AWAITING_APPROVAL)
     assert any(r.code == "non_standard_clause" for r in waiting.route_reasons)
+    run_id = (await client.get_workflow_handle(workflow_id).describe()).run_id
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(chromium), args=CHROMIUM_FLAGS, headless=True
         )
         try:
-            page = await browser.new_page()
+            page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
             page.set_default_timeout(20_000)
-            url = f"{stack.ui_url}/namespaces/default/workflows/{quote(workflow_id, safe='')}"
-            await page.goto(url)
-            # The run's current details show the invoice, the reasons and who is asked.
-            await page.get_by_text("User Metadata").first.click()
-            details = page.frame_locator("iframe").first
-            await details.get_by_text("ar.lead@q2c.example").first.wait_for()
-            await details.get_by_text("Non-standard clause").first.wait_for()
+            await _show_the_queue_as_a_view(page, stack.ui_url)
+            row = page.locator("tbody tr", has_text=workflow_id)
+            for shown in ("CU-1009", "18000", "high"):
+                await row.get_by_text(shown).first.wait_for()
+            await page.get_by_test_id("saved-views-button").get_by_text(APPROVALS.name).wait_for()
+            await page.screenshot(path=screenshots / "approvals-queue.png")
+
+            # The link q2c prints opens the run on its summary and current details.
+            await page.goto(run_link(stack.ui_url, workflow_id, run_id))
+            # Summary, details and current details are each rendered Markdown in a frame.
+            summary = page.frame_locator("iframe").first
+            await summary.get_by_text("Billing cycle closed · contract C-1009").wait_for()
+            details = page.frame_locator("iframe").last
+            headline = details.get_by_text("Awaiting approval").first
+            await headline.wait_for()
+            first_line = await details.locator("p").first.inner_text()
+            for shown in (
+                "ar.lead@q2c.example or billing.ops@q2c.example",
+                "18,000.00 USD",
+                "non-standard clause",
+                "amount at or over the approval threshold",
+                "due ",
+            ):
+                assert shown in first_line, first_line
+            await details.get_by_text('{"approver": "you@company.com"').first.wait_for()
+            await details.get_by_text("Non-standard clause: ").first.wait_for()
+            await page.screenshot(path=screenshots / "approval-run.png")
+
             await page.get_by_role("button", name="More Actions").click()
             await page.get_by_role("menuitem", name="Send a Signal").click()
             dialog = page.locator("dialog[open]")
@@ -107,6 +156,7 @@ async def test_an_approver_approves_in_the_web_ui(stack: DevStack) -> None:
             await editor.click()
             await editor.type('{"approver": "ar.lead@q2c.example", "comment": "clause checked"')
             await page.keyboard.press("Tab")
+            await page.screenshot(path=screenshots / "approval-signal.png")
             await dialog.get_by_role("button", name="Submit").click()
             posted = await _until_state(client, workflow_id, RunState.DELIVERED)
         finally:
