@@ -65,7 +65,7 @@ def _waiting(**approval: object) -> RunStatus:
             approvers=["ar.lead@q2c.example", "billing.ops@q2c.example"],
             waiting_since=SINCE,
             due_at=DUE,
-            **approval,  # type: ignore[arg-type]
+            **approval,
         ),
     )
 
