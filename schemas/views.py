@@ -36,14 +36,19 @@ DISPUTES = View(
     columns=("CustomerId", "AmountDue", "DueAt", "DunningLevel"),
     purpose="invoices the customer disputes, waiting for a resolution",
 )
+DELIVERY_FAILED = View(
+    name="Delivery failed",
+    query='Q2CStatus = "NeedsAttention" AND ReasonCode IN ("delivery_failed", "einvoice_invalid")',
+    columns=("CustomerId", "InvoiceTotal", "ReasonCode", "ContractId"),
+    purpose="posted invoices the customer's address or the e-invoice rules refused",
+)
 NEEDS_ATTENTION = View(
     name="Needs attention",
     query='Q2CStatus = "NeedsAttention"',
-    columns=("CustomerId", "InvoiceTotal", "ContractId"),
-    purpose="runs stopped for a person (a failed delivery among them): the reason is in "
-    "each run's current details",
+    columns=("CustomerId", "InvoiceTotal", "ReasonCode", "ContractId"),
+    purpose="every run stopped for a person, whatever the cause",
 )
-VIEWS = (APPROVALS, WRITE_OFFS, DISPUTES, NEEDS_ATTENTION)
+VIEWS = (APPROVALS, WRITE_OFFS, DISPUTES, DELIVERY_FAILED, NEEDS_ATTENTION)
 
 
 def list_link(ui_url: str, view: View, *, namespace: str = "default") -> str:

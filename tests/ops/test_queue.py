@@ -17,8 +17,10 @@ from temporalio.testing import WorkflowEnvironment
 from cli.queue import render
 from ops.queue import QueueItem, fetch_queue
 from schemas.runs import RunState
+from schemas.views import VIEWS, View
 from tests.conftest import SystemsService
 from tests.workflows.test_approvals import _policy, _start, _worker
+from workflows import search_attributes as sa
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -120,3 +122,13 @@ async def test_a_stopped_worker_costs_one_query_timeout_not_one_per_run(
     assert all(item.customer_id == "CU-1009" and item.risk_level == "high" for item in mine)
     for handle in handles:
         await handle.terminate("test over")
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=lambda v: v.name)
+async def test_every_views_query_is_one_the_server_accepts(
+    dev_server_env: WorkflowEnvironment, view: View
+) -> None:
+    # The server parses the query and knows every attribute it names, or refuses it.
+    counted = await dev_server_env.client.count_workflows(view.query)
+    assert counted.count >= 0
+    assert set(view.columns) <= {key.name for key in sa.ALL}
