@@ -108,8 +108,8 @@ def headline(status: RunStatus) -> list[str]:
         code = status.reason_code or "unknown"
         return [
             f"**Needs attention** · `{code}` · {status.reason}",
-            "The run has stopped at this step; nothing after it was done. Fix the cause in the "
-            "system it names (docs/operations.md lists each code).",
+            "The run has stopped at this step; nothing after it was done. Fix what it names, "
+            "where it names it (docs/operations.md, docs/delivery.md: each failure and its code).",
         ]
     if status.state.collecting and collection is not None:
         return [
@@ -156,7 +156,7 @@ def current_details(status: RunStatus) -> str:
         + (f" · risk {status.risk_level}" if status.risk_level else "")
     )
     lines.extend(_documents(status))
-    if status.reason:
+    if status.reason and status.state is not RunState.NEEDS_ATTENTION:  # else the headline's
         lines.append(f"Reason: `{status.reason_code}` {status.reason}")
     if status.route_reasons:
         lines.append("Needs approval because:")

@@ -15,6 +15,7 @@ local dev server; a worker polls the task queue so the dialog can list the signa
 import asyncio
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,9 +26,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from devstack.stack import DevStack, Ports
+from schemas.approvals import Decision
 from schemas.events import workflow_id_for
 from schemas.runs import RunState, RunStatus
-from schemas.views import APPROVALS, list_link, run_link
+from schemas.views import APPROVALS, DELIVERY_FAILED, DISPUTES, list_link, run_link
 from starters.intake import start_run
 from tests.events import cycle_closed
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -84,7 +86,27 @@ async def _until_state(client: Client, workflow_id: str, state: RunState) -> Run
     raise AssertionError(f"{workflow_id} never reached {state}: {status}")
 
 
-async def _show_the_queue_as_a_view(page: Page, ui_url: str) -> None:
+async def _until_one_of(client: Client, workflow_id: str, wanted: RunState) -> RunStatus:
+    """`wanted`, approving on the way when the run asks for it (by update, as a script does)."""
+    handle = client.get_workflow_handle_for(QuoteToCashWorkflow.run, workflow_id)
+    for _ in range(600):
+        try:
+            status = await handle.query(QuoteToCashWorkflow.status)
+        except Exception:  # the worker may still be starting
+            await asyncio.sleep(0.1)
+            continue
+        if status.state is wanted:
+            return status
+        if status.state is RunState.AWAITING_APPROVAL and status.approval is not None:
+            await handle.execute_update(
+                QuoteToCashWorkflow.decide,
+                Decision(verdict="approve", approver=status.approval.approvers[0], comment="ok"),
+            )
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{workflow_id} never reached {wanted}")
+
+
+async def _show_the_queue_as_a_view(page: Page, ui_url: str, screenshots: Path) -> None:
     """What docs/approvals.md tells an approver to do once: the columns, then Save as New."""
     await page.goto(list_link(ui_url, APPROVALS))
     await page.get_by_test_id("workflows-summary-table-configuration-button").click()
@@ -92,10 +114,12 @@ async def _show_the_queue_as_a_view(page: Page, ui_url: str) -> None:
         await page.get_by_role("button", name=f"Remove {column} column").click()
     for column in APPROVALS.columns:
         await page.get_by_role("button", name=f"Add {column} column").click()
+    await page.screenshot(path=screenshots / "queue-columns.png")
     await page.get_by_role("button", name="Close Workflows Table configuration").click()
     await page.get_by_test_id("create-view-button").click()
     dialog = page.locator("dialog[open]")
     await dialog.get_by_role("textbox").first.fill(APPROVALS.name)
+    await page.screenshot(path=screenshots / "queue-save-view.png")
     await dialog.get_by_test_id("confirm-modal-button").click()
 
 
@@ -119,7 +143,7 @@ async def test_an_approver_approves_in_the_web_ui(stack: DevStack, screenshots: 
         try:
             page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
             page.set_default_timeout(20_000)
-            await _show_the_queue_as_a_view(page, stack.ui_url)
+            await _show_the_queue_as_a_view(page, stack.ui_url, screenshots)
             row = page.locator("tbody tr", has_text=workflow_id)
             for shown in ("CU-1009", "18000", "high"):
                 await row.get_by_text(shown).first.wait_for()
@@ -182,3 +206,96 @@ async def test_an_approver_approves_in_the_web_ui(stack: DevStack, screenshots: 
     erp = response.json()
     assert erp["erp_document_id"] == document.erp_document_id
     assert erp["invoice"]["total"] == str(document.invoice.total)
+
+
+async def _copy_of_globex_without_a_street(stack: DevStack) -> str:
+    """A customer like the seeded Globex GmbH (Berlin) but with no street: the EN 16931 check
+    before sending refuses its invoice (VAT directive art. 226(5)), after posting."""
+    suffix = uuid.uuid4().hex[:8].upper()
+    headers = {"Authorization": f"Bearer {stack.token}"}
+    async with httpx.AsyncClient(base_url=stack.systems_url, headers=headers) as http:
+        customer = (await http.get("/crm/customers/CU-1002")).json()
+        customer.update(id=f"CU-U{suffix}", address={**customer["address"], "line1": ""})
+        contract = (await http.get("/crm/contracts/C-1002")).json()
+        contract.update(id=f"C-U{suffix}", customer_id=customer["id"])
+        for path, body in (
+            (f"/crm/customers/{customer['id']}", customer),
+            (f"/crm/contracts/{contract['id']}", contract),
+        ):
+            response = await http.put(path, json=body)
+            assert response.status_code == 201, response.text
+    return str(contract["id"])
+
+
+async def _first_screen(page: Page, link: str, headline: str, *, shot: Path) -> str:
+    """The run's page as its link opens it; the first line of its current details."""
+    await page.goto(link)
+    details = page.frame_locator("iframe").last
+    await details.get_by_text(headline).first.wait_for()
+    await page.screenshot(path=shot)
+    return await details.locator("p").first.inner_text()
+
+
+async def _listed(page: Page, link: str, workflow_id: str) -> None:
+    await page.goto(link)
+    await page.locator("tbody tr", has_text=workflow_id).first.wait_for()
+
+
+async def test_a_failed_delivery_and_a_dispute_say_what_they_wait_for(
+    stack: DevStack, screenshots: Path
+) -> None:
+    chromium = _chromium()
+    client = await stack.connect()
+    undeliverable = cycle_closed(await _copy_of_globex_without_a_street(stack), 10)
+    await start_run(client, undeliverable, task_queue=TASK_QUEUE, collect=False)
+    # C-1005: a bank-transfer customer (systems/seed_data.json): its invoice waits for payment.
+    disputed = cycle_closed("C-1005", 10)
+    await start_run(client, disputed, task_queue=TASK_QUEUE, collect=True)
+    stopped = await _until_state(client, workflow_id_for(undeliverable), RunState.NEEDS_ATTENTION)
+    assert stopped.reason_code == "einvoice_invalid"
+    handle = client.get_workflow_handle(workflow_id_for(disputed))
+    status = await _until_one_of(client, handle.id, RunState.AWAITING_PAYMENT)
+    await handle.execute_update(
+        "dispute",
+        {"type": "dispute.raised", "reason": "seats were not used", "by": "ar.lead@q2c.example"},
+    )
+    status = await _until_state(client, handle.id, RunState.DISPUTED)
+    assert status.collection is not None
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_FLAGS, headless=True
+        )
+        try:
+            page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+            page.set_default_timeout(20_000)
+            await _listed(
+                page, list_link(stack.ui_url, DELIVERY_FAILED), workflow_id_for(undeliverable)
+            )
+            await page.screenshot(path=screenshots / "delivery-failed-view.png")
+            run_id = (
+                await client.get_workflow_handle(workflow_id_for(undeliverable)).describe()
+            ).run_id
+            first = await _first_screen(
+                page,
+                run_link(stack.ui_url, workflow_id_for(undeliverable), run_id),
+                "Needs attention",
+                shot=screenshots / "delivery-failed-run.png",
+            )
+            assert "einvoice_invalid" in first, first
+            assert "customer.address.line1" in first, first
+
+            await _listed(page, list_link(stack.ui_url, DISPUTES), handle.id)
+            run_id = (await handle.describe()).run_id
+            first = await _first_screen(
+                page,
+                run_link(stack.ui_url, handle.id, run_id),
+                "Disputed",
+                shot=screenshots / "disputed-run.png",
+            )
+            due = status.collection.amount_due
+            assert "seats were not used" in first and f"{due:,.2f} " in first, first
+            assert "dunning paused" in first, first
+        finally:
+            await browser.close()
+    await handle.terminate("test over")

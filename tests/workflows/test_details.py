@@ -152,7 +152,7 @@ def test_a_failed_delivery_names_its_code_and_reason() -> None:
     )
     first, what = headline(status)
     assert first == "**Needs attention** · `delivery_failed` · 550 mailbox unavailable"
-    assert "Fix the cause" in what
+    assert "nothing after it was done" in what
 
 
 def test_money_is_grouped_to_the_currencys_minor_unit() -> None:
