@@ -54,6 +54,12 @@ def delivery_line(document: RunDocument) -> str:
     )
 
 
+def _of(status: RunStatus) -> str:
+    """ " of INV-000001": the posted invoice a collection step is about."""
+    document = status.document("invoice")
+    return f" of {document.erp_document_id}" if document and document.erp_document_id else ""
+
+
 def headline(status: RunStatus) -> list[str]:
     """What the run waits for, and how to answer it: the first lines a person reads."""
     approval = status.approval
@@ -64,7 +70,7 @@ def headline(status: RunStatus) -> list[str]:
         collection = status.collection
         if collection is not None:
             what = "write-off approval"
-            subject = f"write off {money(collection.amount_due, collection.currency)}"
+            subject = f"write off {money(collection.amount_due, collection.currency)}" + _of(status)
             reasons = f"unpaid since {when(collection.due_at)}"
         else:
             what = "approval"
@@ -73,7 +79,7 @@ def headline(status: RunStatus) -> list[str]:
                 REASON_LABELS.get(r.code, r.code.replace("_", " ")) for r in status.route_reasons
             ]
             reasons = ", ".join(dict.fromkeys(labels))
-        count = f"{needed} more approvals" if needed > 1 else what
+        count = f"{needed} more {what}s" if needed > 1 else what
         first = SEP.join(
             p
             for p in (
@@ -95,7 +101,7 @@ def headline(status: RunStatus) -> list[str]:
         first = SEP.join(
             (
                 f"**Disputed** since {when(dispute.opened_at)}: {dispute.reason}",
-                f"{money(collection.amount_due, collection.currency)} due",
+                f"{money(collection.amount_due, collection.currency)} due{_of(status)}",
                 "dunning paused",
             )
         )

@@ -105,6 +105,7 @@ def test_two_approvals_still_needed_are_counted_in_the_first_line() -> None:
 
 def test_a_write_off_proposal_names_the_amount_and_since_when_it_is_unpaid() -> None:
     status = _waiting()
+    status.documents[0].erp_document_id = "INV-000007"
     status.collection = CollectionProgress(
         payment_method="bank_transfer",
         posted_on=date(2026, 11, 1),
@@ -116,14 +117,21 @@ def test_a_write_off_proposal_names_the_amount_and_since_when_it_is_unpaid() -> 
     first, _ = headline(status)
     assert first == (
         "**Awaiting write-off approval** by ar.lead@q2c.example or billing.ops@q2c.example · "
-        "write off 1,234.50 USD · unpaid since 1 Dec 2026 00:00 UTC · due 7 Dec 2026 09:30 UTC"
+        "write off 1,234.50 USD of INV-000007 · unpaid since 1 Dec 2026 00:00 UTC · "
+        "due 7 Dec 2026 09:30 UTC"
     )
+    assert status.approval is not None
+    status.approval.approvals_needed = 2  # four eyes above the policy's amount
+    assert headline(status)[0].startswith("**Awaiting 2 more write-off approvals** by ")
 
 
 def test_a_disputed_invoice_says_why_and_gives_both_resolutions() -> None:
+    posted = RunDocument.of(_invoice("1190.00", "EUR"), posting_key="q2c:C-9")
+    posted.erp_document_id = "INV-000001"
     status = RunStatus(
         state=RunState.DISPUTED,
         contract_id="C-9",
+        documents=[posted],
         collection=CollectionProgress(
             payment_method="bank_transfer",
             posted_on=date(2026, 11, 1),
@@ -136,8 +144,8 @@ def test_a_disputed_invoice_says_why_and_gives_both_resolutions() -> None:
     )
     first, how = headline(status)
     assert first == (
-        "**Disputed** since 30 Nov 2026 09:30 UTC: seats were not used · 1,190.00 EUR due · "
-        "dunning paused"
+        "**Disputed** since 30 Nov 2026 09:30 UTC: seats were not used · 1,190.00 EUR due of "
+        "INV-000001 · dunning paused"
     )
     assert "`resolve_dispute`" in how
     assert '{"outcome": "upheld"' in how and '"credit_amount": "40.00"' in how
