@@ -114,6 +114,7 @@ async def _show_the_queue_as_a_view(page: Page, ui_url: str, screenshots: Path) 
         await page.get_by_role("button", name=f"Remove {column} column").click()
     for column in APPROVALS.columns:
         await page.get_by_role("button", name=f"Add {column} column").click()
+    await page.get_by_text("Columns (in view)").scroll_into_view_if_needed()
     await page.screenshot(path=screenshots / "queue-columns.png")
     await page.get_by_role("button", name="Close Workflows Table configuration").click()
     await page.get_by_test_id("create-view-button").click()
