@@ -39,6 +39,7 @@ from schemas.steps import (
     RouteInput,
 )
 from schemas.usage import UsageSummary
+from schemas.views import APPROVALS, WRITE_OFFS, list_link, run_link
 
 log = logging.getLogger("q2c.approvals")
 
@@ -52,9 +53,12 @@ class RoutingActivities:
         client: httpx.AsyncClient,
         policy: RoutingPolicy,
         webhook: httpx.AsyncClient | None = None,
+        ui_url: str = "",
     ) -> None:
         self._client = client
         self._policy = policy
+        self._ui_url = ui_url
+        """The Web UI's address: a notice links the run's page and the approvers' view."""
         self._webhook = webhook
 
     @activity.defn
@@ -158,21 +162,31 @@ class RoutingActivities:
 
     @activity.defn
     async def notify(self, input: NotifyInput) -> None:
-        """A log line always; a webhook POST when the policy names one (5xx retries)."""
+        """A log line always; a webhook POST when the policy names one (5xx retries). With the
+        UI's address known, both carry the link to the run's page and to the approvers' view."""
+        body = input.model_dump(mode="json")
+        if self._ui_url:
+            # A write-off's notice says so first (workflows/collection.py).
+            view = WRITE_OFFS if input.summary.startswith("write off") else APPROVALS
+            body["link"] = run_link(
+                self._ui_url, input.workflow_id, activity.info().workflow_run_id or ""
+            )
+            body["view_link"] = list_link(self._ui_url, view)
         log.warning(
-            "approval %s: %s; approvers %s; due %s; %s",
+            "approval %s: %s; approvers %s; due %s; %s%s",
             input.kind,
             input.workflow_id,
             ", ".join(input.approvers) or "-",
             input.due_at.isoformat() if input.due_at else "-",
             input.summary,
+            f"; open {body['link']}" if "link" in body else "",
         )
         url = self._policy.notify.webhook_url
         if not url:
             return
         if self._webhook is None:
             async with httpx.AsyncClient(timeout=10) as client:
-                response = await client.post(url, json=input.model_dump(mode="json"))
+                response = await client.post(url, json=body)
         else:
-            response = await self._webhook.post(url, json=input.model_dump(mode="json"))
+            response = await self._webhook.post(url, json=body)
         raise_for_status(response, system="webhook")

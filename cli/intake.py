@@ -50,7 +50,7 @@ async def _serve(host: str, port: int) -> None:
                 client=client,
                 store=store,
                 settings=settings,
-                contracts=directory.contract_exists,
+                contracts=directory.contract_customer,
                 invoices=directory.posting_key,
             )
             config = uvicorn.Config(

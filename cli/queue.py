@@ -11,7 +11,9 @@ from rich.table import Table
 from temporalio.service import RPCError
 
 from ops.queue import QueueItem, fetch_queue
+from schemas.views import VIEWS, list_link
 from workers.client import connect
+from workers.settings import Settings
 
 
 def _age(seconds: int) -> str:
@@ -24,7 +26,7 @@ def render(items: list[QueueItem], console: Console) -> None:
         table.add_column(column, overflow="fold")
     for item in items:
         table.add_row(
-            item.workflow_id,
+            item.workflow_id + (f"\n{item.link}" if item.link else ""),
             item.customer_id,
             f"{item.total} {item.currency}".strip(),
             item.risk_level,
@@ -36,6 +38,14 @@ def render(items: list[QueueItem], console: Console) -> None:
     console.print(table)
 
 
+def render_views(ui_url: str, console: Console) -> None:
+    """The Web UI's lists of the runs that need a person, as links (docs/approvals.md)."""
+    console.print("In the Web UI:")
+    for view in VIEWS:
+        console.print(f"  {view.name} ({view.purpose}):", highlight=False)
+        console.print(f"    {list_link(ui_url, view)}", highlight=False, soft_wrap=True)
+
+
 def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     @app.command()
     def queue(
@@ -44,8 +54,10 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     ) -> None:
         """List the runs awaiting approval: age, reasons, due time, who is asked."""
 
+        ui_url = Settings().ui_url
+
         async def _fetch() -> list[QueueItem]:
-            return await fetch_queue(await connect(), limit=limit)
+            return await fetch_queue(await connect(), limit=limit, ui_url=ui_url)
 
         try:
             items = asyncio.run(_fetch())
@@ -56,4 +68,6 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             body = "[" + ",".join(item.model_dump_json() for item in items) + "]"
             sys.stdout.write(body + "\n")
             return
-        render(items, Console())
+        console = Console()
+        render(items, console)
+        render_views(ui_url, console)

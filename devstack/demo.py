@@ -19,6 +19,7 @@ from devstack.stack import DevStack, Ports, StackError
 from ops.report.build import load, write_html
 from schemas.events import ContractEvent, MilestoneCompleted
 from schemas.runs import DELIVERED_OR_BEYOND, POSTED_OR_BEYOND, RunState, RunStatus
+from schemas.views import APPROVALS, list_link
 from starters.events import amended, cycle_closed
 from starters.intake import start_run
 from workers.settings import Settings
@@ -213,6 +214,8 @@ def print_report(
         f"runs in the Web UI: {settings.ui_url}/namespaces/default/workflows "
         "(start it with `make dev`)"
     )
+    if waiting:
+        console.print(f"approvers' view: {list_link(settings.ui_url, APPROVALS)}", highlight=False)
     console.print(
         f"demo: {len(runs)} runs, {counts['posted']} posted, {counts['awaiting']} awaiting "
         f"approval, {counts['attention']} needs attention, {counts['failed']} failed",

@@ -10,6 +10,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from schemas.bounded import cut
 from schemas.runs import RunState, RunStatus
+from schemas.views import run_link
 from workflows import search_attributes as sa
 
 QUEUE_QUERY = (
@@ -36,6 +37,9 @@ class QueueItem(BaseModel):
     approvals: str = Field(default="", description="given/needed")
     refused: int = 0
     note: str = Field(default="", description="Why the status could not be read, if so")
+    link: str = Field(
+        default="", description="The run's page in the Web UI, when its address is known"
+    )
 
 
 async def fetch_queue(
@@ -44,11 +48,13 @@ async def fetch_queue(
     limit: int = 500,
     query_timeout: timedelta = QUERY_TIMEOUT,
     concurrency: int = STATUS_CONCURRENCY,
+    ui_url: str = "",
 ) -> list[QueueItem]:
     """Every run awaiting approval, oldest first; reads each run's `status` query.
 
     Once a query on a task queue times out, no worker is answering there: the queue's other
-    runs are not asked, so a stopped worker costs one timeout, not one per run."""
+    runs are not asked, so a stopped worker costs one timeout, not one per run. With the
+    Web UI's address, each item links its run's page."""
     executions = [execution async for execution in client.list_workflows(QUEUE_QUERY, limit=limit)]
     gate = asyncio.Semaphore(concurrency)
     silent: set[str] = set()
@@ -56,7 +62,10 @@ async def fetch_queue(
 
     async def one(execution: WorkflowExecution) -> QueueItem:
         async with gate:
-            return await _item(client, execution, now, query_timeout, silent)
+            item = await _item(client, execution, now, query_timeout, silent)
+            if ui_url:
+                item.link = run_link(ui_url, execution.id, execution.run_id or "")
+            return item
 
     items = await asyncio.gather(*(one(e) for e in executions))
     return sorted(items, key=lambda item: item.waiting_since)

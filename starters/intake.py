@@ -18,6 +18,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from schemas.events import EVENT_ADAPTER, ContractEvent, workflow_id_for
 from schemas.runs import RunInput, RunState, RunStatus
 from schemas.wire import InternalEvent
+from starters.summary import run_details, run_summary
 from workflows import search_attributes as sa
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
@@ -91,10 +92,13 @@ async def start_run(
     approval_timeout_seconds: int = 7 * 24 * 3600,
     reminder_seconds: int | None = None,
     collect: bool = True,
+    customer_id: str = "",
 ) -> StartOutcome:
     """Start the run for the event's business key; a redelivered event starts nothing.
     `reminder_seconds` overrides the policy's reminder delay (None: the policy's); the run goes
-    on into collection after posting (docs/collections.md) unless `collect` is False."""
+    on into collection after posting (docs/collections.md) unless `collect` is False. The run
+    starts with a summary for the Web UI (starters/summary.py); `customer_id`, when the caller
+    knows it, goes into it."""
     workflow_id = workflow_id_for(event)
     digest = event_digest(event)
     try:
@@ -111,6 +115,8 @@ async def start_run(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             memo={"event_id": event.event_id, "event_digest": digest},
+            static_summary=run_summary(event, customer_id=customer_id),
+            static_details=run_details(event, customer_id=customer_id),
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(sa.Q2C_STATUS, RunState.RECEIVED.value),

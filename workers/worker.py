@@ -114,7 +114,7 @@ def activities_for(
         seller=seller,
     )
     policy = policy or load_policy()
-    routing = RoutingActivities(client=http, policy=policy)
+    routing = RoutingActivities(client=http, policy=policy, ui_url=settings.ui_url)
     activities: list[Callable[..., Any]] = [
         crm.validate_customer,
         crm.fetch_contract,

@@ -97,6 +97,9 @@ DELIVERY = "delivery"
 `Delivering`, then `Delivered`): a credit note's corrected invoice is looked up in the ERP,
 and `deliver_document` renders, checks and sends each one. Runs that reconciled before it
 end `Posted`, as they did."""
+REASON_CODE_ATTRIBUTE = "reason-code-attribute"
+"""Patch id: a run that ends needing attention sets the `ReasonCode` search attribute, in the
+upsert that shows the state, so the UI can list one cause (a failed delivery) on its own."""
 
 BOUNDED_INPUT = "bounded-input"
 """Patch id: a person's input is cut (with its length and hash) before the run keeps it, an
@@ -423,6 +426,8 @@ class QuoteToCashWorkflow:
             detail=self._status.reason,
             source_step=step,
         )
+        if state is RunState.NEEDS_ATTENTION and workflow.patched(REASON_CODE_ATTRIBUTE):
+            self._view.upsert(sa.REASON_CODE.value_set(self._status.reason_code))
         # Before RUN_OUTCOMES only a rejection and nothing-to-bill were recorded here, the
         # rejection before it was shown: runs begun then replay exactly that.
         if state is RunState.REJECTED and not workflow.patched(RUN_OUTCOMES):

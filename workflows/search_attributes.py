@@ -14,6 +14,8 @@ AMOUNT_DUE = SearchAttributeKey.for_float("AmountDue")
 """What is still owed on it (a float for filtering; the status holds the exact amount)."""
 DUNNING_LEVEL = SearchAttributeKey.for_keyword("DunningLevel")
 """The last dunning level reached."""
+REASON_CODE = SearchAttributeKey.for_keyword("ReasonCode")
+"""Why a run needs attention (`delivery_failed`, `customer_invalid`, ...): a view per cause."""
 
 ALL = (
     Q2C_STATUS,
@@ -25,5 +27,6 @@ ALL = (
     DUE_AT,
     AMOUNT_DUE,
     DUNNING_LEVEL,
+    REASON_CODE,
 )
 """Registered by `q2c server`, the compose file and the tests."""

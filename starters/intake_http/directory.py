@@ -1,5 +1,6 @@
-"""What the intake asks the systems of record: does the CRM know a contract, and which posting
-key has an ERP document number. Both answer None when the systems cannot tell."""
+"""What the intake asks the systems of record: does the CRM know a contract (and whose it is),
+and which posting key has an ERP document number. Both answer None when the systems cannot
+tell."""
 
 import logging
 from urllib.parse import quote
@@ -13,7 +14,9 @@ class SystemsDirectory:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
 
-    async def contract_exists(self, contract_id: str) -> bool | None:
+    async def contract_customer(self, contract_id: str) -> str | bool | None:
+        """False: the CRM has no such contract; else its customer id (True when the answer
+        names none); None: the CRM could not tell."""
         try:
             response = await self._client.get(f"/crm/contracts/{quote(contract_id, safe='')}")
         except httpx.HTTPError as error:
@@ -23,7 +26,13 @@ class SystemsDirectory:
             return None
         if response.status_code == 404:
             return False
-        return True if response.is_success else None
+        if not response.is_success:
+            return None
+        try:
+            customer = response.json().get("customer_id")
+        except (ValueError, AttributeError):  # not a JSON object: known, but whose is unsaid
+            return True
+        return customer if isinstance(customer, str) and customer else True
 
     async def posting_key(self, invoice_number: str) -> str | None:
         try:

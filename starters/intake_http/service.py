@@ -28,8 +28,9 @@ from starters.intake_http import payments
 from starters.intake_http.store import DeadLetter, IntakeStore, UnappliedCash
 
 _T = TypeVar("_T")
-ContractCheck = Callable[[str], Awaitable[bool | None]]
-"""Whether the CRM knows a contract id; None when it cannot tell (then the run checks)."""
+ContractCheck = Callable[[str], Awaitable[str | bool | None]]
+"""Whether the CRM knows a contract id: False when it does not; its customer id (or True)
+when it does, for the run's summary; None when it cannot tell (then the run checks)."""
 InvoiceDirectory = Callable[[str], Awaitable[str | None]]
 """The posting key of an ERP document number, or None when the ERP has no such document."""
 
@@ -133,7 +134,8 @@ class Intake:
 
     async def _contract(self, event: ContractEvent, *, source: str, webhook_id: str) -> Accepted:
         workflow_id = workflow_id_for(event)
-        if self.contracts is not None and await self.contracts(event.contract_id) is False:
+        known = await self.contracts(event.contract_id) if self.contracts is not None else None
+        if known is False:
             return await self._dead_letter(
                 event,
                 workflow_id=workflow_id,
@@ -150,6 +152,7 @@ class Intake:
                     task_queue=self.task_queue,
                     approval_timeout_seconds=self.approval_timeout_seconds,
                     collect=True,
+                    customer_id=known if isinstance(known, str) else "",
                 )
             )
         except EventConflict as error:

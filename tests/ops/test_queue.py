@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from rich.console import Console
@@ -19,6 +20,7 @@ from temporalio.worker import Worker
 from cli.queue import render
 from ops.queue import QueueItem, fetch_queue
 from schemas.runs import RunState
+from schemas.views import VIEWS, View
 from tests.conftest import SystemsService
 from tests.workflows.test_approvals import _policy, _start, _worker
 from workflows import search_attributes as sa
@@ -52,7 +54,9 @@ async def test_the_queue_shows_age_reasons_due_time_and_who_is_asked(
         assert item.age_seconds >= 0
 
         env = dict(
-            os.environ, TEMPORAL_ADDRESS=dev_server_env.client.service_client.config.target_host
+            os.environ,
+            TEMPORAL_ADDRESS=dev_server_env.client.service_client.config.target_host,
+            Q2C_UI_URL="http://ui.example:8233",
         )
         # In a thread: this test's own worker, on this event loop, answers the CLI's query.
         listed = await asyncio.to_thread(
@@ -64,8 +68,27 @@ async def test_the_queue_shows_age_reasons_due_time_and_who_is_asked(
             timeout=60,
         )
         assert listed.returncode == 0, f"{listed.returncode}: {listed.stderr[-3000:]}"
-        ids = [row["workflow_id"] for row in json.loads(listed.stdout)]
-        assert handle.id in ids
+        rows = {row["workflow_id"]: row for row in json.loads(listed.stdout)}
+        run_id = (await handle.describe()).run_id
+        ui = "http://ui.example:8233"
+        # Each row links its run's page, on the tab that says what it waits for.
+        assert rows[handle.id]["link"] == (
+            f"{ui}/namespaces/default/workflows/{quote(handle.id, safe='')}/{run_id}/user-metadata"
+        )
+        table_run = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "cli", "queue"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert table_run.returncode == 0, table_run.stderr[-3000:]
+        # The views' links: the list filtered by each view's query.
+        assert (
+            f"{ui}/namespaces/default/workflows?query=Q2CStatus+%3D+%22Disputed%22"
+            in table_run.stdout
+        )
         console = Console(file=io.StringIO(), width=200)
         render(mine, console)
         table = console.file.getvalue()  # type: ignore[attr-defined]
@@ -145,3 +168,13 @@ async def test_a_run_whose_query_fails_is_a_row_with_the_error_not_a_failed_queu
             assert mine[0].note.startswith("status query failed: WorkflowQueryFailedError")
         finally:
             await handle.terminate()
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=lambda v: v.name)
+async def test_every_views_query_is_one_the_server_accepts(
+    dev_server_env: WorkflowEnvironment, view: View
+) -> None:
+    # The server parses the query and knows every attribute it names, or refuses it.
+    counted = await dev_server_env.client.count_workflows(view.query)
+    assert counted.count >= 0
+    assert set(view.columns) <= {key.name for key in sa.ALL}

@@ -386,3 +386,31 @@ async def test_runs_caught_mid_collection_replay_where_they_stopped(
     assert last != "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"  # still waiting, as a deploy finds it
     [outcome] = await replay([(name, load_history(path))])
     assert outcome.ok, outcome.error
+
+
+def _upserted(path: Path) -> list[str]:
+    history = json.loads(path.read_text())
+    return [
+        key
+        for e in history["events"]
+        if e["eventType"] == "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"
+        for key in e["upsertWorkflowSearchAttributesEventAttributes"]["searchAttributes"][
+            "indexedFields"
+        ]
+    ]
+
+
+@pytest.mark.parametrize("name", ["needs_attention", "approval_expired"])
+async def test_a_run_needing_attention_names_its_code_in_a_search_attribute_since_the_patch(
+    name: str,
+) -> None:
+    # Recorded before the patch: no marker, no ReasonCode; since: both, in the upsert that
+    # shows NeedsAttention. Both replay on today's code.
+    before, since = HISTORIES / f"{name}.json", HISTORIES / "reason_code" / f"{name}.json"
+    assert "reason-code-attribute" not in _patches(before)
+    assert "ReasonCode" not in _upserted(before)
+    assert "reason-code-attribute" in _patches(since)
+    assert _upserted(since).count("ReasonCode") == 1
+    for path in (before, since):
+        [outcome] = await replay([(path.name, load_history(path))])
+        assert outcome.ok, outcome.error

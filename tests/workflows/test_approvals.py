@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi import FastAPI
@@ -24,6 +25,7 @@ from tests.conftest import SystemsService
 from tests.events import cycle_closed
 from tests.workflows.runs import Handle, until, worker_on
 from tests.workflows.test_quote_to_cash import Runner
+from workers.settings import Settings
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -98,6 +100,7 @@ async def test_reminder_then_escalation_then_expiry_each_notify(
                 approval_timeout_seconds=3 * HOUR,
             )
             waiting = await runner.wait_for(handle, RunState.AWAITING_APPROVAL)
+            run_id = (await handle.describe()).run_id
             assert waiting.approval is not None
             assert waiting.approval.tier == 1
             assert waiting.approval.approvers == [
@@ -125,6 +128,15 @@ async def test_reminder_then_escalation_then_expiry_each_notify(
     assert [r["kind"] for r in received] == ["reminder", "escalation", "expired"]
     assert received[1]["approvers"] == ["controller@q2c.example"]
     assert "Non-standard clause" in received[0]["summary"]
+    # Each notice links the run's page (its User Metadata tab) and the approvers' view.
+    ui = Settings().ui_url
+    assert received[0]["link"] == (
+        f"{ui}/namespaces/default/workflows/{quote(handle.id, safe='')}/{run_id}/user-metadata"
+    )
+    assert received[0]["view_link"] == (
+        f"{ui}/namespaces/default/workflows?query=Q2CStatus+%3D+%22AwaitingApproval%22+AND+"
+        "DunningLevel+IS+NULL"
+    )
 
 
 async def test_timers_survive_a_worker_restart(

@@ -30,6 +30,7 @@ from schemas.runs import RunInput, RunState, RunStatus
 from tests.conftest import SystemsService, running_systems
 from tests.events import cycle_closed
 from tests.workflows.runs import worker_on
+from workflows import search_attributes as sa
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -194,9 +195,15 @@ async def test_a_mailbox_that_refuses_permanently_needs_attention_delivery_faile
 ) -> None:
     # tests/outbox.py: the outbox answers 550 to recipients starting with "bounce".
     contract_id = await _copy_of_globex(own, email="bounce-ap@globex.example")
-    result = await _run(time_skipping_env, queue, contract_id, 3)
+    workflow_id = f"test-deliver:{contract_id}:3:{uuid.uuid4()}"
+    result = await _run(time_skipping_env, queue, contract_id, 3, id=workflow_id)
     assert result.state is RunState.NEEDS_ATTENTION, result
     assert result.reason_code == "delivery_failed"
+    # The code is a search attribute too: the UI's "Delivery failed" view filters on it.
+    described = await time_skipping_env.client.get_workflow_handle(workflow_id).describe()
+    attributes = described.typed_search_attributes
+    assert attributes.get(sa.REASON_CODE) == "delivery_failed"
+    assert attributes.get(sa.Q2C_STATUS) == "NeedsAttention"
     assert "bounce-ap@globex.example" in result.reason and "550" in result.reason
     [document] = result.documents
     assert document.delivery is None

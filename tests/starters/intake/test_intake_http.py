@@ -85,6 +85,10 @@ async def test_an_event_starts_its_run_once_and_a_retry_gets_the_first_answer(
     workflow_id = "q2c:C-1001:cycle:2301-01-01:2301-02-01"  # the business key, written out
     assert first.json()["workflow_id"] == workflow_id
     described = await dev_server_env.client.get_workflow_handle(workflow_id).describe()
+    # The intake asked the CRM whose contract it is: the run's summary names the customer.
+    assert await described.static_summary() == (
+        "Billing cycle closed · contract C-1001 · customer CU-1001 · 2301-01-01 to 2301-01-31"
+    )
     again = post(intake, event, webhook_id="msg_once")
     assert (again.status_code, again.json()) == (202, first.json())
     redelivered = post(intake, event, webhook_id="msg_other_id")
