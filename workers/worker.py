@@ -128,6 +128,7 @@ def activities_for(
         erp.post_invoice,
         erp.reconcile,
         erp.find_corrected_invoice,
+        erp.find_activation,
     ]
     activities += _cash_activities(http, routing=policy, dunning=dunning)
     if settings.vies_enabled and outside is not None:
