@@ -13,6 +13,7 @@ from cli import (
     bench_intake,
     bench_rating,
     bench_run,
+    calendar,
     chaos,
     collections,
     documents,
@@ -54,6 +55,7 @@ def build_app() -> typer.Typer:
         intake,
         bench_intake,
         encryption,
+        calendar,
     ):
         module.register(app, bench=bench)
     return app
