@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from cli import (
     bench_approvals,
+    bench_close,
     bench_documents,
     bench_intake,
     bench_rating,
@@ -56,6 +57,7 @@ def build_app() -> typer.Typer:
         bench_intake,
         encryption,
         calendar,
+        bench_close,
     ):
         module.register(app, bench=bench)
     return app

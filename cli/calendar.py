@@ -106,8 +106,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
                 str(counts.get(item.schedule_id, 0)),
                 fires,
             )
-        out.print(table)
-        print_skipped(plan, out)
+        wide = Console(width=160)  # schedule ids and fire times unwrapped
+        wide.print(table)
+        print_skipped(plan, wide)
 
     @calendar_app.command(name="fire")
     def fire_command(
@@ -137,6 +138,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
 
         try:
             shown = asyncio.run(run())
+        except typer.Exit:
+            raise
         except (RPCError, RuntimeError, OSError) as error:
             raise _fail(f"could not fire the calendar: {error}", 2) from None
         sys.stdout.write(shown + "\n")

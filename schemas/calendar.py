@@ -65,6 +65,7 @@ class StartRunsInput(BaseModel):
     fired_at: datetime
     task_queue: str
     starts_per_second: float = Field(gt=0)
+    collect: bool = Field(default=True, description="The runs go on into collection")
 
 
 class StartRunsResult(BaseModel):
@@ -77,6 +78,9 @@ class FanOutInput(BaseModel):
     task_queue: str = Field(description="Where the billing runs are started")
     starts_per_second: float = Field(default=20.0, gt=0)
     page_size: int = Field(default=200, ge=1, le=1000)
+    collect: bool = Field(
+        default=True, description="The runs go on into collection (False: end at delivery)"
+    )
     fired_at: datetime | None = Field(
         default=None, description="None: the schedule's nominal time (or now, started by hand)"
     )

@@ -65,7 +65,7 @@ class RunStarter:
             try:
                 await self._client.start_workflow(
                     QuoteToCashWorkflow.run,
-                    RunInput(event=event),
+                    RunInput(event=event, collect=input.collect),
                     id=workflow_id_for(event),
                     task_queue=input.task_queue,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

@@ -54,6 +54,7 @@ class CalendarFanOutWorkflow:
                     fired_at=fired_at,
                     task_queue=input.task_queue,
                     starts_per_second=input.starts_per_second,
+                    collect=input.collect,
                 ),
                 # Enough for the page at the throttled rate, twice over.
                 start_to_close_timeout=timedelta(
