@@ -56,9 +56,10 @@ class CalendarFanOutWorkflow:
                     starts_per_second=input.starts_per_second,
                     collect=input.collect,
                 ),
-                # Enough for the page at the throttled rate, twice over.
+                # The page at the throttled rate, with room for a loaded server; a stopped
+                # worker is noticed by the heartbeat, not this.
                 start_to_close_timeout=timedelta(
-                    seconds=60 + 2 * len(page.due) / input.starts_per_second
+                    seconds=600 + 4 * len(page.due) / input.starts_per_second
                 ),
                 heartbeat_timeout=timedelta(seconds=30),
                 retry_policy=_RETRY,

@@ -139,7 +139,7 @@ async def test_a_fan_out_resumes_after_its_worker_stops_and_starts_no_run_twice(
     zone = "America/St_Johns"
     key = CalendarKey(interval="monthly", alignment="calendar", bill_cycle_day=1, time_zone=zone)
     tag = uuid.uuid4().hex[:6]
-    due = [f"C-CRASH-{tag}-{n}" for n in range(8)]
+    due = [f"C-CRASH-{tag}-{n:02d}" for n in range(40)]
     async with systems.client() as http:
         for contract_id in due:
             await _put(http, contract_id, time_zone=zone)
@@ -150,7 +150,7 @@ async def test_a_fan_out_resumes_after_its_worker_stops_and_starts_no_run_twice(
         FanOutInput(
             calendar=key,
             task_queue=runs_queue,
-            starts_per_second=4,  # slow enough to stop the worker in the middle
+            starts_per_second=4,  # groups of 16 four seconds apart: time to stop the worker
             page_size=1000,
             fired_at=nominal_fire(key, date(2026, 11, 1)),
         ),
@@ -164,7 +164,7 @@ async def test_a_fan_out_resumes_after_its_worker_stops_and_starts_no_run_twice(
         async with build_worker(client, settings=settings, http=http):
             for _ in range(200):
                 present = [await _exists(client, w) for w in ids]
-                if sum(present) >= 2:
+                if sum(present) >= 16:  # the first group started, the rest waits
                     break
                 await asyncio.sleep(0.05)
     stopped_with = sum([await _exists(client, w) for w in ids])
