@@ -56,6 +56,8 @@ class BillingActivities:
                 period_end=input.period_end,
                 invoice_id=input.invoice_id,
                 milestone_id=input.milestone_id,
+                activation=input.activation,
+                activation_billed=input.activation_billed,
             )
 
     @activity.defn
@@ -68,6 +70,7 @@ class BillingActivities:
                 change_date=input.change_date,
                 invoice_id=input.invoice_id,
                 credit_note_id=input.credit_note_id,
+                activation_billed=input.activation_billed,
             )
         by_type = {document.document_type: document for document in documents}
         return AmendmentDocuments(

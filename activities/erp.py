@@ -9,13 +9,17 @@ from activities.errors import permanent, raise_for_status
 from activities.heartbeat import heartbeating
 from activities.paths import segment
 from billing.journal import journal_for
+from billing.rating import RatingError, billing_calendar
 from schemas.bounded import cut
 from schemas.errors import ReasonCode
+from schemas.events import key_prefix
 from schemas.invoice import Invoice
 from schemas.journal import Posting, PostingRequest
 from schemas.steps import (
+    ActivationFound,
     CorrectedInvoice,
     Difference,
+    FindActivationInput,
     FindCorrectedInput,
     PostingResult,
     PostInvoiceInput,
@@ -104,6 +108,35 @@ class ErpActivities:
         return CorrectedInvoice(
             erp_document_id=latest.erp_document_id, issue_date=latest.posted_at.date()
         )
+
+    @activity.defn
+    async def find_activation(self, input: FindActivationInput) -> ActivationFound:
+        """The contract's posted activation invoice whose service period starts in the
+        billing period holding `as_of`: when there is one, that period's in-advance and
+        one-time fees are billed, and a close or a change in it must not bill them again."""
+        contract = input.contract
+        try:
+            period = billing_calendar(contract).containing(input.as_of)
+        except (RatingError, ValueError) as error:
+            raise permanent(ReasonCode.RATING_INVALID, f"billing calendar: {error}") from None
+        async with heartbeating():
+            response = await self._client.get(
+                "/erp/postings", params={"contract_id": contract.id, "limit": _SCANNED}
+            )
+        raise_for_status(response, system="erp")
+        prefix = f"q2c:{key_prefix(contract.id, 'activation')}"
+        for item in response.json():
+            posting = Posting.model_validate(item)
+            invoice = posting.invoice
+            if (
+                posting.posting_key.startswith(prefix)
+                and invoice.document_type == "invoice"
+                and period.start <= invoice.period_start < period.end
+            ):
+                return ActivationFound(
+                    erp_document_id=posting.erp_document_id, posting_key=posting.posting_key
+                )
+        return ActivationFound()
 
     @activity.defn
     async def reconcile(self, input: ReconcileInput) -> ReconcileResult:

@@ -6,10 +6,11 @@ customer, the tax engine and `apply_tax`. The file format is described in docs/p
 """
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from billing.rating import rate_amendment, rate_contract
+from billing.rating import billing_calendar, rate_amendment, rate_contract
 from billing.rating_error import RatingError
 from billing.tax.engine import Seller, apply_tax
 from billing.tax.rule_engine import RuleTableEngine
@@ -38,6 +39,14 @@ class PreviewAmendment(_Strict):
 
 class PreviewRequest(_Strict):
     contract: Contract
+    event: Literal["billing_cycle.closed", "contract.activated"] = Field(
+        default="billing_cycle.closed",
+        description="contract.activated: the activation invoice (first period, in advance)",
+    )
+    activation_billed: bool = Field(
+        default=False,
+        description="An activation invoice billed the first period (a close or a change in it)",
+    )
     period: PreviewPeriod | None = None
     usage: dict[str, Amount] = Field(
         default_factory=dict, description="Aggregated quantity per metric code"
@@ -91,7 +100,17 @@ _RENAMED = {
     "usage.quantities": "usage",
     "usage.events": "events",
 }
-_OF_FILE = ("period", "usage", "events", "milestone_id", "amendment", "seller", "customer")
+_OF_FILE = (
+    "period",
+    "usage",
+    "events",
+    "milestone_id",
+    "amendment",
+    "seller",
+    "customer",
+    "event",
+    "activation_billed",
+)
 
 
 def file_path(field: str) -> str:
@@ -114,6 +133,13 @@ def _rate(request: PreviewRequest) -> list[Invoice]:
             change_date=request.amendment.change_date,
             invoice_id=request.invoice_id,
             credit_note_id=f"{request.invoice_id}-credit",
+            activation_billed=request.activation_billed,
+        )
+    activation = request.event == "contract.activated"
+    if activation and request.period is None:
+        # The activation bills the first period from the start: that is its period.
+        request = request.model_copy(
+            update={"period": PreviewPeriod(start=request.contract.start_date, end=_next(request))}
         )
     if request.period is None:
         raise RatingError("period", "is required (start and exclusive end)")
@@ -131,5 +157,12 @@ def _rate(request: PreviewRequest) -> list[Invoice]:
         period_end=request.period.end,
         invoice_id=request.invoice_id,
         milestone_id=request.milestone_id,
+        activation=activation,
+        activation_billed=request.activation_billed,
     )
     return [invoice]
+
+
+def _next(request: PreviewRequest) -> date:
+    """The end of the contract's first billing period."""
+    return billing_calendar(request.contract).containing(request.contract.start_date).end

@@ -6,10 +6,12 @@ Conventions (see docs/billing.md):
   must lie inside one of the contract's billing periods (`billing.periods`).
 - Usage charges bill the usage of the run's period (always in arrears).
 - Recurring fees *in arrears* bill the run's period; recurring fees *paid in advance* bill
-  the period that starts when the run's period ends. The contract's first period has no
-  earlier run, so its own in-advance fees are billed on it as well (activation).
-- One-time fees without a milestone are billed on the first period; a milestone run bills
-  only the one-time fees with that milestone and nothing else.
+  the period that starts when the run's period ends.
+- The activation run (`activation`) bills at once the first period's in-advance fees,
+  prorated from `start_date`, and the one-time fees without a milestone; nothing else. The
+  first period's close then leaves them out (`activation_billed`). A contract activated
+  without such a run has its first period's in-advance and one-time fees billed at its close.
+- A milestone run bills only the one-time fees with that milestone and nothing else.
 - Recurring fees and the minimum commitment are prorated by days to the days the contract
   is active (`start_date` inclusive, `end_date` exclusive), `billing.proration`.
 - The minimum commitment of a period is compared with the period's usage and recurring fees
@@ -82,17 +84,29 @@ def rate_contract(
     period_end: date,
     invoice_id: str,
     milestone_id: str | None = None,
+    activation: bool = False,
+    activation_billed: bool = False,
 ) -> Invoice:
     """The untaxed invoice of one run: `tax_lines` empty, `total == subtotal`.
 
+    `activation`: the run that activates the contract (its invoice may have no lines).
+    `activation_billed`: an activation run billed the first period's in-advance and
+    one-time fees, so a run in the first period leaves them out.
     Raises `RatingError(field, message)` for anything that cannot be rated exactly.
     """
     run = _run_period(period_start, period_end)
     priced = _price_all(contract)
     drafts: list[_Draft]
     notes: list[str] = []
+    if milestone_id is not None and activation:
+        raise RatingError("milestone_id", "an activation run bills no milestone")
     if milestone_id is not None:
         drafts = _milestone(priced, milestone_id, run)
+    elif activation:
+        billed, drafts = _activation(contract, priced, run)
+        trusted = _exact_types((period_start, period_end), (invoice_id,))
+        lines = _lines(drafts, contract.currency, prefix="L")
+        return _document("invoice", invoice_id, contract, billed, lines, notes, trusted=trusted)
     else:
         _check_usage(contract, usage, run)
         calendar = billing_calendar(contract)
@@ -111,9 +125,10 @@ def rate_contract(
                 f"(start_date {contract.start_date}, end_date {contract.end_date})",
             )
         first = period.start <= contract.start_date < period.end
+        unbilled = first and not activation_billed
         drafts = []
-        drafts += _one_time(priced, run) if first else []
-        drafts += _recurring(priced, contract, calendar, period, run, active, first)
+        drafts += _one_time(priced, run) if unbilled else []
+        drafts += _recurring(priced, contract, calendar, period, run, active, unbilled)
         usage_drafts = _usage(priced, usage, run)
         drafts += usage_drafts
         drafts += _true_up(contract, priced, usage_drafts, period, active)
@@ -148,6 +163,7 @@ def rate_amendment(
     change_date: date,
     invoice_id: str,
     credit_note_id: str,
+    activation_billed: bool = False,
 ) -> list[Invoice]:
     """The documents of a mid-period change on `change_date`: upgrade, downgrade, termination.
 
@@ -157,7 +173,9 @@ def rate_amendment(
     the amended `contract` are charged for the same rest of the period on an invoice. Returns
     the invoice and/or the credit note, whichever has lines (an empty list when nothing
     changes in advance). In-arrears fees and usage are billed when the period closes. A
-    change in the contract's first period is refused (its in-advance fees are not billed yet).
+    change in the contract's first period is prorated the same way when an activation run
+    billed that period (`activation_billed`); without one it is refused, as the first
+    period's in-advance fees are then billed when it closes.
     """
     if previous_contract.id != contract.id:
         raise RatingError("contract.id", f"{contract.id} is not {previous_contract.id}")
@@ -167,13 +185,15 @@ def rate_amendment(
             f"{contract.currency} differs from the previous {previous_contract.currency}",
         )
     period = billing_calendar(previous_contract).containing(change_date)
-    if period.start <= previous_contract.start_date < period.end:
-        # The first period's in-advance fees are billed when it closes: nothing to credit
-        # yet, and the closing run would bill the whole period on the new terms.
+    if period.start <= previous_contract.start_date < period.end and not activation_billed:
+        # No activation run: the first period's in-advance fees are billed when it closes,
+        # nothing to credit yet, and the closing run would bill the whole period on the new
+        # terms.
         raise RatingError(
             "change_date",
             f"{change_date} falls in the contract's first period ({period.start}..{period.end}), "
-            "which is billed when it closes: amend from the next period, or bill it by hand",
+            "which is billed when it closes (no activation invoice): amend from the next "
+            "period, or bill it by hand",
         )
     rest = Period(start=change_date, end=period.end)
     old = _advance_fees(_price_all(previous_contract), previous_contract, period, rest)
@@ -275,6 +295,35 @@ def _milestone(priced: list[PricedCharge], milestone_id: str, run: Period) -> li
     if not drafts:
         raise RatingError("milestone_id", f"no one-time charge has milestone {milestone_id!r}")
     return drafts
+
+
+def _activation(
+    contract: Contract, priced: list[PricedCharge], run: Period
+) -> tuple[Period, list[_Draft]]:
+    """The active part of the first period, and what is billed for it at activation: its
+    in-advance recurring fees prorated from `start_date`, and the one-time fees without a
+    milestone."""
+    calendar = billing_calendar(contract)
+    period = calendar.containing(contract.start_date)
+    if not period.start <= run.start < period.end:
+        raise RatingError(
+            "period_start",
+            f"{run.start} is not in the contract's first period {period.start}..{period.end} "
+            f"(start_date {contract.start_date}, {calendar.describe()}): an activation bills "
+            "the first period",
+        )
+    active = period.overlap(contract.start_date, contract.end_date)
+    if active is None:
+        raise RatingError(
+            "end_date", f"the contract ends on its start_date {contract.start_date}: no activation"
+        )
+    drafts = _one_time(priced, active)
+    drafts += [
+        _prorated(item, active, period, "in advance, on activation")
+        for item in priced
+        if item.charge.kind == "recurring" and item.charge.pay_in_advance
+    ]
+    return active, drafts
 
 
 def _one_time(priced: list[PricedCharge], run: Period) -> list[_Draft]:

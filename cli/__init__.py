@@ -9,10 +9,12 @@ from pydantic import ValidationError
 
 from cli import (
     bench_approvals,
+    bench_close,
     bench_documents,
     bench_intake,
     bench_rating,
     bench_run,
+    calendar,
     chaos,
     collections,
     documents,
@@ -54,6 +56,8 @@ def build_app() -> typer.Typer:
         intake,
         bench_intake,
         encryption,
+        calendar,
+        bench_close,
     ):
         module.register(app, bench=bench)
     return app

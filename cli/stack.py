@@ -79,6 +79,13 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             console.print(f"[red]dev:[/] {error}")
             raise typer.Exit(1) from None
         key_file = stack.prepare_keys()
+        try:
+            synced = asyncio.run(stack.sync_calendars())
+            calendars = f"{len(synced.plan.calendars)} schedule(s), `q2c calendar list`"
+            if synced.plan.skipped:
+                calendars += f"; {len(synced.plan.skipped)} contract(s) skipped"
+        except Exception as error:  # the stack runs on; billing by hand still works
+            calendars = f"not synced ({error})"
         codec = (
             f"{stack.codec_url} (keys: {key_file or 'from Q2C_ENCRYPTION_KEYS'})"
             if stack.encryption
@@ -88,7 +95,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             f"q2c dev stack up\n  Temporal  {stack.temporal_address}\n  Web UI    {stack.ui_url}"
             f"\n  systems   {stack.systems_url}\n  outbox    smtp://127.0.0.1:{stack.ports.outbox}"
             f" → {settings.home / 'outbox'}\n  intake    {stack.intake_url}/v1/events"
-            f"\n  codec     {codec}\n  logs      {settings.home / 'logs'}\n"
+            f"\n  codec     {codec}\n  calendars {calendars}"
+            f"\n  logs      {settings.home / 'logs'}\n"
             "Ctrl-C stops everything."
         )
         try:

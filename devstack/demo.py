@@ -20,7 +20,7 @@ from ops.report.build import load, write_html
 from schemas.events import ContractEvent, MilestoneCompleted
 from schemas.runs import DELIVERED_OR_BEYOND, POSTED_OR_BEYOND, RunState, RunStatus
 from schemas.views import APPROVALS, list_link
-from starters.events import amended, cycle_closed
+from starters.events import activated, amended, cycle_closed
 from starters.intake import start_run
 from workers.settings import Settings
 
@@ -37,6 +37,8 @@ class DemoRun:
     expected: RunState
     card_attempts: int = 0
     """Charges the run must have tried before the demo reads it (a decline shows then)."""
+    first: bool = False
+    """Started, and posted, before the others: an activation the contract's later runs need."""
 
 
 def _cycle(contract_id: str, expected: RunState, card_attempts: int = 0) -> DemoRun:
@@ -88,7 +90,44 @@ def demo_runs() -> list[DemoRun]:
             expected=waits,  # CU-1016 pays by bank transfer: the new plan's invoice is open
         )
     )
-    return runs
+    return runs + annual_quarterly_runs()
+
+
+ANNUAL_START, ANNUAL_Q3, ANNUAL_Q4 = date(2026, 8, 17), date(2026, 7, 1), date(2026, 10, 1)
+
+
+def annual_quarterly_runs() -> list[DemoRun]:
+    """C-1017, the worked example of docs/calendar.md: an annual contract invoiced quarterly
+    in advance from 17 August, upgraded on 1 September, live on 15 September, and its third
+    quarter closed with the API overage. CU-1017 pays by bank transfer."""
+    waits = RunState.AWAITING_PAYMENT
+    return [
+        DemoRun(
+            event=activated("C-1017", ANNUAL_START, ANNUAL_Q4, event_id="evt-C-1017-activation"),
+            expected=waits,
+            first=True,
+        ),
+        DemoRun(
+            event=amended("C-1017", date(2026, 9, 1), ANNUAL_Q4, event_id="evt-C-1017-upgrade"),
+            expected=waits,
+        ),
+        DemoRun(
+            event=MilestoneCompleted(
+                type="milestone.completed",
+                event_id="evt-C-1017-go-live",
+                schema_version=1,
+                occurred_at=OCCURRED,
+                contract_id="C-1017",
+                milestone_id="go-live",
+                completed_on=date(2026, 9, 15),
+            ),
+            expected=waits,
+        ),
+        DemoRun(
+            event=cycle_closed("C-1017", (ANNUAL_Q3, ANNUAL_Q4), event_id="evt-C-1017-2026-q3"),
+            expected=waits,
+        ),
+    ]
 
 
 def _attempts(status: RunStatus) -> int:
@@ -117,16 +156,21 @@ async def make_due_on_receipt(http: httpx.AsyncClient, contract_ids: tuple[str, 
 async def fire_and_wait(
     client: Client, runs: list[DemoRun], *, task_queue: str, timeout: float, console: Console
 ) -> dict[str, RunStatus | None]:
-    ids = []
-    for run in runs:
-        outcome = await start_run(client, run.event, task_queue=task_queue)
-        ids.append(outcome.workflow_id)
+    ids: dict[int, str] = {}
+    for index, run in enumerate(runs):  # the activations first, each posted before the rest
+        if run.first:
+            ids[index] = (await start_run(client, run.event, task_queue=task_queue)).workflow_id
+            await _until_posted(client, ids[index], timeout=timeout)
+    for index, run in enumerate(runs):
+        if not run.first:
+            ids[index] = (await start_run(client, run.event, task_queue=task_queue)).workflow_id
+    ids = dict(sorted(ids.items()))
     # The same event again, as a webhook retry would deliver it: nothing new starts.
     again = await start_run(client, runs[0].event, task_queue=task_queue)
     console.print(f"redelivered {runs[0].event.event_id}: {again.message}")
 
-    statuses: dict[str, RunStatus | None] = dict.fromkeys(ids)
-    expected = dict(zip(ids, runs, strict=True))
+    statuses: dict[str, RunStatus | None] = dict.fromkeys(ids.values())
+    expected = dict(zip(ids.values(), runs, strict=True))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not all(
         _reached(expected[w], s) for w, s in statuses.items()
@@ -141,6 +185,19 @@ async def fire_and_wait(
                 continue
         await asyncio.sleep(0.5)
     return statuses
+
+
+async def _until_posted(client: Client, workflow_id: str, *, timeout: float) -> None:
+    handle = client.get_workflow_handle(workflow_id)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = await handle.query("status", result_type=RunStatus)
+        except Exception:  # the first workflow task may not have run yet
+            status = None
+        if status is not None and (status.state in POSTED_OR_BEYOND or status.state.settled):
+            return
+        await asyncio.sleep(0.2)
 
 
 def payment_column(status: RunStatus | None) -> str:

@@ -24,7 +24,7 @@ from schemas.approvals import Decision
 from schemas.collection import CollectionAnswer, DisputeNotice, RaiseDispute
 from schemas.events import BillingCycleClosed, ContractAmended, ContractEvent
 from schemas.runs import RunState, RunStatus
-from starters.events import amended, cycle_closed, month
+from starters.events import activated, amended, cycle_closed, month
 from starters.intake import run_handle, start_run
 
 TASK_QUEUE = "q2c-histories"
@@ -228,6 +228,29 @@ SCENARIOS: Sequence[Scenario] = (
     Scenario(
         name="amendment",
         event=_amendment("C-1016", date(2026, 10, 16), date(2026, 11, 1)),
+        expected=RunState.DELIVERED,
+    ),
+    # C-1017 (docs/calendar.md), in this order: the activation posts first, and the change
+    # and the close inside the first quarter find it in the ERP.
+    Scenario(
+        name="activation",
+        event=activated(
+            "C-1017", date(2026, 8, 17), date(2026, 10, 1), event_id="evt-history-C-1017-activation"
+        ),
+        expected=RunState.DELIVERED,
+    ),
+    Scenario(
+        name="first_period_amendment",
+        event=_amendment("C-1017", date(2026, 9, 1), date(2026, 10, 1)),
+        expected=RunState.DELIVERED,
+    ),
+    Scenario(
+        name="first_close_after_activation",
+        event=cycle_closed(
+            "C-1017",
+            (date(2026, 7, 1), date(2026, 10, 1)),
+            event_id="evt-history-C-1017-2026-q3",
+        ),
         expected=RunState.DELIVERED,
     ),
     Scenario(

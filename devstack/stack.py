@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from temporalio.client import Client
@@ -23,6 +23,9 @@ from temporalio.converter import DataConverter
 
 from workers.keys import add_key, default_key_file
 from workers.settings import DEV_SYSTEMS_TOKEN, Settings
+
+if TYPE_CHECKING:
+    from ops.calendar import SyncReport
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 _CLI_TYPES = {
@@ -183,6 +186,14 @@ class DevStack:
         if not path.exists():
             add_key(path, key_id="q2c-dev")
         return path
+
+    async def sync_calendars(self) -> "SyncReport":
+        """One schedule per billing calendar of the stack's contracts (docs/calendar.md)."""
+        from ops.calendar import sync
+
+        client = await self.connect()
+        async with self.systems_client() as http:
+            return await sync(client, http, settings=self.settings())
 
     def systems_client(self, *, timeout: float = 10.0) -> httpx.AsyncClient:
         """A client of the stack's systems service, with its token."""

@@ -52,6 +52,14 @@ class DraftInvoiceInput(BaseModel):
     period_end: date
     invoice_id: str
     milestone_id: str | None = None
+    activation: bool = Field(
+        default=False,
+        description="The activation run: the first period's in-advance and one-time fees only",
+    )
+    activation_billed: bool = Field(
+        default=False,
+        description="An activation invoice billed the first period's in-advance and one-time fees",
+    )
 
 
 class DraftAmendmentInput(BaseModel):
@@ -62,6 +70,10 @@ class DraftAmendmentInput(BaseModel):
     change_date: date
     invoice_id: str
     credit_note_id: str
+    activation_billed: bool = Field(
+        default=False,
+        description="An activation invoice billed the first period: a change in it is prorated",
+    )
 
 
 class AmendmentDocuments(BaseModel):
@@ -216,3 +228,21 @@ class CorrectedInvoice(BaseModel):
 
     erp_document_id: str = ""
     issue_date: date | None = None
+
+
+class FindActivationInput(BaseModel):
+    """Whether the contract's activation invoice billed the billing period holding `as_of`."""
+
+    contract: Contract
+    as_of: date
+
+
+class ActivationFound(BaseModel):
+    """The posted activation invoice of that period; empty when the ERP holds none."""
+
+    erp_document_id: str = ""
+    posting_key: str = ""
+
+    @property
+    def billed(self) -> bool:
+        return bool(self.erp_document_id)

@@ -4,7 +4,7 @@ the chaos run, the recorded histories and the tests. One place knows each type's
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from schemas.events import BillingCycleClosed, ContractAmended
+from schemas.events import BillingCycleClosed, ContractActivated, ContractAmended
 
 
 def month(year: int, number: int) -> tuple[date, date]:
@@ -61,5 +61,23 @@ def amended(
         type="contract.amended",
         **_period_fields(
             contract_id, change, period_end, event_id, occurred_at or _midnight(change)
+        ),
+    )
+
+
+def activated(
+    contract_id: str,
+    start: date,
+    first_period_end: date,
+    *,
+    event_id: str,
+    occurred_at: datetime | None = None,
+) -> ContractActivated:
+    """The contract's activation on `start`, its first period ending on `first_period_end`;
+    it occurs on the start day unless `occurred_at` says."""
+    return ContractActivated(
+        type="contract.activated",
+        **_period_fields(
+            contract_id, start, first_period_end, event_id, occurred_at or _midnight(start)
         ),
     )

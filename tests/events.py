@@ -3,7 +3,7 @@
 import uuid
 from datetime import date
 
-from schemas.events import BillingCycleClosed, ContractAmended
+from schemas.events import BillingCycleClosed, ContractActivated, ContractAmended
 from starters import events
 
 
@@ -20,3 +20,13 @@ def cycle_closed(
 def amended(contract_id: str, change: date, end: date) -> ContractAmended:
     """A plan change effective on `change`, billed until `end`, with a fresh event id."""
     return events.amended(contract_id, change, end, event_id=f"evt-{uuid.uuid4()}")
+
+
+def activated(contract_id: str, start: date, first_period_end: date) -> ContractActivated:
+    """The activation on `start` (first period until `first_period_end`), fresh event id."""
+    return events.activated(contract_id, start, first_period_end, event_id=f"evt-{uuid.uuid4()}")
+
+
+def closed(contract_id: str, start: date, end: date) -> BillingCycleClosed:
+    """The close of the period `start`..`end` (exclusive), with a fresh event id."""
+    return events.cycle_closed(contract_id, (start, end), event_id=f"evt-{uuid.uuid4()}")

@@ -25,6 +25,19 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="Q2C_", extra="ignore", hide_input_in_errors=True)
 
     task_queue: str = "q2c"
+    seller_time_zone: str = Field(
+        default="Europe/Berlin",
+        description="The IANA zone billing days are counted in (a contract may name its own)",
+    )
+    calendar_starts_per_second: float = Field(
+        default=20.0, gt=0, description="How fast a calendar's fire starts billing runs"
+    )
+    calendar_catchup_days: int = Field(
+        default=7, ge=1, le=365, description="How late a missed calendar fire is still run"
+    )
+    calendar_page_size: int = Field(
+        default=200, ge=1, le=1000, description="Contracts read per page of a calendar's fire"
+    )
     home: Path = Field(default=Path(".q2c"), description="Where the dev stack keeps its files")
     systems_url: str = "http://127.0.0.1:8400"
     systems_token: SecretStr = SecretStr(DEV_SYSTEMS_TOKEN)

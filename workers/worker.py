@@ -18,6 +18,7 @@ import workflows
 from activities.accounts import AccountActivities
 from activities.audit import AuditActivities, DiscardHandoffs, HandoffRecorder
 from activities.billing import BillingActivities
+from activities.calendar import CalendarActivities
 from activities.cash import CashActivities
 from activities.collection import CollectionActivities
 from activities.crm import CrmActivities
@@ -36,10 +37,12 @@ from billing.routing import RoutingPolicy, load_policy
 from billing.tax import Seller, TaxEngine
 from workers.audit.interceptor import AuditInterceptor
 from workers.audit.store import AuditStore
+from workers.calendar_starts import RunStarter
 from workers.client import connect_patiently, data_converter
 from workers.delivery_log import DeliveryLogStore
 from workers.settings import Settings
 from workers.telemetry import from_environment
+from workflows.calendar_fanout import CalendarFanOutWorkflow
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 log = logging.getLogger("q2c.worker")
@@ -128,6 +131,7 @@ def activities_for(
         erp.post_invoice,
         erp.reconcile,
         erp.find_corrected_invoice,
+        erp.find_activation,
     ]
     activities += _cash_activities(http, routing=policy, dunning=dunning)
     if settings.vies_enabled and outside is not None:
@@ -202,8 +206,10 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[QuoteToCashWorkflow],
+        workflows=[QuoteToCashWorkflow, CalendarFanOutWorkflow],
         activities=[
+            CalendarActivities(client=http, default_time_zone=settings.seller_time_zone).list_due,
+            RunStarter(client=client).start_runs,
             *activities_for(
                 http=http,
                 settings=settings,

@@ -1,6 +1,6 @@
 """QuoteToCash: one billing run per business key, from contract event to reconciled posting."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -30,11 +30,18 @@ with workflow.unsafe.imports_passed_through():
     from schemas.customer import Customer
     from schemas.delivery import DeliverDocumentInput
     from schemas.errors import ReasonCode
-    from schemas.events import ContractAmended, ContractEvent, workflow_id_for
+    from schemas.events import (
+        ContractActivated,
+        ContractAmended,
+        ContractEvent,
+        MilestoneCompleted,
+        workflow_id_for,
+    )
     from schemas.invoice import Invoice
     from schemas.runs import MEMO_KEY_OF, RunDocument, RunInput, RunState, RunStatus
     from schemas.steps import (
         RISK_LEVELS,
+        ActivationFound,
         AmendmentDocuments,
         ComputeTaxInput,
         CorrectedInvoice,
@@ -42,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         DraftInvoiceInput,
         FetchContractInput,
         FetchUsageInput,
+        FindActivationInput,
         FindCorrectedInput,
         PostingResult,
         PostInvoiceInput,
@@ -107,6 +115,16 @@ approver's name longer than an e-mail can be is refused, and refused attempts ar
 the latest few with a count (schemas/bounded.py): no input makes the run's status, details
 or result outgrow Temporal's payload limits."""
 
+ACTIVATION_BILLING = "activation-billing"
+"""Patch id: a `contract.activated` run bills at once the first period's in-advance fees,
+prorated from the start, and the one-time fees without a milestone (no usage is read); a
+close or a change that may fall in the first period first asks the ERP whether an activation
+invoice billed that period (`find_activation`), and then leaves those fees out, or prorates
+the change. Runs begun before it bill the first period at its close, as they did."""
+FIRST_PERIOD_BOUND = {"monthly": 62, "quarterly": 124, "annual": 403}
+"""Days after a contract's start beyond which no run is in its first period: the interval's
+months of 31 days, and a month more for a bill-cycle day or an anniversary that shifts it."""
+
 OUTCOME_OF_STATE = {
     RunState.POSTED: Outcome.POSTED,
     RunState.DELIVERED: Outcome.DELIVERED,
@@ -157,33 +175,56 @@ class QuoteToCashWorkflow:
         """The run's steps, up to the state it ends in."""
         event = input.event
         amendment = event if self._local_steps and isinstance(event, ContractAmended) else None
-        validated = await self._validate(event, amendment)
+        activation = isinstance(event, ContractActivated) and workflow.patched(ACTIVATION_BILLING)
+        # An activation bills the terms in force on the first day, not later ones.
+        as_of = event.period_start if amendment is not None or activation else None
+        validated = await self._validate(event, as_of)
         contract = validated.contract
         usage: UsageSummary | None = None
         if amendment is not None:
             drafts = await self._draft_amendment(amendment, contract)
         else:
-            self._view.set_state(RunState.FETCHING_USAGE)
-            usage = await self._call(
-                UsageActivities.fetch_usage,
-                FetchUsageInput(
-                    contract=contract, period_start=event.period_start, period_end=event.period_end
-                ),
-            )
+            billed = False
+            if not activation and not isinstance(event, MilestoneCompleted):
+                billed = await self._activation_billed(event, contract)
+            if activation:
+                # The activation bills fees only: no usage to read yet.
+                read = UsageSummary(
+                    contract_id=contract.id,
+                    period_start=event.period_start,
+                    period_end=event.period_end,
+                )
+            else:
+                self._view.set_state(RunState.FETCHING_USAGE)
+                usage = read = await self._call(
+                    UsageActivities.fetch_usage,
+                    FetchUsageInput(
+                        contract=contract,
+                        period_start=event.period_start,
+                        period_end=event.period_end,
+                    ),
+                )
             self._view.set_state(RunState.RATING)
             drafts = [
                 await self._step(
                     BillingActivities.draft_invoice,
                     DraftInvoiceInput(
                         contract=contract,
-                        usage=usage,
+                        usage=read,
                         period_start=event.period_start,
                         period_end=event.period_end,
                         invoice_id=event.business_key,
                         milestone_id=getattr(event, "milestone_id", None),
+                        activation=activation,
+                        activation_billed=billed,
                     ),
                 )
             ]
+            if activation and not drafts[0].lines:
+                self._status.reason = (
+                    "the contract has no in-advance or one-time fee to bill at activation"
+                )
+                return RunState.NOTHING_TO_BILL
         if not drafts:
             self._status.reason = "the change moves no fee billed in advance: nothing to post"
             return RunState.NOTHING_TO_BILL
@@ -204,15 +245,11 @@ class QuoteToCashWorkflow:
             return await self._collect(validated)
         return RunState.DELIVERED if delivered else RunState.POSTED
 
-    async def _validate(
-        self, event: ContractEvent, amendment: ContractAmended | None
-    ) -> ValidatedCustomer:
+    async def _validate(self, event: ContractEvent, as_of: date | None) -> ValidatedCustomer:
         self._view.set_state(RunState.VALIDATING)
         validated: ValidatedCustomer = await self._call(
             CrmActivities.validate_customer,
-            ValidateCustomerInput(
-                contract_id=event.contract_id, as_of=amendment.period_start if amendment else None
-            ),
+            ValidateCustomerInput(contract_id=event.contract_id, as_of=as_of),
         )
         customer = validated.customer
         if validated.vies_check:
@@ -388,6 +425,7 @@ class QuoteToCashWorkflow:
                 contract_id=event.contract_id, as_of=event.period_start - timedelta(days=1)
             ),
         )
+        billed = await self._activation_billed(event, previous)
         self._view.set_state(RunState.RATING)
         drafted: AmendmentDocuments = await self._step(
             BillingActivities.draft_amendment,
@@ -397,9 +435,25 @@ class QuoteToCashWorkflow:
                 change_date=event.period_start,
                 invoice_id=event.business_key,
                 credit_note_id=f"{event.business_key}:credit-note",
+                activation_billed=billed,
             ),
         )
         return [d for d in (drafted.credit_note, drafted.invoice) if d is not None]
+
+    async def _activation_billed(self, event: ContractEvent, contract: Contract) -> bool:
+        """Whether an activation invoice billed the first period's in-advance and one-time
+        fees, for a run that may fall in that period (asked of the ERP, so the answer is in
+        the history)."""
+        bound = timedelta(days=FIRST_PERIOD_BOUND[contract.billing_interval])
+        if event.period_start - contract.start_date > bound:
+            return False
+        if not workflow.patched(ACTIVATION_BILLING):
+            return False
+        found: ActivationFound = await self._call(
+            ErpActivities.find_activation,
+            FindActivationInput(contract=contract, as_of=event.period_start),
+        )
+        return found.billed
 
     async def _collect(self, validated: ValidatedCustomer) -> RunState:
         """From the posted invoice to cash: workflows/collection.py."""

@@ -102,10 +102,21 @@ def get_contract(*, session: Session, contract_id: str) -> Contract | None:
     return session.get(Contract, contract_id)
 
 
-def list_contracts(*, session: Session, customer_id: str | None = None) -> list[Contract]:
-    query = select(Contract).order_by(Contract.id)
+def list_contracts(
+    *,
+    session: Session,
+    customer_id: str | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> list[Contract]:
+    """In id order; `after` and `limit` page through them (keyset: stable under inserts)."""
+    query = select(Contract).order_by(col(Contract.id))
     if customer_id is not None:
         query = query.where(Contract.customer_id == customer_id)
+    if after is not None:
+        query = query.where(col(Contract.id) > after)
+    if limit is not None:
+        query = query.limit(limit)
     return list(session.exec(query))
 
 

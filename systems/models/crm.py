@@ -122,6 +122,10 @@ class ContractBase(SQLModel):
     product_line: str = "default"
     owner: str = ""
     billing_interval: BillingInterval = Field(default="monthly", sa_type=sa.String)
+    # Kept as entered: a billing calendar that cannot be computed is the reader's to report.
+    alignment: str = Field(default="calendar", description="calendar or anniversary")
+    bill_cycle_day: int | None = Field(default=None, description="Day of the month periods start")
+    time_zone: str | None = Field(default=None, description="IANA zone the days are counted in")
     start_date: date
     end_date: date | None = None
     price_override: bool = False

@@ -78,8 +78,15 @@ def _customer(session: SessionDep, customer_id: str) -> CustomerPublic:
 
 
 @router.get("/contracts")
-def list_contracts(session: SessionDep, customer_id: str | None = None) -> list[ContractPublic]:
-    contracts = crm.list_contracts(session=session, customer_id=customer_id)
+def list_contracts(
+    session: SessionDep,
+    customer_id: str | None = None,
+    after: Annotated[str | None, Query(description="Page on: the contracts after this id")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000, description="At most this many")] = None,
+) -> list[ContractPublic]:
+    contracts = crm.list_contracts(
+        session=session, customer_id=customer_id, after=after, limit=limit
+    )
     return [crm.contract_public(contract) for contract in contracts]
 
 

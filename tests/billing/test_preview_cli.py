@@ -81,6 +81,30 @@ def test_milestone_example() -> None:
     assert as_json("milestone.json")["total"] == "7500.00"
 
 
+def test_activation_example_bills_the_first_days_and_the_onboarding_fee() -> None:
+    # 120 × 12/31 = 46.4516… → 46.45 for 20–31 March, plus 250.00 onboarding; usage waits.
+    invoice = as_json("activation.json")
+    assert [line["amount"] for line in invoice["lines"]] == ["250.00", "46.45"]
+    assert (invoice["period_start"], invoice["period_end"]) == ("2026-03-20", "2026-04-01")
+    assert invoice["total"] == "296.45"
+
+
+def test_an_event_preview_does_not_know_is_refused(tmp_path: Path) -> None:
+    document = json.loads((EXAMPLES / "activation.json").read_text("utf-8"))
+    document["event"] = "contract.renewed"
+    result = q2c("preview", write(tmp_path, document))
+    assert result.exit_code == 1
+    assert "event" in result.stderr
+
+
+def test_an_activation_outside_the_first_period_names_the_period(tmp_path: Path) -> None:
+    document = json.loads((EXAMPLES / "activation.json").read_text("utf-8"))
+    document["period"] = {"start": "2026-04-01", "end": "2026-05-01"}
+    result = q2c("preview", write(tmp_path, document))
+    assert result.exit_code == 1
+    assert "period.start: 2026-04-01 is not in the contract's first period" in result.stderr
+
+
 def test_leap_february_example_in_yen() -> None:
     invoice = as_json("first-period-leap-february-jpy.json")
     assert [line["amount"] for line in invoice["lines"]] == ["50000", "20000", "29000", "586"]

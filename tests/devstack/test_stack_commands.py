@@ -57,7 +57,7 @@ def test_demo_settles_every_run_as_expected_and_exits_zero(tmp_path: Path) -> No
     # It does not wait for the bank transfers, due in 30 days.
     assert time.monotonic() - started < 120
     assert (
-        "demo: 14 runs, 12 posted, 1 awaiting approval, 1 needs attention, 0 failed" in done.stdout
+        "demo: 18 runs, 16 posted, 1 awaiting approval, 1 needs attention, 0 failed" in done.stdout
     )
     rows = {":".join(row[0].split(":")[1:3]): row for row in _table_rows(done.stdout)}
     states = {key: row[3] for key, row in rows.items()}
@@ -78,7 +78,16 @@ def test_demo_settles_every_run_as_expected_and_exits_zero(tmp_path: Path) -> No
         "C-1012:cycle": "Paid",
         "C-1002:milestone": "Paid",
         "C-1016:amendment": "AwaitingPayment",
+        # docs/calendar.md's annual contract: activation, first-quarter upgrade, go-live, Q3.
+        "C-1017:activation": "AwaitingPayment",
+        "C-1017:amendment": "AwaitingPayment",
+        "C-1017:milestone": "AwaitingPayment",
+        "C-1017:cycle": "AwaitingPayment",
     }
+    # 6000 × 45/92 = 2934.78 at activation; 7500 for Q4 and 50,000 calls × 0.002 = 100 at the
+    # Q3 close; each with 19 % German VAT.
+    assert rows["C-1017:activation"][2].startswith("3492.39 EUR")
+    assert rows["C-1017:cycle"][2].startswith("9044.00 EUR")
     assert "┃ payment " in done.stdout
     assert "declined ×1 (insufficient_funds), next try" in rows["C-1003:cycle"][4]
     assert "bank transfer due" in rows["C-1014:cycle"][4]
@@ -87,16 +96,17 @@ def test_demo_settles_every_run_as_expected_and_exits_zero(tmp_path: Path) -> No
     assert "q2c%3AC-1009%3Acycle" in done.stdout  # the link to the run awaiting approval
     assert (tmp_path / "temporal.db").exists()
     # Posted: 10 cycle closes and the go-live milestone, one invoice each, and the upgrade's
-    # credit note and invoice: 13 documents. C-1014's goes over Peppol, 12 by e-mail.
-    assert "delivered: 12 e-mail(s)" in done.stdout
+    # credit note and invoice: 13 documents. C-1014's goes over Peppol, 12 by e-mail. C-1017:
+    # its activation, upgrade (credit note and invoice), go-live and Q3 close: 5 more e-mails.
+    assert "delivered: 17 e-mail(s)" in done.stdout
     assert "1 document(s) at the Peppol access point" in done.stdout
     policy = email.policy.default
     messages = [
         email.message_from_bytes(path.read_bytes(), _class=EmailMessage, policy=policy)
         for path in sorted((tmp_path / "outbox").glob("*.eml"))
     ]
-    assert len(messages) == 12
-    assert len({m["Message-ID"] for m in messages}) == 12
+    assert len(messages) == 17
+    assert len({m["Message-ID"] for m in messages}) == 17
     assert "facturen@tulip.example" not in {m["To"].addresses[0].addr_spec for m in messages}
     runner = CliRunner()
     for message in messages:

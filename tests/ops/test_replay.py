@@ -29,6 +29,9 @@ PRE_DELIVERY = HISTORIES / "pre_delivery"
 runner = CliRunner()
 MID_COLLECTION = ("dunning_reminded", "card_declined", "disputed")
 """Runs exported while collecting, days after posting (recorded on the time-skipping server)."""
+ACTIVATION_BILLING = ("activation", "first_period_amendment", "first_close_after_activation")
+"""Recorded with the activation-billing patch: C-1017's activation, then a change and the close
+inside its first quarter."""
 
 
 def _event_types(path: Path) -> list[str]:
@@ -46,18 +49,24 @@ def test_the_recorded_scenarios_are_all_there() -> None:
         "amendment",
         "awaiting_approval",
         *MID_COLLECTION,
+        *ACTIVATION_BILLING,
     }
     assert PRE_PATCH.exists()
     assert {p.stem for p in PRE_LOCAL_STEPS.glob("*.json")} == names - {
         "amendment",
         "awaiting_approval",
         *MID_COLLECTION,
+        *ACTIVATION_BILLING,
     }
     assert {p.stem for p in PRE_RUN_OUTCOMES.glob("*.json")} == names - {
         "awaiting_approval",
         *MID_COLLECTION,
+        *ACTIVATION_BILLING,
     }
-    assert {p.stem for p in PRE_DELIVERY.glob("*.json")} == names - set(MID_COLLECTION)
+    assert {p.stem for p in PRE_DELIVERY.glob("*.json")} == names - {
+        *MID_COLLECTION,
+        *ACTIVATION_BILLING,
+    }
 
 
 @pytest.mark.parametrize("path", history_files([HISTORIES]), ids=lambda p: p.stem)
@@ -414,3 +423,37 @@ async def test_a_run_needing_attention_names_its_code_in_a_search_attribute_sinc
     for path in (before, since):
         [outcome] = await replay([(path.name, load_history(path))])
         assert outcome.ok, outcome.error
+
+
+FIND_ACTIVATION = "find_activation"
+
+
+@pytest.mark.parametrize(
+    ("name", "activities"),
+    [
+        # The activation reads no usage; the change and the close ask the ERP first.
+        ("activation", [VALIDATE, HISTORY, POST, RECONCILE, DELIVER, RECORD]),
+        (
+            "first_period_amendment",
+            [VALIDATE, "fetch_contract", FIND_ACTIVATION, HISTORY, POST, POST]
+            + [RECONCILE, RECONCILE, CORRECTED, DELIVER, DELIVER, RECORD],
+        ),
+        (
+            "first_close_after_activation",
+            [VALIDATE, FIND_ACTIVATION, USAGE, HISTORY, POST, RECONCILE, DELIVER, RECORD],
+        ),
+    ],
+)
+def test_activation_billing_runs_record_their_patch_and_steps(
+    name: str, activities: list[str]
+) -> None:
+    path = HISTORIES / f"{name}.json"
+    assert _activities(path) == activities
+    assert "activation-billing" in _patches(path)
+
+
+def test_a_run_recorded_before_activation_billing_asks_the_erp_nothing() -> None:
+    for path in history_files([HISTORIES]):
+        if path.stem not in ACTIVATION_BILLING:
+            assert FIND_ACTIVATION not in _activities(path), path
+            assert "activation-billing" not in _patches(path), path

@@ -173,3 +173,30 @@ async def test_concurrent_puts_of_a_new_customer_create_it_once(client: httpx.As
     responses = await asyncio.gather(*(client.put("/crm/customers/CU-9", json=b) for b in bodies))
     assert sorted(r.status_code for r in responses) == [200] * 5 + [201]
     assert len((await client.get("/crm/customers")).json()) == 1
+
+
+async def test_contracts_are_paged_in_id_order_after_a_cursor(client: httpx.AsyncClient) -> None:
+    for contract_id in ("C-P3", "C-P1", "C-P2", "C-P4"):
+        await client.put(f"/crm/contracts/{contract_id}", json=CONTRACT)
+    first = (await client.get("/crm/contracts", params={"limit": 2})).json()
+    assert [c["id"] for c in first] == ["C-P1", "C-P2"]
+    rest = (await client.get("/crm/contracts", params={"after": "C-P2", "limit": 2})).json()
+    assert [c["id"] for c in rest] == ["C-P3", "C-P4"]
+    assert (await client.get("/crm/contracts", params={"after": "C-P4"})).json() == []
+    too_many = await client.get("/crm/contracts", params={"limit": 1001})
+    assert too_many.status_code == 422
+
+
+async def test_a_calendar_is_stored_as_entered_even_when_it_cannot_be_computed(
+    client: httpx.AsyncClient,
+) -> None:
+    # The CRM is another company's system: it keeps a bill-cycle day 0 or an unknown zone,
+    # and q2c's calendar reports them (billing.calendar_due).
+    odd = CONTRACT | {"alignment": "anniversary", "bill_cycle_day": 0, "time_zone": "Mars/Base"}
+    assert (await client.put("/crm/contracts/C-ODD", json=odd)).status_code == 201
+    body = (await client.get("/crm/contracts/C-ODD")).json()
+    assert (body["alignment"], body["bill_cycle_day"], body["time_zone"]) == (
+        "anniversary",
+        0,
+        "Mars/Base",
+    )

@@ -1,0 +1,107 @@
+"""Which billing calendar a contract follows, and which of its periods closes on a day.
+
+Read from the CRM's contract as it comes (a mapping), because a contract whose calendar
+cannot be computed (a bill-cycle day 0, an unknown time zone, an end before its start) must
+be skipped with its reason, not refused with the rest of the page.
+
+A period closes on the day it ends (`period_end` is exclusive): the close of
+`[period start, day)` fires on `day`. A contract that ends inside a period is closed on its
+`end_date` for `[period start, end_date)`, and not again when that period ends.
+"""
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from billing.periods import Alignment, BillingCalendar, BillingInterval
+from schemas.calendar import CalendarKey, DuePeriod, Skipped
+
+_INTERVALS = get_args(BillingInterval)
+_ALIGNMENTS = get_args(Alignment)
+_DAY = timedelta(days=1)
+
+
+def known_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def calendar_of(contract: Mapping[str, Any], *, default_time_zone: str) -> CalendarKey | Skipped:
+    """The contract's billing calendar, or why it has none."""
+    contract_id = str(contract.get("id", ""))
+
+    def skip(field: str, reason: str) -> Skipped:
+        return Skipped(contract_id=contract_id, field=field, reason=reason)
+
+    interval = contract.get("billing_interval") or "monthly"
+    if interval not in _INTERVALS:
+        return skip("billing_interval", f"{interval!r} is not one of {', '.join(_INTERVALS)}")
+    alignment = contract.get("alignment") or "calendar"
+    if alignment not in _ALIGNMENTS:
+        return skip("alignment", f"{alignment!r} is not one of {', '.join(_ALIGNMENTS)}")
+    try:
+        start = date.fromisoformat(str(contract.get("start_date")))
+    except ValueError:
+        return skip("start_date", f"{contract.get('start_date')!r} is not a date")
+    end = contract.get("end_date")
+    if end is not None:
+        try:
+            end_day = date.fromisoformat(str(end))
+        except ValueError:
+            return skip("end_date", f"{end!r} is not a date")
+        if end_day < start:
+            return skip("end_date", f"{end_day} is before start_date {start}")
+    day = contract.get("bill_cycle_day")
+    if day is None:
+        day = 1 if alignment == "calendar" else start.day
+    if not isinstance(day, int) or isinstance(day, bool) or not 1 <= day <= 31:
+        return skip("bill_cycle_day", f"{day!r} is not a day of the month (1–31)")
+    zone = contract.get("time_zone") or default_time_zone
+    if not isinstance(zone, str) or not known_time_zone(zone):
+        return skip("time_zone", f"unknown time zone {zone!r}")
+    return CalendarKey(interval=interval, alignment=alignment, bill_cycle_day=day, time_zone=zone)
+
+
+def due_period(contract: Mapping[str, Any], calendar: CalendarKey, day: date) -> DuePeriod | None:
+    """The contract's period that closes on `day`, if any (`calendar` is the contract's)."""
+    start = date.fromisoformat(str(contract["start_date"]))
+    raw_end = contract.get("end_date")
+    end = date.fromisoformat(str(raw_end)) if raw_end is not None else None
+    if day <= start:
+        return None
+    periods = BillingCalendar.for_contract(
+        interval=calendar.interval,
+        alignment=calendar.alignment,
+        start_date=start,
+        bill_cycle_day=calendar.bill_cycle_day,
+    )
+    closing = periods.containing(day - _DAY)
+    contract_id = str(contract["id"])
+    if end is not None and end == day and closing.end != day:
+        # Terminated inside the period: its last, partial close.
+        return DuePeriod(contract_id=contract_id, period_start=closing.start, period_end=end)
+    if closing.end != day:
+        return None
+    if end is not None and end < day:
+        return None  # ended earlier: closed on its end_date, or before this period
+    return DuePeriod(contract_id=contract_id, period_start=closing.start, period_end=day)
+
+
+def fire_months(calendar: CalendarKey) -> list[int]:
+    """The months a calendar's periods can end in: calendar-aligned quarters and years end
+    in fixed months; anniversary periods in any (each contract's start decides)."""
+    if calendar.alignment == "anniversary" or calendar.interval == "monthly":
+        return list(range(1, 13))
+    return [1, 4, 7, 10] if calendar.interval == "quarterly" else [1]
+
+
+def fire_days(calendar: CalendarKey) -> tuple[int, int]:
+    """The days of the month a calendar fires on, as a range: a bill-cycle day past the 28th
+    falls on a shorter month's last day, so such a calendar fires on each of the 28th–31st
+    and the fan-out finds which of them ends a period."""
+    day = calendar.bill_cycle_day
+    return (day, day) if day <= 28 else (28, 31)

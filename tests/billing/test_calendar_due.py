@@ -1,0 +1,140 @@
+"""Which calendar a CRM contract follows, and which period closes on a day (hand-counted)."""
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from billing.calendar_due import calendar_of, due_period, fire_days, fire_months
+from schemas.calendar import CalendarKey, DuePeriod, Skipped
+
+BERLIN = "Europe/Berlin"
+
+
+def crm(**fields: Any) -> dict[str, Any]:
+    contract: dict[str, Any] = {
+        "id": "C-CAL",
+        "billing_interval": "monthly",
+        "start_date": "2026-01-01",
+        "end_date": None,
+    }
+    contract.update(fields)
+    return contract
+
+
+def key_of(contract: dict[str, Any]) -> CalendarKey:
+    found = calendar_of(contract, default_time_zone=BERLIN)
+    assert isinstance(found, CalendarKey), found
+    return found
+
+
+def due(contract: dict[str, Any], day: date) -> tuple[date, date] | None:
+    period = due_period(contract, key_of(contract), day)
+    return None if period is None else (period.period_start, period.period_end)
+
+
+def test_a_contract_without_calendar_fields_follows_calendar_months_on_the_first() -> None:
+    assert key_of(crm()) == CalendarKey(
+        interval="monthly", alignment="calendar", bill_cycle_day=1, time_zone=BERLIN
+    )
+    assert key_of(crm()).schedule_id == "q2c-calendar-monthly-calendar-day1-Europe_Berlin"
+
+
+def test_an_anniversary_contract_bills_on_its_start_day() -> None:
+    key = key_of(crm(alignment="anniversary", start_date="2026-03-20"))
+    assert (key.alignment, key.bill_cycle_day) == ("anniversary", 20)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"bill_cycle_day": 0}, "bill_cycle_day", "0 is not a day of the month"),
+        ({"bill_cycle_day": 32}, "bill_cycle_day", "32 is not a day of the month"),
+        ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "unknown time zone 'Mars/Olympus_Mons'"),
+        ({"end_date": "2025-12-31"}, "end_date", "2025-12-31 is before start_date 2026-01-01"),
+        ({"billing_interval": "weekly"}, "billing_interval", "'weekly' is not one of"),
+        ({"alignment": "lunar"}, "alignment", "'lunar' is not one of"),
+        ({"start_date": "soon"}, "start_date", "'soon' is not a date"),
+    ],
+)
+def test_a_calendar_that_cannot_be_computed_is_skipped_with_its_reason(
+    fields: dict[str, Any], field: str, words: str
+) -> None:
+    found = calendar_of(crm(**fields), default_time_zone=BERLIN)
+    assert isinstance(found, Skipped)
+    assert (found.contract_id, found.field) == ("C-CAL", field)
+    assert words in found.reason
+
+
+def test_a_month_closes_on_the_first_of_the_next() -> None:
+    assert due(crm(), date(2026, 11, 1)) == (date(2026, 10, 1), date(2026, 11, 1))
+    assert due(crm(), date(2026, 10, 31)) is None
+    # Started on 20 October: its first close covers October (rating prorates the days).
+    assert due(crm(start_date="2026-10-20"), date(2026, 11, 1)) == (
+        date(2026, 10, 1),
+        date(2026, 11, 1),
+    )
+    assert due(crm(start_date="2026-11-01"), date(2026, 11, 1)) is None
+
+
+def test_calendar_quarters_close_in_january_april_july_and_october() -> None:
+    quarterly = crm(billing_interval="quarterly", start_date="2026-08-17")
+    assert due(quarterly, date(2026, 10, 1)) == (date(2026, 7, 1), date(2026, 10, 1))
+    assert due(quarterly, date(2026, 11, 1)) is None
+    assert fire_months(key_of(quarterly)) == [1, 4, 7, 10]
+    assert fire_months(key_of(crm(billing_interval="annual"))) == [1]
+
+
+def test_day_31_falls_on_the_last_day_of_short_months_and_of_a_leap_february() -> None:
+    contract = crm(alignment="anniversary", start_date="2028-01-31")
+    assert due(contract, date(2028, 2, 28)) is None
+    assert due(contract, date(2028, 2, 29)) == (date(2028, 1, 31), date(2028, 2, 29))
+    assert due(contract, date(2028, 3, 31)) == (date(2028, 2, 29), date(2028, 3, 31))
+    assert due(contract, date(2028, 4, 30)) == (date(2028, 3, 31), date(2028, 4, 30))
+    assert fire_days(key_of(contract)) == (28, 31)
+    assert fire_days(key_of(crm())) == (1, 1)
+
+
+def test_a_termination_closes_the_partial_period_on_its_end_date_and_not_again() -> None:
+    ended = crm(end_date="2026-10-16")
+    assert due(ended, date(2026, 10, 16)) == (date(2026, 10, 1), date(2026, 10, 16))
+    assert due(ended, date(2026, 11, 1)) is None
+    # Ending on a period's last day: the period closes as usual, once.
+    on_boundary = crm(end_date="2026-11-01")
+    assert due(on_boundary, date(2026, 11, 1)) == (date(2026, 10, 1), date(2026, 11, 1))
+    assert due(on_boundary, date(2026, 12, 1)) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.dates(min_value=date(2026, 1, 1), max_value=date(2028, 12, 31)),
+    interval=st.sampled_from(["monthly", "quarterly", "annual"]),
+    alignment=st.sampled_from(["calendar", "anniversary"]),
+    length=st.integers(min_value=1, max_value=900),
+)
+def test_every_active_day_is_closed_exactly_once(
+    start: date, interval: str, alignment: str, length: int
+) -> None:
+    # Fire every day for two and a half years: the closed periods tile the active days.
+    end = start + timedelta(days=length)
+    contract = crm(
+        billing_interval=interval,
+        alignment=alignment,
+        start_date=start.isoformat(),
+        end_date=end.isoformat(),
+    )
+    key = key_of(contract)
+    closed: list[DuePeriod] = []
+    day = start
+    while day <= end + timedelta(days=400):
+        found = due_period(contract, key, day)
+        if found is not None:
+            closed.append(found)
+        day += timedelta(days=1)
+    days: list[date] = []
+    for period in closed:
+        lo, hi = max(period.period_start, start), min(period.period_end, end)
+        days += [lo + timedelta(days=i) for i in range((hi - lo).days)]
+    assert days == [start + timedelta(days=i) for i in range(length)]
