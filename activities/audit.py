@@ -30,6 +30,7 @@ SYSTEM_OF_STEP: dict[str, str] = {
     Step.RECEIVED: "q2c",
     Step.APPROVAL: "approver",
     Step.OUTCOME: "q2c",
+    Step.DISPUTE: "customer",
 }
 """Which system each step talks to (an activity by its type); q2c itself for any other."""
 
@@ -61,6 +62,8 @@ class AuditActivities:
         suffix = str(input.step)
         if input.step is not Step.OUTCOME:
             suffix = f"{input.step}/{input.outcome}/{input.decided_by}"
+        if input.occurrence:
+            suffix += f"/{input.occurrence}"
         handoff = Handoff(
             key=f"{info.workflow_id}/{info.workflow_run_id}/{suffix}",
             workflow_id=info.workflow_id or "",

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.erp import ErpActivities
     from activities.payments import PaymentActivities
     from activities.routing import RoutingActivities
+    from schemas.audit import HandoffInput, Outcome, Step
     from schemas.collection import (
         AnswerOutcome,
         CashEntry,
@@ -66,7 +67,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.runs import RunDocument, RunState
     from schemas.steps import NotifyInput, PostInvoiceInput, ReconcileInput
     from workflows.approval import ApprovalWait
-    from workflows.calls import CALL_TIMEOUT, RETRY, NeedsAttention, call
+    from workflows.calls import CALL_TIMEOUT, RETRY, NeedsAttention, call, record
     from workflows.run_view import RunView
     from workflows.signals import read_signal, received, refuse
 
@@ -74,6 +75,9 @@ RECORD_PAYMENT = "record_payment"
 DISPUTE = "dispute"
 RESOLVE_DISPUTE = "resolve_dispute"
 """The run's signal and update names (the intake sends the first two)."""
+DISPUTE_AUDIT = "dispute-audit"
+"""Patch id: each dispute opened is recorded in the audit trail (the report's dispute rate);
+runs that opened one before it recorded nothing there."""
 ZERO = Decimal(0)
 BEST_EFFORT = RetryPolicy(maximum_attempts=5, initial_interval=timedelta(seconds=2))
 
@@ -615,7 +619,7 @@ class CollectionWait:
 
     # Disputes ------------------------------------------------------------------------------
 
-    def _open_dispute(self, reason: str, *, by: str, reference: str) -> CollectionAnswer:
+    async def _open_dispute(self, reason: str, *, by: str, reference: str) -> CollectionAnswer:
         progress = self.progress
         if progress.dispute is not None:
             return self._answer("noted", f"already disputed since {progress.dispute.opened_at}")
@@ -625,6 +629,18 @@ class CollectionWait:
         progress.disputes += 1
         self._show()
         self._note("dispute_opened", detail=f"{reason}" + (f" (by {by})" if by else ""))
+        if workflow.patched(DISPUTE_AUDIT):
+            await record(
+                self._view,
+                HandoffInput(
+                    step=Step.DISPUTE,
+                    outcome=Outcome.DISPUTED,
+                    decided_by=by,
+                    at=workflow.now(),
+                    detail=(f"{reference}: " if reference else "") + reason,
+                    occurrence=progress.disputes,
+                ),
+            )
         return self._answer("applied", "dispute opened: dunning paused")
 
     def _resume(self) -> None:
@@ -774,9 +790,9 @@ class CollectionWait:
             )
             return self._answer("noted", "refund noted")
         if isinstance(body, DisputeNotice):
-            return self._open_dispute(body.reason, by=body.by, reference="")
+            return await self._open_dispute(body.reason, by=body.by, reference="")
         if isinstance(body, DisputeOpened):
-            return self._open_dispute(body.reason, by="provider", reference=body.dispute_id)
+            return await self._open_dispute(body.reason, by="provider", reference=body.dispute_id)
         if isinstance(body, DisputeClosed):
             if body.outcome == "won":
                 resolution = DisputeResolution(outcome="upheld", by="provider")
