@@ -7,6 +7,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -102,7 +103,7 @@ async def test_a_termination_settles_refunded_and_its_documents_name_the_invoice
     collection = result.collection
     assert collection is not None
     # Nothing to collect: the whole credit stays with the customer.
-    assert (collection.amount_due, collection.credit_balance) == (0, note.invoice.total)
+    assert (collection.amount_due, collection.credit_balance) == (Decimal(0), note.invoice.total)
     assert [e.action for e in collection.timeline] == ["credit_balance"]
     assert collection.card_attempts == 0
     intents = await _get(own, "/payments/payment_intents", customer=customer_id)
