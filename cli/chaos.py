@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from devstack.chaos import MAX_RUNS, ChaosPlan, ChaosReport, run_chaos
+from devstack.chaos import FINDING_KINDS, MAX_RUNS, ChaosPlan, ChaosReport, run_chaos
 
 out = Console()
 err = Console(stderr=True)
@@ -21,7 +21,12 @@ def _print(report: ChaosReport) -> None:
     out.print(
         f"[bold]q2c chaos[/]: {plan.runs} runs, {plan.kill_worker} worker kill(s), "
         f"{plan.restart_server} server restart(s), ERP fault rate {plan.erp_fault_rate:g}, "
-        f"seed {plan.seed}",
+        + (
+            f"payment provider fault rate {plan.payments_fault_rate:g}, "
+            if plan.collect
+            else "no collection, "
+        )
+        + f"seed {plan.seed}",
         highlight=False,
     )
     actions = Table(title="What it did")
@@ -36,9 +41,12 @@ def _print(report: ChaosReport) -> None:
     found.add_row("runs fired", str(report.runs))
     found.add_row("runs posted", str(report.posted))
     found.add_row("ERP postings", str(report.postings))
+    if plan.collect:
+        found.add_row("runs paid", str(report.paid))
+        found.add_row("charges at the provider", str(report.charges))
+        found.add_row("ERP cash postings", str(report.cash_postings))
     found.add_row("journal debits / credits", f"{report.debits} / {report.credits}")
-    kinds = ("not_posted", "missing", "duplicate", "mismatch", "unbalanced", "unexpected")
-    for kind in kinds:
+    for kind in FINDING_KINDS:
         count = sum(1 for f in report.findings if f.kind == kind)
         found.add_row(kind.replace("_", " "), f"[red]{count}[/]" if count else "0")
     found.add_row("seconds", f"{report.seconds:g}")
@@ -61,6 +69,14 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             0.2, "--erp-fault-rate", help="Share of ERP calls that fail, throttle or lose"
         ),
         latency_ms: int = typer.Option(0, "--latency-ms", help="Added ERP latency"),
+        payments_fault_rate: float = typer.Option(
+            0.2,
+            "--payments-fault-rate",
+            help="Share of payment provider calls that fail, throttle or lose their answer",
+        ),
+        collect: bool = typer.Option(
+            True, "--collect/--no-collect", help="Go on into collection and check the cash"
+        ),
         seed: int = typer.Option(7, "--seed", help="Seeds the fault timing and the ERP faults"),
         timeout: float = typer.Option(300.0, "--timeout", help="Give up waiting after (s)"),
         home: Path | None = typer.Option(
@@ -69,8 +85,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
     ) -> None:
         """Fire runs while the worker is killed, the server restarts and the ERP misbehaves;
-        then check the ERP: exactly one posting per run, equal to its invoice, balanced.
-        Exits 1 on any loss, duplicate or mismatch."""
+        then check the ERP: exactly one posting per run, equal to its invoice, balanced; and
+        (with --collect) the cash: each run paid, charged once at the payment provider, each
+        payment applied once in the ERP. Exits 1 on any loss, duplicate or mismatch."""
         try:
             plan = ChaosPlan(
                 runs=runs,
@@ -78,6 +95,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
                 restart_server=restart_server,
                 erp_fault_rate=erp_fault_rate,
                 latency_ms=latency_ms,
+                payments_fault_rate=payments_fault_rate,
+                collect=collect,
                 seed=seed,
                 timeout=timeout,
             )
