@@ -426,12 +426,3 @@ async def test_the_cash_patches_are_recorded_and_the_runs_from_before_them_repla
         assert patch not in _patch_ids(HISTORIES / f"{before}.json")
         [outcome] = await replay([(before, load_history(HISTORIES / f"{before}.json"))])
         assert outcome.ok, outcome.error
-
-
-def _activities(path: Path) -> list[str]:
-    history = json.loads(path.read_text())
-    return [
-        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
-        for e in history["events"]
-        if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
-    ]
