@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
 from devstack.bench.memory import peak_rss_mib, rss_mib
 from devstack.stack import DevStack, Ports
@@ -85,15 +86,25 @@ async def wait_count(
     began = time.monotonic()
     told = began
     while time.monotonic() < deadline:
-        got = (await client.count_workflows(query)).count
+        got = await count(client, query)
         if got >= want:
             return
         if time.monotonic() - told >= PROGRESS_SECONDS:
             told = time.monotonic()
             say(f"{got} of {want} after {told - began:.0f} s; worker RSS {rss_text(pid)}")
         await asyncio.sleep(1)
-    got = (await client.count_workflows(query)).count
+    got = await count(client, query)
     raise RuntimeError(f"only {got} of {want} runs reached {query!r} in {timeout:.0f}s")
+
+
+async def count(client: Client, query: str) -> int:
+    """Visibility's count; a loaded dev server may time a count out, so ask again."""
+    for _ in range(10):
+        try:
+            return (await client.count_workflows(query)).count
+        except RPCError:
+            await asyncio.sleep(2)
+    return (await client.count_workflows(query)).count
 
 
 def rss_text(pid: int) -> str:
@@ -117,7 +128,7 @@ async def start_paced(
     began = told = time.monotonic()
     started = 0
     while started < runs:
-        arrived = (await client.count_workflows(waiting)).count
+        arrived = await count(client, waiting)
         batch = min(runs - started, in_flight - (started - arrived))
         if batch > 0:
             await asyncio.gather(*(start(started + i) for i in range(batch)))

@@ -13,10 +13,12 @@ import asyncio
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from devstack.bench.approvals import PERIODS, Say, rss_text, start_paced, wait_count
 from devstack.bench.memory import peak_rss_mib, rss_mib
@@ -63,13 +65,23 @@ async def _drive(
     state = sa.Q2C_STATUS.name
     waiting = f'{state} = "{RunState.AWAITING_PAYMENT.value}" AND WorkflowId STARTS_WITH "{prefix}"'
 
-    def start(index: int) -> Awaitable[object]:
-        return client.start_workflow(
-            QuoteToCashWorkflow.run,
-            RunInput(event=_event(index), collect=True),
-            id=f"{prefix}-{index}",
-            task_queue=TASK_QUEUE,
-        )
+    async def start(index: int) -> None:
+        # A loaded server may time a start out after taking it: the same id makes the
+        # retry safe (it is then already started).
+        for _ in range(5):
+            try:
+                await client.start_workflow(
+                    QuoteToCashWorkflow.run,
+                    RunInput(event=_event(index), collect=True),
+                    id=f"{prefix}-{index}",
+                    task_queue=TASK_QUEUE,
+                )
+                return
+            except WorkflowAlreadyStartedError:
+                return
+            except RPCError:
+                await asyncio.sleep(2)
+        raise RuntimeError(f"{prefix}-{index}: the start kept timing out")
 
     began = time.monotonic()
     await start_paced(
