@@ -172,6 +172,7 @@ def test_a_small_chaos_run_posts_and_collects_every_run_exactly_once(tmp_path: P
     # own), hence 120 s more than the posting alone needs.
     args += ["--payments-fault-rate", "0.3"]
     result = CliRunner().invoke(build_app(), args)
+    assert result.output.strip(), f"no report: {result.exception!r}"
     report = json.loads(result.output)
     assert result.exit_code == 0, report["findings"]
     assert report["ok"] and report["findings"] == []
