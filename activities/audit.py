@@ -30,6 +30,7 @@ SYSTEM_OF_STEP: dict[str, str] = {
     Step.RECEIVED: "q2c",
     Step.APPROVAL: "approver",
     Step.OUTCOME: "q2c",
+    Step.DISPUTE: "customer",
 }
 """Which system each step talks to (an activity by its type); q2c itself for any other."""
 
@@ -57,10 +58,13 @@ class AuditActivities:
     async def record_handoff(self, input: HandoffInput) -> None:
         info = activity.info()
         at = input.at or datetime.now(UTC)
-        # One row per decision per run (its workflow id), however often this is retried or
-        # the run reset; one outcome per execution, so a reset run's outcomes all stay on
-        # record and the report takes the latest (ops/report/figures.py).
+        # One row per decision per run (its workflow id, and the occurrence for a step a run
+        # may take more than once), however often this is retried or the run reset; one
+        # outcome per execution, so a reset run's outcomes all stay on record and the report
+        # takes the latest (ops/report/figures.py).
         key = f"{info.workflow_id}/{input.step}/{input.outcome}/{input.decided_by}"
+        if input.occurrence:
+            key += f"/{input.occurrence}"
         if input.step is Step.OUTCOME:
             key = f"{info.workflow_id}/{info.workflow_run_id}/{input.step}"
         handoff = Handoff(

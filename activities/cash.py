@@ -52,6 +52,11 @@ class CashActivities:
     async def post_write_off(self, input: CashPostingInput) -> CashPostingResult:
         return await self._post("write_off", input)
 
+    @activity.defn
+    async def apply_credit_note(self, input: CashPostingInput) -> CashPostingResult:
+        """Apply a posted credit note (`reference`, its ERP number) to the invoice."""
+        return await self._post("credit_application", input)
+
     async def _post(self, kind: CashKind, input: CashPostingInput) -> CashPostingResult:
         key = cash_posting_key(input.run_id, kind, input.reference)
         body = {

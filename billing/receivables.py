@@ -1,7 +1,8 @@
 """Receivables figures over a period, per currency, from the documents and what settled them.
 
 All figures are as of the end of a day: an item's open amount on day d is its total less the
-payments, credits and write-offs dated on or before d. For a period [start, end] (both days
+payments, credits and write-offs dated on or before d, plus the refunds of its payments dated
+on or before d (a refunded payment is owed again). For a period [start, end] (both days
 included, n days):
 
 - beginning receivables B: open at the end of the day before `start`;
@@ -35,7 +36,7 @@ ZERO = Decimal(0)
 
 class ItemEvent(BaseModel):
     on: date
-    kind: Literal["payment", "credit", "write_off"]
+    kind: Literal["payment", "credit", "write_off", "refund"]
     amount: Amount = Field(gt=0)
 
 
@@ -59,7 +60,10 @@ class ReceivableItem(BaseModel):
         """Still owed at the end of `day`; nothing before the item was issued."""
         if self.issued_on > day:
             return ZERO
-        settled = sum((e.amount for e in self.events if e.on <= day), ZERO)
+        settled = sum(
+            (-e.amount if e.kind == "refund" else e.amount for e in self.events if e.on <= day),
+            ZERO,
+        )
         return max(self.total - settled, ZERO)
 
 

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from devstack.chaos import MAX_RUNS, ChaosPlan, ChaosReport, run_chaos
+from devstack.chaos import FINDING_KINDS, MAX_RUNS, ChaosPlan, ChaosReport, run_chaos
 
 out = Console()
 err = Console(stderr=True)
@@ -21,7 +21,13 @@ def _print(report: ChaosReport) -> None:
     out.print(
         f"[bold]q2c chaos[/]: {plan.runs} runs, {plan.kill_worker} worker kill(s), "
         f"{plan.restart_server} server restart(s), {plan.reset} reset(s), "
-        f"ERP fault rate {plan.erp_fault_rate:g}, seed {plan.seed}",
+        f"ERP fault rate {plan.erp_fault_rate:g}, "
+        + (
+            f"payment provider fault rate {plan.payments_fault_rate:g}, "
+            if plan.collect
+            else "no collection, "
+        )
+        + f"seed {plan.seed}",
         highlight=False,
     )
     actions = Table(title="What it did")
@@ -38,11 +44,12 @@ def _print(report: ChaosReport) -> None:
     found.add_row("ERP postings", str(report.postings))
     found.add_row("runs reset", str(report.reset))
     found.add_row("report: runs / posted", f"{report.report_runs} / {report.report_posted}")
+    if plan.collect:
+        found.add_row("runs paid", str(report.paid))
+        found.add_row("charges at the provider", str(report.charges))
+        found.add_row("ERP cash postings", str(report.cash_postings))
     found.add_row("journal debits / credits", f"{report.debits} / {report.credits}")
-    kinds = (
-        "not_posted", "missing", "duplicate", "mismatch", "unbalanced", "unexpected", "miscounted"
-    )  # fmt: skip
-    for kind in kinds:
+    for kind in FINDING_KINDS:
         count = sum(1 for f in report.findings if f.kind == kind)
         found.add_row(kind.replace("_", " "), f"[red]{count}[/]" if count else "0")
     found.add_row("seconds", f"{report.seconds:g}")
@@ -65,6 +72,14 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             0.2, "--erp-fault-rate", help="Share of ERP calls that fail, throttle or lose"
         ),
         latency_ms: int = typer.Option(0, "--latency-ms", help="Added ERP latency"),
+        payments_fault_rate: float = typer.Option(
+            0.2,
+            "--payments-fault-rate",
+            help="Share of payment provider calls that fail, throttle or lose their answer",
+        ),
+        collect: bool = typer.Option(
+            True, "--collect/--no-collect", help="Go on into collection and check the cash"
+        ),
         seed: int = typer.Option(7, "--seed", help="Seeds the fault timing and the ERP faults"),
         timeout: float = typer.Option(300.0, "--timeout", help="Give up waiting after (s)"),
         reset: int = typer.Option(
@@ -77,8 +92,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     ) -> None:
         """Fire runs while the worker is killed, the server restarts, the ERP misbehaves and
         posted runs are reset; then check the ERP: exactly one posting per run, equal to its
-        invoice, balanced; and the report's counts. Exits 1 on any loss, duplicate, mismatch
-        or miscount."""
+        invoice, balanced; the report's counts; and (with --collect) the cash: each run paid,
+        charged once at the payment provider, each payment applied once in the ERP. Exits 1 on
+        any loss, duplicate, mismatch or miscount."""
         try:
             plan = ChaosPlan(
                 runs=runs,
@@ -86,6 +102,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
                 restart_server=restart_server,
                 erp_fault_rate=erp_fault_rate,
                 latency_ms=latency_ms,
+                payments_fault_rate=payments_fault_rate,
+                collect=collect,
                 seed=seed,
                 timeout=timeout,
                 reset=reset,

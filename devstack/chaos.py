@@ -7,6 +7,10 @@ their first workflow task, as an engineer resets them, and run again. Afterwards
 read back: every run posted exactly once, each posting equal to its run's invoice, debits
 equal credits; and the report from the audit trail counts each run once. Any loss,
 duplicate, mismatch or miscount is a finding.
+
+With `collect` (the default) the runs go on into collection and are paid under faults of the
+payment provider too; the provider and the ERP's cash postings are then read back as well:
+no double charge, no double application, every run paid (devstack/chaos_cash.py).
 """
 
 import asyncio
@@ -19,13 +23,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import httpx
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError
 
 from activities.erp import compare_posting
+from devstack import chaos_cash
 from devstack.histories import next_approver
 from devstack.pollers import wait_for_pollers
 from devstack.resets import reset_run
@@ -47,11 +56,23 @@ MONTHS = range(1, 13)
 MAX_RUNS = len(CONTRACTS) * len(MONTHS)
 
 FindingKind = Literal[
-    "not_posted", "missing", "duplicate", "mismatch", "unbalanced", "unexpected", "miscounted"
+    "not_posted",
+    "missing",
+    "duplicate",
+    "mismatch",
+    "unbalanced",
+    "unexpected",
+    "miscounted",
+    "double_charge",
+    "double_application",
+    "cash_mismatch",
+    "not_paid",
 ]
+FINDING_KINDS: tuple[FindingKind, ...] = get_args(FindingKind)
 
-POSTED_STATES = frozenset({RunState.POSTED, RunState.DELIVERED})
-"""A run that posted: delivered since the delivery phase, `Posted` before it."""
+POSTED_STATES = frozenset({RunState.POSTED, RunState.DELIVERED, RunState.PAID})
+"""A run that posted: delivered since the delivery phase, `Posted` before it, `Paid` when it
+went on to collect its money."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +82,8 @@ class ChaosPlan:
     restart_server: int = 1
     erp_fault_rate: float = 0.2
     latency_ms: int = 0
+    payments_fault_rate: float = 0.2
+    collect: bool = True
     seed: int = 7
     timeout: float = 180.0
     reset: int = 0
@@ -75,6 +98,8 @@ class ChaosPlan:
             raise ValueError(f"reset: must be between 0 and the runs ({self.runs})")
         if not 0 <= self.erp_fault_rate <= 1:
             raise ValueError("erp_fault_rate: must be between 0 and 1")
+        if not 0 <= self.payments_fault_rate <= 1:
+            raise ValueError("payments_fault_rate: must be between 0 and 1")
         if self.latency_ms < 0:
             raise ValueError("latency_ms: must not be negative")
 
@@ -89,6 +114,17 @@ class ChaosPlan:
             "drop_response_rate": self.erp_fault_rate,
             "latency_ms": self.latency_ms,
             "seed": self.seed,
+        }
+
+    def payments_rule(self) -> dict[str, object]:
+        """The provider fails, throttles and charges without answering, like the ERP."""
+        return {
+            "system": "payments",
+            "error_rate": self.payments_fault_rate / 2,
+            "throttle_rate": self.payments_fault_rate / 2,
+            "retry_after_seconds": 1,
+            "drop_response_rate": self.payments_fault_rate,
+            "seed": self.seed + 1,
         }
 
 
@@ -115,6 +151,9 @@ class ChaosReport:
     reset: int = 0
     report_runs: int = 0
     report_posted: int = 0
+    paid: int = 0
+    charges: int = 0
+    cash_postings: int = 0
     debits: Decimal = Decimal(0)
     credits: Decimal = Decimal(0)
     seconds: float = 0.0
@@ -265,7 +304,8 @@ class _Stack:
 
 
 async def _result(client: Client, workflow_id: str, deadline: float) -> RunStatus | None:
-    """The run's result, through server restarts; approves a run that waits for a person."""
+    """The run's result, through server restarts; approves a run that waits for a person,
+    and pays one that waits for a bank transfer."""
     handle = run_handle(client, workflow_id)
     while time.monotonic() < deadline:
         try:
@@ -275,9 +315,16 @@ async def _result(client: Client, workflow_id: str, deadline: float) -> RunStatu
                     verdict="approve", approver=next_approver(status), comment="chaos run"
                 )
                 await handle.execute_update("decide", decision, result_type=RunStatus)
+            if status.state.collecting:
+                await chaos_cash.pay_by_transfer(handle, status)
             if status.state.settled:
                 return await handle.result()
-        except (RPCError, RuntimeError, WorkflowUpdateFailedError):
+        except (
+            RPCError,
+            RuntimeError,
+            WorkflowUpdateFailedError,
+            WorkflowUpdateRPCTimeoutOrCancelledError,
+        ):
             pass  # server restarting, worker gone, or the decision refused: ask again
         await asyncio.sleep(1.0)
     return None
@@ -356,13 +403,21 @@ async def run_chaos(plan: ChaosPlan, *, home: Path) -> ChaosReport:
     chaos = _Stack(stack, started=started)
     try:
         async with stack.systems_client() as http:
+            if plan.collect:
+                charged = await chaos_cash.prepare(http, CONTRACTS)
+                chaos.record(f"net-0 terms, paying cards: {', '.join(charged)}")
+                rule = plan.payments_rule()
+                (await http.put("/admin/faults", json=rule)).raise_for_status()
+                chaos.record(f"payment provider faults on: {rule}")
             (await http.put("/admin/faults", json=plan.fault_rule())).raise_for_status()
             chaos.record(f"ERP faults on: {plan.fault_rule()}")
             # The server restarts on purpose: its retried calls are not worth a warning each.
             client = await stack.connect(runtime=quiet_runtime())
-            # Up to posting and delivery: the exactly-once check reads finished runs.
+            # Up to delivery, or on to cash: the exactly-once check reads finished runs.
             ids = [
-                (await start_run(client, event, task_queue=TASK_QUEUE, collect=False)).workflow_id
+                (
+                    await start_run(client, event, task_queue=TASK_QUEUE, collect=plan.collect)
+                ).workflow_id
                 for event in chaos_events(plan.runs)
             ]
             chaos.record(f"{len(ids)} runs started")
@@ -381,6 +436,8 @@ async def run_chaos(plan: ChaosPlan, *, home: Path) -> ChaosReport:
             reset = await _reset_posted(chaos, client, statuses, plan, deadline)
             (await http.delete("/admin/faults")).raise_for_status()
             postings, report.debits, report.credits = await _read_erp(http)
+            customers = [s.customer_id for s in statuses.values() if s and s.customer_id]
+            intents, cash = await chaos_cash.read_cash(http, customers)
     finally:
         await asyncio.to_thread(stack.stop)
     report.actions = chaos.actions
@@ -396,5 +453,14 @@ async def run_chaos(plan: ChaosPlan, *, home: Path) -> ChaosReport:
     report.findings += count_check(
         statuses, counted_runs=figures.runs, counted_posted=figures.posted
     )
+    report.paid = sum(1 for s in statuses.values() if s and s.state is RunState.PAID)
+    report.charges = sum(1 for i in intents if i.status == "succeeded")
+    report.cash_postings = len(cash)
+    report.findings += [
+        Finding(kind=kind, key=key, detail=detail)  # type: ignore[arg-type]
+        for kind, key, detail in chaos_cash.check_cash(
+            runs=statuses, intents=intents, postings=cash
+        )
+    ]
     report.seconds = round(time.monotonic() - started, 1)
     return report

@@ -11,8 +11,9 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle
@@ -21,7 +22,14 @@ from temporalio.testing import WorkflowEnvironment
 from devstack.stack import DevStack, Ports, temporal_binary
 from devstack.timeskip import time_skipping_worker
 from schemas.approvals import Decision
-from schemas.collection import CollectionAnswer, DisputeNotice, RaiseDispute
+from schemas.collection import (
+    CollectionAnswer,
+    DisputeNotice,
+    DisputeResolution,
+    PaymentNotice,
+    RaiseDispute,
+    RecordPayment,
+)
 from schemas.events import BillingCycleClosed, ContractAmended, ContractEvent
 from schemas.runs import RunState, RunStatus
 from starters.events import activated, amended, cycle_closed, month
@@ -171,6 +179,61 @@ async def _disputed(env: WorkflowEnvironment, handle: Handle) -> None:  # noqa: 
     await _until(handle, lambda s: s.state is RunState.DISPUTED, "the dispute")
 
 
+async def _dispute_credited(env: WorkflowEnvironment, handle: Handle) -> None:  # noqa: ARG001
+    """Disputed, then credited in part: the credit note posted, applied to the invoice in the
+    ERP and delivered; the rest waits for payment."""
+    await _disputed(env, handle)
+    resolution = DisputeResolution(
+        outcome="credited", credit_amount=Decimal("10.00"), by="controller@q2c.example"
+    )
+    await handle.execute_update("resolve_dispute", resolution, result_type=CollectionAnswer)
+    await _until(handle, lambda s: s.state is RunState.PARTIALLY_PAID, "the credit")
+
+
+async def _payment_refunded(env: WorkflowEnvironment, handle: Handle) -> None:  # noqa: ARG001
+    """Paid in part by transfer, then part of that refunded by the provider (posted to the
+    ERP): the rest waits for payment."""
+    status = await _until(handle, _collecting, "collecting")
+    payment = PaymentNotice(
+        amount=Decimal("30.00"), currency=status.currency, reference="BANK-HISTORY-1"
+    )
+    await handle.execute_update(
+        "record_payment", RecordPayment(payment), result_type=CollectionAnswer
+    )
+    refund = RecordPayment.model_validate(
+        {
+            "type": "payment.refunded",
+            "schema_version": 2,
+            "event_id": "evt-history-refund-1",
+            "occurred_at": "2026-11-12T10:00:00Z",
+            "posting_key": handle.id,
+            "payment_id": "BANK-HISTORY-1",
+            "refund_id": "re_history_1",
+            "amount": {"amount": "10.00", "currency": status.currency},
+        }
+    )
+    await handle.execute_update("record_payment", refund, result_type=CollectionAnswer)
+    await _until(
+        handle,
+        lambda s: (
+            s.collection is not None and any(e.kind == "refund" for e in s.collection.entries)
+        ),
+        "the refund",
+    )
+
+
+async def _charge_processing(env: WorkflowEnvironment, handle: Handle) -> None:
+    """Charged on the due date, the provider still processing it: asked about again daily."""
+    status = await _until(handle, _collecting, "collecting")
+    assert status.collection is not None
+    await env.sleep(status.collection.due_at - await env.get_current_time() + timedelta(days=2))
+    await _until(
+        handle,
+        lambda s: s.collection is not None and bool(s.collection.processing),
+        "the processing charge",
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class CollectingScenario:
     """A run caught mid-collection, days after posting: recorded on the time-skipping server
@@ -180,6 +243,8 @@ class CollectingScenario:
     event: ContractEvent
     expected: RunState
     drive: Callable[[WorkflowEnvironment, Handle], Awaitable[None]]
+    processing_seconds: dict[str, int] = field(default_factory=dict)
+    """Customers whose payment methods settle this long after a charge, set before the run."""
 
 
 COLLECTING: Sequence[CollectingScenario] = (
@@ -200,6 +265,25 @@ COLLECTING: Sequence[CollectingScenario] = (
         event=_event("C-1005", 10),
         expected=RunState.DISPUTED,
         drive=_disputed,
+    ),
+    CollectingScenario(
+        name="dispute_credited",
+        event=_event("C-1005", 9),
+        expected=RunState.PARTIALLY_PAID,
+        drive=_dispute_credited,
+    ),
+    CollectingScenario(  # CU-1007 pays by bank transfer
+        name="payment_refunded",
+        event=_event("C-1007", 10),
+        expected=RunState.PARTIALLY_PAID,
+        drive=_payment_refunded,
+    ),
+    CollectingScenario(  # CU-1012's card, made to settle a day after each charge
+        name="charge_processing",
+        event=_event("C-1012", 10),
+        expected=RunState.OVERDUE,
+        drive=_charge_processing,
+        processing_seconds={"CU-1012": 86_400},
     ),
 )
 
@@ -330,6 +414,7 @@ async def _record_collecting(
     ) as skipping:
         client = skipping.env.client
         for scenario in scenarios:
+            await _set_processing(stack, scenario.processing_seconds)
             outcome = await start_run(client, scenario.event, task_queue=skipping.task_queue)
             handle: Handle = run_handle(client, outcome.workflow_id)
             await scenario.drive(skipping.env, handle)
@@ -344,6 +429,18 @@ async def _record_collecting(
             path.write_text(json.dumps(exported, indent=1, sort_keys=True) + "\n")
             paths.append(path)
     return paths
+
+
+async def _set_processing(stack: DevStack, seconds: dict[str, int]) -> None:
+    async with stack.systems_client() as http:
+        for customer, settle_after in seconds.items():
+            response = await http.get(f"/payments/customers/{customer}/payment_methods")
+            response.raise_for_status()
+            for method in response.json():
+                method.pop("object", None)
+                method["processing_seconds"] = settle_after
+                put = await http.put(f"/payments/payment_methods/{method['id']}", json=method)
+                put.raise_for_status()
 
 
 async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = None) -> list[Path]:

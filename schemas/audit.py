@@ -22,6 +22,7 @@ class Outcome(StrEnum):
     PAID = "paid"
     WRITTEN_OFF = "written_off"
     REFUNDED = "refunded"
+    DISPUTED = "disputed"
 
 
 class Step(StrEnum):
@@ -30,6 +31,7 @@ class Step(StrEnum):
     RECEIVED = "received"
     APPROVAL = "approval"
     OUTCOME = "outcome"
+    DISPUTE = "dispute"
 
 
 class Handoff(BaseModel):
@@ -67,4 +69,7 @@ class HandoffInput(BaseModel):
         default="",
         description="Where an outcome's problem showed (an activity type or a step); the row "
         "names that step's system. Empty: the step's own.",
+    )
+    occurrence: int = Field(
+        default=0, ge=0, description="The n-th of its kind in the run (disputes); 0: the only one"
     )

@@ -129,13 +129,19 @@ class CollectionProgress(BaseModel):
     level: str = Field(default="", description="The last dunning level reached")
     fired: list[str] = Field(default_factory=list, description="Levels reached (each once)")
     card_attempts: int = 0
+    processing: str = Field(
+        default="", description="A charge the provider is still processing (its intent id)"
+    )
+    recheck_at: datetime | None = Field(
+        default=None, description="When the processing charge is asked about again"
+    )
     account_blocked: bool = False
     entries: list[CashEntry] = Field(default_factory=list)
     dispute: OpenDispute | None = None
     disputes: int = Field(default=0, description="Disputes opened over the run's life")
     timeline: list[TimelineEntry] = Field(default_factory=list)
 
-    def has_reference(self, kind: CashEntryKind, reference: str) -> bool:
+    def has_reference(self, kind: str, reference: str) -> bool:
         return any(e.kind == kind and e.reference == reference for e in self.entries)
 
 

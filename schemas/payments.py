@@ -5,6 +5,7 @@ the same key and the provider or the ERP answers it once.
 """
 
 from datetime import date
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -12,8 +13,13 @@ from pydantic import BaseModel, Field
 from schemas.money import Amount, CurrencyCode
 
 ChargeStatus = Literal["succeeded", "requires_payment_method", "processing"]
-CashKind = Literal["payment", "refund", "write_off"]
-_KEY_KIND = {"payment": "payment", "refund": "refund", "write_off": "write-off"}
+CashKind = Literal["payment", "refund", "write_off", "credit_application"]
+_KEY_KIND = {
+    "payment": "payment",
+    "refund": "refund",
+    "write_off": "write-off",
+    "credit_application": "credit-application",
+}
 
 
 def charge_idempotency_key(run_id: str, attempt: int) -> str:
@@ -26,7 +32,8 @@ def refund_idempotency_key(run_id: str, reference: str) -> str:
 
 
 def cash_posting_key(run_id: str, kind: CashKind, reference: str) -> str:
-    """`<run id>:payment:<provider reference>`, `…:refund:…`, `…:write-off:…`."""
+    """`<run id>:payment:<provider reference>`, `…:refund:…`, `…:write-off:…`, and
+    `…:credit-application:<credit note's ERP number>`."""
     return f"{run_id}:{_KEY_KIND[kind]}:{reference}"
 
 
@@ -146,6 +153,7 @@ class OpenItem(BaseModel):
     paid: Amount
     refunded: Amount
     written_off: Amount
+    credited: Amount = Field(default=Decimal(0), description="Credit notes applied to it")
     open_amount: Amount
     issue_date: date | None = None
     due_date: date | None = None

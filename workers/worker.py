@@ -170,6 +170,7 @@ def _cash_activities(
         cash.post_payment,
         cash.post_refund,
         cash.post_write_off,
+        cash.apply_credit_note,
         cash.read_cash_posting,
         cash.fetch_open_items,
         accounts.block_account,

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.erp import ErpActivities
     from activities.payments import PaymentActivities
     from activities.routing import RoutingActivities
+    from schemas.audit import HandoffInput, Outcome, Step
     from schemas.bounded import KEPT_REFUSALS, cut
     from schemas.collection import (
         AnswerOutcome,
@@ -62,12 +63,13 @@ with workflow.unsafe.imports_passed_through():
         CashKind,
         CashPostingInput,
         ChargeInput,
+        FetchChargeInput,
         ReadCashPostingInput,
     )
     from schemas.runs import RunDocument, RunState
     from schemas.steps import NotifyInput, PostInvoiceInput, ReconcileInput
     from workflows.approval import ApprovalWait
-    from workflows.calls import CALL_TIMEOUT, RETRY, NeedsAttention, call
+    from workflows.calls import CALL_TIMEOUT, RETRY, NeedsAttention, call, record
     from workflows.run_view import RunView
     from workflows.signals import read_signal, received, refuse
 
@@ -75,6 +77,21 @@ RECORD_PAYMENT = "record_payment"
 DISPUTE = "dispute"
 RESOLVE_DISPUTE = "resolve_dispute"
 """The run's signal and update names (the intake sends the first two)."""
+DISPUTE_AUDIT = "dispute-audit"
+"""Patch id: each dispute opened is recorded in the audit trail (the report's dispute rate);
+runs that opened one before it recorded nothing there."""
+CHARGE_POLLING = "charge-polling"
+"""Patch id: a charge the provider answers `processing` is asked about again every
+`PROCESSING_RECHECK` until it succeeds (applied) or fails (declined), and no further attempt
+is charged meanwhile; before it, such a charge waited for the provider's event."""
+COLLECTION_REFUNDS = "collection-refunds"
+"""Patch id: a `payment.refunded` event is posted to the ERP against the invoice, once
+(key `<run id>:refund:<refund id>`), and what it refunds is due again; before it, it was noted."""
+DISPUTE_CREDIT_APPLIED = "dispute-credit-applied"
+"""Patch id: a dispute's credit note is applied to the invoice in the ERP (a credit
+application, key `<run id>:credit-application:<credit note number>`), so the ERP's open items
+show the invoice reduced and the credit note spent; before it, both stayed open."""
+PROCESSING_RECHECK = timedelta(days=1)
 ZERO = Decimal(0)
 BEST_EFFORT = RetryPolicy(maximum_attempts=5, initial_interval=timedelta(seconds=2))
 
@@ -163,6 +180,9 @@ class CollectionWait:
             if progress.amount_due <= 0:
                 return await self._paid()
             now = workflow.now()
+            if progress.processing and progress.recheck_at and progress.recheck_at <= now:
+                await self._recheck()
+                continue
             if progress.dispute is None:
                 if self._card_due(now):
                     await self._charge()
@@ -278,6 +298,8 @@ class CollectionWait:
         assert self._plan is not None
         progress = self.progress
         moments = [progress.due_at]
+        if progress.processing and progress.recheck_at is not None:
+            moments.append(progress.recheck_at)
         if progress.dispute is None:
             moments += [lv.at for lv in self._plan.levels if lv.name not in progress.fired]
             if progress.payment_method == "auto_collect":
@@ -292,6 +314,7 @@ class CollectionWait:
         attempts = self.progress.card_attempts
         return (
             self.progress.payment_method == "auto_collect"
+            and not self.progress.processing  # one charge in flight at a time
             and attempts < len(self._plan.card_attempts)
             and self._plan.card_attempts[attempts] <= now
         )
@@ -325,10 +348,18 @@ class CollectionWait:
                 source="card",
             )
         elif result.status == "processing":
+            polled = workflow.patched(CHARGE_POLLING)
+            if polled:
+                progress.processing = result.payment_intent_id
+                progress.recheck_at = workflow.now() + PROCESSING_RECHECK
             self._note(
                 "charge_processing",
-                detail=f"attempt {attempt}: {result.payment_intent_id}; applied when the "
-                "provider reports it",
+                detail=f"attempt {attempt}: {result.payment_intent_id}; "
+                + (
+                    f"asked about again on {progress.recheck_at}"
+                    if polled
+                    else "applied when the provider reports it"
+                ),
             )
         else:
             self._note(
@@ -336,6 +367,37 @@ class CollectionWait:
                 detail=f"attempt {attempt}: {result.decline_code or 'declined'}"
                 + (f" ({result.decline_message})" if result.decline_message else ""),
             )
+
+    async def _recheck(self) -> None:
+        """The processing charge as the provider holds it now: applied once it succeeded,
+        declined when it failed, asked about again later while it is still processing."""
+        progress = self.progress
+        result = await self._call(
+            PaymentActivities.fetch_payment, FetchChargeInput(payment_intent_id=progress.processing)
+        )
+        if result.status == "processing":
+            progress.recheck_at = workflow.now() + PROCESSING_RECHECK
+            return
+        progress.processing, progress.recheck_at = "", None
+        if result.status == "succeeded":
+            self._note("charge_settled", detail=result.payment_intent_id)
+            await self._apply(
+                "payment",
+                reference=result.payment_intent_id,
+                amount=result.amount_received,
+                currency=result.currency,
+                source="card",
+            )
+        else:
+            self._note(
+                "charge_declined",
+                detail=f"{result.payment_intent_id}: {result.decline_code or 'declined'}",
+            )
+
+    def _settled_elsewhere(self, payment_id: str) -> None:
+        """The provider's event about the processing charge: no need to ask again."""
+        if self.progress.processing == payment_id:
+            self.progress.processing, self.progress.recheck_at = "", None
 
     # Dunning -------------------------------------------------------------------------------
 
@@ -606,6 +668,41 @@ class CollectionWait:
             progress.paid -= read.applied
         self._recompute()
 
+    async def _refund(self, body: PaymentRefunded, *, received: str) -> CollectionAnswer:
+        """A refund the provider made: posted to the ERP once against the invoice, and what
+        it gives back is due again. One the run has no payment for is refused, not posted."""
+        progress = self.progress
+        amount, currency = body.amount.amount, body.amount.currency
+        if progress.has_reference("refund", body.refund_id):
+            return self._answer("duplicate", f"{body.refund_id} was already posted")
+        if currency != progress.currency:
+            return self._refused_answer(
+                received,
+                f"currency: {currency} differs from the invoice's {progress.currency}; the "
+                f"refund {body.refund_id} is refused, not posted",
+            )
+        if amount > progress.paid:
+            return self._refused_answer(
+                received,
+                f"amount: the refund {body.refund_id} of {amount} {currency} is more than the "
+                f"{progress.paid} {currency} paid on this invoice; refused, not posted",
+            )
+        await self._post_cash(
+            "refund",
+            reference=body.refund_id,
+            amount=amount,
+            currency=currency,
+            value_date=body.occurred_at.date(),
+            source=f"provider, on {body.payment_id}",
+        )
+        self._note(
+            "refunded",
+            detail=f"{body.refund_id} of {amount} {currency} on {body.payment_id}: "
+            f"{progress.amount_due} {currency} due again",
+        )
+        self._show()
+        return self._answer("applied", f"{amount} refunded, {progress.amount_due} due")
+
     def _recompute(self) -> None:
         progress = self.progress
         settled = progress.paid + progress.credited + progress.written_off
@@ -616,7 +713,7 @@ class CollectionWait:
 
     # Disputes ------------------------------------------------------------------------------
 
-    def _open_dispute(self, reason: str, *, by: str, reference: str) -> CollectionAnswer:
+    async def _open_dispute(self, reason: str, *, by: str, reference: str) -> CollectionAnswer:
         progress = self.progress
         if progress.dispute is not None:
             return self._answer("noted", f"already disputed since {progress.dispute.opened_at}")
@@ -626,6 +723,18 @@ class CollectionWait:
         progress.disputes += 1
         self._show()
         self._note("dispute_opened", detail=f"{reason}" + (f" (by {by})" if by else ""))
+        if workflow.patched(DISPUTE_AUDIT):
+            await record(
+                self._view,
+                HandoffInput(
+                    step=Step.DISPUTE,
+                    outcome=Outcome.DISPUTED,
+                    decided_by=by,
+                    at=workflow.now(),
+                    detail=(f"{reference}: " if reference else "") + reason,
+                    occurrence=progress.disputes,
+                ),
+            )
         return self._answer("applied", "dispute opened: dunning paused")
 
     def _resume(self) -> None:
@@ -696,6 +805,8 @@ class CollectionWait:
                 + "; ".join(f"{d.field}: {d.expected} ≠ {d.found}" for d in reconciled.differences),
                 step="reconcile",
             )
+        if workflow.patched(DISPUTE_CREDIT_APPLIED):
+            await self._apply_credit_note(posted.erp_document_id, amount)
         document = RunDocument.of(note, posting_key=posting_key)
         document.erp_document_id = posted.erp_document_id
         document.corrects = invoice.erp_document_id
@@ -733,6 +844,34 @@ class CollectionWait:
             level="",
         )
 
+    async def _apply_credit_note(self, credit_note: str, amount: Decimal) -> None:
+        """The credit note against the invoice in the ERP, once (its key), read back."""
+        progress = self.progress
+        invoice = self._invoice()
+        applied = await self._call(
+            CashActivities.apply_credit_note,
+            CashPostingInput(
+                run_id=workflow.info().workflow_id,
+                reference=credit_note,
+                erp_document_id=invoice.erp_document_id,
+                amount=amount,
+                currency=progress.currency,
+                value_date=workflow.now().date(),
+                description=f"{credit_note} applied to {invoice.erp_document_id}",
+            ),
+        )
+        read = await self._call(
+            CashActivities.read_cash_posting, ReadCashPostingInput(posting_key=applied.posting_key)
+        )
+        if (read.amount, read.applied) != (amount, amount):
+            raise NeedsAttention(
+                ReasonCode.RECONCILE_MISMATCH,
+                f"the ERP's credit application {applied.posting_key} reads {read.amount} "
+                f"({read.applied} applied), q2c applied {amount}",
+                step="read_cash_posting",
+            )
+        self._note("credit_applied", detail=f"{credit_note}: {amount} {progress.currency}")
+
     # The inbox -----------------------------------------------------------------------------
 
     async def _drain(self) -> None:
@@ -755,6 +894,7 @@ class CollectionWait:
                 received=received,
             )
         if isinstance(body, PaymentSucceeded):
+            self._settled_elsewhere(body.payment_id)
             return await self._apply(
                 "payment",
                 reference=body.payment_id,
@@ -765,9 +905,12 @@ class CollectionWait:
                 received=received,
             )
         if isinstance(body, PaymentFailed):
+            self._settled_elsewhere(body.payment_id)
             self._note("payment_failed", detail=f"{body.payment_id}: {body.failure_code}")
             return self._answer("noted", f"payment {body.payment_id} failed: {body.failure_code}")
         if isinstance(body, PaymentRefunded):
+            if workflow.patched(COLLECTION_REFUNDS):
+                return await self._refund(body, received=received)
             self._note(
                 "refund_reported",
                 detail=f"{body.refund_id} of {body.amount.amount} {body.amount.currency} on "
@@ -775,9 +918,9 @@ class CollectionWait:
             )
             return self._answer("noted", "refund noted")
         if isinstance(body, DisputeNotice):
-            return self._open_dispute(body.reason, by=body.by, reference="")
+            return await self._open_dispute(body.reason, by=body.by, reference="")
         if isinstance(body, DisputeOpened):
-            return self._open_dispute(body.reason, by="provider", reference=body.dispute_id)
+            return await self._open_dispute(body.reason, by="provider", reference=body.dispute_id)
         if isinstance(body, DisputeClosed):
             if body.outcome == "won":
                 resolution = DisputeResolution(outcome="upheld", by="provider")

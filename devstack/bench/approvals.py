@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
 from devstack.bench.memory import peak_rss_mib, rss_mib
 from devstack.stack import DevStack, Ports
@@ -78,29 +79,39 @@ async def _gather_bounded(
 Say = Callable[[str], None]
 
 
-async def _wait_count(
+async def wait_count(
     client: Client, query: str, want: int, *, timeout: float, say: Say, pid: int
 ) -> None:
     deadline = time.monotonic() + timeout
     began = time.monotonic()
     told = began
     while time.monotonic() < deadline:
-        got = (await client.count_workflows(query)).count
+        got = await count(client, query)
         if got >= want:
             return
         if time.monotonic() - told >= PROGRESS_SECONDS:
             told = time.monotonic()
-            say(f"{got} of {want} after {told - began:.0f} s; worker RSS {_rss_mb(pid)}")
+            say(f"{got} of {want} after {told - began:.0f} s; worker RSS {rss_text(pid)}")
         await asyncio.sleep(1)
-    got = (await client.count_workflows(query)).count
+    got = await count(client, query)
     raise RuntimeError(f"only {got} of {want} runs reached {query!r} in {timeout:.0f}s")
 
 
-def _rss_mb(pid: int) -> str:
+async def count(client: Client, query: str) -> int:
+    """Visibility's count; a loaded dev server may time a count out, so ask again."""
+    for _ in range(10):
+        try:
+            return (await client.count_workflows(query)).count
+        except RPCError:
+            await asyncio.sleep(2)
+    return (await client.count_workflows(query)).count
+
+
+def rss_text(pid: int) -> str:
     return f"{rss_mib(pid):.0f} MB (peak {peak_rss_mib(pid):.0f})"
 
 
-async def _start_paced(
+async def start_paced(
     client: Client,
     runs: int,
     *,
@@ -109,14 +120,15 @@ async def _start_paced(
     start: Callable[[int], Awaitable[object]],
     say: Say,
     pid: int,
+    what: str = "awaiting approval",
 ) -> None:
-    """Start runs while fewer than `in_flight` are on their way to the approval wait: a
-    server handed every run at once spends itself on the backlog (the runs still all wait
-    together at the end)."""
+    """Start runs while fewer than `in_flight` are on their way to the wait (`waiting`
+    counts those there): a server handed every run at once spends itself on the backlog
+    (the runs still all wait together at the end)."""
     began = told = time.monotonic()
     started = 0
     while started < runs:
-        arrived = (await client.count_workflows(waiting)).count
+        arrived = await count(client, waiting)
         batch = min(runs - started, in_flight - (started - arrived))
         if batch > 0:
             await asyncio.gather(*(start(started + i) for i in range(batch)))
@@ -124,8 +136,8 @@ async def _start_paced(
         if time.monotonic() - told >= PROGRESS_SECONDS:
             told = time.monotonic()
             say(
-                f"{started} started, {arrived} awaiting approval after {told - began:.0f} s; "
-                f"worker RSS {_rss_mb(pid)}"
+                f"{started} started, {arrived} {what} after {told - began:.0f} s; "
+                f"worker RSS {rss_text(pid)}"
             )
         await asyncio.sleep(1)
 
@@ -166,20 +178,21 @@ async def _drive(
         raise RuntimeError(f"{prefix}-{index}: the approval update kept timing out")
 
     began = time.monotonic()
-    await _start_paced(
+    await start_paced(
         client, runs, in_flight=in_flight, waiting=waiting, start=start, say=say, pid=pid
     )
     started = time.monotonic()
-    await _wait_count(client, waiting, runs, timeout=timeout, say=say, pid=pid)
+    await wait_count(client, waiting, runs, timeout=timeout, say=say, pid=pid)
     all_waiting = time.monotonic()
     rss_waiting = rss_mib(pid)
     say(
-        f"all {runs} awaiting approval after {all_waiting - began:.1f} s; worker RSS {_rss_mb(pid)}"
+        f"all {runs} awaiting approval after {all_waiting - began:.1f} s; "
+        f"worker RSS {rss_text(pid)}"
     )
 
     await _gather_bounded(runs, concurrency, approve)
     approved = time.monotonic()
-    await _wait_count(client, posted, runs, timeout=timeout, say=say, pid=pid)
+    await wait_count(client, posted, runs, timeout=timeout, say=say, pid=pid)
     done = time.monotonic()
     return ApprovalBench(
         runs=runs,

@@ -10,7 +10,9 @@ Definitions (also in docs/observability.md):
   by the system the problem came from;
 - integration incidents: failed activity attempts per system (retries and final failures);
 - delivery failures: runs that stopped delivering a document, by reason code;
-- open items: runs with no outcome yet, aged from the event.
+- open items: runs with no outcome yet, aged from the event;
+- receivables (DSO, CEI, aging per currency, write-offs, dispute rate): see
+  ops/report/cash.py and docs/collections.md.
 
 A run is its workflow id (the business key): a run reset with `temporal workflow reset`
 gets a new run id but stays one run, counted once, in the outcome it reached last; its
@@ -32,6 +34,8 @@ from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from billing.receivables import ReceivablesFigures
+from ops.report.cash import receivables
 from schemas.audit import Handoff, Outcome, Step
 
 COLLECTED_OUTCOMES = frozenset({Outcome.PAID, Outcome.WRITTEN_OFF, Outcome.REFUNDED})
@@ -147,6 +151,11 @@ class Report(BaseModel):
     aging: dict[str, int]
     approval_wait: Durations = Field(description="Request to decision, for decided approvals")
     open_items: list[OpenItem]
+    receivables: ReceivablesFigures | None = Field(
+        default=None,
+        description="DSO, CEI, aging, write-offs and dispute rate of the invoices that went "
+        "into collection (ops/report/cash.py); None when none did",
+    )
 
 
 @dataclass
@@ -250,6 +259,7 @@ def bucket(age: timedelta) -> str:
 
 
 def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | None = None) -> Report:
+    handoffs = list(handoffs)
     runs = [r for r in _runs(handoffs) if since is None or r.received_at >= since]
     cycle: list[float] = []
     by_line: dict[str, list[float]] = defaultdict(list)
@@ -355,4 +365,6 @@ def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | Non
         aging={name: sum(1 for i in open_items if i.bucket == name) for name in AGING_BUCKETS},
         approval_wait=durations(waits),
         open_items=sorted(open_items, key=lambda i: -i.age_seconds),
+        # Every run's cash, not only the window's: what was owed when the window began counts.
+        receivables=receivables(handoffs, now=now, since=since),
     )

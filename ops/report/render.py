@@ -2,11 +2,15 @@
 charts (nothing is fetched when it opens)."""
 
 import math
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 from html import escape
 
 from rich.console import Console, Group
 from rich.table import Table
 
+from billing.receivables import AGING_BUCKETS as PAST_DUE_BUCKETS
+from billing.receivables import ReceivablesFigures
 from ops.report.figures import AGING_BUCKETS, Durations, Rate, Report
 
 SYSTEM_COLOURS = {
@@ -22,6 +26,7 @@ SYSTEM_COLOURS = {
 }
 UNITS = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
 AGING_COLOURS = ("#59a14f", "#edc948", "#f28e2b", "#e15759")
+PAST_DUE_COLOURS = ("#59a14f", "#edc948", "#f28e2b", "#e15759", "#9c2a2a")
 NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600,
               43200, 86400, 172800, 432000, 864000, 1728000, 4320000, 8640000)  # fmt: skip
 
@@ -129,7 +134,49 @@ def table(report: Report) -> Group:
             for i in report.open_items
         ],
     )  # fmt: skip
-    return Group(summary, lines, causes, undelivered, incidents, sources, aging, items)
+    return Group(
+        summary, lines, causes, undelivered, incidents, sources, aging, items,
+        *_terminal_receivables(report.receivables),
+    )  # fmt: skip
+
+
+def _ratio(value: Decimal | None, unit: str) -> str:
+    return "–" if value is None else f"{value}{unit}"
+
+
+def _receivable_rows(figures: ReceivablesFigures) -> list[list[str]]:
+    return [
+        [currency, _ratio(c.dso_days, " d"), _ratio(c.cei_percent, " %"), str(c.beginning),
+         str(c.sales), str(c.ending), str(c.ending_current),
+         f"{c.write_offs} ({c.write_off_count})"]
+        for currency, c in figures.by_currency.items()
+    ]  # fmt: skip
+
+
+RECEIVABLE_HEADERS = [
+    "currency", "DSO", "CEI", "beginning", "credit sales", "ending", "ending current",
+    "write-offs",
+]  # fmt: skip
+
+
+def _terminal_receivables(figures: ReceivablesFigures | None) -> list[Table]:
+    if figures is None:
+        return []
+    title = (
+        f"receivables {figures.start} – {figures.end} · dispute rate "
+        f"{_ratio(figures.dispute_rate_percent, ' %')} "
+        f"({figures.disputes_opened} of {figures.invoices_issued} invoices)"
+    )
+    by_currency = _terminal_table(title, RECEIVABLE_HEADERS, _receivable_rows(figures))
+    aging = _terminal_table(
+        "receivables by days past due",
+        ["currency", *PAST_DUE_BUCKETS],
+        [
+            [currency, *(str(c.aging[name]) for name in PAST_DUE_BUCKETS)]
+            for currency, c in figures.by_currency.items()
+        ],
+    )
+    return [by_currency, aging]
 
 
 def _terminal_table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
@@ -152,8 +199,13 @@ def print_table(report: Report, console: Console) -> None:
 # HTML -----------------------------------------------------------------------------------
 
 
-def _columns(chart: str, title: str, bars: list[tuple[str, int, str]]) -> str:
-    """Vertical bars with counts on top and labels below."""
+def _columns(
+    chart: str,
+    title: str,
+    bars: Sequence[tuple[str, float, str]],
+    shown: Callable[[float], str] = lambda value: f"{value:g}",
+) -> str:
+    """Vertical bars with their values on top (`shown`) and labels below."""
     width, height, left, bottom, top = 560, 230, 12, 36, 18
     if not bars:
         return _empty(chart, title)
@@ -170,8 +222,8 @@ def _columns(chart: str, title: str, bars: list[tuple[str, int, str]]) -> str:
         w = slot * 0.7
         parts.append(
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" '
-            f'fill="{colour}"><title>{escape(label)}: {count}</title></rect>'
-            f'<text x="{x + w / 2:.1f}" y="{y - 4:.1f}" class="count">{count}</text>'
+            f'fill="{colour}"><title>{escape(label)}: {shown(count)}</title></rect>'
+            f'<text x="{x + w / 2:.1f}" y="{y - 4:.1f}" class="count">{shown(count)}</text>'
             f'<text x="{x + w / 2:.1f}" y="{top + inner + 18}" class="label">'
             f"{escape(label)}</text>"
         )
@@ -355,8 +407,45 @@ def html(report: Report) -> str:
 <section><h2>Integration incidents per system</h2>{incidents}
 <h2 style="margin-top:14px">Integration incidents per intake source</h2>{intake}</section>
 <section><h2>Open items</h2>{items}</section>
+{_html_receivables(report.receivables)}
 </main></body></html>
 """
+
+
+def _html_receivables(figures: ReceivablesFigures | None) -> str:
+    """DSO, CEI and write-offs per currency, the dispute rate, and one aging chart per
+    currency (amounts are not added across currencies)."""
+    if figures is None:
+        return '<section><h2>Receivables</h2><p class="none">no invoice in collection</p></section>'
+    tiles = [
+        _tile(f"DSO {currency}", _ratio(c.dso_days, " d"), f"CEI {_ratio(c.cei_percent, ' %')}")
+        for currency, c in figures.by_currency.items()
+    ]
+    tiles.append(
+        _tile("dispute rate", _ratio(figures.dispute_rate_percent, " %"),
+              f"{figures.disputes_opened} of {figures.invoices_issued} invoices")
+    )  # fmt: skip
+    charts = "".join(
+        f"<section><h2>Receivables by days past due, {escape(currency)}</h2>"
+        + _columns(
+            f"receivables-aging-{currency}",
+            f"Receivables by days past due, {currency}",
+            [
+                (name, float(c.aging[name]), colour)
+                for name, colour in zip(PAST_DUE_BUCKETS, PAST_DUE_COLOURS, strict=True)
+            ],
+            shown=lambda value: f"{value:,.2f}",
+        )
+        + "</section>"
+        for currency, c in figures.by_currency.items()
+    )
+    table = _html_table(RECEIVABLE_HEADERS, _receivable_rows(figures))
+    return (
+        f'<section data-section="receivables"><h2>Receivables {figures.start} – {figures.end}'
+        f'</h2><div class="tiles">{"".join(tiles)}</div>'
+        f'<div style="margin-top:14px">{table}</div></section>'
+        f'<div class="charts">{charts}</div>'
+    )
 
 
 def _refusals(refused: dict[str, int]) -> str:

@@ -37,6 +37,7 @@ DOCUMENT_PREFIXES = {
     "payment": "PAY",
     "refund": "RFD",
     "write_off": "WO",
+    "credit_application": "CAP",
 }
 
 

@@ -71,9 +71,12 @@ class _Balance:
 
         sign = -1 if document.invoice.get("document_type") == "credit_note" else 1
         self.total = money(sign * document.total)
-        self.paid = self.refunded = self.written_off = money(ZERO)
+        self.paid = self.refunded = self.written_off = self.credited = money(ZERO)
         for posting in postings:
-            if posting.kind == "payment":
+            if posting.kind == "credit_application":
+                # On the invoice it settles; on the credit note (its reference) it is spent.
+                self.credited += money(posting.applied)
+            elif posting.kind == "payment":
                 self.paid += money(posting.applied)
             elif posting.kind == "refund":
                 self.refunded += money(posting.applied)
@@ -82,7 +85,9 @@ class _Balance:
 
     @property
     def open(self) -> Decimal:
-        return self.total - self.paid + self.refunded - self.written_off
+        if self.total < 0:  # a credit note: what it applied is no longer owed to the customer
+            return self.total - self.paid + self.refunded - self.written_off + self.credited
+        return self.total - self.paid + self.refunded - self.written_off - self.credited
 
 
 def _postings_of(*, session: Session, document_ids: Iterable[str]) -> dict[str, list[CashPosting]]:
@@ -90,9 +95,15 @@ def _postings_of(*, session: Session, document_ids: Iterable[str]) -> dict[str, 
     found: dict[str, list[CashPosting]] = {document_id: [] for document_id in ids}
     if not ids:
         return found
-    query = select(CashPosting).where(col(CashPosting.document).in_(ids))
+    query = select(CashPosting).where(
+        col(CashPosting.document).in_(ids)
+        | ((col(CashPosting.kind) == "credit_application") & col(CashPosting.reference).in_(ids))
+    )
     for posting in session.exec(query.order_by(col(CashPosting.id))):
-        found[posting.document].append(posting)
+        if posting.document in found:
+            found[posting.document].append(posting)
+        if posting.kind == "credit_application" and posting.reference in found:
+            found[posting.reference].append(posting)
     return found
 
 
@@ -113,11 +124,11 @@ def _check(request: CashPostingRequest, document: Posting, balance: _Balance) ->
             "amount", f"{request.amount} has more places than {request.currency}'s {places}"
         )
     is_credit_note = document.invoice.get("document_type") == "credit_note"
-    if request.kind in ("payment", "write_off") and is_credit_note:
+    if request.kind in ("payment", "write_off", "credit_application") and is_credit_note:
         raise _problem(
             "document", f"{document.erp_document_id} is a credit note: nothing is owed on it"
         )
-    if request.kind == "write_off" and request.amount > balance.open:
+    if request.kind in ("write_off", "credit_application") and request.amount > balance.open:
         raise _problem(
             "amount",
             f"{request.amount} is more than the {balance.open} open on {document.erp_document_id}",
@@ -130,6 +141,28 @@ def _check(request: CashPostingRequest, document: Posting, balance: _Balance) ->
                 f"{request.amount} is more than the {max(refundable, ZERO)} that may be refunded "
                 f"on {document.erp_document_id}",
             )
+
+
+def _check_credit_note(*, session: Session, request: CashPostingRequest, document: Posting) -> None:
+    """A credit note applied to an invoice: the same customer's, in its currency, with that
+    much still to give."""
+    credit = session.exec(
+        select(Posting).where(col(Posting.erp_document_id) == request.reference)
+    ).first()
+    if credit is None or credit.invoice.get("document_type") != "credit_note":
+        raise _problem("reference", f"{request.reference or '(none)'} is not a posted credit note")
+    if (credit.customer_id, credit.currency) != (document.customer_id, document.currency):
+        raise _problem(
+            "reference",
+            f"{credit.erp_document_id} is {credit.customer_id}'s in {credit.currency}; "
+            f"{document.erp_document_id} is {document.customer_id}'s in {document.currency}",
+        )
+    postings = _postings_of(session=session, document_ids=[credit.erp_document_id])
+    left = -_Balance(document=credit, postings=postings[credit.erp_document_id]).open
+    if request.amount > left:
+        raise _problem(
+            "amount", f"{request.amount} is more than the {left} {credit.erp_document_id} has left"
+        )
 
 
 def _journal(
@@ -145,6 +178,11 @@ def _journal(
         if to_credit:
             entries.append(entry(CUSTOMER_CREDIT, ZERO, to_credit, "Overpayment kept as credit"))
         return entries
+    if kind == "credit_application":
+        return [
+            entry(RECEIVABLE, amount, ZERO, "Credit note applied"),
+            entry(RECEIVABLE, ZERO, amount, "Applied to the document"),
+        ]
     if kind == "refund":
         return [
             entry(RECEIVABLE, amount, ZERO, "Refunded to the customer"),
@@ -174,6 +212,8 @@ def post_cash(
     balance = _Balance(document=document, postings=postings[document.erp_document_id])
     try:
         _check(request, document, balance)
+        if request.kind == "credit_application":
+            _check_credit_note(session=session, request=request, document=document)
     except InvalidInput:
         session.rollback()
         raise
@@ -289,6 +329,7 @@ def open_items(*, session: Session, customer_id: str, include_settled: bool) -> 
                 paid=money(balance.paid),
                 refunded=money(balance.refunded),
                 written_off=money(balance.written_off),
+                credited=money(balance.credited),
                 open_amount=money(balance.open),
                 period_start=document.period_start,
                 period_end=document.period_end,

@@ -3,7 +3,8 @@
 Each is one posting per posting key, numbered (PAY-, RFD-, WO-) without gaps, with its own
 balanced journal. A payment beyond what is open on the invoice goes to the customer's credit
 balance. A document's open amount is its total (negative for a credit note) less what was
-applied and written off, plus what was refunded.
+applied, credited and written off, plus what was refunded; a credit note applied to an invoice
+owes that much less.
 """
 
 from datetime import date, datetime
@@ -18,7 +19,9 @@ from sqlmodel import SQLModel
 from systems.models.erp import AMOUNT_SCALE, StoredAmount
 from systems.types import DecimalStr, ScaledDecimal
 
-CashKind = Literal["payment", "refund", "write_off"]
+CashKind = Literal["payment", "refund", "write_off", "credit_application"]
+"""A `credit_application` applies a credit note (`reference`, its ERP number) to an invoice
+(`document`): the invoice's open amount falls by it, and so does what the credit note owes."""
 
 
 class CashPostingRequest(BaseModel):
@@ -70,6 +73,10 @@ class OpenItem(BaseModel):
     paid: DecimalStr
     refunded: DecimalStr
     written_off: DecimalStr
+    credited: DecimalStr = Field(
+        default=Decimal(0),
+        description="Credit notes applied to an invoice; for a credit note, what it applied",
+    )
     open_amount: DecimalStr = Field(description="Owed by the customer; negative when owed to")
     period_start: date
     period_end: date

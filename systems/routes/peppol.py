@@ -1,6 +1,7 @@
 """Peppol access point stand-in: take a UBL document for sending, once per document id.
 
-No AS4 here: the document is kept, and a transmission id is given back.
+No AS4 here: the document is kept as received (`GET /peppol/outbound/{id}/document` gives
+back its bytes, so what was sent can be checked), and a transmission id is given back.
 """
 
 from fastapi import APIRouter, Response, status
@@ -33,3 +34,15 @@ def get_outbound(session: SessionDep, document_id: str) -> TransmissionPublic:
     if transmission is None:
         raise NotFound(f"no transmission of document {document_id}")
     return peppol.transmission_public(transmission)
+
+
+@router.get(
+    "/outbound/{document_id}/document",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}, "description": "The UBL as sent"}},
+)
+def get_outbound_document(session: SessionDep, document_id: str) -> Response:
+    transmission = peppol.get_transmission(session=session, document_id=document_id)
+    if transmission is None:
+        raise NotFound(f"no transmission of document {document_id}")
+    return Response(content=transmission.document, media_type=transmission.content_type)

@@ -161,3 +161,20 @@ def test_bad_items_and_periods_are_refused() -> None:
         _item("X", "2026-10-01", "2026-10-30", 1.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="end: 2026-09-30 is before start"):
         receivables_figures(ITEMS, start=date(2026, 10, 1), end=date(2026, 9, 30))
+
+
+def test_a_refunded_payment_is_owed_again_from_the_refund_date() -> None:
+    # 200.00 due; 200.00 paid on 11-03, 50.00 of it refunded on 11-10.
+    item = _item(
+        "R",
+        "2026-11-01",
+        "2026-11-30",
+        "200.00",
+        events=[
+            {"on": "2026-11-03", "kind": "payment", "amount": "200.00"},
+            {"on": "2026-11-10", "kind": "refund", "amount": "50.00"},
+        ],
+    )
+    assert [item.open_on(date(2026, 11, d)) for d in (2, 3, 9, 10)] == [
+        Decimal("200.00"), Decimal("0.00"), Decimal("0.00"), Decimal("50.00"),
+    ]  # fmt: skip

@@ -4,6 +4,7 @@ import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -170,19 +171,28 @@ def test_a_bad_plan_is_refused_by_field(kwargs: dict[str, float], field: str) ->
 
 
 @pytest.mark.e2e
-def test_a_small_chaos_run_posts_every_run_exactly_once(tmp_path: Path) -> None:
+def test_a_small_chaos_run_posts_and_collects_every_run_exactly_once(tmp_path: Path) -> None:
     args = ["chaos", "--runs", "12", "--kill-worker", "1", "--restart-server", "1", "--reset", "2"]
     # 0.4: with at least 12 ERP writes, a run without a single dropped response (0.6^12)
     # is too rare to make this test flaky. At that rate a post can fail six or seven times in
     # a row, and the retry backoff (1, 2, 4 … 60 s) alone then takes 63 to 123 s: the timeout
     # leaves room for that on top of the worker kill and the server restart.
-    args += ["--erp-fault-rate", "0.4", "--timeout", "300", "--home", str(tmp_path), "--json"]
+    args += ["--erp-fault-rate", "0.4", "--timeout", "420", "--home", str(tmp_path), "--json"]
+    # The cash phase too: the provider fails, throttles or loses an answer after charging on
+    # 0.3 of its calls; a charge then takes its own retries (and the payment's ERP post its
+    # own), hence 120 s more than the posting alone needs.
+    args += ["--payments-fault-rate", "0.3"]
     result = CliRunner().invoke(build_app(), args)
+    assert result.output.strip(), f"no report: {result.exception!r}"
     report = json.loads(result.output)
     assert result.exit_code == 0, report["findings"]
     assert report["ok"] and report["findings"] == []
     assert report["runs"] == report["posted"] == report["postings"] == 12
     assert report["debits"] == report["credits"]
+    # Every run paid: the 6 card runs (C-1001, C-1002, C-1003, C-1012 in January, C-1001 and
+    # C-1002 in February) charged once each, the 6 bank-transfer runs paid by one update
+    # sent twice; one ERP cash posting each.
+    assert (report["paid"], report["charges"], report["cash_postings"]) == (12, 6, 12)
     actions = [a["what"] for a in report["actions"]]
     assert actions.count("worker killed (SIGKILL)") == 1
     assert actions.count("Temporal dev server stopped") == 1
@@ -193,3 +203,61 @@ def test_a_small_chaos_run_posts_every_run_exactly_once(tmp_path: Path) -> None:
     # The ERP really lost responses after committing, and the retries found the postings.
     systems_log = (tmp_path / "logs" / "systems.log").read_text()
     assert '"POST /erp/postings HTTP/1.1" 504' in systems_log
+    assert "/payments/payment_intents" in systems_log
+
+
+def _collected(paid: list[tuple[str, str]], total: str = "119.00") -> RunStatus:
+    """A run that collected `paid` ((reference, amount) applied) against a 119.00 invoice."""
+    from schemas.collection import CashEntry, CollectionProgress
+
+    entries = [
+        CashEntry(
+            kind="payment", reference=ref, amount=Decimal(amount), applied=Decimal(amount),
+            value_date=date(2026, 2, 1), posting_key=f"{KEY}:payment:{ref}",
+            erp_document_id=f"PAY-{i}",
+        )
+        for i, (ref, amount) in enumerate(paid)
+    ]  # fmt: skip
+    collection = CollectionProgress(
+        payment_method="auto_collect", posted_on=date(2026, 2, 1),
+        due_at=datetime(2026, 2, 1, tzinfo=UTC), currency="EUR", total=Decimal(total),
+        amount_due=Decimal(0), paid=Decimal(total), entries=entries,
+    )  # fmt: skip
+    return RunStatus(state=RunState.PAID, contract_id="C-1001", collection=collection)
+
+
+def _cash_posting(ref: str, amount: str) -> Any:
+    from schemas.payments import CashPosting
+
+    return CashPosting(
+        posting_key=f"{KEY}:payment:{ref}", cash_document_id="PAY-1", kind="payment",
+        document="INV-000001", customer_id="CU-1001", amount=Decimal(amount),
+        currency="EUR", applied=Decimal(amount), to_credit=Decimal(0), open_after=Decimal(0),
+        value_date=date(2026, 2, 1), reference=ref, journal=[],
+    )  # fmt: skip
+
+
+def test_the_cash_check_finds_a_double_charge_and_a_double_application() -> None:
+    from devstack.chaos_cash import Intent, check_cash
+
+    run = _collected([("pi_1", "119.00")])
+    intents = [
+        Intent(id=i, status="succeeded", amount_received=11900, metadata={"run_id": KEY})
+        for i in ("pi_1", "pi_2")
+    ]
+    postings = [_cash_posting("pi_1", "119.00"), _cash_posting("pi_2", "119.00")]
+    found = check_cash(runs={KEY: run}, intents=intents, postings=postings)
+    assert sorted(kind for kind, _, _ in found) == [
+        "double_application", "double_application", "double_charge",
+    ]  # fmt: skip
+    clean = check_cash(runs={KEY: run}, intents=intents[:1], postings=postings[:1])
+    assert clean == []
+
+
+def test_the_cash_check_finds_a_payment_the_erp_lacks_and_a_run_not_paid() -> None:
+    from devstack.chaos_cash import check_cash
+
+    run = _collected([("BANK-1", "119.00")])
+    run.state = RunState.OVERDUE
+    found = check_cash(runs={KEY: run}, intents=[], postings=[])
+    assert [(kind, key) for kind, key, _ in found] == [("not_paid", KEY), ("cash_mismatch", KEY)]

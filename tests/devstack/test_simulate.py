@@ -82,6 +82,7 @@ def test_a_dispute_pauses_dunning_and_a_credit_leaves_the_rest_due() -> None:
     assert _rows(output)[1:] == [
         ("2026-07-02T00:00:00Z", "Overdue", "reminder", "reminder"),
         ("2026-07-10T12:00:00Z", "Disputed", "reminder", "dispute_opened"),
+        ("2026-08-20T12:00:00Z", "Disputed", "reminder", "credit_applied"),
         ("2026-08-20T12:00:00Z", "Disputed", "reminder", "credit_note_sent"),
         ("2026-08-20T12:00:00Z", "Overdue", "reminder", "dispute_credited"),
         ("2026-08-25T00:00:00Z", "Overdue", "second_reminder", "reminder"),

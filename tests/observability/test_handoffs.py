@@ -191,3 +191,45 @@ async def test_a_reset_run_writes_its_decisions_once_and_an_outcome_per_executio
         ("q2c:C-1:cycle/run-2/outcome", "run-2"),
     ]
     store.dispose()
+
+
+def test_a_cash_posting_row_carries_what_it_applied_and_its_value_date() -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from schemas.collection import PlanCollectionInput
+    from schemas.payments import CashPostingInput, CashPostingResult
+
+    posting = CashPostingInput(
+        run_id="q2c:C-1:cycle", reference="BANK-7", erp_document_id="INV-1",
+        amount=Decimal("150.00"), currency="EUR", value_date=date(2026, 11, 5),
+    )  # fmt: skip
+    # 150.00 received, 120.00 was open: 120.00 applied, 30.00 to the customer's credit.
+    result = CashPostingResult(
+        posting_key="q2c:C-1:cycle:payment:BANK-7", cash_document_id="CASH-1",
+        applied=Decimal("120.00"), to_credit=Decimal("30.00"), open_after=Decimal("0.00"),
+        already_posted=False,
+    )  # fmt: skip
+    [row] = on_success(_execution("post_payment"), [posting], result)
+    assert (row.amount, row.currency, row.detail) == ("120.00", "EUR", "value 2026-11-05 BANK-7")
+    plan = PlanCollectionInput(due_at=datetime(2026, 12, 2, tzinfo=UTC), currency="EUR")
+    [row] = on_success(_execution("plan_collection"), [plan], None)
+    assert (row.currency, row.detail) == ("EUR", "due 2026-12-02")
+
+
+def test_a_dispute_is_recorded_once_per_dispute_of_the_run(tmp_path: Path) -> None:
+    store = AuditStore(url=f"sqlite:///{tmp_path / 'audit.db'}")
+    store.create()
+    activities = AuditActivities(recorder=store)
+    env = ActivityEnvironment()
+    for occurrence in (1, 1, 2):  # the first one retried
+        dispute = HandoffInput(
+            step=Step.DISPUTE, outcome=Outcome.DISPUTED, decided_by="ap@customer.example",
+            at=T0, detail="wrong seats", occurrence=occurrence,
+        )  # fmt: skip
+        asyncio.run(env.run(activities.record_handoff, dispute))
+    rows = store.read()
+    store.dispose()
+    assert [(r.step, r.outcome, r.system) for r in rows] == [
+        ("dispute", Outcome.DISPUTED, "customer")
+    ] * 2

@@ -27,7 +27,14 @@ PRE_LOCAL_STEPS = HISTORIES / "pre_local_steps"
 PRE_RUN_OUTCOMES = HISTORIES / "pre_run_outcomes"
 PRE_DELIVERY = HISTORIES / "pre_delivery"
 runner = CliRunner()
-MID_COLLECTION = ("dunning_reminded", "card_declined", "disputed")
+MID_COLLECTION = (
+    "dunning_reminded",
+    "card_declined",
+    "disputed",
+    "dispute_credited",
+    "payment_refunded",
+    "charge_processing",
+)
 """Runs exported while collecting, days after posting (recorded on the time-skipping server)."""
 ACTIVATION_BILLING = ("activation", "first_period_amendment", "first_close_after_activation")
 """Recorded with the activation-billing patch: C-1017's activation, then a change and the close
@@ -457,3 +464,36 @@ def test_a_run_recorded_before_activation_billing_asks_the_erp_nothing() -> None
         if path.stem not in ACTIVATION_BILLING:
             assert FIND_ACTIVATION not in _activities(path), path
             assert "activation-billing" not in _patches(path), path
+
+
+def _patch_ids(path: Path) -> list[str]:
+    history = json.loads(path.read_text())
+    found = []
+    for event in history["events"]:
+        marker = event.get("markerRecordedEventAttributes")
+        if marker and marker["markerName"] == "core_patch":
+            [payload] = marker["details"]["patch-data"]["payloads"]
+            found.append(json.loads(base64.b64decode(payload["data"]))["id"])
+    return found
+
+
+@pytest.mark.parametrize(
+    ("name", "patch", "activity"),
+    [
+        ("dispute_credited", "dispute-audit", "record_handoff"),
+        ("dispute_credited", "dispute-credit-applied", "apply_credit_note"),
+        ("payment_refunded", "collection-refunds", "post_refund"),
+        ("charge_processing", "charge-polling", "fetch_payment"),
+    ],
+)
+async def test_the_cash_patches_are_recorded_and_the_runs_from_before_them_replay(
+    name: str, patch: str, activity: str
+) -> None:
+    # The new history carries the marker and the new activity; the disputed and declined
+    # runs recorded before (waiting across the deploy) replay without either.
+    assert patch in _patch_ids(HISTORIES / f"{name}.json")
+    assert activity in _activities(HISTORIES / f"{name}.json")
+    for before in ("disputed", "card_declined", "dunning_reminded"):
+        assert patch not in _patch_ids(HISTORIES / f"{before}.json")
+        [outcome] = await replay([(before, load_history(HISTORIES / f"{before}.json"))])
+        assert outcome.ok, outcome.error

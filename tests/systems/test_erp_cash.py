@@ -239,3 +239,52 @@ async def test_open_items_list_every_currency_apart(client: httpx.AsyncClient) -
     ]
     assert items["open_by_currency"] == {"EUR": "119.00", "USD": "500.00"}
     assert (await _open(client, "CU-NOBODY"))["items"] == []
+
+
+async def test_a_credit_note_applied_to_an_invoice_reduces_both_once(
+    client: httpx.AsyncClient,
+) -> None:
+    # Invoice 544.40; credit note 110.00 (100.00 + 10.00 tax): 434.40 stays open on the
+    # invoice and the credit note has nothing left to give.
+    document = await _invoice(client)
+    note = await _invoice(
+        client, f"{RUN}:dispute-credit:1", document_type="credit_note", subtotal="100.00",
+        tax="10.00",
+    )  # fmt: skip
+    body = _cash(document, "110.00", kind="credit_application", reference=note)
+    body["posting_key"] = f"{RUN}:credit-application:{note}"
+    applied = await _post(client, body)
+    assert applied.status_code == 201, applied.text
+    assert (applied.json()["cash_document_id"], applied.json()["open_after"]) == (
+        "CAP-000001", "434.40",
+    )  # fmt: skip
+    journal = applied.json()["journal"]
+    assert sum(float(e["debit"]) for e in journal) == sum(float(e["credit"]) for e in journal)
+    assert (await _post(client, body)).status_code == 200  # the same key: applied once
+    items = await _open(client, all="true")
+    assert [(i["document_type"], i["credited"], i["open_amount"]) for i in items["items"]] == [
+        ("invoice", "110.00", "434.40"),
+        ("credit_note", "110.00", "0.00"),
+    ]
+    assert items["open_by_currency"] == {"USD": "434.40"}
+    again = _cash(document, "0.01", kind="credit_application", reference=note)
+    again["posting_key"] = f"{RUN}:credit-application:{note}:2"
+    refused = await _post(client, again)
+    assert refused.status_code == 422
+    assert "has left" in refused.json()["detail"][0]["msg"]
+
+
+async def test_a_credit_application_names_a_credit_note_of_the_same_customer(
+    client: httpx.AsyncClient,
+) -> None:
+    document = await _invoice(client)
+    other = await _invoice(client, "k-other", customer_id="CU-1002", document_type="credit_note")
+    invoice_as_note = _cash(document, "1.00", kind="credit_application", reference=document)
+    answer = await _post(client, invoice_as_note)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "reference"]
+    assert "is not a posted credit note" in answer.json()["detail"][0]["msg"]
+    foreign = await _post(
+        client, _cash(document, "1.00", kind="credit_application", reference=other)
+    )
+    assert "CU-1002's in USD" in foreign.json()["detail"][0]["msg"]

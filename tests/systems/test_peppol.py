@@ -87,3 +87,13 @@ async def test_the_access_point_can_be_faulted(client: httpx.AsyncClient) -> Non
     await client.put("/admin/faults", json={"system": "peppol", "error_rate": 1})
     assert (await client.post("/peppol/outbound", json=_outbound())).status_code == 500
     assert (await client.get("/crm/customers")).status_code == 200
+
+
+async def test_the_document_is_kept_byte_for_byte(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/peppol/outbound", json=_outbound())).status_code == 201
+    stored = await client.get("/peppol/outbound/INV-000042/document")
+    assert stored.status_code == 200
+    assert stored.headers["content-type"] == "application/xml"
+    assert stored.content == INVOICE_XML
+    missing = await client.get("/peppol/outbound/INV-404/document")
+    assert missing.status_code == 404

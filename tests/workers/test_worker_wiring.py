@@ -93,6 +93,7 @@ def test_the_cash_activities_are_registered() -> None:
         "post_payment",
         "post_refund",
         "post_write_off",
+        "apply_credit_note",
         "read_cash_posting",
         "fetch_open_items",
         "block_account",

@@ -268,6 +268,21 @@ async def test_dispute_pauses_dunning_then_a_credit_leaves_the_rest_due(
     assert note is not None and note.invoice.total == credit
     posted = await _get(own, f"/erp/postings/{note.posting_key}")
     assert posted["erp_document_id"] == note.erp_document_id
+    # In the ERP the credit note is applied to the invoice: the invoice shows the rest open,
+    # the credit note nothing left to give.
+    invoice = status.document("invoice")
+    assert invoice is not None
+    application = await _get(
+        own, f"/erp/cash-postings/{handle.id}:credit-application:{note.erp_document_id}"
+    )
+    assert (application["document"], Decimal(application["applied"])) == (
+        invoice.erp_document_id,
+        credit,
+    )
+    items = await _get(own, "/erp/customers/CU-1004/open-items", all="true")
+    by_number = {i["erp_document_id"]: i for i in items["items"]}
+    assert Decimal(by_number[invoice.erp_document_id]["open_amount"]) == total - credit
+    assert Decimal(by_number[note.erp_document_id]["open_amount"]) == 0
     await _pay(handle, str(total - credit), waiting.currency, f"BANK-{uuid.uuid4().hex[:8]}")
     result = await handle.result()
     assert result.state is RunState.PAID
@@ -325,3 +340,86 @@ async def test_a_charge_whose_answer_is_lost_is_charged_once(
     mine = [i for i in intents if i["metadata"].get("run_id") == handle.id]
     assert len(mine) == 1 and mine[0]["status"] == "succeeded"
     assert result.collection is not None and result.collection.card_attempts == 1
+
+
+def _refund(handle: Handle, payment_id: str, refund_id: str, amount: str, currency: str) -> Any:
+    return RecordPayment.model_validate(
+        {
+            "type": "payment.refunded",
+            "schema_version": 2,
+            "event_id": f"evt-{refund_id}",
+            "occurred_at": "2026-03-05T10:00:00Z",
+            "posting_key": handle.id,
+            "payment_id": payment_id,
+            "refund_id": refund_id,
+            "amount": {"amount": amount, "currency": currency},
+        }
+    )
+
+
+async def test_a_refund_is_posted_once_and_what_it_gives_back_is_due_again(
+    time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
+) -> None:
+    handle = await _start(time_skipping_env, queue, "C-1007", 6)
+    waiting = await _collecting(handle)
+    total = waiting.total
+    assert total is not None
+    currency = waiting.currency
+    bank = f"BANK-{uuid.uuid4().hex[:8]}"
+    await _pay(handle, "30.00", currency, bank)
+    refund_id = f"re_{uuid.uuid4().hex[:8]}"
+    # 30.00 paid, 12.50 of it refunded: 12.50 more is due.
+    first = await _update(
+        handle, "record_payment", _refund(handle, bank, refund_id, "12.50", currency)
+    )
+    again = await _update(
+        handle, "record_payment", _refund(handle, bank, refund_id, "12.50", currency)
+    )
+    assert (first.outcome, again.outcome) == ("applied", "duplicate")
+    assert first.amount_due == total - Decimal("30.00") + Decimal("12.50")
+    too_much = await _update(
+        handle, "record_payment", _refund(handle, bank, f"{refund_id}-2", "40.00", currency)
+    )
+    assert too_much.outcome == "refused" and too_much.detail.startswith("amount: the refund")
+    posting = await _get(own, f"/erp/cash-postings/{handle.id}:refund:{refund_id}")
+    assert (posting["kind"], Decimal(posting["applied"])) == ("refund", Decimal("12.50"))
+    erp = await _get(own, "/erp/cash-postings", customer_id="CU-1007")
+    assert [p["kind"] for p in erp if p["posting_key"].startswith(handle.id)] == [
+        "payment",
+        "refund",
+    ]
+    await _pay(handle, str(first.amount_due), currency, f"BANK-{uuid.uuid4().hex[:8]}")
+    result = await handle.result()
+    assert result.state is RunState.PAID
+    assert result.collection is not None and result.collection.paid == total
+
+
+async def test_a_processing_charge_is_asked_about_again_until_it_settles(
+    time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
+) -> None:
+    # CU-1012's card answers `processing` and settles 2 s (wall clock) after confirming.
+    async with own.client() as http:
+        method = (await http.get("/payments/customers/CU-1012/payment_methods")).json()[0]
+        method["processing_seconds"] = 2
+        answer = await http.put(f"/payments/payment_methods/{method['id']}", json=method)
+        assert answer.status_code in (200, 201), answer.text
+    handle = await _start(time_skipping_env, queue, "C-1012", 2)
+    waiting = await _collecting(handle)
+    assert waiting.collection is not None
+    # Past the due date (net 30): attempt 1 answers processing; the run asks again each day.
+    await time_skipping_env.sleep(31 * DAY)
+    processing = await handle.query(QuoteToCashWorkflow.status)
+    assert processing.collection is not None and processing.collection.processing
+    await asyncio.sleep(2.5)  # the provider settles the charge
+    result = await handle.result()
+    assert result.state is RunState.PAID, result.reason
+    collection = result.collection
+    assert collection is not None
+    assert (collection.card_attempts, collection.processing) == (1, "")
+    actions = [e.action for e in collection.timeline]
+    assert actions.index("charge_processing") < actions.index("charge_settled")
+    intents = await _get(own, "/payments/payment_intents", customer="CU-1012")
+    [intent] = [i for i in intents if i["metadata"].get("run_id") == handle.id]
+    assert intent["status"] == "succeeded"
+    [entry] = collection.entries
+    assert entry.posting_key == f"{handle.id}:payment:{intent['id']}"

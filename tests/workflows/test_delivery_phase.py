@@ -171,6 +171,14 @@ async def test_a_peppol_customers_document_goes_to_the_access_point_not_the_inbo
     sent = await _get(own, f"/peppol/outbound/{document.erp_document_id}")
     assert sent["receiver_id"] == "9944:NL004495445B01"
     assert sent["transmission_id"] == delivery.message_id
+    # What the access point holds is the UBL that was sent: it passes the official rules.
+    async with own.client() as http:
+        stored = await http.get(f"/peppol/outbound/{document.erp_document_id}/document")
+    assert stored.status_code == 200 and stored.headers["content-type"] == "application/xml"
+    assert hashlib.sha256(stored.content).hexdigest() == sent["content_sha256"]
+    assert validate(stored.content).ok, validate(stored.content).failed
+    root = ET.fromstring(stored.content)
+    assert root.findtext("cbc:ID", namespaces=UBL_NS) == document.erp_document_id  # BT-1
     assert _message(own, message_id(document.posting_key)) == []
 
 

@@ -11,6 +11,8 @@ from temporalio.exceptions import ApplicationError, CancelledError
 
 from activities.audit import system_of
 from schemas.audit import Handoff, Outcome, Step
+from schemas.collection import PlanCollectionInput
+from schemas.payments import CashPostingInput, CashPostingResult
 from schemas.steps import PostInvoiceInput, RouteDecision, TaxedInvoice, ValidatedCustomer
 
 FIRST_STEP = "validate_customer"
@@ -82,7 +84,12 @@ def on_success(execution: Execution, args: Sequence[object], result: object) -> 
         extra = {"amount": str(result.invoice.total), "currency": result.invoice.currency}
     posted = next((a for a in args if isinstance(a, PostInvoiceInput)), None)
     if posted is not None:
-        extra = {"amount": str(posted.invoice.total), "currency": posted.invoice.currency}
+        extra = {
+            "amount": str(posted.invoice.total),
+            "currency": posted.invoice.currency,
+            "detail": f"{posted.invoice.document_type} {posted.posting_key}",
+        }
+    extra |= _cash(args, result)
     handoffs.insert(0, execution.handoff(key=done, outcome=Outcome.SUCCESS, **extra))
     if isinstance(result, RouteDecision) and result.reasons:
         codes = [reason.code for reason in result.reasons]
@@ -96,6 +103,23 @@ def on_success(execution: Execution, args: Sequence[object], result: object) -> 
             )
         )
     return handoffs
+
+
+def _cash(args: Sequence[object], result: object) -> dict[str, str]:
+    """What the receivables figures read off a collection: the due date a run planned, and
+    the amount each payment, refund or write-off applied to the invoice, with its value date
+    (`report_cash` in ops/report/receivables.py reads these back)."""
+    plan = next((a for a in args if isinstance(a, PlanCollectionInput)), None)
+    if plan is not None:
+        return {"currency": plan.currency, "detail": f"due {plan.due_at.date().isoformat()}"}
+    cash = next((a for a in args if isinstance(a, CashPostingInput)), None)
+    if cash is not None and isinstance(result, CashPostingResult):
+        return {
+            "amount": str(result.applied),
+            "currency": cash.currency,
+            "detail": f"value {cash.value_date.isoformat()} {cash.reference}",
+        }
+    return {}
 
 
 def on_failure(execution: Execution, error: BaseException) -> list[Handoff]:

@@ -51,3 +51,26 @@ def test_the_page_draws_its_charts_offline(browser: Browser, tmp_path: Path) -> 
     assert requests == [path.as_uri()]
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     page.close()
+
+
+def test_the_receivables_section_draws_an_aging_chart_per_currency(
+    browser: Browser, tmp_path: Path
+) -> None:
+    from tests.ops.report.test_receivables_section import cash_trail
+
+    path = write_html(compute(cash_trail(), now=NOW, since=SINCE), tmp_path / "report.html")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(path.as_uri())
+    # EUR: current 500, 1–30 200, 61–90 120 drawn; 31–60 and 90+ empty (hand-worked in
+    # test_receivables_section.py).
+    bars = page.locator('svg[data-chart="receivables-aging-EUR"] rect.bar')
+    heights = [float(bars.nth(i).get_attribute("height") or 0) for i in range(5)]
+    assert [h > 0 for h in heights] == [True, True, False, True, False]
+    assert heights[0] > heights[1] > heights[3]
+    usd = page.locator('svg[data-chart="receivables-aging-USD"]')
+    box = usd.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 50
+    section = page.locator('section[data-section="receivables"]').inner_text()
+    assert "DSO EUR" in section and "20.5 d" in section and "33.3 %" in section
+    page.screenshot(path=str(tmp_path / "receivables.png"), full_page=True)
+    page.close()
