@@ -15,6 +15,7 @@ from cli import (
     bench_run,
     chaos,
     collections,
+    deploy,
     documents,
     encryption,
     intake,
@@ -54,6 +55,7 @@ def build_app() -> typer.Typer:
         intake,
         bench_intake,
         encryption,
+        deploy,
     ):
         module.register(app, bench=bench)
     return app
