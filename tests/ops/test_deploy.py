@@ -2,6 +2,9 @@
 mid-step on A, moves a run waiting for approval to B, and both end."""
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -130,6 +133,37 @@ async def test_a_deploy_keeps_runs_mid_step_on_their_build_and_moves_waiting_run
             assert set(waiting_builds[before[waiting.id] :]) == {"B"}
             # ...and a run started after the deploy ran on B alone.
             assert set(await _builds(fresh)) == {"B"}
+
+
+async def test_a_ramp_sends_a_share_of_new_runs_and_ends(
+    dev_server_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    client = dev_server_env.client
+    name = f"q2c-test-{uuid.uuid4().hex[:8]}"
+    queue = f"q2c-deploy-{uuid.uuid4()}"
+    with running_systems(tmp_path) as systems:
+        async with (
+            _build(client, systems, queue, name, "A"),
+            _build(client, systems, queue, name, "B"),
+        ):
+            await deploy.set_current(client, name, "A")
+            await deploy.ramp(client, name, "B", 25)
+            view = await deploy.describe(client, name)
+            assert (view.current, view.ramping, view.ramp_percentage) == ("A", "B", 25)
+            env = {**os.environ, "TEMPORAL_ADDRESS": client.service_client.config.target_host}
+            done = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "cli", "deploy", "status", "--name", name],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=env,
+            )
+            assert done.returncode == 0, done.stderr
+            assert f"{name}: current A, ramping B at 25%" in " ".join(done.stdout.split())
+            await deploy.ramp(client, name, "", 0)
+            view = await deploy.describe(client, name)
+            assert (view.current, view.ramping) == ("A", None)
 
 
 async def test_advance_refuses_the_current_build_and_an_unknown_deployment(
