@@ -13,13 +13,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import temporalio.api.workflowservice.v1 as ws
-from google.protobuf.field_mask_pb2 import FieldMask
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import VersioningBehavior, WorkerDeploymentVersionStatus
-from temporalio.api.workflow.v1 import VersioningOverride, WorkflowExecutionOptions
+from temporalio.api.enums.v1 import RoutingConfigUpdateState, WorkerDeploymentVersionStatus
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.versioning import auto_upgrade_request
 from schemas.runs import RunState
 
 WAITING_STATES = (
@@ -31,6 +29,9 @@ WAITING_STATES = (
 )
 """The states a run may stay in for weeks: between them it waits for a person, a payment or a
 timer, with no step half done."""
+
+
+IN_PROGRESS = RoutingConfigUpdateState.ROUTING_CONFIG_UPDATE_STATE_IN_PROGRESS
 
 
 class DeployError(RuntimeError):
@@ -129,8 +130,22 @@ async def _retry_until_polled(
             await asyncio.sleep(0.5)
 
 
+async def _until_routed(client: Client, name: str, *, within: float) -> None:
+    """Temporal hands a new routing to its task queues after answering: wait until it says
+    every queue has it, so the next task already goes where the routing says."""
+    deadline = asyncio.get_running_loop().time() + within
+    request = ws.DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=name)
+    while True:
+        answer = await client.workflow_service.describe_worker_deployment(request)
+        if answer.worker_deployment_info.routing_config_update_state != IN_PROGRESS:
+            return
+        if asyncio.get_running_loop().time() >= deadline:
+            raise DeployError(f"deployment {name!r}: the new routing is still being applied")
+        await asyncio.sleep(0.2)
+
+
 async def set_current(client: Client, name: str, build_id: str, *, within: float = 30.0) -> None:
-    """New runs, and runs moved forward, go to `build_id` from now on."""
+    """New runs, and runs that follow the current build, go to `build_id` from now on."""
     request = ws.SetWorkerDeploymentCurrentVersionRequest(
         namespace=client.namespace, deployment_name=name, build_id=build_id
     )
@@ -140,6 +155,7 @@ async def set_current(client: Client, name: str, build_id: str, *, within: float
         lambda: client.workflow_service.set_worker_deployment_current_version(request),
         within=within,
     )
+    await _until_routed(client, name, within=within)
 
 
 async def ramp(
@@ -161,6 +177,7 @@ async def ramp(
         lambda: client.workflow_service.set_worker_deployment_ramping_version(request),
         within=within,
     )
+    await _until_routed(client, name, within=within)
 
 
 async def advance(
@@ -177,21 +194,10 @@ async def advance(
             f"build {from_build!r} is the current build: its runs have nowhere to move"
         )
     query = _version_query(name, from_build, waiting_only=not everything)
-    override = WorkflowExecutionOptions(
-        versioning_override=VersioningOverride(
-            auto_upgrade=True,
-            behavior=VersioningBehavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE,  # servers before 1.28
-        )
-    )
     moved: list[str] = []
     async for run in client.list_workflows(query):
         await client.workflow_service.update_workflow_execution_options(
-            ws.UpdateWorkflowExecutionOptionsRequest(
-                namespace=client.namespace,
-                workflow_execution=WorkflowExecution(workflow_id=run.id, run_id=run.run_id),
-                workflow_execution_options=override,
-                update_mask=FieldMask(paths=["versioning_override"]),
-            )
+            auto_upgrade_request(client.namespace, run.id, run.run_id)
         )
         moved.append(run.id)
     return moved

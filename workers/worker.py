@@ -30,6 +30,7 @@ from activities.payments import PaymentActivities
 from activities.routing import RoutingActivities
 from activities.tax_http import HttpTaxEngine
 from activities.usage import UsageActivities
+from activities.versioning import VersioningActivities
 from activities.vies import ViesActivities
 from billing.dunning import DunningPolicies, load_dunning_policy
 from billing.einvoice import warm_up
@@ -190,9 +191,10 @@ def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
     """Worker Versioning, when Q2C_DEPLOYMENT_NAME and Q2C_BUILD_ID name this worker's build.
 
     Runs are pinned to the build that started them: a short run ends on the code it began
-    with, and a deploy cannot change a run mid-step. A run that waits for months (approval,
-    payment, dunning) is moved forward on purpose (`q2c deploy advance`); it then replays on
-    the new build, which `workflow.patched` and the recorded histories keep safe.
+    with, and a deploy cannot change a run mid-step. A run about to wait for weeks (approval,
+    payment, dunning) switches itself to auto-upgrade (workflows/versioning.py), and one
+    begun before that step is moved on with `q2c deploy advance`; either then replays on the
+    new build, which `workflow.patched` and the recorded histories keep safe.
     None: an unversioned worker, as before."""
     if settings.deployment_name is None or settings.build_id is None:
         return None
@@ -219,6 +221,10 @@ def build_worker(
 ) -> Worker:
     """With `audit`, every activity execution is written to the audit trail."""
     recorder = AuditActivities(recorder=audit or DiscardHandoffs())
+    # Only a versioned run asks to follow the current build (workflows/versioning.py).
+    versioning = (
+        [VersioningActivities(client=client).follow_current_build] if settings.versioned else []
+    )
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -234,6 +240,7 @@ def build_worker(
                 dunning=dunning,
             ),
             recorder.record_handoff,
+            *versioning,
         ],
         interceptors=[AuditInterceptor(recorder=audit)] if audit is not None else [],
         max_concurrent_activities=settings.max_concurrent_activities,

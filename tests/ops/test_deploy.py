@@ -1,5 +1,5 @@
 """Worker Versioning on the dev server: a deploy from build A to build B keeps a run that is
-mid-step on A, moves a run waiting for approval to B, and both end."""
+mid-step on A, takes a run waiting for approval along to B, and both end."""
 
 import asyncio
 import os
@@ -67,6 +67,16 @@ async def _builds(handle: Handle) -> list[str]:
     ]
 
 
+async def _settled(handle: Handle) -> int:
+    """The number of workflow tasks completed, once none is scheduled or running: a query can
+    see the state a task reached before its completion is in the history."""
+    for _ in range(200):
+        if not (await handle.describe()).raw_description.HasField("pending_workflow_task"):
+            return len(await _builds(handle))
+        await asyncio.sleep(0.1)
+    raise AssertionError("a workflow task never completed")
+
+
 async def _retrying(handle: Handle) -> None:
     """Until the run's current activity has failed at least once (the ERP answers 503)."""
     for _ in range(200):
@@ -77,17 +87,22 @@ async def _retrying(handle: Handle) -> None:
     raise AssertionError("the run never retried an activity")
 
 
-async def _advance(client: Client, name: str) -> list[str]:
-    """`advance` once visibility lists the waiting run (its index trails the run a little)."""
+async def _following(handle: Handle) -> bool:
+    """The run asked Temporal to send its next tasks to the current build (auto-upgrade)."""
+    info = (await handle.describe()).raw_description.workflow_execution_info.versioning_info
+    return info.versioning_override.auto_upgrade
+
+
+async def _listed(client: Client, query: str, workflow_id: str) -> None:
+    """Until visibility lists the run (its index trails the run a little)."""
     for _ in range(50):
-        moved = await deploy.advance(client, name, "A")
-        if moved:
-            return moved
+        if workflow_id in [run.id async for run in client.list_workflows(query)]:
+            return
         await asyncio.sleep(0.2)
-    return []
+    raise AssertionError(f"{workflow_id} never listed for {query}")
 
 
-async def test_a_deploy_keeps_runs_mid_step_on_their_build_and_moves_waiting_runs(
+async def test_a_deploy_keeps_runs_mid_step_on_their_build_and_takes_waiting_runs_along(
     dev_server_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     client = dev_server_env.client
@@ -96,19 +111,21 @@ async def test_a_deploy_keeps_runs_mid_step_on_their_build_and_moves_waiting_run
     with running_systems(tmp_path) as systems:
         async with systems.client() as admin, _build(client, systems, queue, name, "A"):
             await deploy.set_current(client, name, "A")
-            # C-1009 carries a non-standard clause: it waits for an approver.
+            # C-1009 carries a non-standard clause: it waits for an approver, and before it
+            # waits it stops being pinned.
             waiting = await _start(client, queue, "C-1009", 3)
             await until(waiting, lambda s: s.state is RunState.AWAITING_APPROVAL)
+            assert await _following(waiting)
             # C-1001 goes straight through, but the ERP is down: it is caught mid-step.
             fault = {"system": "erp", "unavailable_rate": 1, "retry_after_seconds": 1}
             (await admin.put("/admin/faults", json=fault)).raise_for_status()
             short = await _start(client, queue, "C-1001", 3)
             await _retrying(short)
+            assert not await _following(short)
 
+            before = {handle.id: await _settled(handle) for handle in (short, waiting)}
             async with _build(client, systems, queue, name, "B"):
                 await deploy.set_current(client, name, "B")
-                assert await _advance(client, name) == [waiting.id]  # only the waiting one
-                before = {handle.id: len(await _builds(handle)) for handle in (short, waiting)}
                 view = await deploy.describe(client, name)
                 assert view.current == "B"
                 assert {v.build_id: v.status for v in view.versions}["A"] == "draining"
@@ -127,12 +144,40 @@ async def test_a_deploy_keeps_runs_mid_step_on_their_build_and_moves_waiting_run
             waiting_builds = await _builds(waiting)
             # The run caught mid-step finished on the build it began on...
             assert len(short_builds) > before[short.id] and set(short_builds) == {"A"}
-            # ...the waiting run began on A and, moved, took its decision on B...
+            # ...the waiting run began on A and took its decision on B...
             assert set(waiting_builds[: before[waiting.id]]) == {"A"}
             assert waiting_builds[before[waiting.id] :]
             assert set(waiting_builds[before[waiting.id] :]) == {"B"}
             # ...and a run started after the deploy ran on B alone.
             assert set(await _builds(fresh)) == {"B"}
+
+
+async def test_advance_moves_an_old_builds_runs_to_the_current_build(
+    dev_server_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    client = dev_server_env.client
+    name = f"q2c-test-{uuid.uuid4().hex[:8]}"
+    queue = f"q2c-deploy-{uuid.uuid4()}"
+    with running_systems(tmp_path) as systems:
+        async with systems.client() as admin, _build(client, systems, queue, name, "A"):
+            await deploy.set_current(client, name, "A")
+            fault = {"system": "erp", "unavailable_rate": 1, "retry_after_seconds": 1}
+            (await admin.put("/admin/faults", json=fault)).raise_for_status()
+            stuck = await _start(client, queue, "C-1001", 4)
+            await _retrying(stuck)
+            async with _build(client, systems, queue, name, "B"):
+                await deploy.set_current(client, name, "B")
+                version = f"TemporalWorkerDeploymentVersion = '{name}:A'"
+                await _listed(client, version, stuck.id)
+                # Not waiting for anyone: only --all moves it, at once (Temporal schedules a
+                # workflow task on the current build for it).
+                before = await _settled(stuck)
+                assert await deploy.advance(client, name, "A") == []
+                assert await deploy.advance(client, name, "A", everything=True) == [stuck.id]
+                (await admin.delete("/admin/faults")).raise_for_status()
+                assert (await stuck.result()).state is RunState.DELIVERED
+            builds = await _builds(stuck)
+            assert set(builds[:before]) == {"A"} and set(builds[before:]) == {"B"}
 
 
 async def test_a_ramp_sends_a_share_of_new_runs_and_ends(
