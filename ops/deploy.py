@@ -1,11 +1,12 @@
-"""Worker Versioning for an operator: which build takes new runs, and moving waiting runs on.
+"""Worker Versioning for an operator: which build takes new runs, and moving runs on.
 
 A versioned worker (Q2C_DEPLOYMENT_NAME, Q2C_BUILD_ID) pins each run to the build that
 started it. A deploy starts the new build's workers, makes the build current (or ramps it),
-and lets the old build's short runs end where they began. Runs that wait for months (for an
-approver, a payment, the next dunning level) would keep the old build alive for as long;
-`advance` moves them to the current build on purpose, where they replay under the
-`workflow.patched` checks that the recorded histories test.
+and lets the old build's short runs end where they began. A run about to wait for weeks (for
+an approver, a payment, the next dunning level) follows the current build from then on
+(workflows/versioning.py). `advance` moves the rest on purpose: runs begun on a build without
+that step, or, with `everything`, every open run of an old build that must go. Moved runs
+replay on the new build under the `workflow.patched` checks the recorded histories test.
 """
 
 import asyncio
