@@ -15,13 +15,20 @@ deploy takes it along instead of keeping its build alive for months. Read only w
 runs on a versioned worker: an unversioned run records neither the marker nor the call."""
 
 
+def _on_versioned_worker() -> bool:
+    """Whether this workflow task runs on a worker of a deployment (replayed: whether it ran on
+    one). An unversioned worker reports its build id with no deployment name."""
+    version = workflow.info().get_current_deployment_version()
+    return version is not None and bool(version.deployment_name)
+
+
 class BuildFollower:
     def __init__(self) -> None:
         self._following = False
 
     async def before_long_wait(self) -> None:
         """Once per run, on a versioned worker: follow the current build from now on."""
-        if self._following or workflow.info().get_current_deployment_version() is None:
+        if self._following or not _on_versioned_worker():
             return
         self._following = True
         if not workflow.patched(FOLLOW_CURRENT_BUILD):

@@ -6,12 +6,20 @@ was recorded on a worker with Q2C_DEPLOYMENT_NAME and Q2C_BUILD_ID (`q2c histori
 
 import base64
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from google.protobuf import json_format
+from temporalio.testing import WorkflowEnvironment
 
 from ops.replay import history_files, load_history, replay
+from schemas.runs import RunInput, RunState
+from tests.conftest import SystemsService
+from tests.events import cycle_closed
+from tests.workflows.runs import until, worker_on
+from workflows.quote_to_cash import QuoteToCashWorkflow
 from workflows.versioning import FOLLOW_CURRENT_BUILD
 
 HISTORIES = Path(__file__).parents[1] / "histories"
@@ -63,6 +71,28 @@ def test_an_unversioned_run_records_nothing_of_it(path: Path) -> None:
     events = _events(path)
     assert not any(FOLLOW_CURRENT_BUILD in _patches(e) for e in events)
     assert "follow_current_build" not in [_activity(e) for e in events]
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_run_on_an_unversioned_worker_waits_without_following(
+    time_skipping_env: WorkflowEnvironment, systems: SystemsService
+) -> None:
+    # An unversioned worker still reports a build id (its code's hash), with no deployment.
+    queue = f"q2c-unversioned-{uuid.uuid4()}"
+    async with worker_on(time_skipping_env, systems, queue):
+        event = cycle_closed("C-1009", 5)
+        handle = await time_skipping_env.client.start_workflow(
+            QuoteToCashWorkflow.run,
+            RunInput(event=event, collect=False),
+            id=f"test:{event.business_key}:{uuid.uuid4()}",
+            task_queue=queue,
+        )
+        await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
+        history = await handle.fetch_history()
+    events = [json_format.MessageToDict(e) for e in history.events]
+    assert not any(FOLLOW_CURRENT_BUILD in _patches(e) for e in events)
+    assert "follow_current_build" not in [_activity(e) for e in events]
+    assert "TIMER_STARTED" in [e["eventType"].removeprefix("EVENT_TYPE_") for e in events]
 
 
 async def test_the_versioned_history_replays_on_an_unversioned_replayer() -> None:
