@@ -87,8 +87,12 @@ async def test_a_run_on_an_unversioned_worker_waits_without_following(
             id=f"test:{event.business_key}:{uuid.uuid4()}",
             task_queue=queue,
         )
-        await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
-        history = await handle.fetch_history()
+        try:
+            await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
+            history = await handle.fetch_history()
+        finally:
+            # A run left waiting would hold the shared time-skipping server's clock for good.
+            await handle.terminate("test over")
     events = [json_format.MessageToDict(e) for e in history.events]
     assert not any(FOLLOW_CURRENT_BUILD in _patches(e) for e in events)
     assert "follow_current_build" not in [_activity(e) for e in events]
