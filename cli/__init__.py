@@ -18,6 +18,7 @@ from cli import (
     calendar,
     chaos,
     collections,
+    deploy,
     documents,
     encryption,
     intake,
@@ -60,6 +61,7 @@ def build_app() -> typer.Typer:
         encryption,
         calendar,
         bench_close,
+        deploy,
     ):
         module.register(app, bench=bench)
     return app

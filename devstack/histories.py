@@ -354,6 +354,20 @@ SCENARIOS: Sequence[Scenario] = (
 )
 
 
+VERSIONED_DEPLOYMENT = "q2c-histories"
+VERSIONED_BUILD = "histories-1"
+
+VERSIONED: Sequence[Scenario] = (
+    Scenario(  # on a versioned worker: the run follows the current build before it waits
+        name="versioned/approval_approved",
+        event=_event("C-1009", 6),
+        expected=RunState.DELIVERED,
+        drive=_approve_by_signal,
+    ),
+)
+"""Recorded on a worker with Q2C_DEPLOYMENT_NAME and Q2C_BUILD_ID, alone on its own server."""
+
+
 def export_history(stack: DevStack, workflow_id: str) -> dict[str, object]:
     """The history as `temporal workflow show --output json` prints it."""
     completed = subprocess.run(
@@ -397,6 +411,7 @@ async def _record_one(client: Client, stack: DevStack, scenario: Scenario, out: 
             f" ({result.reason_code}: {result.reason})"
         )
     path = out / f"{scenario.name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     history = export_history(stack, outcome.workflow_id)
     path.write_text(json.dumps(history, indent=1, sort_keys=True) + "\n")
     return path
@@ -443,26 +458,53 @@ async def _set_processing(stack: DevStack, seconds: dict[str, int]) -> None:
                 put.raise_for_status()
 
 
+async def _record_versioned(scenarios: Sequence[Scenario], out: Path, folder: Path) -> list[Path]:
+    from ops.deploy import set_current
+
+    stack = DevStack(
+        home=folder,
+        ports=Ports.random(),
+        extra_env={
+            "Q2C_TASK_QUEUE": TASK_QUEUE,
+            "Q2C_DEPLOYMENT_NAME": VERSIONED_DEPLOYMENT,
+            "Q2C_BUILD_ID": VERSIONED_BUILD,
+        },
+    )
+    await asyncio.to_thread(stack.start)
+    try:
+        client = await stack.connect()
+        await set_current(client, VERSIONED_DEPLOYMENT, VERSIONED_BUILD, within=60)
+        return [await _record_one(client, stack, s, out) for s in scenarios]
+    finally:
+        await asyncio.to_thread(stack.stop)
+
+
 async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = None) -> list[Path]:
     """Run the chosen scenarios (all by default) and write `<out>/<scenario>.json`."""
     chosen = [s for s in SCENARIOS if not names or s.name in names]
     collecting = [s for s in COLLECTING if not names or s.name in names]
-    unknown = set(names) - {s.name for s in SCENARIOS} - {s.name for s in COLLECTING}
+    versioned = [s for s in VERSIONED if not names or s.name in names]
+    known = {s.name for s in (*SCENARIOS, *VERSIONED)} | {s.name for s in COLLECTING}
+    unknown = set(names) - known
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     out.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="q2c-histories-") as scratch:
-        stack = DevStack(
-            home=home or Path(scratch),
-            ports=Ports.random(),
-            extra_env={"Q2C_TASK_QUEUE": TASK_QUEUE},
-        )
-        await asyncio.to_thread(stack.start)
-        try:
-            client = await stack.connect()
-            paths = [await _record_one(client, stack, s, out) for s in chosen]
-            if collecting:
-                paths += await _record_collecting(stack, collecting, out, Path(scratch))
-            return paths
-        finally:
-            await asyncio.to_thread(stack.stop)
+        if chosen or collecting:
+            stack = DevStack(
+                home=home or Path(scratch),
+                ports=Ports.random(),
+                extra_env={"Q2C_TASK_QUEUE": TASK_QUEUE},
+            )
+            await asyncio.to_thread(stack.start)
+            try:
+                client = await stack.connect()
+                paths += [await _record_one(client, stack, s, out) for s in chosen]
+                if collecting:
+                    paths += await _record_collecting(stack, collecting, out, Path(scratch))
+            finally:
+                await asyncio.to_thread(stack.stop)
+        if versioned:
+            paths += await _record_versioned(versioned, out, Path(scratch) / "versioned")
+    return paths

@@ -5,9 +5,10 @@ The Temporal connection follows Temporal's own variables (`TEMPORAL_ADDRESS`,
 read by the SDK's envconfig; everything else is `Q2C_*`.
 """
 
+import re
 from pathlib import Path
 
-from pydantic import EmailStr, Field, SecretStr, field_validator
+from pydantic import EmailStr, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from activities.smtp import SmtpTarget, parse_smtp_url
@@ -18,6 +19,19 @@ DEV_SMTP_URL = "smtp://127.0.0.1:8425?starttls=off"
 DEV_SYSTEMS_TOKEN = "q2c-dev-token"
 """The embedded systems' token, for a local stack only (the systems service has its own copy:
 it shares no code with q2c)."""
+
+
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+_BUILD = re.compile(r"[A-Za-z0-9_.-]{1,255}")
+
+
+def _version_part(value: str | None, *, allowed: re.Pattern[str], what: str) -> str | None:
+    """A deployment name or build id; empty means unset."""
+    if not value:
+        return None
+    if not allowed.fullmatch(value):
+        raise ValueError(f"only {what}, at most 255 characters")
+    return value
 
 
 class Settings(BaseSettings):
@@ -128,6 +142,37 @@ class Settings(BaseSettings):
         description="Web UI origins allowed to call the codec server (JSON list); "
         "default: Q2C_UI_URL's origin",
     )
+    deployment_name: str | None = Field(
+        default=None,
+        description="Worker Versioning: the worker deployment this worker belongs to; "
+        "unset: an unversioned worker",
+    )
+    build_id: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="Worker Versioning: this worker's build within the deployment",
+    )
+
+    @field_validator("deployment_name")
+    @classmethod
+    def _deployment_name(cls, value: str | None) -> str | None:
+        # Temporal writes a version as "name.build" in some APIs: no dot in the name.
+        return _version_part(value, allowed=_NAME, what="letters, digits, '-' and '_'")
+
+    @field_validator("build_id")
+    @classmethod
+    def _build_id(cls, value: str | None, info: ValidationInfo) -> str | None:
+        build = _version_part(value, allowed=_BUILD, what="letters, digits, '-', '_' and '.'")
+        named = info.data.get("deployment_name") is not None
+        if named and build is None:
+            raise ValueError("Q2C_DEPLOYMENT_NAME is set: name this worker's build as well")
+        if build is not None and not named and "deployment_name" in info.data:
+            raise ValueError("a build id needs Q2C_DEPLOYMENT_NAME as well")
+        return build
+
+    @property
+    def versioned(self) -> bool:
+        return self.deployment_name is not None
 
     @field_validator("smtp_url")
     @classmethod

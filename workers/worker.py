@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 import workflows
 from activities.accounts import AccountActivities
@@ -30,6 +31,7 @@ from activities.payments import PaymentActivities
 from activities.routing import RoutingActivities
 from activities.tax_http import HttpTaxEngine
 from activities.usage import UsageActivities
+from activities.versioning import VersioningActivities
 from activities.vies import ViesActivities
 from billing.dunning import DunningPolicies, load_dunning_policy
 from billing.einvoice import warm_up
@@ -190,6 +192,26 @@ def _tax_engine(*, http: httpx.AsyncClient, settings: Settings) -> TaxEngine:
     return HttpTaxEngine(client=http, url=settings.tax_engine_url)
 
 
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
+    """Worker Versioning, when Q2C_DEPLOYMENT_NAME and Q2C_BUILD_ID name this worker's build.
+
+    Runs are pinned to the build that started them: a short run ends on the code it began
+    with, and a deploy cannot change a run mid-step. A run about to wait for weeks (approval,
+    payment, dunning) switches itself to auto-upgrade (workflows/versioning.py), and one
+    begun before that step is moved on with `q2c deploy advance`; either then replays on the
+    new build, which `workflow.patched` and the recorded histories keep safe.
+    None: an unversioned worker, as before."""
+    if settings.deployment_name is None or settings.build_id is None:
+        return None
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(
+            deployment_name=settings.deployment_name, build_id=settings.build_id
+        ),
+        use_worker_versioning=True,
+        default_versioning_behavior=VersioningBehavior.PINNED,
+    )
+
+
 def build_worker(
     client: Client,
     *,
@@ -204,6 +226,10 @@ def build_worker(
 ) -> Worker:
     """With `audit`, every activity execution is written to the audit trail."""
     recorder = AuditActivities(recorder=audit or DiscardHandoffs())
+    # Only a versioned run asks to follow the current build (workflows/versioning.py).
+    versioning = (
+        [VersioningActivities(client=client).follow_current_build] if settings.versioned else []
+    )
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -221,6 +247,7 @@ def build_worker(
                 dunning=dunning,
             ),
             recorder.record_handoff,
+            *versioning,
         ],
         interceptors=[AuditInterceptor(recorder=audit)] if audit is not None else [],
         max_concurrent_activities=settings.max_concurrent_activities,
@@ -229,6 +256,7 @@ def build_worker(
         max_concurrent_workflow_task_polls=settings.workflow_task_pollers,
         max_concurrent_activity_task_polls=settings.activity_task_pollers,
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+        deployment_config=deployment_config(settings),
     )
 
 
@@ -283,7 +311,13 @@ async def run_worker(settings: Settings) -> None:
                 delivery_log=delivery_log,
             )
             async with worker:
-                log.info("worker polling task queue %r", settings.task_queue)
+                log.info(
+                    "worker polling task queue %r%s",
+                    settings.task_queue,
+                    f" as build {settings.build_id} of deployment {settings.deployment_name}"
+                    if settings.versioned
+                    else "",
+                )
                 await stop.wait()
                 log.info(
                     "draining: waiting up to %ss for running activities",

@@ -82,6 +82,7 @@ with workflow.unsafe.imports_passed_through():
         CollectionWait,
     )
     from workflows.run_view import RunView
+    from workflows.versioning import BuildFollower
 
 ERP_DOCUMENT_MEMO = "erp-document-memo"
 """Patch id: the ERP document number goes into the run's memo, shown in the UI's list."""
@@ -154,6 +155,7 @@ class QuoteToCashWorkflow:
         self._approval = ApprovalWait(self._view, input)
         self._collection = CollectionWait(self._view, self._approval)
         self._local_steps = False
+        self._build = BuildFollower()
 
     @workflow.run
     async def run(self, input: RunInput) -> RunStatus:
@@ -231,6 +233,7 @@ class QuoteToCashWorkflow:
         taxed = await self._tax(event, drafts, validated.customer)
         approval = await self._route(event, validated, usage, taxed)
         if approval is not None:
+            await self._build.before_long_wait()
             rejection = await self._approval.wait(approval)
             if rejection is not None:
                 self._status.reason_code = ReasonCode.REJECTED
@@ -242,6 +245,7 @@ class QuoteToCashWorkflow:
         if delivered:
             await self._deliver(validated)
         if input.collect and workflow.patched(COLLECTION):
+            await self._build.before_long_wait()
             return await self._collect(validated)
         return RunState.DELIVERED if delivered else RunState.POSTED
 
