@@ -82,7 +82,7 @@ def print_report(report: dict[str, object], console: Console) -> None:
     table = Table(title="q2c bench burst")
     columns = ("phase", "runs", "ok", "runs/s", "p50 ms", "p95 ms", "p99 ms", "peak MiB")
     # CPU per run of each process kind: where a run's work goes on the shared cores.
-    for column in (*columns, "CPU ms/run: worker", "server", "systems"):
+    for column in (*columns, "CPU ms/run: worker", "server", "systems", "outbox"):
         table.add_column(column, justify="left" if column == "phase" else "right")
     for kind in ("ceiling", "ceiling_local", "q2c_codec_off", "q2c"):
         figures = report[kind]
@@ -103,6 +103,7 @@ def print_report(report: dict[str, object], console: Console) -> None:
                 f"{f['worker_cpu_ms_per_run']:.0f}",
                 f"{f['server_cpu_ms_per_run']:.0f}",
                 f"{f['systems_cpu_ms_per_run']:.0f}",
+                f"{f.get('outbox_cpu_ms_per_run', 0.0):.0f}",
             )
     console.print(table)
     ratios = report["ratios"]

@@ -20,7 +20,7 @@ from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
 from devstack.bench.ceiling import (
     CEILING_TASK_QUEUE,
-    LOCAL_FROM,
+    SHORT_STEPS,
     STEPS,
     CeilingPlan,
     CeilingWorkflow,
@@ -63,8 +63,8 @@ class BenchConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.bursts <= LAST_BURST_MONTH - 2:
             raise ValueError(f"bursts: must be 1 to {LAST_BURST_MONTH - 2} (one month each)")
-        if not 0 <= self.local_steps <= STEPS - LOCAL_FROM:
-            raise ValueError(f"local_steps: must be 0 to {STEPS - LOCAL_FROM}")
+        if not 0 <= self.local_steps <= SHORT_STEPS:
+            raise ValueError(f"local_steps: must be 0 to {SHORT_STEPS}")
         for name in ("runs", "workers", "latency_runs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1")
@@ -102,6 +102,26 @@ class BenchReport:
         if self.ceiling_latency and self.q2c_latency:
             ratios["latency_p50_q2c_over_ceiling"] = round(
                 self.q2c_latency.p50_ms / self.ceiling_latency.p50_ms, 3
+            )
+        if self.ceiling_local_bursts and self.q2c_bursts:
+            # The ceiling with q2c's history shape: the yardstick that compares like with like.
+            local = self.ceiling_local_bursts
+            ratios["burst_throughput_q2c_over_ceiling_local"] = round(
+                self._median(self.q2c_bursts, "runs_per_second")
+                / self._median(local, "runs_per_second"),
+                3,
+            )
+            ratios["burst_p50_q2c_over_ceiling_local"] = round(
+                self._median(self.q2c_bursts, "p50_ms") / self._median(local, "p50_ms"), 3
+            )
+            ratios["worker_cpu_q2c_over_ceiling_local"] = round(
+                self._median(self.q2c_bursts, "worker_cpu_ms_per_run")
+                / self._median(local, "worker_cpu_ms_per_run"),
+                3,
+            )
+        if self.ceiling_local_latency and self.q2c_latency:
+            ratios["latency_p50_q2c_over_ceiling_local"] = round(
+                self.q2c_latency.p50_ms / self.ceiling_local_latency.p50_ms, 3
             )
         if self.ceiling_bursts and self.ceiling_local_bursts:
             ratios["ceiling_local_over_ceiling_throughput"] = round(
@@ -178,9 +198,10 @@ def _is_ok(execution: WorkflowExecution, *, q2c: bool) -> bool:
 
 
 def _stack_cpu(stack: DevStack) -> dict[str, float]:
-    """CPU seconds used so far by the dev server and the systems service."""
+    """CPU seconds used so far by the dev server, the systems service and the SMTP server."""
     pids = stack.pids()
-    return {name: cpu_seconds(pids[name]) for name in ("temporal", "systems") if name in pids}
+    names = ("temporal", "systems", "outbox")
+    return {name: cpu_seconds(pids[name]) for name in names if name in pids}
 
 
 def _stack_cpu_since(stack: DevStack, before: dict[str, float]) -> dict[str, float]:
@@ -433,7 +454,11 @@ async def _q2c_phase(
 
 
 async def _histories(
-    client: Client, stack: DevStack, latency_ids: list[str], report: BenchReport
+    client: Client,
+    stack: DevStack,
+    config: BenchConfig,
+    latency_ids: list[str],
+    report: BenchReport,
 ) -> None:
     settings = _worker_settings(stack)
     names = _start_workers(stack, kind="q2c", count=1)
@@ -446,6 +471,10 @@ async def _histories(
         report.histories["ceiling"] = await count_history(
             client.get_workflow_handle("bench-ceiling-warmup")
         )
+        if config.local_steps:
+            report.histories["ceiling_local"] = await count_history(
+                client.get_workflow_handle(f"bench-ceiling-local{config.local_steps}-latency-0")
+            )
     finally:
         _stop_workers(stack, names)
 
@@ -514,7 +543,7 @@ async def run_bench(config: BenchConfig, *, say: Progress) -> BenchReport:
             client, stack, config, periods, say, Q2cPhase(label="q2c")
         )
         if config.histories and latency_ids:
-            await _histories(client, stack, latency_ids, report)
+            await _histories(client, stack, config, latency_ids, report)
     finally:
         await asyncio.to_thread(stack.stop)
     report.machine["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
