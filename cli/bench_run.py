@@ -34,6 +34,11 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
         home: Path | None = typer.Option(None, help="Stack files and logs (default: temp)"),
+        profile: Path | None = typer.Option(
+            None,
+            help="Record each q2c worker with py-spy through the bursts into this folder, "
+            "and print where its CPU went",
+        ),
         knob: list[str] = typer.Option(
             [],
             help=KNOB_HELP,
@@ -60,6 +65,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
                 local_steps=local_steps,
                 worker_env=worker_env,
                 codec_off=codec_off,
+                profile_dir=profile,
             )
             report = asyncio.run(run_bench(config, say=lambda m: err.print(f"[dim]{m}[/]")))
         if as_json:
@@ -118,4 +124,9 @@ def print_report(report: dict[str, object], console: Console) -> None:
             f"{counts['actions']} actions ({counts['actions_without_upserts']} without upserts)",
             highlight=False,
         )
+    profiles = report.get("profiles") or {}
+    assert isinstance(profiles, dict)
+    for name, summary in profiles.items():
+        shares = ", ".join(f"{kind} {pct} %" for kind, pct in summary["share_by_kind"].items())
+        console.print(f"profile {name} ({summary['samples']} samples): {shares}", highlight=False)
     console.print(f"machine: {report['machine']}", highlight=False)

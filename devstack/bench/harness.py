@@ -27,6 +27,7 @@ from devstack.bench.ceiling import (
 )
 from devstack.bench.history import HistoryCounts, count_history
 from devstack.bench.memory import MemorySampler, cpu_seconds
+from devstack.bench.profile import Profiler, ProfileSummary
 from devstack.bench.seed import cycle_event, seed_approval_contract, seed_contracts
 from devstack.bench.stats import Figures
 from devstack.pollers import wait_for_pollers
@@ -59,6 +60,8 @@ class BenchConfig:
     codec_off: bool = True
     """Also bursts with payload encryption off, on contracts of their own, before the shipped
     (encrypted) bursts: the codec's cost in the same invocation."""
+    profile_dir: Path | None = None
+    """With a folder, py-spy records each q2c worker (encrypted phase) through the bursts."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.bursts <= LAST_BURST_MONTH - 2:
@@ -83,6 +86,7 @@ class BenchReport:
     plain_bursts: list[Figures] = field(default_factory=list)
     plain_latency: Figures | None = None
     histories: dict[str, HistoryCounts] = field(default_factory=dict)
+    profiles: dict[str, ProfileSummary] = field(default_factory=dict)
 
     @staticmethod
     def _median(figures: list[Figures], key: str) -> float:
@@ -178,6 +182,7 @@ class BenchReport:
             },
             "ratios": self.ratios(),
             "histories": {name: asdict(h) for name, h in self.histories.items()},
+            "profiles": {name: asdict(p) for name, p in self.profiles.items()},
         }
 
 
@@ -394,6 +399,7 @@ async def _q2c_phase(
     periods: list[tuple[date, date]],
     say: Progress,
     phase: Q2cPhase,
+    profiles: dict[str, ProfileSummary] | None = None,
 ) -> tuple[list[Figures], Figures, list[str]]:
     settings = _worker_settings(stack)
     names = _start_workers(stack, kind="q2c", count=config.workers, env=phase.worker_env)
@@ -410,6 +416,10 @@ async def _q2c_phase(
             client, warmup_event, task_queue=settings.task_queue, collect=False
         )
         await run_handle(client, warmup.workflow_id).result()
+        profiler = None
+        if profiles is not None and config.profile_dir is not None:
+            profiler = Profiler(config.profile_dir, {n: stack.pids()[n] for n in names})
+            profiler.start()
         for burst in range(config.bursts):
             events = [cycle_event(first + i, periods[burst]) for i in range(config.runs)]
             ids = [f"q2c:{e.business_key}" for e in events]
@@ -433,6 +443,8 @@ async def _q2c_phase(
                 f"{phase.label} burst {burst + 1}: {figures.runs_per_second} runs/s,"
                 f" {figures.ok} delivered"
             )
+        if profiler is not None and profiles is not None:
+            profiles.update(profiler.stop())
 
         latency_period = periods[config.bursts]  # a month no burst billed
 
@@ -506,7 +518,8 @@ async def _approved_history(client: Client, stack: DevStack, settings: Settings)
 
 async def run_bench(config: BenchConfig, *, say: Progress) -> BenchReport:
     report = BenchReport(
-        config={k: v for k, v in asdict(config).items() if k != "home"} | {"steps": STEPS},
+        config={k: v for k, v in asdict(config).items() if k not in ("home", "profile_dir")}
+        | {"steps": STEPS},
         machine=_machine(),
     )
     stack = DevStack(
@@ -540,7 +553,7 @@ async def run_bench(config: BenchConfig, *, say: Progress) -> BenchReport:
                 plain, stack, config, periods, say, off
             )
         report.q2c_bursts, report.q2c_latency, latency_ids = await _q2c_phase(
-            client, stack, config, periods, say, Q2cPhase(label="q2c")
+            client, stack, config, periods, say, Q2cPhase(label="q2c"), report.profiles
         )
         if config.histories and latency_ids:
             await _histories(client, stack, config, latency_ids, report)
