@@ -26,6 +26,7 @@ PRE_PATCH = HISTORIES / "pre_patch" / "straight_through.json"
 PRE_LOCAL_STEPS = HISTORIES / "pre_local_steps"
 PRE_RUN_OUTCOMES = HISTORIES / "pre_run_outcomes"
 PRE_DELIVERY = HISTORIES / "pre_delivery"
+PRE_LEAN_RUN = HISTORIES / "pre_lean_run"
 runner = CliRunner()
 MID_COLLECTION = ("dunning_reminded", "card_declined", "disputed")
 """Runs exported while collecting, days after posting (recorded on the time-skipping server)."""
@@ -58,6 +59,7 @@ def test_the_recorded_scenarios_are_all_there() -> None:
         *MID_COLLECTION,
     }
     assert {p.stem for p in PRE_DELIVERY.glob("*.json")} == names - set(MID_COLLECTION)
+    assert {p.stem for p in PRE_LEAN_RUN.glob("*.json")} == names
 
 
 @pytest.mark.parametrize("path", history_files([HISTORIES]), ids=lambda p: p.stem)
@@ -184,7 +186,7 @@ def test_a_new_run_reads_the_route_history_and_records_its_own_outcome(
 def test_a_new_posted_run_delivers_each_document_before_its_outcome(
     name: str, delivered: list[str]
 ) -> None:
-    old, new = PRE_DELIVERY / f"{name}.json", HISTORIES / f"{name}.json"
+    old, new = PRE_DELIVERY / f"{name}.json", PRE_LEAN_RUN / f"{name}.json"
     before = [a for a in _activities(old) if a != RECORD]
     after = [a for a in _activities(new) if a != RECORD]
     assert after == before + delivered
@@ -381,8 +383,74 @@ async def test_runs_caught_mid_collection_replay_where_they_stopped(
     path = HISTORIES / f"{name}.json"
     assert _activities(path)[-len(tail) :] == tail
     assert _timers(path) == timers
-    assert "collection" in _patches(path)
+    # The collection phase is patched: by its own marker before `lean-run`, by that one since.
+    assert "collection" in _patches(PRE_LEAN_RUN / f"{name}.json")
+    assert _patches(path) == ["lean-run"]
     last = json.loads(path.read_text())["events"][-1]["eventType"]
     assert last != "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"  # still waiting, as a deploy finds it
     [outcome] = await replay([(name, load_history(path))])
     assert outcome.ok, outcome.error
+
+
+UPSERTS = "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"
+SCENARIOS = (
+    "straight_through",
+    "approval_approved",
+    "approval_rejected",
+    "approval_expired",
+    "needs_attention",
+    "amendment",
+    "awaiting_approval",
+    *MID_COLLECTION,
+)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_a_lean_run_keeps_its_steps_with_one_patch_marker(name: str) -> None:
+    # The same activities in the same order; one patch marker where there were up to five,
+    # each with the SDK's upsert of TemporalChangeVersion, and no upsert for a passing state.
+    old, new = PRE_LEAN_RUN / f"{name}.json", HISTORIES / f"{name}.json"
+    assert _activities(new) == _activities(old)
+    assert _patches(new) == ["lean-run"]
+    assert _count(new, UPSERTS) < _count(old, UPSERTS)
+
+
+def _upserted(path: Path) -> list[dict[str, Any]]:
+    history = json.loads(path.read_text())
+    return [
+        {
+            key: json.loads(base64.b64decode(value["data"]))
+            for key, value in e["upsertWorkflowSearchAttributesEventAttributes"][
+                "searchAttributes"
+            ]["indexedFields"].items()
+        }
+        for e in history["events"]
+        if e["eventType"] == UPSERTS
+    ]
+
+
+def test_a_straight_through_run_lists_its_end_in_one_upsert() -> None:
+    # Counted by hand from the recording: the SDK's TemporalChangeVersion for the marker,
+    # then the end with everything the UI's list filters on.
+    upserts = _upserted(HISTORIES / "straight_through.json")
+    assert len(upserts) == 2
+    assert set(upserts[0]) == {"TemporalChangeVersion"}
+    assert upserts[1]["Q2CStatus"] == "Delivered"
+    assert set(upserts[1]) == {"Q2CStatus", "CustomerId", "InvoiceTotal", "RiskLevel"}
+
+
+def test_a_run_waiting_for_approval_lists_what_it_listed_before() -> None:
+    # While it waits, the UI's list shows the same attributes with the same values.
+    def listed(path: Path) -> dict[str, Any]:
+        shown: dict[str, Any] = {}
+        for upsert in _upserted(path):
+            shown.update(upsert)
+        shown.pop("TemporalChangeVersion", None)
+        return shown
+
+    old, new = PRE_LEAN_RUN / "awaiting_approval.json", HISTORIES / "awaiting_approval.json"
+    assert listed(new)["Q2CStatus"] == "AwaitingApproval"
+    assert {k: v for k, v in listed(new).items() if k != "ApprovalDueAt"} == {
+        k: v for k, v in listed(old).items() if k != "ApprovalDueAt"
+    }
+    assert "ApprovalDueAt" in listed(new)
