@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,7 +76,8 @@ class Profiler:
         self._running: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self) -> None:
-        spy = shutil.which("py-spy")
+        beside = Path(sys.executable).with_name("py-spy")  # the virtualenv's, not activated
+        spy = str(beside) if beside.exists() else shutil.which("py-spy")
         if spy is None:
             raise RuntimeError("--profile needs py-spy (pip install -e '.[dev]')")
         self._folder.mkdir(parents=True, exist_ok=True)
