@@ -22,7 +22,10 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"billing/einvoice|saxonche|reportlab|pypdf|facturx|lxml"),
     ),
     ("e-mail: message and SMTP", re.compile(r"/email/|aiosmtplib|email_message\.py|smtp\.py")),
-    ("audit trail and delivery log", re.compile(r"workers/audit|delivery_log|sqlalchemy|sqlite3")),
+    (
+        "audit trail and delivery log",
+        re.compile(r"workers/audit/(store|group_commit)|delivery_log|sqlalchemy|sqlite3"),
+    ),
     ("payload converter", re.compile(r"temporalio/converter\.py|temporalio/contrib/pydantic")),
     ("payload codec", re.compile(r"workers/codec\.py|cryptography")),
     (
