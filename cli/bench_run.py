@@ -34,6 +34,11 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
         home: Path | None = typer.Option(None, help="Stack files and logs (default: temp)"),
+        profile: Path | None = typer.Option(
+            None,
+            help="Record each q2c worker with py-spy through the bursts into this folder, "
+            "and print where its CPU went",
+        ),
         knob: list[str] = typer.Option(
             [],
             help=KNOB_HELP,
@@ -60,6 +65,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
                 local_steps=local_steps,
                 worker_env=worker_env,
                 codec_off=codec_off,
+                profile_dir=profile,
             )
             report = asyncio.run(run_bench(config, say=lambda m: err.print(f"[dim]{m}[/]")))
         if as_json:
@@ -82,7 +88,7 @@ def print_report(report: dict[str, object], console: Console) -> None:
     table = Table(title="q2c bench burst")
     columns = ("phase", "runs", "ok", "runs/s", "p50 ms", "p95 ms", "p99 ms", "peak MiB")
     # CPU per run of each process kind: where a run's work goes on the shared cores.
-    for column in (*columns, "CPU ms/run: worker", "server", "systems"):
+    for column in (*columns, "CPU ms/run: worker", "server", "systems", "outbox"):
         table.add_column(column, justify="left" if column == "phase" else "right")
     for kind in ("ceiling", "ceiling_local", "q2c_codec_off", "q2c"):
         figures = report[kind]
@@ -103,6 +109,7 @@ def print_report(report: dict[str, object], console: Console) -> None:
                 f"{f['worker_cpu_ms_per_run']:.0f}",
                 f"{f['server_cpu_ms_per_run']:.0f}",
                 f"{f['systems_cpu_ms_per_run']:.0f}",
+                f"{f.get('outbox_cpu_ms_per_run', 0.0):.0f}",
             )
     console.print(table)
     ratios = report["ratios"]
@@ -117,4 +124,9 @@ def print_report(report: dict[str, object], console: Console) -> None:
             f"{counts['actions']} actions ({counts['actions_without_upserts']} without upserts)",
             highlight=False,
         )
+    profiles = report.get("profiles") or {}
+    assert isinstance(profiles, dict)
+    for name, summary in profiles.items():
+        shares = ", ".join(f"{kind} {pct} %" for kind, pct in summary["share_by_kind"].items())
+        console.print(f"profile {name} ({summary['samples']} samples): {shares}", highlight=False)
     console.print(f"machine: {report['machine']}", highlight=False)

@@ -43,8 +43,9 @@ def stop_if_permanent(cause: BaseException | None, *, step: str) -> None:
 
 async def call(view: RunView, activity: Any, arg: Any) -> Any:
     """An activity on the task queue, for a call to a system of record: the pending search
-    attributes go up first; a permanent failure stops the run for a person."""
-    view.flush()
+    attributes go up first (see `RunView.before_call`); a permanent failure stops the run
+    for a person."""
+    view.before_call()
     try:
         return await workflow.execute_activity_method(
             activity,

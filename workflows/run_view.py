@@ -11,16 +11,38 @@ with workflow.unsafe.imports_passed_through():
     from schemas.runs import RunState, RunStatus
     from workflows.details import current_details
 
+PASSING = frozenset(
+    {
+        RunState.RECEIVED,
+        RunState.VALIDATING,
+        RunState.FETCHING_USAGE,
+        RunState.RATING,
+        RunState.TAXING,
+        RunState.ROUTING,
+        RunState.POSTING,
+        RunState.RECONCILING,
+        RunState.DELIVERING,
+        RunState.DELIVERED,
+    }
+)
+"""States a run passes through between two calls, without waiting for a person, a payment
+or a date: the `status` query and the current details show them, the UI's list need not."""
+
 
 class RunView:
     def __init__(self, status: RunStatus) -> None:
         self.status = status
         self.batch_upserts = False
         """Set by the run: the attributes set in one workflow task go up in one upsert."""
+        self.hold_passing = False
+        """Set by the run: while the UI's list shows a state the run only passes through,
+        the attributes set since stay pending until the run next waits or ends."""
         self._pending: dict[str, SearchAttributeUpdate[Any]] = {}
         self.bounded = False
         """Set by the run (the `bounded-input` patch): a person's input is cut before it is
         kept, and refused attempts are kept to the last few (schemas/bounded.py)."""
+        self._listed = status.state
+        """The `Q2CStatus` the UI's list shows (the starter sets `Received`)."""
 
     def set_state(self, state: RunState) -> None:
         self.status.state = state
@@ -38,8 +60,19 @@ class RunView:
     def flush(self) -> None:
         """Before the run waits (an activity, a timer): the pending attributes go up."""
         if self._pending:
+            if sa.Q2C_STATUS.name in self._pending:
+                self._listed = self.status.state
             workflow.upsert_search_attributes(list(self._pending.values()))
             self._pending.clear()
+
+    def before_call(self) -> None:
+        """Before an activity: the pending attributes go up, unless the run only passes
+        through (the list shows a passing state): then they wait for the next wait or the
+        end, one upsert instead of one per step. A run leaving a wait (approved, paid)
+        leaves it in the list at once."""
+        if self.hold_passing and self._listed in PASSING:
+            return
+        self.flush()
 
     def refresh_details(self) -> None:
         workflow.set_current_details(current_details(self.status))

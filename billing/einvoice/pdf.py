@@ -1,9 +1,10 @@
 """The human-readable invoice as a PDF/A-3 that carries its own CII XML (Factur-X).
 
 ReportLab lays out an A4 page with the fonts it ships (Bitstream Vera, embedded, so the PDF
-needs no system font); an sRGB output intent is added with pypdf; `factur-x` then embeds
-the CII XML (checked against the Factur-X EN 16931 schema) and writes the PDF/A-3 XMP
-metadata. Nothing is read from the network or the machine's fonts.
+needs no system font) and writes the sRGB output intent into the catalogue; `factur-x` then
+embeds the CII XML (checked against the Factur-X EN 16931 schema) and writes the PDF/A-3 XMP
+metadata: one pypdf pass over the file, factur-x's own. Nothing is read from the network or
+the machine's fonts.
 """
 
 import io
@@ -313,7 +314,12 @@ def render_pdf(document: Document) -> bytes:
         initialFontName=_FONT,
         invariant=True,
     )
-    template.build(story, onFirstPage=footer, onLaterPages=footer)
+
+    def first_page(canvas: Any, doc: Any) -> None:
+        _add_output_intent(canvas._doc)
+        footer(canvas, doc)
+
+    template.build(story, onFirstPage=first_page, onLaterPages=footer)
     return out.getvalue()
 
 
@@ -324,7 +330,7 @@ def render_facturx(document: Document, cii: bytes) -> bytes:
     kind = "Credit note" if document.is_credit_note else "Invoice"
     return bytes(
         generate_from_binary(
-            _with_output_intent(render_pdf(document)),
+            render_pdf(document),
             cii,
             flavor="factur-x",
             level="en16931",
@@ -341,35 +347,34 @@ def render_facturx(document: Document, cii: bytes) -> bytes:
     )
 
 
-def _with_output_intent(pdf: bytes) -> bytes:
-    """PDF/A needs an output intent naming the colour space the page colours mean (sRGB)."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import (
-        ArrayObject,
-        DecodedStreamObject,
-        DictionaryObject,
-        NameObject,
-        NumberObject,
-        TextStringObject,
+def _add_output_intent(pdf: Any) -> None:
+    """PDF/A needs an output intent naming the colour space the page colours mean (sRGB).
+    Written by ReportLab into the catalogue it is about to write, rather than by a pypdf pass
+    that reads and writes the whole file once more before factur-x does the same."""
+    from reportlab.pdfbase.pdfdoc import (
+        PDFArray,
+        PDFCatalog,
+        PDFDictionary,
+        PDFName,
+        PDFStream,
+        PDFString,
+        PDFZCompress,
     )
 
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-    profile = DecodedStreamObject()
-    profile.set_data(_srgb_profile())
-    profile[NameObject("/N")] = NumberObject(3)
-    intent = DictionaryObject(
+    profile = PDFStream(PDFDictionary({"N": 3}), _srgb_profile(), filters=[PDFZCompress])
+    intent = PDFDictionary(
         {
-            NameObject("/Type"): NameObject("/OutputIntent"),
-            NameObject("/S"): NameObject("/GTS_PDFA1"),
-            NameObject("/OutputConditionIdentifier"): TextStringObject("sRGB"),
-            NameObject("/Info"): TextStringObject("sRGB IEC61966-2.1"),
-            NameObject("/DestOutputProfile"): writer._add_object(profile),
+            "Type": PDFName("OutputIntent"),
+            "S": PDFName("GTS_PDFA1"),
+            "OutputConditionIdentifier": PDFString("sRGB"),
+            "Info": PDFString("sRGB IEC61966-2.1"),
+            "DestOutputProfile": pdf.Reference(profile),
         }
     )
-    writer._root_object[NameObject("/OutputIntents")] = ArrayObject([writer._add_object(intent)])
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    catalog = pdf.Catalog
+    # The catalogue writes only the keys its class lists: this one lists one more.
+    catalog.__NoDefault__ = [*PDFCatalog.__NoDefault__, "OutputIntents"]
+    catalog.OutputIntents = PDFArray([pdf.Reference(intent)])
 
 
 def _escape(text: str) -> str:

@@ -20,13 +20,14 @@ from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
 from devstack.bench.ceiling import (
     CEILING_TASK_QUEUE,
-    LOCAL_FROM,
+    SHORT_STEPS,
     STEPS,
     CeilingPlan,
     CeilingWorkflow,
 )
 from devstack.bench.history import HistoryCounts, count_history
 from devstack.bench.memory import MemorySampler, cpu_seconds
+from devstack.bench.profile import Profiler, ProfileSummary
 from devstack.bench.seed import cycle_event, seed_approval_contract, seed_contracts
 from devstack.bench.stats import Figures
 from devstack.pollers import wait_for_pollers
@@ -59,12 +60,14 @@ class BenchConfig:
     codec_off: bool = True
     """Also bursts with payload encryption off, on contracts of their own, before the shipped
     (encrypted) bursts: the codec's cost in the same invocation."""
+    profile_dir: Path | None = None
+    """With a folder, py-spy records each q2c worker (encrypted phase) through the bursts."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.bursts <= LAST_BURST_MONTH - 2:
             raise ValueError(f"bursts: must be 1 to {LAST_BURST_MONTH - 2} (one month each)")
-        if not 0 <= self.local_steps <= STEPS - LOCAL_FROM:
-            raise ValueError(f"local_steps: must be 0 to {STEPS - LOCAL_FROM}")
+        if not 0 <= self.local_steps <= SHORT_STEPS:
+            raise ValueError(f"local_steps: must be 0 to {SHORT_STEPS}")
         for name in ("runs", "workers", "latency_runs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1")
@@ -83,6 +86,7 @@ class BenchReport:
     plain_bursts: list[Figures] = field(default_factory=list)
     plain_latency: Figures | None = None
     histories: dict[str, HistoryCounts] = field(default_factory=dict)
+    profiles: dict[str, ProfileSummary] = field(default_factory=dict)
 
     @staticmethod
     def _median(figures: list[Figures], key: str) -> float:
@@ -102,6 +106,26 @@ class BenchReport:
         if self.ceiling_latency and self.q2c_latency:
             ratios["latency_p50_q2c_over_ceiling"] = round(
                 self.q2c_latency.p50_ms / self.ceiling_latency.p50_ms, 3
+            )
+        if self.ceiling_local_bursts and self.q2c_bursts:
+            # The ceiling with q2c's history shape: the yardstick that compares like with like.
+            local = self.ceiling_local_bursts
+            ratios["burst_throughput_q2c_over_ceiling_local"] = round(
+                self._median(self.q2c_bursts, "runs_per_second")
+                / self._median(local, "runs_per_second"),
+                3,
+            )
+            ratios["burst_p50_q2c_over_ceiling_local"] = round(
+                self._median(self.q2c_bursts, "p50_ms") / self._median(local, "p50_ms"), 3
+            )
+            ratios["worker_cpu_q2c_over_ceiling_local"] = round(
+                self._median(self.q2c_bursts, "worker_cpu_ms_per_run")
+                / self._median(local, "worker_cpu_ms_per_run"),
+                3,
+            )
+        if self.ceiling_local_latency and self.q2c_latency:
+            ratios["latency_p50_q2c_over_ceiling_local"] = round(
+                self.q2c_latency.p50_ms / self.ceiling_local_latency.p50_ms, 3
             )
         if self.ceiling_bursts and self.ceiling_local_bursts:
             ratios["ceiling_local_over_ceiling_throughput"] = round(
@@ -158,6 +182,7 @@ class BenchReport:
             },
             "ratios": self.ratios(),
             "histories": {name: asdict(h) for name, h in self.histories.items()},
+            "profiles": {name: asdict(p) for name, p in self.profiles.items()},
         }
 
 
@@ -178,9 +203,10 @@ def _is_ok(execution: WorkflowExecution, *, q2c: bool) -> bool:
 
 
 def _stack_cpu(stack: DevStack) -> dict[str, float]:
-    """CPU seconds used so far by the dev server and the systems service."""
+    """CPU seconds used so far by the dev server, the systems service and the SMTP server."""
     pids = stack.pids()
-    return {name: cpu_seconds(pids[name]) for name in ("temporal", "systems") if name in pids}
+    names = ("temporal", "systems", "outbox")
+    return {name: cpu_seconds(pids[name]) for name in names if name in pids}
 
 
 def _stack_cpu_since(stack: DevStack, before: dict[str, float]) -> dict[str, float]:
@@ -373,6 +399,7 @@ async def _q2c_phase(
     periods: list[tuple[date, date]],
     say: Progress,
     phase: Q2cPhase,
+    profiles: dict[str, ProfileSummary] | None = None,
 ) -> tuple[list[Figures], Figures, list[str]]:
     settings = _worker_settings(stack)
     names = _start_workers(stack, kind="q2c", count=config.workers, env=phase.worker_env)
@@ -389,6 +416,10 @@ async def _q2c_phase(
             client, warmup_event, task_queue=settings.task_queue, collect=False
         )
         await run_handle(client, warmup.workflow_id).result()
+        profiler = None
+        if profiles is not None and config.profile_dir is not None:
+            profiler = Profiler(config.profile_dir, {n: stack.pids()[n] for n in names})
+            profiler.start()
         for burst in range(config.bursts):
             events = [cycle_event(first + i, periods[burst]) for i in range(config.runs)]
             ids = [f"q2c:{e.business_key}" for e in events]
@@ -412,6 +443,8 @@ async def _q2c_phase(
                 f"{phase.label} burst {burst + 1}: {figures.runs_per_second} runs/s,"
                 f" {figures.ok} delivered"
             )
+        if profiler is not None and profiles is not None:
+            profiles.update(profiler.stop())
 
         latency_period = periods[config.bursts]  # a month no burst billed
 
@@ -433,7 +466,11 @@ async def _q2c_phase(
 
 
 async def _histories(
-    client: Client, stack: DevStack, latency_ids: list[str], report: BenchReport
+    client: Client,
+    stack: DevStack,
+    config: BenchConfig,
+    latency_ids: list[str],
+    report: BenchReport,
 ) -> None:
     settings = _worker_settings(stack)
     names = _start_workers(stack, kind="q2c", count=1)
@@ -446,6 +483,10 @@ async def _histories(
         report.histories["ceiling"] = await count_history(
             client.get_workflow_handle("bench-ceiling-warmup")
         )
+        if config.local_steps:
+            report.histories["ceiling_local"] = await count_history(
+                client.get_workflow_handle(f"bench-ceiling-local{config.local_steps}-latency-0")
+            )
     finally:
         _stop_workers(stack, names)
 
@@ -477,7 +518,8 @@ async def _approved_history(client: Client, stack: DevStack, settings: Settings)
 
 async def run_bench(config: BenchConfig, *, say: Progress) -> BenchReport:
     report = BenchReport(
-        config={k: v for k, v in asdict(config).items() if k != "home"} | {"steps": STEPS},
+        config={k: v for k, v in asdict(config).items() if k not in ("home", "profile_dir")}
+        | {"steps": STEPS},
         machine=_machine(),
     )
     stack = DevStack(
@@ -511,10 +553,10 @@ async def run_bench(config: BenchConfig, *, say: Progress) -> BenchReport:
                 plain, stack, config, periods, say, off
             )
         report.q2c_bursts, report.q2c_latency, latency_ids = await _q2c_phase(
-            client, stack, config, periods, say, Q2cPhase(label="q2c")
+            client, stack, config, periods, say, Q2cPhase(label="q2c"), report.profiles
         )
         if config.histories and latency_ids:
-            await _histories(client, stack, latency_ids, report)
+            await _histories(client, stack, config, latency_ids, report)
     finally:
         await asyncio.to_thread(stack.stop)
     report.machine["load_average_after"] = [round(x, 2) for x in os.getloadavg()]

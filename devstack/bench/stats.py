@@ -34,6 +34,8 @@ class Figures:
     """The Temporal dev server's CPU time in the phase, per run."""
     systems_cpu_ms_per_run: float = 0.0
     """The systems service's CPU time in the phase, per run."""
+    outbox_cpu_ms_per_run: float = 0.0
+    """The SMTP server's (the customers' inbox) CPU time in the phase, per run."""
 
     @classmethod
     def of(
@@ -45,7 +47,8 @@ class Figures:
         workers: Window,
         stack_cpu_seconds: Mapping[str, float] | None = None,
     ) -> "Figures":
-        """`stack_cpu_seconds`: CPU time the `temporal` and `systems` processes used."""
+        """`stack_cpu_seconds`: CPU time the `temporal`, `systems` and `outbox` processes
+        used."""
         rss = workers.peak_rss_mib
         stack = stack_cpu_seconds or {}
 
@@ -65,4 +68,5 @@ class Figures:
             worker_cpu_ms_per_run=per_run(workers.cpu_seconds),
             server_cpu_ms_per_run=per_run(stack.get("temporal", 0.0)),
             systems_cpu_ms_per_run=per_run(stack.get("systems", 0.0)),
+            outbox_cpu_ms_per_run=per_run(stack.get("outbox", 0.0)),
         )

@@ -26,6 +26,7 @@ PRE_PATCH = HISTORIES / "pre_patch" / "straight_through.json"
 PRE_LOCAL_STEPS = HISTORIES / "pre_local_steps"
 PRE_RUN_OUTCOMES = HISTORIES / "pre_run_outcomes"
 PRE_DELIVERY = HISTORIES / "pre_delivery"
+PRE_LEAN_RUN = HISTORIES / "pre_lean_run"
 runner = CliRunner()
 MID_COLLECTION = (
     "dunning_reminded",
@@ -36,6 +37,9 @@ MID_COLLECTION = (
     "charge_processing",
 )
 """Runs exported while collecting, days after posting (recorded on the time-skipping server)."""
+CASH_PATCHED = ("dispute_credited", "payment_refunded", "charge_processing")
+"""Recorded with the cash patches (dispute-audit, charge-polling, collection-refunds,
+dispute-credit-applied), before `lean-run`."""
 ACTIVATION_BILLING = ("activation", "first_period_amendment", "first_close_after_activation")
 """Recorded with the activation-billing patch: C-1017's activation, then a change and the close
 inside its first quarter."""
@@ -72,6 +76,10 @@ def test_the_recorded_scenarios_are_all_there() -> None:
     }
     assert {p.stem for p in PRE_DELIVERY.glob("*.json")} == names - {
         *MID_COLLECTION,
+        *ACTIVATION_BILLING,
+    }
+    assert {p.stem for p in PRE_LEAN_RUN.glob("*.json")} == names - {
+        *CASH_PATCHED,
         *ACTIVATION_BILLING,
     }
 
@@ -200,7 +208,7 @@ def test_a_new_run_reads_the_route_history_and_records_its_own_outcome(
 def test_a_new_posted_run_delivers_each_document_before_its_outcome(
     name: str, delivered: list[str]
 ) -> None:
-    old, new = PRE_DELIVERY / f"{name}.json", HISTORIES / f"{name}.json"
+    old, new = PRE_DELIVERY / f"{name}.json", PRE_LEAN_RUN / f"{name}.json"
     before = [a for a in _activities(old) if a != RECORD]
     after = [a for a in _activities(new) if a != RECORD]
     assert after == before + delivered
@@ -397,14 +405,16 @@ async def test_runs_caught_mid_collection_replay_where_they_stopped(
     path = HISTORIES / f"{name}.json"
     assert _activities(path)[-len(tail) :] == tail
     assert _timers(path) == timers
-    assert "collection" in _patches(path)
+    # The collection phase is patched: by its own marker before `lean-run`, by that one since.
+    assert "collection" in _patches(PRE_LEAN_RUN / f"{name}.json")
+    assert _patches(path) == ["lean-run"]
     last = json.loads(path.read_text())["events"][-1]["eventType"]
     assert last != "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"  # still waiting, as a deploy finds it
     [outcome] = await replay([(name, load_history(path))])
     assert outcome.ok, outcome.error
 
 
-def _upserted(path: Path) -> list[str]:
+def _upserted_keys(path: Path) -> list[str]:
     history = json.loads(path.read_text())
     return [
         key
@@ -424,9 +434,9 @@ async def test_a_run_needing_attention_names_its_code_in_a_search_attribute_sinc
     # shows NeedsAttention. Both replay on today's code.
     before, since = HISTORIES / f"{name}.json", HISTORIES / "reason_code" / f"{name}.json"
     assert "reason-code-attribute" not in _patches(before)
-    assert "ReasonCode" not in _upserted(before)
+    assert "ReasonCode" not in _upserted_keys(before)
     assert "reason-code-attribute" in _patches(since)
-    assert _upserted(since).count("ReasonCode") == 1
+    assert _upserted_keys(since).count("ReasonCode") == 1
     for path in (before, since):
         [outcome] = await replay([(path.name, load_history(path))])
         assert outcome.ok, outcome.error
@@ -497,3 +507,67 @@ async def test_the_cash_patches_are_recorded_and_the_runs_from_before_them_repla
         assert patch not in _patch_ids(HISTORIES / f"{before}.json")
         [outcome] = await replay([(before, load_history(HISTORIES / f"{before}.json"))])
         assert outcome.ok, outcome.error
+
+
+UPSERTS = "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"
+SCENARIOS = (
+    "straight_through",
+    "approval_approved",
+    "approval_rejected",
+    "approval_expired",
+    "needs_attention",
+    "amendment",
+    "awaiting_approval",
+    *(name for name in MID_COLLECTION if name not in CASH_PATCHED),
+)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_a_lean_run_keeps_its_steps_with_one_patch_marker(name: str) -> None:
+    # The same activities in the same order; one patch marker where there were up to five,
+    # each with the SDK's upsert of TemporalChangeVersion, and no upsert for a passing state.
+    old, new = PRE_LEAN_RUN / f"{name}.json", HISTORIES / f"{name}.json"
+    assert _activities(new) == _activities(old)
+    assert _patches(new) == ["lean-run"]
+    assert _count(new, UPSERTS) < _count(old, UPSERTS)
+
+
+def _upserted(path: Path) -> list[dict[str, Any]]:
+    history = json.loads(path.read_text())
+    return [
+        {
+            key: json.loads(base64.b64decode(value["data"]))
+            for key, value in e["upsertWorkflowSearchAttributesEventAttributes"][
+                "searchAttributes"
+            ]["indexedFields"].items()
+        }
+        for e in history["events"]
+        if e["eventType"] == UPSERTS
+    ]
+
+
+def test_a_straight_through_run_lists_its_end_in_one_upsert() -> None:
+    # Counted by hand from the recording: the SDK's TemporalChangeVersion for the marker,
+    # then the end with everything the UI's list filters on.
+    upserts = _upserted(HISTORIES / "straight_through.json")
+    assert len(upserts) == 2
+    assert set(upserts[0]) == {"TemporalChangeVersion"}
+    assert upserts[1]["Q2CStatus"] == "Delivered"
+    assert set(upserts[1]) == {"Q2CStatus", "CustomerId", "InvoiceTotal", "RiskLevel"}
+
+
+def test_a_run_waiting_for_approval_lists_what_it_listed_before() -> None:
+    # While it waits, the UI's list shows the same attributes with the same values.
+    def listed(path: Path) -> dict[str, Any]:
+        shown: dict[str, Any] = {}
+        for upsert in _upserted(path):
+            shown.update(upsert)
+        shown.pop("TemporalChangeVersion", None)
+        return shown
+
+    old, new = PRE_LEAN_RUN / "awaiting_approval.json", HISTORIES / "awaiting_approval.json"
+    assert listed(new)["Q2CStatus"] == "AwaitingApproval"
+    assert {k: v for k, v in listed(new).items() if k != "ApprovalDueAt"} == {
+        k: v for k, v in listed(old).items() if k != "ApprovalDueAt"
+    }
+    assert "ApprovalDueAt" in listed(new)

@@ -131,6 +131,9 @@ def test_it_is_a_factur_x_pdf_a_3(rendered: RenderedDocuments) -> None:
     assert b"EN 16931" in metadata
     (intent,) = root["/OutputIntents"]
     assert intent.get_object()["/S"] == "/GTS_PDFA1"
+    profile = intent.get_object()["/DestOutputProfile"].get_object()
+    assert profile["/N"] == 3  # RGB
+    assert profile.get_data()[36:40] == b"acsp"  # an ICC profile (ICC.1, 7.2.10)
     resources: Any = reader.pages[0]["/Resources"]
     fonts = resources["/Font"]
     for font in fonts.values():
