@@ -12,11 +12,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from systems.crud.revenue import PeriodClosed
 from systems.db import create_tables, make_engine
 from systems.deps import require_token
 from systems.errors import Conflict, InvalidInput, NotFound
 from systems.faults import FaultInjector, FaultMiddleware
-from systems.routes import admin, crm, erp, erp_cash, payments, peppol, usage
+from systems.routes import admin, crm, erp, erp_cash, payments, peppol, revenue, usage
 from systems.seed import database_is_empty, load_seed
 from systems.settings import SystemsSettings
 
@@ -80,6 +81,7 @@ def create_app(
         usage.router,
         erp.router,
         erp_cash.router,
+        revenue.router,
         payments.router,
         peppol.router,
         admin.router,
@@ -105,6 +107,19 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def not_found(request: Request, error: NotFound) -> JSONResponse:
         del request
         return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(error)})
+
+    @app.exception_handler(PeriodClosed)
+    async def period_closed(request: Request, error: PeriodClosed) -> JSONResponse:
+        del request
+        return JSONResponse(
+            status_code=status.HTTP_409_CONFLICT,
+            content={
+                "detail": str(error),
+                "code": error.code,
+                "month": error.month,
+                "next_open": error.next_open,
+            },
+        )
 
     @app.exception_handler(Conflict)
     async def conflict(request: Request, error: Conflict) -> JSONResponse:
