@@ -1,13 +1,17 @@
 """The ERP: post an invoice exactly once, and read it back to reconcile."""
 
+from datetime import UTC, tzinfo
 from decimal import Decimal
 
 import httpx
 from temporalio import activity
 
-from activities.errors import raise_for_status
+from activities.errors import permanent, raise_for_status
 from activities.heartbeat import heartbeating
 from billing.journal import journal_for
+from billing.revenue import RevenueError, deferral_journal, revenue_schedule, split_deferred
+from billing.revenue.methods import month_of
+from schemas.errors import ReasonCode
 from schemas.invoice import Invoice
 from schemas.journal import Posting, PostingRequest
 from schemas.steps import (
@@ -22,8 +26,10 @@ from schemas.steps import (
 
 
 class ErpActivities:
-    def __init__(self, *, client: httpx.AsyncClient) -> None:
+    def __init__(self, *, client: httpx.AsyncClient, time_zone: tzinfo = UTC) -> None:
+        """`time_zone`: the seller's, in which a document's billing month is counted."""
         self._client = client
+        self._time_zone = time_zone
 
     async def _find(self, posting_key: str) -> Posting | None:
         response = await self._client.get(f"/erp/postings/{posting_key}")
@@ -40,10 +46,12 @@ class ErpActivities:
             return await self._post(input)
 
     async def _post(self, input: PostInvoiceInput) -> PostingResult:
-        request = PostingRequest(
-            posting_key=input.posting_key, invoice=input.invoice, journal=journal_for(input.invoice)
+        request = self._request(input)
+        # Without a schedule the request is the one posted before revenue recognition.
+        plain = {"revenue_schedule", "billed_month"} if request.revenue_schedule is None else None
+        response = await self._client.post(
+            "/erp/postings", json=request.model_dump(mode="json", exclude=plain)
         )
-        response = await self._client.post("/erp/postings", json=request.model_dump(mode="json"))
         raise_for_status(response, system="erp")
         posting = Posting.model_validate(response.json())
         return PostingResult(
@@ -51,6 +59,33 @@ class ErpActivities:
             erp_document_id=posting.erp_document_id,
             already_posted=response.status_code == 200,
             posted_at=posting.posted_at,
+        )
+
+    def _request(self, input: PostInvoiceInput) -> PostingRequest:
+        """The document's journal; with revenue terms, the deferral journal and the schedule.
+
+        The billing month is the month the activity was first scheduled in, in the seller's
+        time zone: every retry posts the same content."""
+        if input.revenue is None:
+            return PostingRequest(
+                posting_key=input.posting_key,
+                invoice=input.invoice,
+                journal=journal_for(input.invoice),
+            )
+        billed_month = month_of(activity.info().scheduled_time.astimezone(self._time_zone))
+        try:
+            schedule = revenue_schedule(input.invoice, input.revenue)
+        except RevenueError as error:
+            raise permanent(ReasonCode.REVENUE_INVALID, f"revenue schedule: {error}") from None
+        posted = split_deferred(
+            schedule, billed_month=billed_month, product_line=input.revenue.product_line
+        )
+        return PostingRequest(
+            posting_key=input.posting_key,
+            invoice=input.invoice,
+            journal=deferral_journal(input.invoice, posted),
+            revenue_schedule=posted,
+            billed_month=billed_month,
         )
 
     @activity.defn

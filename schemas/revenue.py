@@ -15,12 +15,14 @@ __all__ = [
     "MONTH_PATTERN",
     "ChargeRecognition",
     "DueCurrencies",
+    "DueInput",
     "PostRecognitionInput",
     "PostedScheduleEntry",
     "RecognitionMethod",
     "RecognitionPosted",
     "RecognitionRunInput",
     "RecognitionRunResult",
+    "ReconcileRevenueInput",
     "RevenueReconciliation",
     "RevenueTerms",
     "ScheduleEntry",
@@ -66,6 +68,14 @@ class RecognitionRunInput(BaseModel):
 
     month: str | None = Field(default=None, pattern=MONTH_PATTERN)
     time_zone: str = "UTC"
+
+
+class DueInput(BaseModel):
+    month: str = Field(pattern=MONTH_PATTERN)
+
+
+class ReconcileRevenueInput(BaseModel):
+    currency: CurrencyCode
 
 
 class DueCurrencies(BaseModel):

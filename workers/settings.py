@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         default=None,
         description='Where the seller collects tax (JSON list, e.g. ["EU-OSS", "GB", "US-NY"])',
     )
+    seller_time_zone: str = Field(
+        default="UTC",
+        description="IANA time zone of the seller's books: billing months, the recognition "
+        "run on the 1st of each month",
+    )
     vies_enabled: bool = Field(
         default=False, description="Check EU VAT numbers online (VIES) before billing"
     )
@@ -115,6 +120,17 @@ class Settings(BaseSettings):
         description="Web UI origins allowed to call the codec server (JSON list); "
         "default: Q2C_UI_URL's origin",
     )
+
+    @field_validator("seller_time_zone")
+    @classmethod
+    def _known_time_zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+        return name
 
     @field_validator("smtp_url")
     @classmethod

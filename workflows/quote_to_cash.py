@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.errors import ReasonCode
     from schemas.events import ContractAmended, ContractEvent, workflow_id_for
     from schemas.invoice import Invoice
+    from schemas.revenue import terms_of
     from schemas.runs import MEMO_KEY_OF, RunDocument, RunInput, RunState, RunStatus
     from schemas.steps import (
         RISK_LEVELS,
@@ -97,6 +98,10 @@ DELIVERY = "delivery"
 `Delivering`, then `Delivered`): a credit note's corrected invoice is looked up in the ERP,
 and `deliver_document` renders, checks and sends each one. Runs that reconciled before it
 end `Posted`, as they did."""
+REVENUE_DEFERRAL = "revenue-deferral"
+"""Patch id: each document posts with its revenue schedule and the deferral journal (Dr
+receivable / Cr deferred revenue / Cr revenue recognised at once), from the contract's
+recognition terms; runs that posted before it posted the invoice journal alone."""
 
 OUTCOME_OF_STATE = {
     RunState.POSTED: Outcome.POSTED,
@@ -184,7 +189,7 @@ class QuoteToCashWorkflow:
                 self._status.reason_code = ReasonCode.REJECTED
                 self._status.reason = f"rejected by {rejection.approver}: {rejection.comment}"
                 return RunState.REJECTED
-        await self._post()
+        await self._post(contract)
         await self._reconcile()
         delivered = workflow.patched(DELIVERY)
         if delivered:
@@ -292,13 +297,16 @@ class QuoteToCashWorkflow:
             )
         return approval
 
-    async def _post(self) -> None:
+    async def _post(self, contract: Contract) -> None:
         """Each document once to the ERP (its posting key makes a retry harmless)."""
         self._view.set_state(RunState.POSTING)
+        revenue = terms_of(contract) if workflow.patched(REVENUE_DEFERRAL) else None
         for document in self._status.documents:
             posting: PostingResult = await self._call(
                 ErpActivities.post_invoice,
-                PostInvoiceInput(posting_key=document.posting_key, invoice=document.invoice),
+                PostInvoiceInput(
+                    posting_key=document.posting_key, invoice=document.invoice, revenue=revenue
+                ),
             )
             document.erp_document_id = posting.erp_document_id
             if posting.posted_at is not None:

@@ -22,9 +22,9 @@ DEFAULT_METHOD: dict[ChargeKind, RecognitionMethod] = {
 """A subscription fee is earned day by day, usage as consumed, a one-time fee when delivered."""
 
 _LINE_METHODS: dict[str, RecognitionMethod] = {
-    # Lines that no charge of the contract produced: a discount follows the period it
-    # reduces, a minimum-commitment true-up is earned with the usage it tops up.
-    "discount": "ratable_daily",
+    # A minimum-commitment true-up is earned with the usage it tops up. Any other line no
+    # charge of the contract describes (a discount, a charge the contract no longer has) is
+    # earned day by day over its own service period.
     "minimum_commitment": "as_billed",
 }
 _NAMES = ", ".join(METHODS)
@@ -49,7 +49,7 @@ def method_for(line: InvoiceLine, terms: RevenueTerms) -> RecognitionMethod:
                     f"unknown method {method!r} (one of {_NAMES})",
                 )
             return method
-    return _LINE_METHODS.get(line.charge_model, "point_in_time")
+    return _LINE_METHODS.get(line.charge_model, "ratable_daily")
 
 
 def line_schedule(
