@@ -23,6 +23,7 @@ from cli import (
     receivables,
     replay,
     report,
+    revenue,
     runs,
     stack,
 )
@@ -54,6 +55,7 @@ def build_app() -> typer.Typer:
         intake,
         bench_intake,
         encryption,
+        revenue,
     ):
         module.register(app, bench=bench)
     return app
