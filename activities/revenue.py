@@ -10,12 +10,13 @@ from temporalio import activity
 from activities.errors import permanent, raise_for_status
 from activities.heartbeat import heartbeating
 from billing.revenue import DEFERRED_REVENUE, recognition_journal
-from billing.revenue.methods import add_months
+from billing.revenue.methods import add_months, month_before
 from schemas.errors import ReasonCode
 from schemas.journal import JournalEntry
 from schemas.revenue import (
     DueCurrencies,
     DueInput,
+    MonthBeforeInput,
     PostedScheduleEntry,
     PostRecognitionInput,
     RecognitionPosted,
@@ -46,6 +47,12 @@ class RevenueActivities:
         raise_for_status(response, system="erp")
         lines: list[dict[str, object]] = response.json()
         return lines
+
+    @activity.defn
+    async def month_before(self, input: MonthBeforeInput) -> DueInput:
+        """The month a run fired at `instant` recognises: the one before, in the seller's
+        time zone."""
+        return DueInput(month=month_before(input.instant, input.time_zone))
 
     @activity.defn
     async def due_currencies(self, input: DueInput) -> DueCurrencies:

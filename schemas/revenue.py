@@ -4,6 +4,8 @@ A schedule entry says how much of one invoice line is revenue of one calendar mo
 ("YYYY-MM"). The rules that compute schedules live in `billing.revenue`.
 """
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 from schemas.contract import ChargeKind, Contract, RecognitionMethod
@@ -13,6 +15,7 @@ MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 __all__ = [
     "MONTH_PATTERN",
+    "MonthBeforeInput",
     "ChargeRecognition",
     "DueCurrencies",
     "DueInput",
@@ -72,6 +75,11 @@ class RecognitionRunInput(BaseModel):
 
 class DueInput(BaseModel):
     month: str = Field(pattern=MONTH_PATTERN)
+
+
+class MonthBeforeInput(BaseModel):
+    instant: datetime
+    time_zone: str
 
 
 class ReconcileRevenueInput(BaseModel):

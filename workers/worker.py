@@ -132,6 +132,7 @@ def activities_for(
         erp.post_invoice,
         erp.reconcile,
         erp.find_corrected_invoice,
+        revenue.month_before,
         revenue.due_currencies,
         revenue.post_recognition,
         revenue.reconcile_revenue,

@@ -7,9 +7,7 @@ It ends by reconciling the deferred-revenue account against the schedules; a dif
 fails the run, with what differs, for a person to look at.
 """
 
-from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey
@@ -21,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.revenue import (
         DueCurrencies,
         DueInput,
+        MonthBeforeInput,
         PostRecognitionInput,
         RecognitionRunInput,
         RecognitionRunResult,
@@ -32,19 +31,19 @@ SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 """Set by a Schedule on the runs it starts: the instant it fired, however late it ran."""
 
 
-def month_before(instant: datetime, time_zone: str) -> str:
-    """The month before `instant`'s month, counted in `time_zone` (the seller's)."""
-    local = instant.astimezone(ZoneInfo(time_zone))
-    last = local.date().replace(day=1) - timedelta(days=1)
-    return f"{last.year:04d}-{last.month:02d}"
-
-
 @workflow.defn(name="RevenueRecognition")
 class RevenueRecognitionWorkflow:
     @workflow.run
     async def run(self, input: RecognitionRunInput) -> RecognitionRunResult:
         fired = workflow.info().typed_search_attributes.get(SCHEDULED_START)
-        month = input.month or month_before(fired or workflow.now(), input.time_zone)
+        month = input.month
+        if month is None:
+            # Zones are data the workflow sandbox keeps from its code: an activity reads them.
+            fired_in: DueInput = await self._step(
+                RevenueActivities.month_before,
+                MonthBeforeInput(instant=fired or workflow.now(), time_zone=input.time_zone),
+            )
+            month = fired_in.month
         result = RecognitionRunResult(month=month)
         due: DueCurrencies = await self._step(
             RevenueActivities.due_currencies, DueInput(month=month)

@@ -6,8 +6,9 @@ exact shares; `billing.revenue.schedule` rounds them (docs/revenue.md, "Rounding
 
 import calendar
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from schemas.contract import RecognitionMethod
 
@@ -17,6 +18,12 @@ Shares = list[tuple[str, Decimal]]
 
 def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
+
+
+def month_before(instant: datetime, time_zone: str) -> str:
+    """The month before `instant`'s month on `time_zone`'s calendar (the seller's)."""
+    local = instant.astimezone(ZoneInfo(time_zone))
+    return month_of(local.date().replace(day=1) - timedelta(days=1))
 
 
 def first_of_next_month(day: date) -> date:
