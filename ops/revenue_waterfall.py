@@ -10,7 +10,7 @@ import httpx
 
 from billing.revenue import Movement, WaterfallRow, waterfall
 
-COLOURS = {"closing": "#3e7cb1", "billed": "#8fbf4d", "recognised": "#e0903a"}
+COLOURS = {"billed": "#8fbf4d", "recognised": "#e0903a", "closing": "#3e7cb1"}
 
 
 class WaterfallError(RuntimeError):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from billing.money import quantum
 from billing.revenue.methods import add_months
 from billing.revenue.schedule import RevenueError
 
@@ -62,6 +63,8 @@ def waterfall(
             billed = sum((m.billed for m in mine if m.month == month), Decimal(0))
             recognised = sum((m.recognised for m in mine if m.month == month), Decimal(0))
             closing = balance + billed - recognised
-            rows.append(WaterfallRow(month, currency, balance, billed, recognised, closing))
+            # Sums of minor-unit amounts: shown at the minor unit, nothing rounded away.
+            shown = [v.quantize(quantum(currency)) for v in (balance, billed, recognised, closing)]
+            rows.append(WaterfallRow(month, currency, *shown))
             balance = closing
     return rows
