@@ -37,7 +37,10 @@ def _print(report: ChaosReport) -> None:
     found.add_row("runs posted", str(report.posted))
     found.add_row("ERP postings", str(report.postings))
     found.add_row("journal debits / credits", f"{report.debits} / {report.credits}")
-    kinds = ("not_posted", "missing", "duplicate", "mismatch", "unbalanced", "unexpected")
+    found.add_row("revenue entries booked", str(report.revenue_entries))
+    kinds = (
+        "not_posted", "missing", "duplicate", "mismatch", "unbalanced", "unexpected", "revenue"
+    )  # fmt: skip
     for kind in kinds:
         count = sum(1 for f in report.findings if f.kind == kind)
         found.add_row(kind.replace("_", " "), f"[red]{count}[/]" if count else "0")

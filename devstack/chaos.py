@@ -24,6 +24,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from activities.erp import compare_posting
+from devstack.chaos_revenue import recognise_under_faults, revenue_findings
 from devstack.histories import next_approver
 from devstack.pollers import wait_for_pollers
 from devstack.stack import DevStack, Ports, port_in_use
@@ -42,7 +43,9 @@ CONTRACTS = tuple(f"C-{n}" for n in (1001, 1002, 1003, 1004, 1005, 1006, 1007, 1
 MONTHS = range(1, 13)
 MAX_RUNS = len(CONTRACTS) * len(MONTHS)
 
-FindingKind = Literal["not_posted", "missing", "duplicate", "mismatch", "unbalanced", "unexpected"]
+FindingKind = Literal[
+    "not_posted", "missing", "duplicate", "mismatch", "unbalanced", "unexpected", "revenue"
+]
 
 POSTED_STATES = frozenset({RunState.POSTED, RunState.DELIVERED})
 """A run that posted: delivered since the delivery phase, `Posted` before it."""
@@ -102,6 +105,8 @@ class ChaosReport:
     runs: int = 0
     posted: int = 0
     postings: int = 0
+    revenue_entries: int = 0
+    """Monthly recognition entries booked (the run killed once, then run again)."""
     debits: Decimal = Decimal(0)
     credits: Decimal = Decimal(0)
     seconds: float = 0.0
@@ -322,6 +327,15 @@ async def run_chaos(plan: ChaosPlan, *, home: Path) -> ChaosReport:
             finally:
                 supervisor.cancel()
             chaos.record("every run settled" if all(statuses.values()) else "timed out")
+            revenue = await recognise_under_faults(
+                client=client,
+                http=http,
+                task_queue=TASK_QUEUE,
+                kill_worker=chaos.kill_worker if plan.kill_worker else None,
+                rng=rng,
+                deadline=time.monotonic() + 300,
+                record=chaos.record,
+            )
             (await http.delete("/admin/faults")).raise_for_status()
             postings, report.debits, report.credits = await _read_erp(http)
     finally:
@@ -333,5 +347,11 @@ async def run_chaos(plan: ChaosPlan, *, home: Path) -> ChaosReport:
     report.findings = check(
         runs=statuses, postings=postings, debits=report.debits, credits=report.credits
     )
+    if revenue is not None:
+        report.revenue_entries = len(revenue.booked)
+        report.findings += [
+            Finding(kind="revenue", key=key, detail=detail)
+            for key, detail in revenue_findings(revenue)
+        ]
     report.seconds = round(time.monotonic() - started, 1)
     return report

@@ -173,7 +173,9 @@ def test_a_small_chaos_run_posts_every_run_exactly_once(tmp_path: Path) -> None:
     assert report["runs"] == report["posted"] == report["postings"] == 12
     assert report["debits"] == report["credits"]
     actions = [a["what"] for a in report["actions"]]
-    assert actions.count("worker killed (SIGKILL)") == 1
+    # One kill among the billing runs, one under the monthly revenue recognition.
+    assert actions.count("worker killed (SIGKILL)") == 2
+    assert report["revenue_entries"] == 2, "one entry per currency of the prepaid fees"
     assert actions.count("Temporal dev server stopped") == 1
     # The ERP really lost responses after committing, and the retries found the postings.
     systems_log = (tmp_path / "logs" / "systems.log").read_text()
