@@ -64,15 +64,17 @@ class ErpActivities:
     def _request(self, input: PostInvoiceInput) -> PostingRequest:
         """The document's journal; with revenue terms, the deferral journal and the schedule.
 
-        The billing month is the month the activity was first scheduled in, in the seller's
-        time zone: every retry posts the same content."""
+        The billing month is the month of the run's event (else of the activity's first
+        scheduling) in the seller's time zone: every retry, and any run of the same business
+        key, posts the same content."""
         if input.revenue is None:
             return PostingRequest(
                 posting_key=input.posting_key,
                 invoice=input.invoice,
                 journal=journal_for(input.invoice),
             )
-        billed_month = month_of(activity.info().scheduled_time.astimezone(self._time_zone))
+        billed_at = input.revenue.billed_at or activity.info().scheduled_time
+        billed_month = month_of(billed_at.astimezone(self._time_zone))
         try:
             schedule = revenue_schedule(input.invoice, input.revenue)
         except RevenueError as error:

@@ -49,6 +49,11 @@ class RevenueTerms(BaseModel):
     currency: CurrencyCode
     product_line: str = "default"
     charges: list[ChargeRecognition] = Field(default_factory=list)
+    billed_at: datetime | None = Field(
+        default=None,
+        description="When the document was billed (its run's event); its month, in the "
+        "seller's time zone, is the billing month. None: when the posting was scheduled",
+    )
 
 
 class ScheduleEntry(BaseModel):
@@ -124,9 +129,10 @@ class RecognitionRunResult(BaseModel):
     reconciliations: list[RevenueReconciliation] = Field(default_factory=list)
 
 
-def terms_of(contract: Contract) -> RevenueTerms:
+def terms_of(contract: Contract, *, billed_at: datetime | None = None) -> RevenueTerms:
     """The recognition terms of `contract`: its currency, product line and charges."""
     return RevenueTerms(
+        billed_at=billed_at,
         currency=contract.currency,
         product_line=contract.product_line,
         charges=[

@@ -1,6 +1,6 @@
 """QuoteToCash: one billing run per business key, from contract event to reconciled posting."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -189,7 +189,7 @@ class QuoteToCashWorkflow:
                 self._status.reason_code = ReasonCode.REJECTED
                 self._status.reason = f"rejected by {rejection.approver}: {rejection.comment}"
                 return RunState.REJECTED
-        await self._post(contract)
+        await self._post(contract, billed_at=event.occurred_at)
         await self._reconcile()
         delivered = workflow.patched(DELIVERY)
         if delivered:
@@ -297,10 +297,12 @@ class QuoteToCashWorkflow:
             )
         return approval
 
-    async def _post(self, contract: Contract) -> None:
-        """Each document once to the ERP (its posting key makes a retry harmless)."""
+    async def _post(self, contract: Contract, *, billed_at: datetime) -> None:
+        """Each document once to the ERP (its posting key makes a retry harmless); the
+        deferral's billing month is the event's."""
         self._view.set_state(RunState.POSTING)
-        revenue = terms_of(contract) if workflow.patched(REVENUE_DEFERRAL) else None
+        deferral = workflow.patched(REVENUE_DEFERRAL)
+        revenue = terms_of(contract, billed_at=billed_at) if deferral else None
         for document in self._status.documents:
             posting: PostingResult = await self._call(
                 ErpActivities.post_invoice,

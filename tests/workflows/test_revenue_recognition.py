@@ -6,7 +6,7 @@ its deferral with the document."""
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -179,8 +179,9 @@ async def test_a_billing_run_posts_its_deferral_with_the_document(
     key = status.documents[0].posting_key
     posting = (await http.get(f"/erp/postings/{key}")).json()
     lines = (await http.get("/erp/revenue/schedule-lines", params={"posting_key": key})).json()
+    # Billed in the month of its event: October's close occurs at 00:00 on 1 November (UTC).
     billed = lines[0]["billed_month"]
-    assert billed == datetime.fromisoformat(posting["posted_at"]).astimezone(UTC).strftime("%Y-%m")
+    assert billed == "2026-11" == event.occurred_at.astimezone(UTC).strftime("%Y-%m")
     assert all(line["deferred"] == (line["month"] >= billed) for line in lines)
     by_line: dict[str, float] = {}
     for line in lines:
