@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from billing.rating import rate_contract
@@ -153,6 +154,25 @@ async def _post(http: httpx.AsyncClient, path: str, body: dict[str, Any]) -> Non
     raise RuntimeError(f"POST {path} kept failing")
 
 
+async def _start(client: Client, workflow_id: str, month: str, queue: str, deadline: float) -> None:
+    """Start the run, through a Temporal server that chaos has just restarted."""
+    while True:
+        try:
+            await client.start_workflow(
+                RevenueRecognitionWorkflow.run,
+                RecognitionRunInput(month=month),
+                id=workflow_id,
+                task_queue=queue,
+            )
+            return
+        except WorkflowAlreadyStartedError:
+            return  # an attempt whose answer was lost started it
+        except RPCError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1.0)
+
+
 async def _due(http: httpx.AsyncClient) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = await _read(http, "/erp/revenue/schedule-lines", {"due": "true"})
     return lines
@@ -177,24 +197,14 @@ async def recognise_under_faults(
         return None
     month = min(str(line["month"]) for line in due)
     ids = [f"chaos:revenue:{month}:{attempt}" for attempt in (1, 2)]
-    await client.start_workflow(
-        RevenueRecognitionWorkflow.run,
-        RecognitionRunInput(month=month),
-        id=ids[0],
-        task_queue=task_queue,
-    )
+    await _start(client, ids[0], month, task_queue, deadline)
     record(f"revenue: recognition of {month} started ({len(due)} deferred lines)")
     if kill_worker is not None:
         await asyncio.sleep(rng.uniform(0.0, 0.5))
         await kill_worker(rng)
     first = await _result(client, ids[0], deadline)
     record(f"revenue: first run {'ended' if first else 'did not end'}")
-    await client.start_workflow(
-        RevenueRecognitionWorkflow.run,
-        RecognitionRunInput(month=month),
-        id=ids[1],
-        task_queue=task_queue,
-    )
+    await _start(client, ids[1], month, task_queue, deadline)
     second = await _result(client, ids[1], deadline)
     record(f"revenue: run again {'ended' if second else 'did not end'}")
     booked = await _read(http, "/erp/revenue/recognitions", {"month": month})
