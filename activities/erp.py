@@ -1,5 +1,6 @@
 """The ERP: post an invoice exactly once, and read it back to reconcile."""
 
+from datetime import UTC, tzinfo
 from decimal import Decimal
 
 import httpx
@@ -10,6 +11,8 @@ from activities.heartbeat import heartbeating
 from activities.paths import segment
 from billing.journal import journal_for
 from billing.rating import RatingError, billing_calendar
+from billing.revenue import RevenueError, deferral_journal, revenue_schedule, split_deferred
+from billing.revenue.methods import month_of
 from schemas.bounded import cut
 from schemas.errors import ReasonCode
 from schemas.events import key_prefix
@@ -29,8 +32,10 @@ from schemas.steps import (
 
 
 class ErpActivities:
-    def __init__(self, *, client: httpx.AsyncClient) -> None:
+    def __init__(self, *, client: httpx.AsyncClient, time_zone: tzinfo = UTC) -> None:
+        """`time_zone`: the seller's, in which a document's billing month is counted."""
         self._client = client
+        self._time_zone = time_zone
 
     async def _find(self, posting_key: str) -> Posting | None:
         response = await self._client.get(f"/erp/postings/{segment(posting_key)}")
@@ -47,10 +52,12 @@ class ErpActivities:
             return await self._post(input)
 
     async def _post(self, input: PostInvoiceInput) -> PostingResult:
-        request = PostingRequest(
-            posting_key=input.posting_key, invoice=input.invoice, journal=journal_for(input.invoice)
+        request = self._request(input)
+        # Without a schedule the request is the one posted before revenue recognition.
+        plain = {"revenue_schedule", "billed_month"} if request.revenue_schedule is None else None
+        response = await self._client.post(
+            "/erp/postings", json=request.model_dump(mode="json", exclude=plain)
         )
-        response = await self._client.post("/erp/postings", json=request.model_dump(mode="json"))
         if response.status_code == 409:
             await self._posted_earlier(input)
         raise_for_status(response, system="erp")
@@ -82,6 +89,35 @@ class ErpActivities:
             f"posted earlier as {posting.erp_document_id}; re-rated differs"
             + (f": {cut(differences)}" if differences else "")
             + f" (posting key {input.posting_key})",
+        )
+
+    def _request(self, input: PostInvoiceInput) -> PostingRequest:
+        """The document's journal; with revenue terms, the deferral journal and the schedule.
+
+        The billing month is the month of the run's event (else of the activity's first
+        scheduling) in the seller's time zone: every retry, and any run of the same business
+        key, posts the same content."""
+        if input.revenue is None:
+            return PostingRequest(
+                posting_key=input.posting_key,
+                invoice=input.invoice,
+                journal=journal_for(input.invoice),
+            )
+        billed_at = input.revenue.billed_at or activity.info().scheduled_time
+        billed_month = month_of(billed_at.astimezone(self._time_zone))
+        try:
+            schedule = revenue_schedule(input.invoice, input.revenue)
+        except RevenueError as error:
+            raise permanent(ReasonCode.REVENUE_INVALID, f"revenue schedule: {error}") from None
+        posted = split_deferred(
+            schedule, billed_month=billed_month, product_line=input.revenue.product_line
+        )
+        return PostingRequest(
+            posting_key=input.posting_key,
+            invoice=input.invoice,
+            journal=deferral_journal(input.invoice, posted),
+            revenue_schedule=posted,
+            billed_month=billed_month,
         )
 
     @activity.defn

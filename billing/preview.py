@@ -12,12 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from billing.rating import billing_calendar, rate_amendment, rate_contract
 from billing.rating_error import RatingError
+from billing.revenue import RevenueError, revenue_schedule
 from billing.tax.engine import Seller, apply_tax
 from billing.tax.rule_engine import RuleTableEngine
 from schemas.contract import Contract
 from schemas.customer import Customer
 from schemas.invoice import Invoice
 from schemas.money import Amount
+from schemas.revenue import ScheduleEntry, terms_of
 from schemas.usage import UsageSummary
 
 
@@ -91,6 +93,23 @@ def preview(request: PreviewRequest, *, tax_engine: RuleTableEngine | None) -> l
         )
         for document in documents
     ]
+
+
+def revenue_schedules(
+    request: PreviewRequest, documents: list[Invoice]
+) -> list[list[ScheduleEntry]]:
+    """The revenue schedule of each document, in order: an amendment's credit note follows
+    the terms it credits (the previous contract's). Raises `RatingError` naming the field."""
+    schedules = []
+    amendment = request.amendment
+    credited = amendment.previous_contract if amendment is not None else request.contract
+    for document in documents:
+        contract = credited if document.document_type == "credit_note" else request.contract
+        try:
+            schedules.append(revenue_schedule(document, terms_of(contract)))
+        except RevenueError as error:
+            raise RatingError(f"revenue.{error.field}", error.message) from None
+    return schedules
 
 
 _RENAMED = {

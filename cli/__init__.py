@@ -27,6 +27,7 @@ from cli import (
     receivables,
     replay,
     report,
+    revenue,
     runs,
     stack,
 )
@@ -62,6 +63,7 @@ def build_app() -> typer.Typer:
         calendar,
         bench_close,
         deploy,
+        revenue,
     ):
         module.register(app, bench=bench)
     return app

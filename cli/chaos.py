@@ -49,6 +49,7 @@ def _print(report: ChaosReport) -> None:
         found.add_row("charges at the provider", str(report.charges))
         found.add_row("ERP cash postings", str(report.cash_postings))
     found.add_row("journal debits / credits", f"{report.debits} / {report.credits}")
+    found.add_row("revenue entries booked", str(report.revenue_entries))
     for kind in FINDING_KINDS:
         count = sum(1 for f in report.findings if f.kind == kind)
         found.add_row(kind.replace("_", " "), f"[red]{count}[/]" if count else "0")

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from billing.preview import PreviewRequest, needs_tax, preview
+from billing.preview import PreviewRequest, needs_tax, preview, revenue_schedules
 from billing.rating_error import RatingError
 from billing.tax import RuleTableEngine, TaxError
 from cli import documents as documents_cli
@@ -127,11 +127,17 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             )
             return
         if output is OutputFormat.json:
-            if len(documents) == 1:
-                sys.stdout.write(documents[0].model_dump_json(indent=2) + "\n")
-            else:
-                payload = [document.model_dump(mode="json") for document in documents]
-                sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+            try:
+                schedules = revenue_schedules(request, documents)
+            except RatingError as error:
+                raise _fail(str(error)) from None
+            payload = [
+                document.model_dump(mode="json")
+                | {"revenue_schedule": [entry.model_dump(mode="json") for entry in schedule]}
+                for document, schedule in zip(documents, schedules, strict=True)
+            ]
+            shown = payload[0] if len(payload) == 1 else payload
+            sys.stdout.write(json.dumps(shown, indent=2) + "\n")
             return
         console = Console()
         if not documents:

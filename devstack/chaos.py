@@ -35,6 +35,7 @@ from temporalio.service import RPCError
 
 from activities.erp import compare_posting
 from devstack import chaos_cash
+from devstack.chaos_revenue import recognise_under_faults, revenue_findings
 from devstack.histories import next_approver
 from devstack.pollers import wait_for_pollers
 from devstack.resets import reset_run
@@ -67,6 +68,7 @@ FindingKind = Literal[
     "double_application",
     "cash_mismatch",
     "not_paid",
+    "revenue",
 ]
 FINDING_KINDS: tuple[FindingKind, ...] = get_args(FindingKind)
 
@@ -154,6 +156,8 @@ class ChaosReport:
     paid: int = 0
     charges: int = 0
     cash_postings: int = 0
+    revenue_entries: int = 0
+    """Monthly recognition entries booked (the run killed once, then run again)."""
     debits: Decimal = Decimal(0)
     credits: Decimal = Decimal(0)
     seconds: float = 0.0
@@ -434,6 +438,15 @@ async def run_chaos(plan: ChaosPlan, *, home: Path) -> ChaosReport:
                 supervisor.cancel()
             chaos.record("every run settled" if all(statuses.values()) else "timed out")
             reset = await _reset_posted(chaos, client, statuses, plan, deadline)
+            revenue = await recognise_under_faults(
+                client=client,
+                http=http,
+                task_queue=TASK_QUEUE,
+                kill_worker=chaos.kill_worker if plan.kill_worker else None,
+                rng=rng,
+                deadline=time.monotonic() + 300,
+                record=chaos.record,
+            )
             (await http.delete("/admin/faults")).raise_for_status()
             postings, report.debits, report.credits = await _read_erp(http)
             customers = [s.customer_id for s in statuses.values() if s and s.customer_id]
@@ -462,5 +475,11 @@ async def run_chaos(plan: ChaosPlan, *, home: Path) -> ChaosReport:
             runs=statuses, intents=intents, postings=cash
         )
     ]
+    if revenue is not None:
+        report.revenue_entries = len(revenue.booked)
+        report.findings += [
+            Finding(kind="revenue", key=key, detail=detail)
+            for key, detail in revenue_findings(revenue)
+        ]
     report.seconds = round(time.monotonic() - started, 1)
     return report

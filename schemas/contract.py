@@ -18,6 +18,9 @@ ChargeKind = Literal["recurring", "usage", "one_time"]
 BillingInterval = Literal["monthly", "quarterly", "annual"]
 Aggregation = Literal["count", "sum", "max", "unique_count", "latest", "weighted_sum"]
 Alignment = Literal["calendar", "anniversary"]
+RecognitionMethod = Literal[
+    "ratable_daily", "ratable_monthly", "ratable_monthly_prorated", "point_in_time", "as_billed"
+]
 
 
 class BillableMetric(BaseModel):
@@ -42,6 +45,10 @@ class Charge(BaseModel):
         default=None, description="Must equal the contract's currency when given"
     )
     milestone_id: str | None = Field(default=None, description="One-time fee billed on a milestone")
+    recognition: RecognitionMethod | None = Field(
+        default=None,
+        description="How its revenue is recognised (docs/revenue.md); default by kind",
+    )
 
     @model_validator(mode="after")
     def _usage_needs_metric(self) -> "Charge":

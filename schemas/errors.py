@@ -24,6 +24,7 @@ class ReasonCode(StrEnum):
     DOCUMENT_NOT_FOUND = "document_not_found"
     DELIVERY_FAILED = "delivery_failed"
     EINVOICE_INVALID = "einvoice_invalid"
+    REVENUE_INVALID = "revenue_invalid"
 
 
 def field_problems(

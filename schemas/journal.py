@@ -6,6 +6,7 @@ from pydantic import BaseModel
 
 from schemas.invoice import Invoice
 from schemas.money import Amount
+from schemas.revenue import PostedScheduleEntry
 
 
 class JournalEntry(BaseModel):
@@ -19,6 +20,8 @@ class PostingRequest(BaseModel):
     posting_key: str
     invoice: Invoice
     journal: list[JournalEntry]
+    revenue_schedule: list[PostedScheduleEntry] | None = None
+    billed_month: str | None = None
 
 
 class Posting(BaseModel):

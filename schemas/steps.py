@@ -10,6 +10,7 @@ from schemas.contract import Contract
 from schemas.customer import Customer
 from schemas.invoice import Invoice
 from schemas.money import Amount
+from schemas.revenue import RevenueTerms
 from schemas.runs import Problem, RouteReason
 from schemas.usage import UsageSummary
 
@@ -186,6 +187,11 @@ class NotifyInput(BaseModel):
 class PostInvoiceInput(BaseModel):
     posting_key: str
     invoice: Invoice
+    revenue: RevenueTerms | None = Field(
+        default=None,
+        description="With terms, the deferral (and the revenue schedule) posts with the "
+        "document; runs recorded before revenue recognition post without",
+    )
 
 
 class PostingResult(BaseModel):

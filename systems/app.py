@@ -14,12 +14,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from systems.crud.faults import load_rules, save_rules
+from systems.crud.revenue import PeriodClosed
 from systems.db import create_tables, make_engine
 from systems.deps import require_token
 from systems.errors import Conflict, InvalidInput, NotFound
 from systems.faults import FaultInjector, FaultMiddleware, FaultRule
 from systems.limits import InputLimits, short
-from systems.routes import admin, crm, erp, erp_cash, payments, peppol, usage
+from systems.routes import admin, crm, erp, erp_cash, payments, peppol, revenue, usage
 from systems.seed import database_is_empty, load_seed
 from systems.settings import SystemsSettings
 
@@ -98,6 +99,7 @@ def create_app(
         usage.router,
         erp.router,
         erp_cash.router,
+        revenue.router,
         payments.router,
         peppol.router,
         admin.router,
@@ -138,6 +140,19 @@ def _add_error_handlers(app: FastAPI) -> None:
         del request
         return JSONResponse(
             status_code=status.HTTP_404_NOT_FOUND, content={"detail": short(str(error))}
+        )
+
+    @app.exception_handler(PeriodClosed)
+    async def period_closed(request: Request, error: PeriodClosed) -> JSONResponse:
+        del request
+        return JSONResponse(
+            status_code=status.HTTP_409_CONFLICT,
+            content={
+                "detail": str(error),
+                "code": error.code,
+                "month": error.month,
+                "next_open": error.next_open,
+            },
         )
 
     @app.exception_handler(Conflict)

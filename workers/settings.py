@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     task_queue: str = "q2c"
     seller_time_zone: str = Field(
         default="Europe/Berlin",
-        description="The IANA zone billing days are counted in (a contract may name its own)",
+        description="The IANA zone of the seller's books: billing days (a contract may name its "
+        "own), a document's billing month, the recognition run on the 1st of each month",
     )
     calendar_starts_per_second: float = Field(
         default=20.0, gt=0, description="How fast a calendar's fire starts billing runs"
@@ -173,6 +174,17 @@ class Settings(BaseSettings):
     @property
     def versioned(self) -> bool:
         return self.deployment_name is not None
+
+    @field_validator("seller_time_zone")
+    @classmethod
+    def _known_time_zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+        return name
 
     @field_validator("smtp_url")
     @classmethod

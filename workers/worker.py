@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from temporalio.client import Client
@@ -28,6 +29,7 @@ from activities.documents import DocumentActivities
 from activities.email_message import Sender
 from activities.erp import ErpActivities
 from activities.payments import PaymentActivities
+from activities.revenue import RevenueActivities
 from activities.routing import RoutingActivities
 from activities.tax_http import HttpTaxEngine
 from activities.usage import UsageActivities
@@ -46,6 +48,7 @@ from workers.settings import Settings
 from workers.telemetry import from_environment
 from workflows.calendar_fanout import CalendarFanOutWorkflow
 from workflows.quote_to_cash import QuoteToCashWorkflow
+from workflows.revenue_recognition import RevenueRecognitionWorkflow
 
 log = logging.getLogger("q2c.worker")
 
@@ -112,7 +115,8 @@ def activities_for(
         raise ValueError("outside: an HTTP client is needed for VIES or an external tax engine")
     crm = CrmActivities(client=http, vies_enabled=settings.vies_enabled)
     usage = UsageActivities(client=http)
-    erp = ErpActivities(client=http)
+    erp = ErpActivities(client=http, time_zone=ZoneInfo(settings.seller_time_zone))
+    revenue = RevenueActivities(client=http)
     seller = seller_from(settings)
     billing = BillingActivities(
         tax_engine=tax_engine or _tax_engine(http=outside or http, settings=settings),
@@ -134,6 +138,10 @@ def activities_for(
         erp.reconcile,
         erp.find_corrected_invoice,
         erp.find_activation,
+        revenue.month_before,
+        revenue.due_currencies,
+        revenue.post_recognition,
+        revenue.reconcile_revenue,
     ]
     activities += _cash_activities(http, routing=policy, dunning=dunning)
     if settings.vies_enabled and outside is not None:
@@ -233,7 +241,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[QuoteToCashWorkflow, CalendarFanOutWorkflow],
+        workflows=[QuoteToCashWorkflow, CalendarFanOutWorkflow, RevenueRecognitionWorkflow],
         activities=[
             CalendarActivities(client=http, default_time_zone=settings.seller_time_zone).list_due,
             RunStarter(client=client).start_runs,

@@ -1,6 +1,6 @@
 """QuoteToCash: one billing run per business key, from contract event to reconciled posting."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         workflow_id_for,
     )
     from schemas.invoice import Invoice
+    from schemas.revenue import terms_of
     from schemas.runs import MEMO_KEY_OF, RunDocument, RunInput, RunState, RunStatus
     from schemas.steps import (
         RISK_LEVELS,
@@ -106,6 +107,11 @@ DELIVERY = "delivery"
 `Delivering`, then `Delivered`): a credit note's corrected invoice is looked up in the ERP,
 and `deliver_document` renders, checks and sends each one. Runs that reconciled before it
 end `Posted`, as they did."""
+REVENUE_DEFERRAL = "revenue-deferral"
+"""Patch id: each document posts with its revenue schedule and the deferral journal (Dr
+receivable / Cr deferred revenue / Cr revenue recognised at once), from the contract's
+recognition terms; runs that posted before it posted the invoice journal alone."""
+
 REASON_CODE_ATTRIBUTE = "reason-code-attribute"
 """Patch id: a run that ends needing attention sets the `ReasonCode` search attribute, in the
 upsert that shows the state, so the UI can list one cause (a failed delivery) on its own."""
@@ -140,6 +146,7 @@ PATCHES_IN_LEAN_RUN = (
     RUN_OUTCOMES,
     DELIVERY,
     BOUNDED_INPUT,
+    REVENUE_DEFERRAL,
 )
 
 OUTCOME_OF_STATE = {
@@ -257,7 +264,7 @@ class QuoteToCashWorkflow:
                 self._status.reason_code = ReasonCode.REJECTED
                 self._status.reason = f"rejected by {rejection.approver}: {rejection.comment}"
                 return RunState.REJECTED
-        await self._post()
+        await self._post(contract, billed_at=event.occurred_at)
         await self._reconcile()
         delivered = self._patched(DELIVERY)
         if delivered:
@@ -362,13 +369,18 @@ class QuoteToCashWorkflow:
             )
         return approval
 
-    async def _post(self) -> None:
-        """Each document once to the ERP (its posting key makes a retry harmless)."""
+    async def _post(self, contract: Contract, *, billed_at: datetime) -> None:
+        """Each document once to the ERP (its posting key makes a retry harmless); the
+        deferral's billing month is the event's."""
         self._view.set_state(RunState.POSTING)
+        deferral = self._patched(REVENUE_DEFERRAL)
+        revenue = terms_of(contract, billed_at=billed_at) if deferral else None
         for document in self._status.documents:
             posting: PostingResult = await self._call(
                 ErpActivities.post_invoice,
-                PostInvoiceInput(posting_key=document.posting_key, invoice=document.invoice),
+                PostInvoiceInput(
+                    posting_key=document.posting_key, invoice=document.invoice, revenue=revenue
+                ),
             )
             document.erp_document_id = posting.erp_document_id
             if posting.posted_at is not None:

@@ -27,9 +27,10 @@ from systems.models.erp import (
     PostingRequest,
 )
 from systems.models.erp_cash import CashJournalEntry, CashJournalLine, CashPosting
+from systems.models.revenue import RevenueJournalLine, RevenueRecognition, RevenueScheduleLine
 from systems.types import ScaledDecimal, money_text, plain
 
-Stored = TypeVar("Stored", Posting, CashPosting)
+Stored = TypeVar("Stored", Posting, CashPosting, RevenueRecognition)
 
 DOCUMENT_PREFIXES = {
     "invoice": "INV",
@@ -38,6 +39,7 @@ DOCUMENT_PREFIXES = {
     "refund": "RFD",
     "write_off": "WO",
     "credit_application": "CAP",
+    "revenue": "REV",
 }
 
 
@@ -62,10 +64,10 @@ def canonical(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def fingerprint(request: BaseModel) -> str:
+def fingerprint(request: BaseModel, *, exclude: set[str] | None = None) -> str:
     """SHA-256 of a posting request (an invoice's or cash's) with decimals normalised: equal
     content, equal fingerprint."""
-    text = json.dumps(request.model_dump(), default=canonical, sort_keys=True)
+    text = json.dumps(request.model_dump(exclude=exclude), default=canonical, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -98,7 +100,9 @@ def post_invoice(
     of one key are settled by the unique constraint on posting_key, not by the first check.
     """
     check_adds_up(request)
-    content_hash = fingerprint(request)
+    # A document posted without a schedule hashes as it did before schedules existed.
+    unscheduled = None if request.revenue_schedule else {"revenue_schedule", "billed_month"}
+    content_hash = fingerprint(request, exclude=unscheduled)
     existing = get_posting(session=session, posting_key=request.posting_key)
     if existing is not None:
         return _same_or_conflict(existing, content_hash), False
@@ -119,10 +123,15 @@ def post_invoice(
         posted_at=now.astimezone(UTC),
     )
     lines = journal_lines(request.journal, currency=invoice.currency)
+
+    def rows(posting_id: int) -> list[SQLModel]:
+        journal: list[SQLModel] = [JournalLine(posting_id=posting_id, **line) for line in lines]
+        return journal + schedule_lines(request, posting_id=posting_id)
+
     return commit_posting(
         session,
         posting,
-        lambda posting_id: [JournalLine(posting_id=posting_id, **line) for line in lines],
+        rows,
         stored=lambda: get_posting(session=session, posting_key=request.posting_key),
         same_or_conflict=lambda stored: _same_or_conflict(stored, content_hash),
     )
@@ -159,6 +168,22 @@ def check_adds_up(request: PostingRequest) -> None:
         )
     if problems:
         raise InvalidInput(problems)
+
+
+def schedule_lines(request: PostingRequest, *, posting_id: int) -> list[SQLModel]:
+    """The document's revenue schedule as rows the monthly recognition releases."""
+    if request.billed_month is None:  # the request's validator requires it with a schedule
+        return []
+    return [
+        RevenueScheduleLine(
+            posting_id=posting_id,
+            posting_key=request.posting_key,
+            currency=request.invoice.currency,
+            billed_month=request.billed_month,
+            **entry.model_dump(),
+        )
+        for entry in request.revenue_schedule
+    ]
 
 
 def journal_lines(
@@ -267,8 +292,8 @@ def invoice_history(
 
 
 def journal_totals(*, session: Session) -> JournalTotals:
-    """Debits and credits over every journal line, invoices' and cash's, overall and per
-    currency; `postings` counts both kinds of posting."""
+    """Debits and credits over every journal line, invoices', cash's and revenue
+    recognitions', overall and per currency; `postings` counts every kind of posting."""
     lines = sa.union_all(
         sa.select(
             col(JournalLine.currency).label("currency"),
@@ -283,6 +308,13 @@ def journal_totals(*, session: Session) -> JournalTotals:
             col(CashJournalLine.credit),
             sa.literal("c"),
             col(CashJournalLine.cash_posting_id),
+        ),
+        sa.select(
+            col(RevenueJournalLine.currency),
+            col(RevenueJournalLine.debit),
+            col(RevenueJournalLine.credit),
+            sa.literal("r"),
+            col(RevenueJournalLine.recognition_id),
         ),
     ).subquery()
     amount = ScaledDecimal(AMOUNT_SCALE)

@@ -12,11 +12,18 @@ from systems.models.payments import (
     Refund,
 )
 from systems.models.peppol import Transmission
+from systems.models.revenue import (
+    ClosedPeriod,
+    RevenueJournalLine,
+    RevenueRecognition,
+    RevenueScheduleLine,
+)
 from systems.models.usage import Metric, UsageEvent
 
 __all__ = [
     "CashJournalLine",
     "CashPosting",
+    "ClosedPeriod",
     "IdempotentRequest",
     "PaymentIntent",
     "PaymentMethod",
@@ -31,6 +38,9 @@ __all__ = [
     "PaymentCharge",
     "StoredFaultRule",
     "Posting",
+    "RevenueJournalLine",
+    "RevenueRecognition",
+    "RevenueScheduleLine",
     "Transmission",
     "UsageEvent",
 ]

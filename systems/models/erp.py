@@ -104,10 +104,49 @@ class JournalEntry(BaseModel):
     description: str = ""
 
 
+MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+class ScheduleLineIn(BaseModel):
+    """One month of one line's revenue; deferred when the monthly recognition releases it."""
+
+    line_id: str = Field(min_length=1)
+    month: str = Field(pattern=MONTH)
+    amount: StoredAmount = Field(description="Signed: a credit note's lines are negative")
+    product_line: str = "default"
+    deferred: bool
+
+
 class PostingRequest(BaseModel):
     posting_key: str = Field(min_length=1, max_length=255)
     invoice: Invoice
     journal: list[JournalEntry] = Field(min_length=1)
+    revenue_schedule: list[ScheduleLineIn] = Field(
+        default_factory=list, description="The document's revenue schedule, kept for recognition"
+    )
+    billed_month: str | None = Field(
+        default=None, pattern=MONTH, description="Given with a schedule"
+    )
+
+    @model_validator(mode="after")
+    def _schedule_matches_lines(self) -> "PostingRequest":
+        if not self.revenue_schedule:
+            return self
+        if self.billed_month is None:
+            raise ValueError("billed_month: required with a revenue_schedule")
+        sign = -1 if self.invoice.document_type == "credit_note" else 1
+        sums = {line.line_id: Decimal(0) for line in self.invoice.lines}
+        for index, entry in enumerate(self.revenue_schedule):
+            if entry.line_id not in sums:
+                raise ValueError(f"revenue_schedule.{index}.line_id: no line {entry.line_id!r}")
+            sums[entry.line_id] += entry.amount
+        for line in self.invoice.lines:
+            if sums[line.line_id] != sign * line.amount:
+                raise ValueError(
+                    f"revenue_schedule: line {line.line_id}'s entries sum to "
+                    f"{sums[line.line_id]}, the line is {sign * line.amount}"
+                )
+        return self
 
     @field_validator("journal")
     @classmethod

@@ -194,7 +194,9 @@ def test_a_small_chaos_run_posts_and_collects_every_run_exactly_once(tmp_path: P
     # sent twice; one ERP cash posting each.
     assert (report["paid"], report["charges"], report["cash_postings"]) == (12, 6, 12)
     actions = [a["what"] for a in report["actions"]]
-    assert actions.count("worker killed (SIGKILL)") == 1
+    # One kill among the billing runs, one under the monthly revenue recognition.
+    assert actions.count("worker killed (SIGKILL)") == 2
+    assert report["revenue_entries"] == 2, "one entry per currency of the prepaid fees"
     assert actions.count("Temporal dev server stopped") == 1
     # Two posted runs reset to their first task post nothing twice, and count once.
     assert sum(a.endswith("to its first workflow task") for a in actions) == 2
