@@ -17,7 +17,7 @@ from cli import build_app
 from tests.json_junk import BOUNDED, JSON_VALUES, RAW_BYTES
 
 Q2C = [sys.executable, "-m", "cli"]
-FEWER = settings(BOUNDED, max_examples=50)  # each example runs the whole command
+FEWER = settings(BOUNDED, max_examples=20)  # each example runs the whole command
 HERE = Path(__file__).resolve().parent
 EXAMPLE = HERE.parents[1] / "examples" / "preview" / "usage-mix.json"
 EVENT = {

@@ -42,7 +42,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         ]
     },
 }
-PER_ROUTE = settings(BOUNDED, max_examples=20)  # some 70 operations, on two databases
+PER_ROUTE = settings(BOUNDED, max_examples=8)  # some 70 operations, on two databases
 IDS = st.text(max_size=20) | st.sampled_from(
     [".", "..", "a/../b", "C-1001/", "\x00", "%00", "?x=1", "é", " ", "x" * 300]
 )

@@ -25,7 +25,7 @@ from workers.client import data_converter
 from workflows.signals import parse_signal
 
 CONVERTER = data_converter().payload_converter
-FEWER = settings(BOUNDED, max_examples=40)
+FEWER = settings(BOUNDED, max_examples=20)
 SIGNALS: list[tuple[type[BaseModel], dict[str, Any]]] = [
     (ApprovalInput, {"approver": "ops@example.com", "comment": "ok"}),
     (

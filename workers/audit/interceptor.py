@@ -21,6 +21,11 @@ log = logging.getLogger("q2c.audit")
 UNAUDITED = frozenset({"record_handoff"})
 """Activities that write their own handoff."""
 
+AUDITED_WORKFLOWS = frozenset({"QuoteToCash"})
+"""The audit trail is the billing runs' handoffs: the report counts each workflow in it as a
+run, so the calendar's fan-out and the monthly revenue recognition (whose entries the ERP
+keeps under their own posting keys) stay out of it."""
+
 AUDIT_UNAVAILABLE = "audit_unavailable"
 
 
@@ -45,7 +50,8 @@ class _AuditInbound(ActivityInboundInterceptor):
 
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         info = activity.info()
-        if info.activity_type in UNAUDITED or not info.workflow_id:
+        audited = info.workflow_type in AUDITED_WORKFLOWS and bool(info.workflow_id)
+        if info.activity_type in UNAUDITED or not audited:
             return await super().execute_activity(input)
         started = datetime.now(UTC)
 
