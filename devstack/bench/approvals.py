@@ -55,11 +55,14 @@ class ApprovalBench:
         return self.runs / self.posted_seconds
 
 
-def _event(index: int) -> BillingCycleClosed:
+def bench_event(
+    index: int, *, contract: str = CONTRACT, id_prefix: str = "bench"
+) -> BillingCycleClosed:
+    """The index-th close of a bench contract: one a period, the event id from the prefix."""
     return cycle_closed(
-        CONTRACT,
+        contract,
         month(2026, index % PERIODS + 1),
-        event_id=f"bench-{index}",
+        event_id=f"{id_prefix}-{index}",
         occurred_at=datetime(2031, 1, 1, tzinfo=UTC),
     )
 
@@ -158,7 +161,7 @@ async def _drive(
     def start(index: int) -> Awaitable[object]:
         return client.start_workflow(
             QuoteToCashWorkflow.run,
-            RunInput(event=_event(index), collect=False),
+            RunInput(event=bench_event(index), collect=False),
             id=f"{prefix}-{index}",
             task_queue=TASK_QUEUE,
         )

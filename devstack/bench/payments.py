@@ -14,18 +14,15 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from devstack.bench.approvals import PERIODS, Say, rss_text, start_paced, wait_count
+from devstack.bench.approvals import Say, bench_event, rss_text, start_paced, wait_count
 from devstack.bench.memory import peak_rss_mib, rss_mib
 from devstack.stack import DevStack, Ports
-from schemas.events import BillingCycleClosed
 from schemas.runs import RunInput, RunState
-from starters.events import cycle_closed, month
 from workflows import search_attributes as sa
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
@@ -47,15 +44,6 @@ class PaymentWaitBench:
         return self.runs / self.waiting_seconds
 
 
-def _event(index: int) -> BillingCycleClosed:
-    return cycle_closed(
-        CONTRACT,
-        month(2026, index % PERIODS + 1),
-        event_id=f"bench-pay-{index}",
-        occurred_at=datetime(2031, 1, 1, tzinfo=UTC),
-    )
-
-
 async def _drive(
     stack: DevStack, runs: int, *, in_flight: int, timeout: float, say: Say
 ) -> PaymentWaitBench:
@@ -72,7 +60,10 @@ async def _drive(
             try:
                 await client.start_workflow(
                     QuoteToCashWorkflow.run,
-                    RunInput(event=_event(index), collect=True),
+                    RunInput(
+                        event=bench_event(index, contract=CONTRACT, id_prefix="bench-pay"),
+                        collect=True,
+                    ),
                     id=f"{prefix}-{index}",
                     task_queue=TASK_QUEUE,
                 )

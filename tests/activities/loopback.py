@@ -10,15 +10,21 @@ from fastapi import FastAPI
 
 
 @contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Yield the base URL of `app` on a free loopback port; stop it on exit."""
+def serve(app: FastAPI, *, lifespan: bool = False, start_within: float = 10) -> Iterator[str]:
+    """Yield the base URL of `app` on a free loopback port (its lifespan run when asked); stop
+    it on exit."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="none"
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on" if lifespan else "off",
+        ws="none",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + start_within
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the stand-in server did not start")
@@ -28,4 +34,4 @@ def serve(app: FastAPI) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=start_within)

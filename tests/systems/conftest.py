@@ -1,8 +1,6 @@
 """Each systems test runs against a fresh real database (a SQLite file and a PostgreSQL schema)
 and reaches the service over real HTTP: uvicorn on a bound loopback port."""
 
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -12,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
 from systems.app import create_app
 from systems.settings import SystemsSettings
+from tests.activities import loopback
 from tests.conftest import POSTGRES_URL
 
 TOKEN = "systems-test-token"
@@ -81,23 +79,8 @@ def target(
 def serving(settings: SystemsSettings) -> Iterator[str]:
     """The app served by uvicorn on a free loopback port, its lifespan included: its base URL.
     The server stops on exit."""
-    config = uvicorn.Config(
-        create_app(settings=settings), host="127.0.0.1", port=0, log_level="warning", ws="none"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the systems service did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with loopback.serve(create_app(settings=settings), lifespan=True, start_within=30) as url:
+        yield url
 
 
 @asynccontextmanager
