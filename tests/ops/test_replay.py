@@ -18,6 +18,7 @@ from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.encryption_keys import TEST_KEY_ID
 from tests.events import cycle_closed
+from tests.recorded import patch_ids
 from workers.settings import Settings
 from workers.worker import build_worker
 
@@ -134,20 +135,6 @@ def test_a_new_run_rates_taxes_and_routes_in_local_activities() -> None:
     assert "core_patch" in markers
 
 
-def _patches(path: Path) -> list[str]:
-    history = json.loads(path.read_text())
-    return [
-        json.loads(
-            base64.b64decode(
-                e["markerRecordedEventAttributes"]["details"]["patch-data"]["payloads"][0]["data"]
-            )
-        )["id"]
-        for e in history["events"]
-        if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
-        and e["markerRecordedEventAttributes"]["markerName"] == "core_patch"
-    ]
-
-
 def _activities(path: Path) -> list[str]:
     history = json.loads(path.read_text())
     return [
@@ -191,7 +178,7 @@ def test_a_new_run_reads_the_route_history_and_records_its_own_outcome(
     # interceptor read it off activity results), and `route` read the history itself.
     old, new = PRE_RUN_OUTCOMES / f"{name}.json", PRE_DELIVERY / f"{name}.json"
     assert (_activities(old), _activities(new)) == (before, after)
-    assert "run-outcomes" in _patches(new) and "run-outcomes" not in _patches(old)
+    assert "run-outcomes" in patch_ids(new) and "run-outcomes" not in patch_ids(old)
 
 
 @pytest.mark.parametrize(
@@ -212,8 +199,8 @@ def test_a_new_posted_run_delivers_each_document_before_its_outcome(
     before = [a for a in _activities(old) if a != RECORD]
     after = [a for a in _activities(new) if a != RECORD]
     assert after == before + delivered
-    assert ("delivery" in _patches(new)) == bool(delivered)
-    assert "delivery" not in _patches(old)
+    assert ("delivery" in patch_ids(new)) == bool(delivered)
+    assert "delivery" not in patch_ids(old)
 
 
 async def test_runs_recorded_before_delivery_replay_and_end_posted() -> None:
@@ -406,24 +393,12 @@ async def test_runs_caught_mid_collection_replay_where_they_stopped(
     assert _activities(path)[-len(tail) :] == tail
     assert _timers(path) == timers
     # The collection phase is patched: by its own marker before `lean-run`, by that one since.
-    assert "collection" in _patches(PRE_LEAN_RUN / f"{name}.json")
-    assert _patches(path) == ["lean-run"]
+    assert "collection" in patch_ids(PRE_LEAN_RUN / f"{name}.json")
+    assert patch_ids(path) == ["lean-run"]
     last = json.loads(path.read_text())["events"][-1]["eventType"]
     assert last != "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"  # still waiting, as a deploy finds it
     [outcome] = await replay([(name, load_history(path))])
     assert outcome.ok, outcome.error
-
-
-def _upserted_keys(path: Path) -> list[str]:
-    history = json.loads(path.read_text())
-    return [
-        key
-        for e in history["events"]
-        if e["eventType"] == "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"
-        for key in e["upsertWorkflowSearchAttributesEventAttributes"]["searchAttributes"][
-            "indexedFields"
-        ]
-    ]
 
 
 @pytest.mark.parametrize("name", ["needs_attention", "approval_expired"])
@@ -433,10 +408,10 @@ async def test_a_run_needing_attention_names_its_code_in_a_search_attribute_sinc
     # Recorded before the patch: no marker, no ReasonCode; since: both, in the upsert that
     # shows NeedsAttention. Both replay on today's code.
     before, since = HISTORIES / f"{name}.json", HISTORIES / "reason_code" / f"{name}.json"
-    assert "reason-code-attribute" not in _patches(before)
-    assert "ReasonCode" not in _upserted_keys(before)
-    assert "reason-code-attribute" in _patches(since)
-    assert _upserted_keys(since).count("ReasonCode") == 1
+    assert "reason-code-attribute" not in patch_ids(before)
+    assert "ReasonCode" not in [key for upsert in _upserted(before) for key in upsert]
+    assert "reason-code-attribute" in patch_ids(since)
+    assert sum("ReasonCode" in upsert for upsert in _upserted(since)) == 1
     for path in (before, since):
         [outcome] = await replay([(path.name, load_history(path))])
         assert outcome.ok, outcome.error
@@ -466,25 +441,14 @@ def test_activation_billing_runs_record_their_patch_and_steps(
 ) -> None:
     path = HISTORIES / f"{name}.json"
     assert _activities(path) == activities
-    assert "activation-billing" in _patches(path)
+    assert "activation-billing" in patch_ids(path)
 
 
 def test_a_run_recorded_before_activation_billing_asks_the_erp_nothing() -> None:
     for path in history_files([HISTORIES]):
         if path.stem not in ACTIVATION_BILLING:
             assert FIND_ACTIVATION not in _activities(path), path
-            assert "activation-billing" not in _patches(path), path
-
-
-def _patch_ids(path: Path) -> list[str]:
-    history = json.loads(path.read_text())
-    found = []
-    for event in history["events"]:
-        marker = event.get("markerRecordedEventAttributes")
-        if marker and marker["markerName"] == "core_patch":
-            [payload] = marker["details"]["patch-data"]["payloads"]
-            found.append(json.loads(base64.b64decode(payload["data"]))["id"])
-    return found
+            assert "activation-billing" not in patch_ids(path), path
 
 
 @pytest.mark.parametrize(
@@ -501,10 +465,10 @@ async def test_the_cash_patches_are_recorded_and_the_runs_from_before_them_repla
 ) -> None:
     # The new history carries the marker and the new activity; the disputed and declined
     # runs recorded before (waiting across the deploy) replay without either.
-    assert patch in _patch_ids(HISTORIES / f"{name}.json")
+    assert patch in patch_ids(HISTORIES / f"{name}.json")
     assert activity in _activities(HISTORIES / f"{name}.json")
     for before in ("disputed", "card_declined", "dunning_reminded"):
-        assert patch not in _patch_ids(HISTORIES / f"{before}.json")
+        assert patch not in patch_ids(HISTORIES / f"{before}.json")
         [outcome] = await replay([(before, load_history(HISTORIES / f"{before}.json"))])
         assert outcome.ok, outcome.error
 
@@ -528,7 +492,7 @@ def test_a_lean_run_keeps_its_steps_with_one_patch_marker(name: str) -> None:
     # each with the SDK's upsert of TemporalChangeVersion, and no upsert for a passing state.
     old, new = PRE_LEAN_RUN / f"{name}.json", HISTORIES / f"{name}.json"
     assert _activities(new) == _activities(old)
-    assert _patches(new) == ["lean-run"]
+    assert patch_ids(new) == ["lean-run"]
     assert _count(new, UPSERTS) < _count(old, UPSERTS)
 
 
@@ -536,7 +500,8 @@ def _upserted(path: Path) -> list[dict[str, Any]]:
     history = json.loads(path.read_text())
     return [
         {
-            key: json.loads(base64.b64decode(value["data"]))
+            # An attribute unset by the upsert has no data.
+            key: json.loads(base64.b64decode(value["data"])) if "data" in value else None
             for key, value in e["upsertWorkflowSearchAttributesEventAttributes"][
                 "searchAttributes"
             ]["indexedFields"].items()

@@ -1,13 +1,13 @@
 """The revenue-deferral patch: runs recorded before it replay without its marker; runs
 recorded with it post their documents after the marker, and replay."""
 
-import base64
 import json
 from pathlib import Path
 
 import pytest
 
 from ops.replay import load_history, replay
+from tests.recorded import event_patch_ids
 
 HISTORIES = Path(__file__).parents[1] / "histories"
 WITH_DEFERRAL = HISTORIES / "revenue_deferral"
@@ -17,12 +17,7 @@ def _patches_then_posts(path: Path) -> list[str]:
     """Patch ids and post_invoice schedulings, in history order."""
     seen = []
     for event in json.loads(path.read_text())["events"]:
-        if event["eventType"] == "EVENT_TYPE_MARKER_RECORDED":
-            details = event["markerRecordedEventAttributes"].get("details", {})
-            for payloads in details.values():
-                raw = base64.b64decode(payloads["payloads"][0]["data"])
-                if raw.startswith(b'{"id":'):  # a patch marker (the SDK's, not encrypted)
-                    seen.append(str(json.loads(raw)["id"]))
+        seen += event_patch_ids(event)
         if event["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED":
             name = event["activityTaskScheduledEventAttributes"]["activityType"]["name"]
             if name == "post_invoice":

@@ -4,8 +4,6 @@ was recorded on a worker with Q2C_DEPLOYMENT_NAME and Q2C_BUILD_ID (`q2c histori
 --scenario versioned/approval_approved`); the unversioned ones replay on today's code
 (tests/ops/test_replay.py), so the new code adds no command to them."""
 
-import base64
-import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from ops.replay import history_files, load_history, replay
 from schemas.runs import RunInput, RunState
 from tests.conftest import SystemsService
 from tests.events import cycle_closed
+from tests.recorded import event_patch_ids, history_events
 from tests.workflows.runs import until, worker_on
 from workflows.quote_to_cash import QuoteToCashWorkflow
 from workflows.versioning import FOLLOW_CURRENT_BUILD
@@ -26,28 +25,15 @@ HISTORIES = Path(__file__).parents[1] / "histories"
 VERSIONED = HISTORIES / "versioned" / "approval_approved.json"
 
 
-def _events(path: Path) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = json.loads(path.read_text())["events"]
-    return events
-
-
-def _patches(event: dict[str, Any]) -> list[str]:
-    marker = event.get("markerRecordedEventAttributes", {})
-    if marker.get("markerName") != "core_patch":
-        return []
-    payloads = marker["details"]["patch-data"]["payloads"]
-    return [json.loads(base64.b64decode(p["data"]))["id"] for p in payloads]
-
-
 def _activity(event: dict[str, Any]) -> str | None:
     scheduled = event.get("activityTaskScheduledEventAttributes")
     return str(scheduled["activityType"]["name"]) if scheduled else None
 
 
 def test_a_versioned_run_follows_the_current_build_before_its_approval_wait() -> None:
-    events = _events(VERSIONED)
+    events = history_events(VERSIONED)
     kinds = [e["eventType"].removeprefix("EVENT_TYPE_") for e in events]
-    marker = next(i for i, e in enumerate(events) if FOLLOW_CURRENT_BUILD in _patches(e))
+    marker = next(i for i, e in enumerate(events) if FOLLOW_CURRENT_BUILD in event_patch_ids(e))
     follow = next(i for i, e in enumerate(events) if _activity(e) == "follow_current_build")
     options = kinds.index("WORKFLOW_EXECUTION_OPTIONS_UPDATED")
     wait = kinds.index("TIMER_STARTED")  # the approval's deadline
@@ -68,8 +54,8 @@ def test_a_versioned_run_follows_the_current_build_before_its_approval_wait() ->
     ids=lambda p: str(p.relative_to(HISTORIES)),
 )
 def test_an_unversioned_run_records_nothing_of_it(path: Path) -> None:
-    events = _events(path)
-    assert not any(FOLLOW_CURRENT_BUILD in _patches(e) for e in events)
+    events = history_events(path)
+    assert not any(FOLLOW_CURRENT_BUILD in event_patch_ids(e) for e in events)
     assert "follow_current_build" not in [_activity(e) for e in events]
 
 
@@ -94,7 +80,7 @@ async def test_a_run_on_an_unversioned_worker_waits_without_following(
             # A run left waiting would hold the shared time-skipping server's clock for good.
             await handle.terminate("test over")
     events = [json_format.MessageToDict(e) for e in history.events]
-    assert not any(FOLLOW_CURRENT_BUILD in _patches(e) for e in events)
+    assert not any(FOLLOW_CURRENT_BUILD in event_patch_ids(e) for e in events)
     assert "follow_current_build" not in [_activity(e) for e in events]
     assert "TIMER_STARTED" in [e["eventType"].removeprefix("EVENT_TYPE_") for e in events]
 
