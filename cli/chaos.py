@@ -86,6 +86,12 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         reset: int = typer.Option(
             0, "--reset", help="Reset R posted runs to their first workflow task, faults on"
         ),
+        retry_cap: float | None = typer.Option(
+            None,
+            "--retry-cap",
+            help="At most this many seconds between tries of a failed call "
+            "(default: the runs' backoff, 1 s doubling up to 60 s)",
+        ),
         home: Path | None = typer.Option(
             None, "--home", help="Keep the stack's files and logs here (default: a temp dir)"
         ),
@@ -108,6 +114,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
                 seed=seed,
                 timeout=timeout,
                 reset=reset,
+                retry_cap=retry_cap,
             )
         except ValueError as error:
             err.print(f"[red]error:[/] {error}", highlight=False)

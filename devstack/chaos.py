@@ -90,6 +90,9 @@ class ChaosPlan:
     timeout: float = 180.0
     reset: int = 0
     """Posted runs reset to their first workflow task while the faults are on."""
+    retry_cap: float | None = None
+    """At most this many seconds between tries of a failed call (the worker's
+    Q2C_RETRY_DELAY_CAP_SECONDS); None: the runs' own backoff, up to 60 s."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.runs <= MAX_RUNS:
@@ -104,6 +107,14 @@ class ChaosPlan:
             raise ValueError("payments_fault_rate: must be between 0 and 1")
         if self.latency_ms < 0:
             raise ValueError("latency_ms: must not be negative")
+        if self.retry_cap is not None and not self.retry_cap > 0:
+            raise ValueError("retry_cap: must be positive")
+
+    def worker_env(self) -> dict[str, str]:
+        env = {"Q2C_TASK_QUEUE": TASK_QUEUE}
+        if self.retry_cap is not None:
+            env["Q2C_RETRY_DELAY_CAP_SECONDS"] = str(self.retry_cap)
+        return env
 
     def fault_rule(self) -> dict[str, object]:
         """Half the rate fails with 500, half throttles with Retry-After; every write the
@@ -402,7 +413,7 @@ async def run_chaos(plan: ChaosPlan, *, home: Path) -> ChaosReport:
     rng = random.Random(plan.seed)
     started = time.monotonic()
     report = ChaosReport(plan=plan)
-    stack = DevStack(home=home, ports=Ports.random(), extra_env={"Q2C_TASK_QUEUE": TASK_QUEUE})
+    stack = DevStack(home=home, ports=Ports.random(), extra_env=plan.worker_env())
     await asyncio.to_thread(stack.start)
     chaos = _Stack(stack, started=started)
     try:

@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     workflow_task_pollers: int = Field(default=5, ge=1)
     activity_task_pollers: int = Field(default=5, ge=1)
     graceful_shutdown_seconds: float = 30.0
+    retry_delay_cap_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="At most this long between tries of a failed call (a fault drill on a dev "
+        "stack); unset: the runs' retry policy, 1 s doubling up to 60 s (workers/retry_cap.py)",
+    )
     connect_timeout_seconds: float = Field(
         default=60.0, ge=0, description="How long a starting worker waits for Temporal"
     )

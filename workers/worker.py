@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
-from temporalio.worker import Worker, WorkerDeploymentConfig
+from temporalio.worker import Interceptor, Worker, WorkerDeploymentConfig
 
 import workflows
 from activities.accounts import AccountActivities
@@ -44,6 +44,7 @@ from workers.audit.store import AuditStore
 from workers.calendar_starts import RunStarter
 from workers.client import connect_patiently, data_converter
 from workers.delivery_log import DeliveryLogStore
+from workers.retry_cap import RetryDelayCap
 from workers.settings import Settings
 from workers.telemetry import from_environment
 from workflows.calendar_fanout import CalendarFanOutWorkflow
@@ -220,6 +221,17 @@ def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
     )
 
 
+def interceptors(settings: Settings, audit: HandoffRecorder | None) -> list[Interceptor]:
+    """The retry cap first (the outermost), so the audit trail records each failure as the
+    activity raised it."""
+    chain: list[Interceptor] = []
+    if settings.retry_delay_cap_seconds is not None:
+        chain.append(RetryDelayCap(timedelta(seconds=settings.retry_delay_cap_seconds)))
+    if audit is not None:
+        chain.append(AuditInterceptor(recorder=audit))
+    return chain
+
+
 def build_worker(
     client: Client,
     *,
@@ -257,7 +269,7 @@ def build_worker(
             recorder.record_handoff,
             *versioning,
         ],
-        interceptors=[AuditInterceptor(recorder=audit)] if audit is not None else [],
+        interceptors=interceptors(settings, audit),
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,

@@ -160,6 +160,7 @@ def test_chaos_events_have_distinct_business_keys() -> None:
         ({"erp_fault_rate": 1.5}, "erp_fault_rate"),
         ({"latency_ms": -5}, "latency_ms"),
         ({"reset": -1}, "reset"),
+        ({"retry_cap": 0}, "retry_cap"),
     ],
 )
 def test_a_bad_plan_is_refused_by_field(kwargs: dict[str, float], field: str) -> None:
@@ -175,12 +176,14 @@ def test_a_small_chaos_run_posts_and_collects_every_run_exactly_once(tmp_path: P
     args = ["chaos", "--runs", "12", "--kill-worker", "1", "--restart-server", "1", "--reset", "2"]
     # 0.4: with at least 12 ERP writes, a run without a single dropped response (0.6^12)
     # is too rare to make this test flaky. At that rate a post can fail six or seven times in
-    # a row, and the retry backoff (1, 2, 4 … 60 s) alone then takes 63 to 123 s: the timeout
-    # leaves room for that on top of the worker kill and the server restart.
-    args += ["--erp-fault-rate", "0.4", "--timeout", "420", "--home", str(tmp_path), "--json"]
+    # a row; the runs' backoff (1, 2, 4 … 60 s) would then wait 63 to 123 s for nothing, so
+    # the worker retries at most 0.2 s apart (Q2C_RETRY_DELAY_CAP_SECONDS): the same attempts
+    # and failures, without the waits. A throttled call still waits its Retry-After (1 s).
+    args += ["--erp-fault-rate", "0.4", "--retry-cap", "0.2"]
+    args += ["--timeout", "420", "--home", str(tmp_path), "--json"]
     # The cash phase too: the provider fails, throttles or loses an answer after charging on
     # 0.3 of its calls; a charge then takes its own retries (and the payment's ERP post its
-    # own), hence 120 s more than the posting alone needs.
+    # own).
     args += ["--payments-fault-rate", "0.3"]
     result = CliRunner().invoke(build_app(), args)
     assert result.output.strip(), f"no report: {result.exception!r}"
