@@ -2,12 +2,17 @@
 systems service of its own, driven by a scenario file; bad scenarios refused with the field."""
 
 import json
+import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
+
+from cli import build_app
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "collections"
@@ -21,6 +26,22 @@ def _simulate(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=180,
         check=False,
     )
+
+
+@pytest.fixture
+def refused() -> Iterator[Any]:
+    """The command run in this process, for a scenario it refuses before any simulation
+    starts: the same code and exit code as `_simulate` without a Python start of its own
+    each (the simulations themselves, and one refusal, still run as a process)."""
+    q2c = logging.getLogger("q2c")
+    level = q2c.level  # the command quiets q2c's log for the run's notifications
+
+    def run(path: Path) -> tuple[int, str]:
+        result = CliRunner().invoke(build_app(), ["collections", "simulate", str(path)])
+        return result.exit_code, " ".join(result.stderr.split())
+
+    yield run
+    q2c.setLevel(level)
 
 
 def _write(tmp_path: Path, scenario: dict[str, Any]) -> Path:
@@ -184,23 +205,23 @@ def _card_declines(scenario: dict[str, Any], *codes: str) -> None:
     ],
 )
 def test_a_bad_scenario_is_refused_naming_the_field(
-    tmp_path: Path, change: Any, message: str
+    tmp_path: Path, change: Any, message: str, refused: Any
 ) -> None:
     scenario = _base()
     change(scenario)
-    run = _simulate(_write(tmp_path, scenario))
-    assert run.returncode == 2, run.stdout + run.stderr
-    assert message in " ".join(run.stderr.split()), run.stderr
+    code, stderr = refused(_write(tmp_path, scenario))
+    assert code == 2, stderr
+    assert message in stderr
 
 
-def test_a_declined_attempt_must_fall_on_the_policys_card_day(tmp_path: Path) -> None:
+def test_a_declined_attempt_must_fall_on_the_policys_card_day(tmp_path: Path, refused: Any) -> None:
     scenario = json.loads((EXAMPLES / "card_declined_twice.json").read_text())
     scenario["policy"] = str(ROOT / "billing" / "dunning_policy.toml")
     scenario["events"][1]["date"] = "2026-05-17"
-    run = _simulate(_write(tmp_path, scenario))
-    assert run.returncode == 2
+    code, stderr = refused(_write(tmp_path, scenario))
+    assert code == 2
     # Due 2026-05-15; the shipped card days are 0, 3, 5, 7: attempt 2 is on 05-18.
-    assert "events.1.date: card attempt 2 falls on 2026-05-18" in " ".join(run.stderr.split())
+    assert "events.1.date: card attempt 2 falls on 2026-05-18" in stderr
 
 
 def test_a_scenario_file_that_is_missing_is_refused_naming_it(tmp_path: Path) -> None:
@@ -209,11 +230,11 @@ def test_a_scenario_file_that_is_missing_is_refused_naming_it(tmp_path: Path) ->
     assert "absent.json: No such file or directory" in " ".join(run.stderr.split())
 
 
-def test_a_file_that_is_not_json_is_refused(tmp_path: Path) -> None:
+def test_a_file_that_is_not_json_is_refused(tmp_path: Path, refused: Any) -> None:
     path = tmp_path / "scenario.json"
     path.write_text("{not json")
-    run = _simulate(path)
-    assert run.returncode == 2 and "not valid JSON" in run.stderr
+    code, stderr = refused(path)
+    assert code == 2 and "not valid JSON" in stderr
 
 
 def test_an_event_after_the_run_ended_is_refused(tmp_path: Path) -> None:
