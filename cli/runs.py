@@ -7,9 +7,10 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+from ops.query_failure import query_failure
 from schemas.approvals import Decision, Verdict
 from schemas.events import workflow_id_for
 from schemas.runs import RunStatus
@@ -139,16 +140,22 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     ) -> None:
         """Show where a run is and why."""
 
-        async def _query() -> RunStatus:
+        async def _query() -> RunStatus | str:
             client = await connect()
-            result: Any = await run_handle(client, run).query("status", result_type=RunStatus)
+            try:
+                result: Any = await run_handle(client, run).query("status", result_type=RunStatus)
+            except WorkflowQueryFailedError as error:
+                return await query_failure(client.data_converter, error)
             assert isinstance(result, RunStatus)
             return result
 
         try:
-            _print_status(asyncio.run(_query()), as_json=as_json)
+            answer = asyncio.run(_query())
         except RPCError as error:
             raise _fail(f"{run}: {error.message}") from None
+        if isinstance(answer, str):
+            raise _fail(f"{run}: the status query failed: {answer}")
+        _print_status(answer, as_json=as_json)
 
 
 def _read(path: Path) -> bytes:

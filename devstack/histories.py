@@ -131,6 +131,18 @@ async def _oversized_then_approve(handle: Handle) -> None:
     await handle.execute_update("decide", decision, result_type=RunStatus)
 
 
+async def _oversized_whole_then_approve(handle: Handle) -> None:
+    """An oversized refused approval and an approval with a long comment, each kept cut
+    and written whole to the audit trail by `keep_whole_input` (the `whole-input` patch),
+    between them a small refusal, which schedules nothing."""
+    await _wait_for(handle, RunState.AWAITING_APPROVAL)
+    await handle.signal("approve", {"approver": "y" * 100_000})
+    await handle.signal("approve", {"approver": "stranger@evil.example"})
+    await _until(handle, lambda s: s.refused_count == 2, "2 refusals")
+    decision = Decision(verdict="approve", approver=APPROVER, comment="ok " + "c" * 50_000)
+    await handle.execute_update("decide", decision, result_type=RunStatus)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Scenario:
     name: str
@@ -350,6 +362,12 @@ SCENARIOS: Sequence[Scenario] = (
         event=_event("C-1009", 6),
         expected=RunState.DELIVERED,
         drive=_oversized_then_approve,
+    ),
+    Scenario(
+        name="whole_input/oversized_approval",
+        event=_event("C-1009", 5),
+        expected=RunState.DELIVERED,
+        drive=_oversized_whole_then_approve,
     ),
 )
 

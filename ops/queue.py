@@ -5,9 +5,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field
-from temporalio.client import Client, WorkflowExecution
+from temporalio.client import Client, WorkflowExecution, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from ops.query_failure import query_failure
 from schemas.bounded import cut
 from schemas.runs import RunState, RunStatus
 from schemas.views import run_link
@@ -101,6 +102,9 @@ async def _item(
         if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
             silent.add(execution.task_queue)
         item.note = f"status unavailable (is a worker running?): {cut(error.message)}"
+        return item
+    except WorkflowQueryFailedError as error:  # the workflow's own failure, decoded
+        item.note = f"status query failed: {cut(await query_failure(client.data_converter, error))}"
         return item
     except Exception as error:  # one run's failing query is that run's row, not the queue's
         item.note = f"status query failed: {type(error).__name__}: {cut(str(error))}"

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -73,3 +74,33 @@ class HandoffInput(BaseModel):
     occurrence: int = Field(
         default=0, ge=0, description="The n-th of its kind in the run (disputes); 0: the only one"
     )
+
+
+class WholeInputRef(BaseModel):
+    """A person's input the run kept only cut (schemas/bounded.py): which of the run's
+    signals or updates it came in, for `keep_whole_input` to read it whole from the history.
+    Ids and a hash only, so the activity's own input stays small whatever was sent."""
+
+    kind: Literal["signal", "update"]
+    name: str = Field(max_length=64, description="The signal's or update's name")
+    sha256: str = Field(
+        default="", max_length=64, description="A signal: the SHA-256 of its payload's data"
+    )
+    update_id: str = Field(default="", max_length=256, description="An update: its id")
+    size: int = Field(ge=0, description="The payload's data in bytes, as the run saw it")
+
+
+class WholeInput(BaseModel):
+    """A cut input, whole, as the audit trail keeps it: the payload's data (decoded by the
+    worker's data converter, so readable whatever the codec), its hash and where it came."""
+
+    key: str = Field(description="Unique per input; a second write with it changes nothing")
+    workflow_id: str
+    run_id: str
+    kind: Literal["signal", "update"]
+    name: str
+    update_id: str = ""
+    sha256: str
+    size: int
+    received_at: AwareDatetime
+    data: bytes

@@ -3,8 +3,8 @@ status, current details, result, search attributes, activity inputs) stays far b
 Temporal's limits (2 MB a payload, 4 MB a gRPC message) whatever was sent to it.
 
 A text longer than its bound is cut and marked with its length and SHA-256, so the cut is
-visibly a cut and can be matched with the whole, which stays in the signal's or update's
-own history event; lists that grow with input keep their last entries and a count."""
+visibly a cut and can be matched with the whole, which the audit trail keeps
+(workflows/whole_input.py); lists that grow with input keep their last entries and a count."""
 
 import hashlib
 

@@ -80,13 +80,15 @@ class SystemsService:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "systems"], env=env, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + 30
+        # It loads the demo data first: half a minute on a machine that runs other suites.
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
+        self.stop()  # no process left behind by a test that failed to start it
         raise RuntimeError(f"the systems service did not start; see {self.log}")
 
     def stop(self) -> None:

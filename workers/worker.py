@@ -18,7 +18,7 @@ from temporalio.worker import Interceptor, Worker, WorkerDeploymentConfig
 
 import workflows
 from activities.accounts import AccountActivities
-from activities.audit import AuditActivities, DiscardHandoffs, HandoffRecorder
+from activities.audit import AuditActivities, DiscardHandoffs, HandoffRecorder, InputKeeper
 from activities.billing import BillingActivities
 from activities.calendar import CalendarActivities
 from activities.cash import CashActivities
@@ -39,6 +39,7 @@ from billing.dunning import DunningPolicies, load_dunning_policy
 from billing.einvoice import warm_up
 from billing.routing import RoutingPolicy, load_policy
 from billing.tax import Seller, TaxEngine
+from workers.audit.inputs import InputStore
 from workers.audit.interceptor import AuditInterceptor
 from workers.audit.store import AuditStore
 from workers.calendar_starts import RunStarter
@@ -243,9 +244,11 @@ def build_worker(
     outside: httpx.AsyncClient | None = None,
     delivery_log: DeliveryLog | None = None,
     dunning: DunningPolicies | None = None,
+    inputs: InputKeeper | None = None,
 ) -> Worker:
-    """With `audit`, every activity execution is written to the audit trail."""
-    recorder = AuditActivities(recorder=audit or DiscardHandoffs())
+    """With `audit`, every activity execution is written to the audit trail; with `inputs`,
+    every input a run kept only cut is written there whole."""
+    recorder = AuditActivities(recorder=audit or DiscardHandoffs(), client=client, inputs=inputs)
     # Only a versioned run asks to follow the current build (workflows/versioning.py).
     versioning = (
         [VersioningActivities(client=client).follow_current_build] if settings.versioned else []
@@ -267,6 +270,7 @@ def build_worker(
                 dunning=dunning,
             ),
             recorder.record_handoff,
+            recorder.keep_whole_input,
             *versioning,
         ],
         interceptors=interceptors(settings, audit),
@@ -308,6 +312,8 @@ async def run_worker(settings: Settings) -> None:
     )
     audit = AuditStore(url=settings.audit_url)
     audit.create()
+    inputs = InputStore(url=settings.audit_url)
+    inputs.create()
     delivery_log = DeliveryLogStore(url=settings.audit_url)
     delivery_log.create()
     # The EN 16931 stylesheets compile once per process (about a second): before the first
@@ -329,6 +335,7 @@ async def run_worker(settings: Settings) -> None:
                 audit=audit,
                 outside=outside,
                 delivery_log=delivery_log,
+                inputs=inputs,
             )
             async with worker:
                 log.info(
@@ -346,4 +353,5 @@ async def run_worker(settings: Settings) -> None:
     finally:
         telemetry.shutdown()  # flushes the spans still batched
         audit.dispose()
+        inputs.dispose()
         delivery_log.dispose()

@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
         Verdict,
     )
     from schemas.audit import HandoffInput, Outcome, Step
-    from schemas.bounded import NAME_CHARS, cut, too_long
+    from schemas.bounded import NAME_CHARS, TEXT_CHARS, cut, too_long
     from schemas.errors import ReasonCode
     from schemas.runs import ApprovalProgress, RunInput, RunState
     from schemas.steps import NotifyInput
@@ -173,8 +173,10 @@ class ApprovalWait:
             return "a decision was already recorded"
         return self._requirement.refusal(verdict, approver, approved_by=self._approved_by())
 
-    def accept(self, verdict: Verdict, approver: str, comment: str) -> None:
-        if self._view.bounded:
+    def accept(self, verdict: Verdict, approver: str, comment: str) -> bool:
+        """Record the decision; whether its comment was kept cut."""
+        long = self._view.bounded and len(comment) > TEXT_CHARS
+        if long:
             comment = cut(comment)
         decision = RecordedDecision(
             verdict=verdict, approver=approver, comment=comment, at=workflow.now()
@@ -183,16 +185,17 @@ class ApprovalWait:
         if self._status.approval is not None and verdict == "approve":
             self._status.approval.approved_by.append(approver)
         self._view.refresh_details()
+        return long
 
     def receive_signal(self, verdict: Verdict, payload: RawValue) -> None:
         text = received(payload, bounded=self._view.bounded)
         decision = read_signal(payload, ApprovalInput)
         if isinstance(decision, str):
             refuse(self._view, text, f"{verdict}: {decision}")
-            return
-        refusal = self.refusal(verdict, decision.approver)
-        if refusal is not None:
+        elif (refusal := self.refusal(verdict, decision.approver)) is not None:
             who = cut(decision.approver, 60) if self._view.bounded else decision.approver
             refuse(self._view, text, f"{verdict} by {who}: {refusal}")
+        elif not self.accept(verdict, decision.approver, decision.comment):
             return
-        self.accept(verdict, decision.approver, decision.comment)
+        if self._view.bounded:
+            self._view.whole.signal(verdict, payload)

@@ -975,6 +975,7 @@ class CollectionWait:
         body = read_signal(payload, model)
         if isinstance(body, str):
             self._refuse(text, f"{name}: {body}")
+            self._keep_whole(name, payload)
             return
         refusal = (
             self.resolve_refusal(body)
@@ -983,6 +984,7 @@ class CollectionWait:
         )
         if refusal is not None:
             self._refuse(text, f"{name}: {refusal}")
+            self._keep_whole(name, payload)
             return
         self._received += 1
         self._inbox.append(_Item(number=self._received, body=body))
@@ -1002,6 +1004,11 @@ class CollectionWait:
         refusals = [i for i, entry in enumerate(timeline) if entry.action == "refused"]
         for index in reversed(refusals[:-KEPT_REFUSALS]):
             del timeline[index]
+
+    def _keep_whole(self, name: str, payload: RawValue) -> None:
+        """A refused signal kept cut goes whole to the audit trail (workflows/whole_input.py)."""
+        if self._view.bounded:
+            self._view.whole.signal(name, payload)
 
     def _refused_answer(self, received: str, cause: str) -> CollectionAnswer:
         self._refuse(received, cause)

@@ -116,6 +116,9 @@ REASON_CODE_ATTRIBUTE = "reason-code-attribute"
 """Patch id: a run that ends needing attention sets the `ReasonCode` search attribute, in the
 upsert that shows the state, so the UI can list one cause (a failed delivery) on its own."""
 
+# WHOLE_INPUT (workflows/whole_input.py), asked only when an input was cut, is not in
+# `PATCHES_IN_LEAN_RUN`: a run that gets no oversized input carries no marker for it.
+
 BOUNDED_INPUT = "bounded-input"
 """Patch id: a person's input is cut (with its length and hash) before the run keeps it, an
 approver's name longer than an e-mail can be is refused, and refused attempts are kept to
@@ -196,6 +199,7 @@ class QuoteToCashWorkflow:
             final, step = RunState.NEEDS_ATTENTION, stop.step
         await self._settle(final, step=step)
         self._view.flush()
+        await self._view.whole.settled()
         return self._status
 
     async def _bill(self, input: RunInput) -> RunState:
@@ -565,7 +569,8 @@ class QuoteToCashWorkflow:
 
     @workflow.update(name="decide", description=DECIDE_HELP)
     def decide(self, decision: Decision) -> RunStatus:
-        self._approval.accept(decision.verdict, decision.approver, decision.comment)
+        if self._approval.accept(decision.verdict, decision.approver, decision.comment):
+            self._view.whole.update("decide", len(decision.comment))
         return self._status
 
     @decide.validator

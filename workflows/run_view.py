@@ -10,6 +10,7 @@ with workflow.unsafe.imports_passed_through():
     import workflows.search_attributes as sa
     from schemas.runs import RunState, RunStatus
     from workflows.details import current_details
+    from workflows.whole_input import WholeInputs
 
 PASSING = frozenset(
     {
@@ -43,6 +44,8 @@ class RunView:
         kept, and refused attempts are kept to the last few (schemas/bounded.py)."""
         self._listed = status.state
         """The `Q2CStatus` the UI's list shows (the starter sets `Received`)."""
+        self.whole = WholeInputs()
+        """Inputs kept cut (under `bounded`), on their way whole to the audit trail."""
 
     def set_state(self, state: RunState) -> None:
         self.status.state = state

@@ -163,9 +163,24 @@ async def test_a_run_whose_query_fails_is_a_row_with_the_error_not_a_failed_queu
                     break
                 await asyncio.sleep(0.1)
             assert len(mine) == 1, "the run never showed in the visibility list"
-            # The worker's message is encrypted with the failure (the codec encodes failure
-            # attributes): the row shows the error as the client receives it.
-            assert mine[0].note.startswith("status query failed: WorkflowQueryFailedError")
+            # The worker's message travels encrypted (the codec encodes failure attributes),
+            # and this server keeps no failure to decode it from: the row says so
+            # (tests/ops/test_query_failure.py decodes one that is kept).
+            encrypted = (
+                "Encoded failure (its message travels encrypted and the answer carried none "
+                "to decode)"
+            )
+            assert mine[0].note == f"status query failed: {encrypted}"
+            shown = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "cli", "status", handle.id],
+                env=dict(os.environ, TEMPORAL_ADDRESS=client.service_client.config.target_host),
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert shown.returncode == 1 and "Traceback" not in shown.stderr, shown.stderr
+            assert f"the status query failed: {encrypted}" in " ".join(shown.stderr.split())
         finally:
             await handle.terminate()
 

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.audit import HandoffRecorder
+from activities.audit import HandoffRecorder, InputKeeper
 from billing.routing import RoutingPolicy
 from schemas.runs import RunStatus
 from tests.conftest import SystemsService
@@ -27,9 +27,11 @@ async def worker_on(
     *,
     policy: RoutingPolicy | None = None,
     audit: HandoffRecorder | None = None,
+    inputs: InputKeeper | None = None,
 ) -> AsyncIterator[None]:
     """A worker on `task_queue` calling `systems` (its HTTP systems, SMTP outbox and delivery
-    log), with the shipped policy unless given another, and the audit trail if given one."""
+    log), with the shipped policy unless given another, and the audit trail (its handoffs,
+    its whole inputs) if given one."""
     settings = Settings(task_queue=task_queue, systems_url=systems.url, smtp_url=systems.smtp_url)
     async with systems.client() as http:
         async with build_worker(
@@ -39,6 +41,7 @@ async def worker_on(
             delivery_log=systems.delivery_log,
             policy=policy,
             audit=audit,
+            inputs=inputs,
         ):
             yield
 

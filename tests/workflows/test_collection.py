@@ -1,10 +1,12 @@
 """The collection phase on the time-skipping server (90 days in seconds) against the real
-systems service (payment provider, ERP cash, CRM holds) and the outbox SMTP server."""
+systems service (payment provider, ERP cash, CRM holds) and the outbox SMTP server. Each test
+has a time-skipping server of its own and bills a contract period no other test bills: the months
+one skips, and the runs it leaves waiting, reach no other test."""
 
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +25,7 @@ from schemas.collection import (
     RecordPayment,
 )
 from schemas.runs import RunInput, RunState, RunStatus
-from tests.conftest import SystemsService, running_systems
+from tests.conftest import SystemsService, running_systems, start_time_skipping
 from tests.events import cycle_closed
 from tests.waiting import eventually
 from tests.workflows.runs import Handle, until, worker_on
@@ -36,9 +38,21 @@ DAY = timedelta(days=1)
 
 @pytest.fixture(scope="module")
 def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService]:
-    """Systems of this module alone: the card that declines twice declines for us."""
+    """Systems of this module alone (the card that declines twice declines for us), each
+    test on a contract period no other test bills. Not one per test: the service loads
+    its demo data as it starts, 35 to 55 s each on the shared machine (11 tests: +7 min)."""
     with running_systems(tmp_path_factory.mktemp("collect")) as service:
         yield service
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of this test alone (0.7 s to start): the days it skips move
+    no other test's clock, and a run a test leaves waiting (a dunning timer, a write-off
+    wait) ends with its server, so it never reaches the systems during a later test."""
+    started = await start_time_skipping()
+    yield started
+    await started.shutdown()
 
 
 def _four_eyes_policy() -> RoutingPolicy:
@@ -51,9 +65,9 @@ def _four_eyes_policy() -> RoutingPolicy:
 
 
 @pytest.fixture
-async def queue(time_skipping_env: WorkflowEnvironment, own: SystemsService) -> AsyncIterator[str]:
+async def queue(env: WorkflowEnvironment, own: SystemsService) -> AsyncIterator[str]:
     task_queue = f"q2c-collect-{uuid.uuid4()}"
-    async with worker_on(time_skipping_env, own, task_queue, policy=_four_eyes_policy()):
+    async with worker_on(env, own, task_queue, policy=_four_eyes_policy()):
         yield task_queue
 
 
@@ -91,10 +105,10 @@ async def _update(handle: Handle, name: str, body: Any) -> CollectionAnswer:
 
 
 async def test_card_declined_twice_then_paid_on_the_third_attempt(
-    time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
+    env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
     # CU-1003's card is seeded to decline its next two charges (insufficient_funds).
-    handle = await _start(time_skipping_env, queue, "C-1003", 1)
+    handle = await _start(env, queue, "C-1003", 1)
     result = await handle.result()
     assert result.state is RunState.PAID, result.reason
     collection = result.collection
@@ -116,9 +130,9 @@ async def test_card_declined_twice_then_paid_on_the_third_attempt(
 
 
 async def test_bank_transfer_partial_then_full_reduces_what_is_due(
-    time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
+    env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
-    handle = await _start(time_skipping_env, queue, "C-1008", 2)
+    handle = await _start(env, queue, "C-1008", 2)
     waiting = await _collecting(handle)
     assert waiting.state is RunState.AWAITING_PAYMENT
     total = waiting.total
@@ -146,9 +160,9 @@ async def test_bank_transfer_partial_then_full_reduces_what_is_due(
 
 
 async def test_the_same_payment_twice_is_applied_once_and_another_currency_is_refused(
-    time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
+    env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
-    handle = await _start(time_skipping_env, queue, "C-1007", 2)
+    handle = await _start(env, queue, "C-1007", 2)
     waiting = await _collecting(handle)
     assert waiting.total is not None
     reference = f"BANK-{uuid.uuid4().hex[:8]}"
@@ -168,9 +182,9 @@ async def test_the_same_payment_twice_is_applied_once_and_another_currency_is_re
 
 
 async def test_a_signal_with_bad_input_is_refused_and_kept_on_the_run(
-    time_skipping_env: WorkflowEnvironment, queue: str
+    env: WorkflowEnvironment, queue: str
 ) -> None:
-    handle = await _start(time_skipping_env, queue, "C-1007", 3)
+    handle = await _start(env, queue, "C-1007", 3)
     await _collecting(handle)
     await handle.signal("record_payment", {"amount": 12.5, "currency": "USD", "reference": "X"})
     status = await until(handle, lambda s: bool(s.refused))
@@ -183,10 +197,10 @@ async def test_a_signal_with_bad_input_is_refused_and_kept_on_the_run(
 
 
 async def test_a_payment_or_dispute_before_posting_is_refused(
-    time_skipping_env: WorkflowEnvironment, queue: str
+    env: WorkflowEnvironment, queue: str
 ) -> None:
     # C-1009's invoice waits for an approver: nothing is posted, so nothing can be paid.
-    handle = await _start(time_skipping_env, queue, "C-1009", 5)
+    handle = await _start(env, queue, "C-1009", 5)
     await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await _pay(handle, "10.00", "USD", "BANK-EARLY")
@@ -203,9 +217,9 @@ async def test_a_payment_or_dispute_before_posting_is_refused(
 
 
 async def test_bad_disputes_and_resolutions_are_refused_and_kept_on_the_run(
-    time_skipping_env: WorkflowEnvironment, queue: str
+    env: WorkflowEnvironment, queue: str
 ) -> None:
-    handle = await _start(time_skipping_env, queue, "C-1007", 4)
+    handle = await _start(env, queue, "C-1007", 4)
     await _collecting(handle)
     # Each signal below breaks one rule of its input; each is kept, none changes the run.
     await handle.signal("record_payment", "twenty dollars")  # not an object
@@ -241,9 +255,9 @@ async def test_bad_disputes_and_resolutions_are_refused_and_kept_on_the_run(
 
 
 async def test_dispute_pauses_dunning_then_a_credit_leaves_the_rest_due(
-    time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
+    env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
-    handle = await _start(time_skipping_env, queue, "C-1004", 2)
+    handle = await _start(env, queue, "C-1004", 2)
     waiting = await _collecting(handle)
     total = waiting.total
     assert total is not None
@@ -252,7 +266,7 @@ async def test_dispute_pauses_dunning_then_a_credit_leaves_the_rest_due(
     )
     assert opened.state == RunState.DISPUTED.value
     # 100 days pass: no dunning level fires while the dispute is open.
-    await time_skipping_env.sleep(100 * DAY)
+    await env.sleep(100 * DAY)
     paused = await handle.query(QuoteToCashWorkflow.status)
     assert paused.state is RunState.DISPUTED
     assert paused.collection is not None and paused.collection.fired == []
@@ -290,14 +304,14 @@ async def test_dispute_pauses_dunning_then_a_credit_leaves_the_rest_due(
 
 
 async def test_write_off_after_ninety_days_needs_two_approvers(
-    time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
+    env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
-    handle = await _start(time_skipping_env, queue, "C-1008", 3)
+    handle = await _start(env, queue, "C-1008", 3)
     waiting = await _collecting(handle)
     assert waiting.collection is not None
     # 30 days' terms, then the write-off level at 90 days past due (the approval wait
     # that follows expires after 7 days).
-    await time_skipping_env.sleep(122 * DAY)
+    await env.sleep(122 * DAY)
     asking = await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
     assert asking.approval is not None and asking.approval.approvals_needed == 2
     for approver in ("ar.lead@q2c.example", "billing.ops@q2c.example"):
@@ -318,14 +332,14 @@ async def test_write_off_after_ninety_days_needs_two_approvers(
 
 
 async def test_a_charge_whose_answer_is_lost_is_charged_once(
-    time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
+    env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
     # The provider commits the charge, then the answer is lost (504): the activity retries
     # with the same idempotency key until the answer gets through.
     async with own.client() as http:
         rule = {"system": "payments", "drop_response_rate": 1}
         (await http.put("/admin/faults", json=rule)).raise_for_status()
-        handle = await _start(time_skipping_env, queue, "C-1001", 2)
+        handle = await _start(env, queue, "C-1001", 2)
         result_task = asyncio.create_task(handle.result())
 
         async def charged() -> bool:
@@ -358,9 +372,9 @@ def _refund(handle: Handle, payment_id: str, refund_id: str, amount: str, curren
 
 
 async def test_a_refund_is_posted_once_and_what_it_gives_back_is_due_again(
-    time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
+    env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
-    handle = await _start(time_skipping_env, queue, "C-1007", 6)
+    handle = await _start(env, queue, "C-1007", 6)
     waiting = await _collecting(handle)
     total = waiting.total
     assert total is not None
@@ -395,7 +409,7 @@ async def test_a_refund_is_posted_once_and_what_it_gives_back_is_due_again(
 
 
 async def test_a_processing_charge_is_asked_about_again_until_it_settles(
-    time_skipping_env: WorkflowEnvironment, queue: str, own: SystemsService
+    env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
     # CU-1012's card answers `processing` and settles 2 s (wall clock) after confirming.
     async with own.client() as http:
@@ -403,11 +417,11 @@ async def test_a_processing_charge_is_asked_about_again_until_it_settles(
         method["processing_seconds"] = 2
         answer = await http.put(f"/payments/payment_methods/{method['id']}", json=method)
         assert answer.status_code in (200, 201), answer.text
-    handle = await _start(time_skipping_env, queue, "C-1012", 2)
+    handle = await _start(env, queue, "C-1012", 2)
     waiting = await _collecting(handle)
     assert waiting.collection is not None
     # Past the due date (net 30): attempt 1 answers processing; the run asks again each day.
-    await time_skipping_env.sleep(31 * DAY)
+    await env.sleep(31 * DAY)
     processing = await handle.query(QuoteToCashWorkflow.status)
     assert processing.collection is not None and processing.collection.processing
     await asyncio.sleep(2.5)  # the provider settles the charge
@@ -423,3 +437,10 @@ async def test_a_processing_charge_is_asked_about_again_until_it_settles(
     assert intent["status"] == "succeeded"
     [entry] = collection.entries
     assert entry.posting_key == f"{handle.id}:payment:{intent['id']}"
+
+
+async def test_last_in_the_module_its_clock_is_still_today(env: WorkflowEnvironment) -> None:
+    # Earlier tests here skipped 100, 122 and 31 days: on a shared server this clock would
+    # be months ahead of the wall clock.
+    ahead = await env.get_current_time() - datetime.now(UTC)
+    assert abs(ahead) < timedelta(minutes=5), ahead

@@ -1,7 +1,8 @@
 """Megabytes of input in every signal and update a person can send, on the dev server (its
 real payload limits): the run keeps only bounded cuts of it, so its status, `q2c status`,
 `q2c queue` and the UI's current details keep working, and a later valid decision and
-payment take the run to Paid."""
+payment take the run to Paid. Each input it kept cut reaches the audit trail whole, read
+from the history by an activity whose own input is ids and a hash."""
 
 import asyncio
 import hashlib
@@ -28,6 +29,7 @@ from schemas.runs import RunInput, RunState, RunStatus
 from tests.conftest import SystemsService, own_store, running_systems
 from tests.events import cycle_closed
 from tests.workflows.runs import Handle, until, worker_on
+from workers.audit.inputs import InputStore
 from workers.audit.store import AuditStore
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
@@ -50,6 +52,12 @@ def own(tmp_path: Path) -> Iterator[SystemsService]:
 @pytest.fixture
 def audit(tmp_path: Path) -> Iterator[AuditStore]:
     with own_store("sqlite", AuditStore, tmp_path, "q2c_hostile") as store:
+        yield store
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> Iterator[InputStore]:
+    with own_store("sqlite", InputStore, tmp_path, "q2c_hostile_inputs") as store:
         yield store
 
 
@@ -83,12 +91,15 @@ async def _refused_update(handle: Handle, name: str, body: Any) -> None:
 
 
 async def test_megabytes_in_every_signal_and_update_leave_the_run_working(
-    dev_server_env: WorkflowEnvironment, own: SystemsService, audit: AuditStore
+    dev_server_env: WorkflowEnvironment,
+    own: SystemsService,
+    audit: AuditStore,
+    inputs: InputStore,
 ) -> None:
     env = dev_server_env
     task_queue = f"q2c-hostile-{uuid.uuid4()}"
     event = cycle_closed("C-1009", 3)
-    async with worker_on(env, own, task_queue, audit=audit):
+    async with worker_on(env, own, task_queue, audit=audit, inputs=inputs):
         handle: Handle = await env.client.start_workflow(
             QuoteToCashWorkflow.run,
             RunInput(event=event, collect=True),
@@ -148,7 +159,8 @@ async def test_megabytes_in_every_signal_and_update_leave_the_run_working(
         whole = f"{len(comment)} characters, sha256 {hashlib.sha256(comment.encode()).hexdigest()}"
         assert decision.approver == APPROVER
         assert len(decision.comment) <= 500 and whole in decision.comment
-        collecting = await until(handle, lambda s: s.state.collecting)
+        # Posting and the first delivery (the EN 16931 stylesheets compile once) come first.
+        collecting = await until(handle, lambda s: s.state.collecting, within=90)
 
         # Collection: megabytes in each signal (refused visibly) and each update (refused).
         await handle.signal("record_payment", {"amount": "1.00", "reference": "r" * BIG})
@@ -185,3 +197,36 @@ async def test_megabytes_in_every_signal_and_update_leave_the_run_working(
     # hash, to match it with the update's event in the history.
     [approved] = [h for h in audit.read() if h.step == "approval" and h.outcome == "approved"]
     assert approved.decided_by == APPROVER and whole in approved.detail
+
+    # Whole, each input the run kept cut is in the audit trail, not in the history twice:
+    # the seven oversized approval signals (three of them alike), the long comment's update
+    # and the three oversized collection signals; none of the 25 small refusals.
+    sent: list[tuple[str, Any]] = [
+        ("approve", {"approver": "y" * BIG}),
+        ("reject", {"approver": "y" * BIG + "@q2c.example"}),
+        ("approve", {"approver": "intruder@evil.example", "comment": "c" * BIG}),
+        ("reject", "z" * BIG),
+        ("approve", {"approver": "w" * 400_000}),
+        ("decide", {"verdict": "approve", "approver": APPROVER, "comment": comment}),
+        ("record_payment", {"amount": "1.00", "reference": "r" * BIG}),
+        ("dispute", {"reason": "d" * BIG, "by": "someone@q2c.example"}),
+        ("resolve_dispute", {"outcome": "upheld", "comment": "c" * BIG}),
+    ]
+    kept = inputs.read(handle.id)
+    assert [(k.name, json.loads(k.data)) for k in kept] == sent
+    assert all(
+        k.size == len(k.data) and k.sha256 == hashlib.sha256(k.data).hexdigest() for k in kept
+    )
+    assert [k.kind for k in kept].count("update") == 1
+    events = (await handle.fetch_history()).events
+    signaled = next(e for e in events if e.HasField("workflow_execution_signaled_event_attributes"))
+    [payload] = signaled.workflow_execution_signaled_event_attributes.input.payloads
+    assert payload.metadata["encoding"] == b"binary/encrypted", "read through the worker's codec"
+    scheduled = [
+        e.activity_task_scheduled_event_attributes
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "keep_whole_input"
+    ]
+    assert len(scheduled) == 11, "one per oversized input, none for the small ones"
+    assert max(s.input.ByteSize() for s in scheduled) < 1000

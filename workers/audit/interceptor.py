@@ -18,7 +18,7 @@ from workers.audit.handoffs import Execution, on_failure, on_success
 
 log = logging.getLogger("q2c.audit")
 
-UNAUDITED = frozenset({"record_handoff"})
+UNAUDITED = frozenset({"record_handoff", "keep_whole_input"})
 """Activities that write their own handoff."""
 
 AUDITED_WORKFLOWS = frozenset({"QuoteToCash"})
