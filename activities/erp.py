@@ -138,14 +138,19 @@ class ErpActivities:
         )
         raise_for_status(response, system="erp")
         charges = {line.charge_id for line in note.lines}
+        first = min(line.period_start or note.period_start for line in note.lines)
         posted = []
         for item in response.json():
             posting = Posting.model_validate(item)
-            if posting.posting_key == input.posting_key or posting.invoice.currency != (
-                note.currency
-            ):
+            document = posting.invoice
+            if posting.posting_key == input.posting_key or document.currency != note.currency:
                 continue
-            if not any(line.charge_id in charges for line in posting.invoice.lines):
+            # Only documents serving a credited charge past the credit's start can match:
+            # years of monthly invoices cost one read each otherwise.
+            if not any(
+                line.charge_id in charges and (line.period_end or document.period_end) > first
+                for line in document.lines
+            ):
                 continue
             lines = await self._client.get(
                 "/erp/revenue/schedule-lines", params={"posting_key": posting.posting_key}
