@@ -12,6 +12,7 @@ from activities.paths import segment
 from billing.journal import journal_for
 from billing.rating import RatingError, billing_calendar
 from billing.revenue import RevenueError, deferral_journal, revenue_schedule, split_deferred
+from billing.revenue.credits import CreditedLine, PostedSchedule, credited_lines
 from billing.revenue.methods import month_of
 from schemas.bounded import cut
 from schemas.errors import ReasonCode
@@ -52,11 +53,13 @@ class ErpActivities:
             return await self._post(input)
 
     async def _post(self, input: PostInvoiceInput) -> PostingResult:
-        request = self._request(input)
+        request = await self._request(input)
         # Without a schedule the request is the one posted before revenue recognition.
-        plain = {"revenue_schedule", "billed_month"} if request.revenue_schedule is None else None
+        plain = {"revenue_schedule", "billed_month"} if request.revenue_schedule is None else set()
+        # The default entity is not sent: the request is the one posted before entities.
+        unsent = plain | (set() if request.entity else {"entity"})
         response = await self._client.post(
-            "/erp/postings", json=request.model_dump(mode="json", exclude=plain)
+            "/erp/postings", json=request.model_dump(mode="json", exclude=unsent)
         )
         if response.status_code == 409:
             await self._posted_earlier(input)
@@ -91,12 +94,14 @@ class ErpActivities:
             + f" (posting key {input.posting_key})",
         )
 
-    def _request(self, input: PostInvoiceInput) -> PostingRequest:
+    async def _request(self, input: PostInvoiceInput) -> PostingRequest:
         """The document's journal; with revenue terms, the deferral journal and the schedule.
 
         The billing month is the month of the run's event (else of the activity's first
         scheduling) in the seller's time zone: every retry, and any run of the same business
-        key, posts the same content."""
+        key, posts the same content. A credit note whose terms say `match_credits` reverses
+        what the invoice lines it credits have still to recognise (billing.revenue.credits),
+        read from the schedules the ERP holds for the contract."""
         if input.revenue is None:
             return PostingRequest(
                 posting_key=input.posting_key,
@@ -105,8 +110,11 @@ class ErpActivities:
             )
         billed_at = input.revenue.billed_at or activity.info().scheduled_time
         billed_month = month_of(billed_at.astimezone(self._time_zone))
+        credited = None
+        if input.revenue.match_credits and input.invoice.document_type == "credit_note":
+            credited = await self._credited(input)
         try:
-            schedule = revenue_schedule(input.invoice, input.revenue)
+            schedule = revenue_schedule(input.invoice, input.revenue, credited=credited)
         except RevenueError as error:
             raise permanent(ReasonCode.REVENUE_INVALID, f"revenue schedule: {error}") from None
         posted = split_deferred(
@@ -118,7 +126,42 @@ class ErpActivities:
             journal=deferral_journal(input.invoice, posted),
             revenue_schedule=posted,
             billed_month=billed_month,
+            entity=input.revenue.entity,
         )
+
+    async def _credited(self, input: PostInvoiceInput) -> dict[str, CreditedLine]:
+        """The invoice lines the credit note's lines credit, with their schedules net of
+        earlier credit notes; the note's own posting (a retry) is left out."""
+        note = input.invoice
+        response = await self._client.get(
+            "/erp/postings", params={"contract_id": note.contract_id, "limit": _SCANNED}
+        )
+        raise_for_status(response, system="erp")
+        charges = {line.charge_id for line in note.lines}
+        first = min(line.period_start or note.period_start for line in note.lines)
+        posted = []
+        for item in response.json():
+            posting = Posting.model_validate(item)
+            document = posting.invoice
+            if posting.posting_key == input.posting_key or document.currency != note.currency:
+                continue
+            # Only documents serving a credited charge past the credit's start can match:
+            # years of monthly invoices cost one read each otherwise.
+            if not any(
+                line.charge_id in charges and (line.period_end or document.period_end) > first
+                for line in document.lines
+            ):
+                continue
+            lines = await self._client.get(
+                "/erp/revenue/schedule-lines", params={"posting_key": posting.posting_key}
+            )
+            raise_for_status(lines, system="erp")
+            entries = [
+                (str(e["line_id"]), str(e["month"]), Decimal(str(e["amount"])))
+                for e in lines.json()
+            ]
+            posted.append(PostedSchedule(posting.posting_key, posting.invoice, entries))
+        return credited_lines(note, posted)
 
     @activity.defn
     async def find_corrected_invoice(self, input: FindCorrectedInput) -> CorrectedInvoice:

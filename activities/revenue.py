@@ -14,6 +14,7 @@ from billing.revenue.methods import add_months, month_before
 from schemas.errors import ReasonCode
 from schemas.journal import JournalEntry
 from schemas.revenue import (
+    DueBooks,
     DueCurrencies,
     DueInput,
     MonthBeforeInput,
@@ -28,8 +29,9 @@ _MONTHS_AHEAD = 36
 """How far a closed month's entry may move to find an open one before it gives up."""
 
 
-def recognition_key(month: str, currency: str) -> str:
-    return f"revenue:{month}:{currency}"
+def recognition_key(month: str, currency: str, entity: str = "") -> str:
+    """`revenue:<YYYY-MM>:<CUR>` for the default entity, `…:<ENTITY>` for another."""
+    return f"revenue:{month}:{currency}" + (f":{entity}" if entity else "")
 
 
 def _next_month(month: str) -> str:
@@ -41,8 +43,12 @@ class RevenueActivities:
     def __init__(self, *, client: httpx.AsyncClient) -> None:
         self._client = client
 
-    async def _due(self, month: str, currency: str | None = None) -> list[dict[str, object]]:
+    async def _due(
+        self, month: str, currency: str | None = None, entity: str | None = None
+    ) -> list[dict[str, object]]:
         params = {"through": month, "due": "true"} | ({"currency": currency} if currency else {})
+        if entity is not None:
+            params["entity"] = entity
         response = await self._client.get("/erp/revenue/schedule-lines", params=params)
         raise_for_status(response, system="erp")
         lines: list[dict[str, object]] = response.json()
@@ -56,26 +62,32 @@ class RevenueActivities:
 
     @activity.defn
     async def due_currencies(self, input: DueInput) -> DueCurrencies:
-        """The currencies with deferred revenue of `month` or earlier not yet recognised."""
+        """The currencies with deferred revenue of `month` or earlier not yet recognised, and
+        per entity: each entity's books take an entry of their own."""
         async with heartbeating():
             lines = await self._due(input.month)
-        return DueCurrencies(currencies=sorted({str(line["currency"]) for line in lines}))
+        books = sorted({(str(line.get("entity", "")), str(line["currency"])) for line in lines})
+        return DueCurrencies(
+            currencies=sorted({currency for _, currency in books}),
+            books=[DueBooks(entity=entity, currency=currency) for entity, currency in books],
+        )
 
     @activity.defn
     async def post_recognition(self, input: PostRecognitionInput) -> RecognitionPosted:
         """Book the month's entry for one currency, once: an entry already booked under the
         key is returned as it is. A closed month moves the entry to the next open one,
         with the reason recorded on it."""
-        key = recognition_key(input.month, input.currency)
+        key = recognition_key(input.month, input.currency, input.entity)
         async with heartbeating():
             booked = await self._client.get(f"/erp/revenue/recognitions/{key}")
             if booked.status_code != 404:
                 raise_for_status(booked, system="erp")
                 return _posted(booked.json(), already=True)
-            lines = await self._due(input.month, input.currency)
+            lines = await self._due(input.month, input.currency, input.entity)
             if not lines:
                 return RecognitionPosted(
                     posting_key=key,
+                    entity=input.entity,
                     erp_document_id="",
                     currency=input.currency,
                     month=input.month,
@@ -95,7 +107,7 @@ class RevenueActivities:
                     "schedule_line_ids": [line["id"] for line in lines],
                     "journal": [entry.model_dump(mode="json") for entry in journal],
                     "reason": reason,
-                }
+                } | ({"entity": input.entity} if input.entity else {})
                 response = await self._client.post("/erp/revenue/recognitions", json=body)
                 answer = _json(response)
                 if response.status_code == 409 and answer.get("code") == "period_closed":
@@ -145,5 +157,9 @@ def _posted(answer: dict[str, object], *, already: bool) -> RecognitionPosted:
             key: answer[key]
             for key in ("posting_key", "erp_document_id", "currency", "month", "period", "amount")
         }
-        | {"reason": answer.get("reason", ""), "already_posted": already}
+        | {
+            "reason": answer.get("reason", ""),
+            "entity": answer.get("entity", ""),
+            "already_posted": already,
+        }
     )

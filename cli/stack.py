@@ -16,6 +16,7 @@ from devstack.stack import (
     free_port,
     server_argv,
 )
+from starters.revenue_schedule import SCHEDULE_ID as RECOGNITION_SCHEDULE
 from workers.settings import Settings
 
 # Piped output (CI, logs) gets a wide table instead of Rich's 80-column default.
@@ -86,6 +87,11 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
                 calendars += f"; {len(synced.plan.skipped)} contract(s) skipped"
         except Exception as error:  # the stack runs on; billing by hand still works
             calendars = f"not synced ({error})"
+        try:
+            done = asyncio.run(stack.sync_recognition())
+            revenue = f"{done} {RECOGNITION_SCHEDULE}: the 1st, 00:00 {settings.seller_time_zone}"
+        except Exception as error:  # `q2c revenue recognise` still works by hand
+            revenue = f"not synced ({error})"
         codec = (
             f"{stack.codec_url} (keys: {key_file or 'from Q2C_ENCRYPTION_KEYS'})"
             if stack.encryption
@@ -95,7 +101,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             f"q2c dev stack up\n  Temporal  {stack.temporal_address}\n  Web UI    {stack.ui_url}"
             f"\n  systems   {stack.systems_url}\n  outbox    smtp://127.0.0.1:{stack.ports.outbox}"
             f" → {settings.home / 'outbox'}\n  intake    {stack.intake_url}/v1/events"
-            f"\n  codec     {codec}\n  calendars {calendars}"
+            f"\n  codec     {codec}\n  calendars {calendars}\n  revenue   {revenue}"
             f"\n  logs      {settings.home / 'logs'}\n"
             "Ctrl-C stops everything."
         )

@@ -52,7 +52,9 @@ def revenue_findings(state: RevenueState) -> list[tuple[str, str]]:
         if count > 1:
             findings.append((key, f"booked {count} times"))
     for key, currency in state.booked:
-        if key != f"revenue:{state.month}:{currency}":
+        # Another entity's entry is `revenue:<month>:<CUR>:<entity>`.
+        own = f"revenue:{state.month}:{currency}"
+        if key != own and not key.startswith(f"{own}:"):
             findings.append((key, f"booked for {currency}"))
     if state.due:
         findings.append((f"revenue:{state.month}", f"{state.due} deferred line(s) not recognised"))

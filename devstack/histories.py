@@ -31,9 +31,11 @@ from schemas.collection import (
     RecordPayment,
 )
 from schemas.events import BillingCycleClosed, ContractAmended, ContractEvent
+from schemas.revenue import RecognitionRunInput, RecognitionRunResult
 from schemas.runs import RunState, RunStatus
 from starters.events import activated, amended, cycle_closed, month
 from starters.intake import run_handle, start_run
+from workflows.revenue_recognition import RevenueRecognitionWorkflow
 
 TASK_QUEUE = "q2c-histories"
 APPROVER = "cfo@q2c.example"
@@ -349,6 +351,11 @@ SCENARIOS: Sequence[Scenario] = (
         ),
         expected=RunState.DELIVERED,
     ),
+    Scenario(  # the credit note reverses what the invoice it credits has left to recognise
+        name="revenue_credits/amendment",
+        event=_amendment("C-1016", date(2026, 10, 16), date(2026, 11, 1)),
+        expected=RunState.DELIVERED,
+    ),
     Scenario(
         name="awaiting_approval",
         event=_event("C-1009", 7),
@@ -370,6 +377,57 @@ SCENARIOS: Sequence[Scenario] = (
         drive=_oversized_whole_then_approve,
     ),
 )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecognitionScenario:
+    """A monthly revenue recognition run, after a billing run posted a deferral for it."""
+
+    name: str
+    billed: ContractEvent
+    """A billing run whose deferred revenue the recognition releases."""
+    month: str
+    closed: tuple[str, ...] = ()
+    """Months closed in the ERP first: the entry moves to the next open one."""
+
+
+RECOGNITION: Sequence[RecognitionScenario] = (
+    # C-1002's October close bills November's platform fee in advance, deferred; November
+    # is closed, so its entry is booked in December with the reason.
+    RecognitionScenario(
+        name="revenue_recognition/closed_month",
+        billed=_event("C-1002", 10),
+        month="2026-11",
+        closed=("2026-11",),
+    ),
+)
+
+
+async def _record_recognition(
+    client: Client, stack: DevStack, scenario: RecognitionScenario, out: Path
+) -> Path:
+    outcome = await start_run(client, scenario.billed, task_queue=TASK_QUEUE, collect=False)
+    billed: Handle = run_handle(client, outcome.workflow_id)
+    status = await asyncio.wait_for(billed.result(), 180)
+    if status.state is not RunState.DELIVERED:
+        raise RuntimeError(f"{scenario.name}: the billing run ended {status.state.value}")
+    async with stack.systems_client() as http:
+        for month_closed in scenario.closed:
+            (await http.post(f"/erp/periods/{month_closed}/close")).raise_for_status()
+    workflow_id = f"q2c:revenue-recognition:history-{scenario.month}"
+    result: RecognitionRunResult = await client.execute_workflow(
+        RevenueRecognitionWorkflow.run,
+        RecognitionRunInput(month=scenario.month),
+        id=workflow_id,
+        task_queue=TASK_QUEUE,
+    )
+    if not result.postings or not all(p.erp_document_id for p in result.postings):
+        raise RuntimeError(f"{scenario.name}: nothing was recognised: {result}")
+    path = out / f"{scenario.name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    history = export_history(stack, workflow_id)
+    path.write_text(json.dumps(history, indent=1, sort_keys=True) + "\n")
+    return path
 
 
 VERSIONED_DEPLOYMENT = "q2c-histories"
@@ -420,7 +478,7 @@ async def _record_one(client: Client, stack: DevStack, scenario: Scenario, out: 
     handle: Handle = run_handle(client, outcome.workflow_id)
     await scenario.drive(handle)
     if scenario.settles:
-        result = await asyncio.wait_for(handle.result(), 60)
+        result = await asyncio.wait_for(handle.result(), 180)
     else:
         result = await _wait_for(handle, scenario.expected)
     if result.state is not scenario.expected:
@@ -502,14 +560,16 @@ async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = No
     chosen = [s for s in SCENARIOS if not names or s.name in names]
     collecting = [s for s in COLLECTING if not names or s.name in names]
     versioned = [s for s in VERSIONED if not names or s.name in names]
+    recognition = [s for s in RECOGNITION if not names or s.name in names]
     known = {s.name for s in (*SCENARIOS, *VERSIONED)} | {s.name for s in COLLECTING}
+    known |= {s.name for s in RECOGNITION}
     unknown = set(names) - known
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="q2c-histories-") as scratch:
-        if chosen or collecting:
+        if chosen or collecting or recognition:
             stack = DevStack(
                 home=home or Path(scratch),
                 ports=Ports.random(),
@@ -519,6 +579,7 @@ async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = No
             try:
                 client = await stack.connect()
                 paths += [await _record_one(client, stack, s, out) for s in chosen]
+                paths += [await _record_recognition(client, stack, s, out) for s in recognition]
                 if collecting:
                     paths += await _record_collecting(stack, collecting, out, Path(scratch))
             finally:

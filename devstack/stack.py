@@ -195,6 +195,17 @@ class DevStack:
         async with self.systems_client() as http:
             return await sync(client, http, settings=self.settings())
 
+    async def sync_recognition(self) -> str:
+        """The monthly revenue recognition's Schedule, on the 1st at 00:00 in the seller's
+        time zone (docs/revenue.md): "created", or "updated" to the stack's settings."""
+        from starters.revenue_schedule import sync_recognition_schedule
+
+        settings = self.settings()
+        client = await self.connect()
+        return await sync_recognition_schedule(
+            client, task_queue=settings.task_queue, time_zone=settings.seller_time_zone
+        )
+
     def systems_client(self, *, timeout: float = 10.0) -> httpx.AsyncClient:
         """A client of the stack's systems service, with its token."""
         return httpx.AsyncClient(

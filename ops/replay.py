@@ -19,8 +19,9 @@ from temporalio.worker import Replayer
 from workers.client import data_converter
 from workers.telemetry import quiet_runtime
 from workflows.quote_to_cash import QuoteToCashWorkflow
+from workflows.revenue_recognition import RevenueRecognitionWorkflow
 
-WORKFLOWS: Sequence[type] = (QuoteToCashWorkflow,)
+WORKFLOWS: Sequence[type] = (QuoteToCashWorkflow, RevenueRecognitionWorkflow)
 _EVENT_ID = re.compile(r"(?:HistoryEvent\(id: |event[ _]id[ :=]*)(\d+)", re.IGNORECASE)
 _CORE_MESSAGE = re.compile(r'message: "(.*?)"(?:, source:|$)')
 

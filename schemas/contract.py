@@ -70,6 +70,13 @@ class Contract(BaseModel):
     currency: CurrencyCode
     plan: str
     product_line: str = "default"
+    entity: str = Field(
+        default="",
+        max_length=32,
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="The selling legal entity whose books take the contract's revenue; "
+        "empty: the default entity",
+    )
     owner: str = Field(default="", description="E-mail of the account owner (may not approve)")
     billing_interval: BillingInterval = "monthly"
     alignment: Alignment = Field(

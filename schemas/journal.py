@@ -22,6 +22,8 @@ class PostingRequest(BaseModel):
     journal: list[JournalEntry]
     revenue_schedule: list[PostedScheduleEntry] | None = None
     billed_month: str | None = None
+    entity: str = ""
+    """The selling entity whose books take the schedule; empty: the default (not sent)."""
 
 
 class Posting(BaseModel):

@@ -17,6 +17,7 @@ __all__ = [
     "MONTH_PATTERN",
     "MonthBeforeInput",
     "ChargeRecognition",
+    "DueBooks",
     "DueCurrencies",
     "DueInput",
     "PostRecognitionInput",
@@ -48,11 +49,18 @@ class RevenueTerms(BaseModel):
 
     currency: CurrencyCode
     product_line: str = "default"
+    entity: str = Field(default="", description="The selling entity; empty: the default one")
     charges: list[ChargeRecognition] = Field(default_factory=list)
     billed_at: datetime | None = Field(
         default=None,
         description="When the document was billed (its run's event); its month, in the "
         "seller's time zone, is the billing month. None: when the posting was scheduled",
+    )
+    match_credits: bool = Field(
+        default=False,
+        description="A credit note reverses what the invoice lines it credits have still to "
+        "recognise (their schedules in the ERP); False: it is scheduled over its own period, "
+        "as runs recorded before the `revenue-credits` patch posted it",
     )
 
 
@@ -91,19 +99,36 @@ class ReconcileRevenueInput(BaseModel):
     currency: CurrencyCode
 
 
+class DueBooks(BaseModel):
+    """One entity's currency with revenue due: the books one entry goes to."""
+
+    entity: str = Field(default="", description="Empty: the default entity")
+    currency: CurrencyCode
+
+
 class DueCurrencies(BaseModel):
     currencies: list[CurrencyCode] = Field(default_factory=list)
+    books: list[DueBooks] = Field(
+        default_factory=list,
+        description="Per entity and currency; empty in runs recorded before entities, whose "
+        "currencies are the default entity's",
+    )
+
+    def by_books(self) -> list[DueBooks]:
+        return self.books or [DueBooks(currency=currency) for currency in self.currencies]
 
 
 class PostRecognitionInput(BaseModel):
     month: str = Field(pattern=MONTH_PATTERN)
     currency: CurrencyCode
+    entity: str = Field(default="", description="Empty: the default entity")
 
 
 class RecognitionPosted(BaseModel):
     posting_key: str
     erp_document_id: str
     currency: CurrencyCode
+    entity: str = Field(default="", description="Empty: the default entity")
     month: str = Field(description="The month whose schedules it recognises")
     period: str = Field(description="The accounting month it is booked in")
     amount: Amount
@@ -135,6 +160,7 @@ def terms_of(contract: Contract, *, billed_at: datetime | None = None) -> Revenu
         billed_at=billed_at,
         currency=contract.currency,
         product_line=contract.product_line,
+        entity=contract.entity,
         charges=[
             ChargeRecognition(charge_id=c.id, kind=c.kind, recognition=c.recognition)
             for c in contract.charges

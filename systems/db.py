@@ -11,6 +11,7 @@ import systems.models  # noqa: F401  (registers every table on SQLModel.metadata
 from systems.crud.crm import ensure_contract_versions
 from systems.crud.erp import ensure_counters
 from systems.models.crm import Contract, Customer
+from systems.models.revenue import RevenueRecognition, RevenueScheduleLine
 
 
 def make_engine(*, url: str, schema: str | None = None) -> Engine:
@@ -81,7 +82,7 @@ def create_tables(*, engine: Engine, schema: str | None = None) -> None:
             connection.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
     SQLModel.metadata.create_all(engine)
     # Tables that gained columns since their first release.
-    for model in (Customer, Contract):
+    for model in (Customer, Contract, RevenueScheduleLine, RevenueRecognition):
         add_missing_columns(
             engine=engine,
             table=model.__table__,  # type: ignore[union-attr]

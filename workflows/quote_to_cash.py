@@ -111,6 +111,11 @@ REVENUE_DEFERRAL = "revenue-deferral"
 """Patch id: each document posts with its revenue schedule and the deferral journal (Dr
 receivable / Cr deferred revenue / Cr revenue recognised at once), from the contract's
 recognition terms; runs that posted before it posted the invoice journal alone."""
+REVENUE_CREDITS = "revenue-credits"
+"""Patch id: a credit note posts with a schedule that reverses what the invoice lines it
+credits have still to recognise, from the credit's start (a termination stops them); runs
+that posted a credit note before it scheduled it over its own period. Asked only of runs
+that post a credit note, so no other run records its marker."""
 
 REASON_CODE_ATTRIBUTE = "reason-code-attribute"
 """Patch id: a run that ends needing attention sets the `ReasonCode` search attribute, in the
@@ -380,10 +385,17 @@ class QuoteToCashWorkflow:
         deferral = self._patched(REVENUE_DEFERRAL)
         revenue = terms_of(contract, billed_at=billed_at) if deferral else None
         for document in self._status.documents:
+            terms = revenue
+            if (
+                terms is not None
+                and document.document_type == "credit_note"
+                and workflow.patched(REVENUE_CREDITS)
+            ):
+                terms = terms.model_copy(update={"match_credits": True})
             posting: PostingResult = await self._call(
                 ErpActivities.post_invoice,
                 PostInvoiceInput(
-                    posting_key=document.posting_key, invoice=document.invoice, revenue=revenue
+                    posting_key=document.posting_key, invoice=document.invoice, revenue=terms
                 ),
             )
             document.erp_document_id = posting.erp_document_id

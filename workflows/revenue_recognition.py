@@ -48,11 +48,13 @@ class RevenueRecognitionWorkflow:
         due: DueCurrencies = await self._step(
             RevenueActivities.due_currencies, DueInput(month=month)
         )
-        for currency in due.currencies:
+        # One entry per entity and currency. Runs recorded before entities have currencies
+        # only (the default entity's): the same steps as they took.
+        for books in due.by_books():
             result.postings.append(
                 await self._step(
                     RevenueActivities.post_recognition,
-                    PostRecognitionInput(month=month, currency=currency),
+                    PostRecognitionInput(month=month, currency=books.currency, entity=books.entity),
                 )
             )
         for currency in due.currencies:

@@ -5,10 +5,12 @@ the last month takes what is left, so a line's schedule sums to the line to the 
 A credit note's entries are negative: it reverses, month by month, what it credits.
 """
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 
 from billing.money import round_money
+from billing.revenue.credits import CreditedLine, credit_schedule
 from billing.revenue.methods import METHODS, Shares, month_of
 from schemas.contract import ChargeKind, RecognitionMethod
 from schemas.invoice import Invoice, InvoiceLine
@@ -74,8 +76,12 @@ def line_schedule(
     return [(month, value) for month, value in rounded if value]
 
 
-def revenue_schedule(invoice: Invoice, terms: RevenueTerms) -> list[ScheduleEntry]:
-    """The schedule of every line of `invoice`, in line order then month order.
+def revenue_schedule(
+    invoice: Invoice, terms: RevenueTerms, *, credited: Mapping[str, CreditedLine] | None = None
+) -> list[ScheduleEntry]:
+    """The schedule of every line of `invoice`, in line order then month order. A credit
+    note's line found in `credited` (by line id) reverses what that invoice line has still
+    to recognise (`billing.revenue.credits`); any other line is scheduled on its own.
 
     Raises `RevenueError` for a currency other than the contract's, an unknown method, or
     a line whose service period ends before it starts.
@@ -94,8 +100,13 @@ def revenue_schedule(invoice: Invoice, terms: RevenueTerms) -> list[ScheduleEntr
                 f"lines.{index}.period_end",
                 f"the service period ends ({end}) before it starts ({start})",
             )
-        method = method_for(line, terms)
-        for month, amount in line_schedule(line.amount, invoice.currency, method, start, end):
+        against = (credited or {}).get(line.line_id) if sign < 0 else None
+        months = (
+            credit_schedule(line.amount, invoice.currency, against, start, end)
+            if against is not None
+            else line_schedule(line.amount, invoice.currency, method_for(line, terms), start, end)
+        )
+        for month, amount in months:
             entries.append(ScheduleEntry(line_id=line.line_id, month=month, amount=sign * amount))
     return entries
 

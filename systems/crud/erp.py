@@ -101,8 +101,11 @@ def post_invoice(
     """
     check_adds_up(request)
     # A document posted without a schedule hashes as it did before schedules existed.
-    unscheduled = None if request.revenue_schedule else {"revenue_schedule", "billed_month"}
-    content_hash = fingerprint(request, exclude=unscheduled)
+    unscheduled = set() if request.revenue_schedule else {"revenue_schedule", "billed_month"}
+    # The default entity hashes as postings did before entities.
+    content_hash = fingerprint(
+        request, exclude=unscheduled | (set() if request.entity else {"entity"})
+    )
     existing = get_posting(session=session, posting_key=request.posting_key)
     if existing is not None:
         return _same_or_conflict(existing, content_hash), False
@@ -180,6 +183,7 @@ def schedule_lines(request: PostingRequest, *, posting_id: int) -> list[SQLModel
             posting_key=request.posting_key,
             currency=request.invoice.currency,
             billed_month=request.billed_month,
+            entity=request.entity,
             **entry.model_dump(),
         )
         for entry in request.revenue_schedule

@@ -74,6 +74,7 @@ def _public_line(line: RevenueScheduleLine, keys: dict[int, str]) -> ScheduleLin
         month=line.month,
         amount=money_text(line.amount, currency=line.currency),
         product_line=line.product_line,
+        entity=line.entity,
         deferred=line.deferred,
         currency=line.currency,
         billed_month=line.billed_month,
@@ -88,6 +89,7 @@ def schedule_lines(
     currency: str | None = None,
     due: bool = False,
     posting_key: str | None = None,
+    entity: str | None = None,
 ) -> list[ScheduleLinePublic]:
     """Schedule lines in month order; `due`: only deferred ones not yet released."""
     query = select(RevenueScheduleLine).order_by(
@@ -99,6 +101,8 @@ def schedule_lines(
         query = query.where(col(RevenueScheduleLine.currency) == currency)
     if posting_key is not None:
         query = query.where(col(RevenueScheduleLine.posting_key) == posting_key)
+    if entity is not None:
+        query = query.where(col(RevenueScheduleLine.entity) == entity)
     if due:
         query = query.where(
             col(RevenueScheduleLine.deferred), col(RevenueScheduleLine.recognition_id).is_(None)
@@ -135,6 +139,14 @@ def _released(session: Session, request: RecognitionRequest) -> list[RevenueSche
                     f"the entry {request.currency}",
                 )
             )
+        elif line.entity != request.entity:
+            problems.append(
+                (
+                    where,
+                    f"entity mismatch: line {line_id} is {line.entity or 'the default entity'}'s, "
+                    f"the entry {request.entity or 'the default entity'}'s",
+                )
+            )
         elif not line.deferred:
             problems.append((where, f"line {line_id} was recognised with its document"))
         elif line.month > request.month:
@@ -157,8 +169,10 @@ def post_recognition(
     retry may see other due lines: what the first attempt released stays released); for
     another month or currency it is a Conflict. A closed `period` is PeriodClosed.
     """
+    # The default entity hashes as entries did before entities.
+    unhashed = {"period", "reason", "schedule_line_ids", "journal"}
     content_hash = fingerprint(
-        request, exclude={"period", "reason", "schedule_line_ids", "journal"}
+        request, exclude=unhashed | (set() if request.entity else {"entity"})
     )
 
     def same_or_conflict(stored: RevenueRecognition) -> RevenueRecognition:
@@ -184,6 +198,7 @@ def post_recognition(
         month=request.month,
         period=request.period,
         currency=request.currency,
+        entity=request.entity,
         amount=amount,
         reason=request.reason,
         journal=[entry.model_dump(mode="json") for entry in request.journal],
@@ -236,6 +251,7 @@ def recognition_public(recognition: RevenueRecognition) -> RecognitionPublic:
         month=recognition.month,
         period=recognition.period,
         currency=recognition.currency,
+        entity=recognition.entity,
         amount=money_text(recognition.amount, currency=recognition.currency),
         reason=recognition.reason,
         journal=recognition.journal,

@@ -120,6 +120,9 @@ class ContractBase(SQLModel):
     currency: CurrencyCode
     plan: str
     product_line: str = "default"
+    entity: str = Field(
+        default="", max_length=32, description="The selling legal entity; empty: the default"
+    )
     owner: str = ""
     billing_interval: BillingInterval = Field(default="monthly", sa_type=sa.String)
     # Kept as entered: a billing calendar that cannot be computed is the reader's to report.

@@ -127,6 +127,9 @@ class PostingRequest(BaseModel):
     billed_month: str | None = Field(
         default=None, pattern=MONTH, description="Given with a schedule"
     )
+    entity: str = Field(
+        default="", max_length=32, description="The selling entity whose books take the schedule"
+    )
 
     @model_validator(mode="after")
     def _schedule_matches_lines(self) -> "PostingRequest":

@@ -22,6 +22,7 @@ from systems.types import DecimalStr, ScaledDecimal
 class ScheduleLinePublic(ScheduleLineIn):
     id: int
     posting_key: str
+    entity: str = ""
     currency: str
     billed_month: str
     recognition_key: str | None
@@ -32,6 +33,7 @@ class RecognitionRequest(BaseModel):
     month: str = Field(pattern=MONTH, description="The month whose schedule lines it releases")
     period: str = Field(pattern=MONTH, description="The accounting month to book it in")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
+    entity: str = Field(default="", max_length=32, description="The entity whose books take it")
     schedule_line_ids: list[int] = Field(min_length=1)
     journal: list[JournalEntry] = Field(min_length=1)
     reason: str = Field(default="", max_length=500, description="Why `period` is not `month`")
@@ -52,6 +54,7 @@ class RecognitionPublic(BaseModel):
     month: str
     period: str
     currency: str
+    entity: str = ""
     amount: DecimalStr
     reason: str
     journal: list[dict[str, Any]]
@@ -85,6 +88,7 @@ class RevenueScheduleLine(SQLModel, table=True):
     posting_key: str
     line_id: str
     product_line: str
+    entity: str = SQLField(default="", index=True)
     currency: str = SQLField(index=True)
     month: str = SQLField(index=True)
     billed_month: str
@@ -104,6 +108,7 @@ class RevenueRecognition(SQLModel, table=True):
     month: str
     period: str = SQLField(index=True)
     currency: str
+    entity: str = ""
     amount: Decimal = SQLField(sa_column=sa.Column(ScaledDecimal(AMOUNT_SCALE), nullable=False))
     reason: str = ""
     journal: list[dict[str, Any]] = SQLField(sa_type=sa.JSON)

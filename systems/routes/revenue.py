@@ -43,9 +43,15 @@ def schedule_lines(
     currency: Currency = None,
     due: Annotated[bool, Query(description="Only deferred lines not yet released")] = False,
     posting_key: str | None = None,
+    entity: Annotated[str | None, Query(max_length=32, description="The selling entity")] = None,
 ) -> list[ScheduleLinePublic]:
     return revenue.schedule_lines(
-        session=session, through=through, currency=currency, due=due, posting_key=posting_key
+        session=session,
+        through=through,
+        currency=currency,
+        due=due,
+        posting_key=posting_key,
+        entity=entity,
     )
 
 

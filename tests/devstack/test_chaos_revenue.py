@@ -34,3 +34,10 @@ def test_lines_left_deferred_and_a_ledger_off_the_schedules_are_found() -> None:
         ("revenue:2027-01", "3 deferred line(s) not recognised"),
         ("deferred:EUR", "ledger 10.00 differs from schedules 0.00"),
     ]
+
+
+def test_another_entity_under_its_own_key_is_clean() -> None:
+    booked = [("revenue:2027-01:EUR", "EUR"), ("revenue:2027-01:EUR:acme-ie", "EUR")]
+    assert revenue_findings(_state(booked=booked)) == []
+    found = revenue_findings(_state(booked=[("revenue:2027-01:USD:acme-ie", "EUR")]))
+    assert found == [("revenue:2027-01:USD:acme-ie", "booked for EUR")]

@@ -1,5 +1,6 @@
 """`q2c demo` and `q2c dev` as a user runs them, on free loopback ports."""
 
+import asyncio
 import email
 import email.policy
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from temporalio.client import Client, ScheduleSpec
 from typer.testing import CliRunner
 
 from cli import build_app
@@ -126,7 +128,7 @@ def test_demo_settles_every_run_as_expected_and_exits_zero(tmp_path: Path) -> No
 def test_dev_runs_until_interrupted_and_stops_every_process(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [*Q2C, "dev", *ANY_PORT],
-        env=_env(tmp_path),
+        env={**_env(tmp_path), "Q2C_SELLER_TIME_ZONE": "America/New_York"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -153,6 +155,13 @@ def test_dev_runs_until_interrupted_and_stops_every_process(tmp_path: Path) -> N
     ui_url = re.search(r"Web UI\s+(http://\S+)", output).group(1)  # type: ignore[union-attr]
     ui_settings = httpx.get(f"{ui_url}/api/v1/settings", timeout=10).json()
     assert ui_settings["Codec"]["Endpoint"] == codec_url
+    # The monthly revenue recognition is scheduled at start, in the seller's time zone.
+    assert "revenue   created q2c-revenue-recognition" in output, output
+    spec = asyncio.run(_recognition_spec(f"127.0.0.1:{temporal_port}"))
+    assert spec.time_zone_name == "America/New_York"
+    [calendar] = spec.calendars
+    assert [(r.start, r.end or r.start) for r in calendar.day_of_month] == [(1, 1)]
+    assert [(r.start, r.end or r.start) for r in calendar.hour] == [(0, 0)]
 
     process.send_signal(signal.SIGINT)
     try:
@@ -173,6 +182,12 @@ def test_dev_runs_until_interrupted_and_stops_every_process(tmp_path: Path) -> N
         httpx.get(f"{codec_url}/healthz", timeout=2)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{systems_url}/healthz", timeout=2)
+
+
+async def _recognition_spec(address: str) -> ScheduleSpec:
+    client = await Client.connect(address)
+    description = await client.get_schedule_handle("q2c-revenue-recognition").describe()
+    return description.schedule.spec
 
 
 def test_the_dev_server_ignores_q2c_tracing_settings(tmp_path: Path) -> None:

@@ -91,6 +91,7 @@ async def test_as_of_reads_the_terms_in_force_that_day(client: httpx.AsyncClient
     assert before == _contract("800.00") | {
         "id": "C-9",
         "product_line": "default",
+        "entity": "",
         "owner": "",
         "billing_interval": "monthly",
         "end_date": None,
