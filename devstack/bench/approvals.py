@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.service import RPCError
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from devstack.bench.memory import peak_rss_mib, rss_mib
 from devstack.stack import DevStack, Ports
@@ -33,6 +34,15 @@ APPROVER = "cfo@q2c.example"
 PERIODS = 60
 TASK_QUEUE = "q2c-bench"
 PROGRESS_SECONDS = 30
+POLL_SECONDS = 2
+"""Between counts: each is a visibility query the loaded server answers too."""
+START_ATTEMPTS = 5
+_BUSY = {
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.CANCELLED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +66,13 @@ class ApprovalBench:
 
 
 def bench_event(
-    index: int, *, contract: str = CONTRACT, id_prefix: str = "bench"
+    index: int, *, contract: str = CONTRACT, id_prefix: str = "bench", first_month: int = 1
 ) -> BillingCycleClosed:
-    """The index-th close of a bench contract: one a period, the event id from the prefix."""
+    """The index-th close of a bench contract: one a period of the PERIODS from `first_month`
+    of 2026 on, the event id from the prefix."""
     return cycle_closed(
         contract,
-        month(2026, index % PERIODS + 1),
+        month(2026, first_month + index % PERIODS),
         event_id=f"{id_prefix}-{index}",
         occurred_at=datetime(2031, 1, 1, tzinfo=UTC),
     )
@@ -82,22 +93,28 @@ async def _gather_bounded(
 Say = Callable[[str], None]
 
 
+async def count_until(
+    client: Client, query: str, want: int, *, deadline: float, say: Say, pid: int
+) -> int:
+    """How many runs match `query` once `want` do, or at the deadline (monotonic)."""
+    began = told = time.monotonic()
+    got = await count(client, query)
+    while got < want and time.monotonic() < deadline:
+        if time.monotonic() - told >= PROGRESS_SECONDS:
+            told = time.monotonic()
+            say(f"{got} of {want} after {told - began:.0f} s; worker RSS {rss_text(pid)}")
+        await asyncio.sleep(POLL_SECONDS)
+        got = await count(client, query)
+    return got
+
+
 async def wait_count(
     client: Client, query: str, want: int, *, timeout: float, say: Say, pid: int
 ) -> None:
     deadline = time.monotonic() + timeout
-    began = time.monotonic()
-    told = began
-    while time.monotonic() < deadline:
-        got = await count(client, query)
-        if got >= want:
-            return
-        if time.monotonic() - told >= PROGRESS_SECONDS:
-            told = time.monotonic()
-            say(f"{got} of {want} after {told - began:.0f} s; worker RSS {rss_text(pid)}")
-        await asyncio.sleep(1)
-    got = await count(client, query)
-    raise RuntimeError(f"only {got} of {want} runs reached {query!r} in {timeout:.0f}s")
+    got = await count_until(client, query, want, deadline=deadline, say=say, pid=pid)
+    if got < want:
+        raise RuntimeError(f"only {got} of {want} runs reached {query!r} in {timeout:.0f}s")
 
 
 async def count(client: Client, query: str) -> int:
@@ -108,6 +125,24 @@ async def count(client: Client, query: str) -> int:
         except RPCError:
             await asyncio.sleep(2)
     return (await client.count_workflows(query)).count
+
+
+async def start_run(client: Client, input: RunInput, *, workflow_id: str) -> None:
+    """Start one bench run. A loaded server may time a start out after taking it: the same
+    id makes the retry safe (the run is then already started)."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            await client.start_workflow(
+                QuoteToCashWorkflow.run, input, id=workflow_id, task_queue=TASK_QUEUE
+            )
+        except WorkflowAlreadyStartedError:
+            return
+        except RPCError as error:
+            if error.status not in _BUSY or attempt == START_ATTEMPTS:
+                raise
+            await asyncio.sleep(2)
+        else:
+            return
 
 
 def rss_text(pid: int) -> str:
@@ -124,13 +159,15 @@ async def start_paced(
     say: Say,
     pid: int,
     what: str = "awaiting approval",
-) -> None:
+    deadline: float = float("inf"),
+) -> int:
     """Start runs while fewer than `in_flight` are on their way to the wait (`waiting`
     counts those there): a server handed every run at once spends itself on the backlog
-    (the runs still all wait together at the end)."""
+    (the runs still all wait together at the end). Stops at the deadline (monotonic);
+    returns how many it started."""
     began = told = time.monotonic()
     started = 0
-    while started < runs:
+    while started < runs and time.monotonic() < deadline:
         arrived = await count(client, waiting)
         batch = min(runs - started, in_flight - (started - arrived))
         if batch > 0:
@@ -142,7 +179,8 @@ async def start_paced(
                 f"{started} started, {arrived} {what} after {told - began:.0f} s; "
                 f"worker RSS {rss_text(pid)}"
             )
-        await asyncio.sleep(1)
+        await asyncio.sleep(POLL_SECONDS)
+    return started
 
 
 async def _drive(
@@ -158,13 +196,9 @@ async def _drive(
     # Approved runs post, reconcile and deliver: their last state is Delivered.
     posted = f'{state} = "{RunState.DELIVERED.value}" AND WorkflowId STARTS_WITH "{prefix}"'
 
-    def start(index: int) -> Awaitable[object]:
-        return client.start_workflow(
-            QuoteToCashWorkflow.run,
-            RunInput(event=bench_event(index), collect=False),
-            id=f"{prefix}-{index}",
-            task_queue=TASK_QUEUE,
-        )
+    def start(index: int) -> Awaitable[None]:
+        input = RunInput(event=bench_event(index), collect=False)
+        return start_run(client, input, workflow_id=f"{prefix}-{index}")
 
     async def approve(index: int) -> object:
         handle = client.get_workflow_handle_for(QuoteToCashWorkflow.run, f"{prefix}-{index}")
