@@ -497,7 +497,8 @@ async def _state(handle: WorkflowHandle[Any, RunStatus]) -> RunState | None:
     try:
         status: RunStatus = await handle.query("status", result_type=RunStatus)
     except RPCError as error:
-        if error.status is not RPCStatusCode.DEADLINE_EXCEEDED:
+        # The client's own timeout ends the call as cancelled; the server's, as deadline.
+        if error.status not in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
             raise
         return None
     return status.state
