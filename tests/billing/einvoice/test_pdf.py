@@ -121,6 +121,22 @@ def test_the_text_a_reader_needs(rendered: RenderedDocuments, tmp_path: Path) ->
         assert expected in text, expected
 
 
+def test_the_file_is_one_pdf(rendered: RenderedDocuments) -> None:
+    # factur-x sets PDF 1.6 for PDF/A-3; the page ReportLab wrote is not carried along
+    # before it (that one starts %PDF-1.4), so the file has one header and one trailer.
+    assert rendered.pdf.startswith(b"%PDF-1.6")
+    assert rendered.pdf.count(b"%PDF-") == 1
+    assert rendered.pdf.count(b"%%EOF") == 1
+
+
+def test_reportlab_runs_with_its_c_accelerator() -> None:
+    from reportlab.lib import rl_accel
+
+    # Without rl-accel (reportlab[accel]) ReportLab falls back to Python and each PDF costs
+    # more CPU; the fallback is a Python function, the accelerator a built-in one.
+    assert type(rl_accel.fp_str).__name__ == "builtin_function_or_method"
+
+
 def test_it_is_a_factur_x_pdf_a_3(rendered: RenderedDocuments) -> None:
     filename, xml = get_xml_from_pdf(rendered.pdf, check_xsd=True)
     assert (filename, xml) == ("factur-x.xml", rendered.cii)
