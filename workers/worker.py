@@ -44,6 +44,7 @@ from workers.audit.store import AuditStore
 from workers.calendar_starts import RunStarter
 from workers.client import connect_patiently, data_converter
 from workers.delivery_log import DeliveryLogStore
+from workers.first_period import RunLookup
 from workers.settings import Settings
 from workers.telemetry import from_environment
 from workflows.calendar_fanout import CalendarFanOutWorkflow
@@ -234,6 +235,7 @@ def build_worker(
 ) -> Worker:
     """With `audit`, every activity execution is written to the audit trail."""
     recorder = AuditActivities(recorder=audit or DiscardHandoffs())
+    lookup = RunLookup(client=client)
     # Only a versioned run asks to follow the current build (workflows/versioning.py).
     versioning = (
         [VersioningActivities(client=client).follow_current_build] if settings.versioned else []
@@ -245,6 +247,8 @@ def build_worker(
         activities=[
             CalendarActivities(client=http, default_time_zone=settings.seller_time_zone).list_due,
             RunStarter(client=client).start_runs,
+            lookup.find_first_period_run,
+            lookup.find_run,
             *activities_for(
                 http=http,
                 settings=settings,
