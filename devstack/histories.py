@@ -19,6 +19,7 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from devstack.histories_overlap import record_overlaps
 from devstack.stack import DevStack, Ports, temporal_binary
 from devstack.timeskip import time_skipping_worker
 from schemas.approvals import Decision
@@ -36,6 +37,8 @@ from starters.events import activated, amended, cycle_closed, month
 from starters.intake import run_handle, start_run
 
 TASK_QUEUE = "q2c-histories"
+OVERLAP = "overlap"
+"""The scenario name of devstack/histories_overlap.py's four runs."""
 APPROVER = "cfo@q2c.example"
 # Approvers of the routing policy, highest limit first; large totals need two of them.
 APPROVERS = (APPROVER, "controller@q2c.example", "ar.lead@q2c.example")
@@ -484,14 +487,15 @@ async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = No
     chosen = [s for s in SCENARIOS if not names or s.name in names]
     collecting = [s for s in COLLECTING if not names or s.name in names]
     versioned = [s for s in VERSIONED if not names or s.name in names]
-    known = {s.name for s in (*SCENARIOS, *VERSIONED)} | {s.name for s in COLLECTING}
+    overlap = not names or OVERLAP in names
+    known = {s.name for s in (*SCENARIOS, *VERSIONED)} | {s.name for s in COLLECTING} | {OVERLAP}
     unknown = set(names) - known
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="q2c-histories-") as scratch:
-        if chosen or collecting:
+        if chosen or collecting or overlap:
             stack = DevStack(
                 home=home or Path(scratch),
                 ports=Ports.random(),
@@ -503,6 +507,9 @@ async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = No
                 paths += [await _record_one(client, stack, s, out) for s in chosen]
                 if collecting:
                     paths += await _record_collecting(stack, collecting, out, Path(scratch))
+                if overlap:
+                    (Path(scratch) / OVERLAP).mkdir()
+                    paths += await record_overlaps(stack, out, Path(scratch) / OVERLAP)
             finally:
                 await asyncio.to_thread(stack.stop)
         if versioned:
