@@ -1,9 +1,11 @@
 """One handoff of a billing run: the row of the audit trail the report is computed from."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, Field
+
+from schemas.calendar import Skipped
 
 
 class Outcome(StrEnum):
@@ -23,6 +25,8 @@ class Outcome(StrEnum):
     WRITTEN_OFF = "written_off"
     REFUNDED = "refunded"
     DISPUTED = "disputed"
+    SKIPPED = "skipped"
+    """A contract the calendar's fan-out passed over: its calendar cannot be computed."""
 
 
 class Step(StrEnum):
@@ -32,6 +36,8 @@ class Step(StrEnum):
     APPROVAL = "approval"
     OUTCOME = "outcome"
     DISPUTE = "dispute"
+    CALENDAR_SKIPPED = "calendar_skipped"
+    """Not a run's step: a fire's fan-out skipped a contract (ops/report lists them apart)."""
 
 
 class Handoff(BaseModel):
@@ -73,3 +79,16 @@ class HandoffInput(BaseModel):
     occurrence: int = Field(
         default=0, ge=0, description="The n-th of its kind in the run (disputes); 0: the only one"
     )
+
+
+SKIPPED_PREFIX = "calendar-skip:"
+"""The audit trail's workflow id for a skipped contract's rows is this and the contract id:
+one per contract, so the report lists each once and never counts it as a run."""
+
+
+class SkippedContracts(BaseModel):
+    """The contracts one page of a calendar fire skipped, for the audit trail."""
+
+    day: date = Field(description="The fire's day in the calendar's time zone")
+    calendar: str = Field(description="The schedule id of the calendar that fired")
+    skipped: list[Skipped]

@@ -259,6 +259,7 @@ def build_worker(
                 dunning=dunning,
             ),
             recorder.record_handoff,
+            recorder.record_skipped,
             *versioning,
         ],
         interceptors=[AuditInterceptor(recorder=audit)] if audit is not None else [],
