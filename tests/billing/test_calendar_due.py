@@ -115,17 +115,20 @@ def test_a_termination_closes_the_partial_period_at_the_periods_own_fire() -> No
     interval=st.sampled_from(["monthly", "quarterly", "annual"]),
     alignment=st.sampled_from(["calendar", "anniversary"]),
     length=st.integers(min_value=1, max_value=900),
+    term=st.one_of(st.none(), st.integers(min_value=1, max_value=24)),
 )
 def test_every_active_day_is_closed_exactly_once(
-    start: date, interval: str, alignment: str, length: int
+    start: date, interval: str, alignment: str, length: int, term: int | None
 ) -> None:
-    # Fire every day for two and a half years: the closed periods tile the active days.
+    # Fire every day for two and a half years: the closed periods tile the active days,
+    # with terms or without (a renewal closes its period instead of the close).
     end = start + timedelta(days=length)
     contract = crm(
         billing_interval=interval,
         alignment=alignment,
         start_date=start.isoformat(),
         end_date=end.isoformat(),
+        term_months=term,
     )
     key = key_of(contract)
     closed: list[DuePeriod] = []
@@ -140,6 +143,10 @@ def test_every_active_day_is_closed_exactly_once(
         lo, hi = max(period.period_start, start), min(period.period_end, end)
         days += [lo + timedelta(days=i) for i in range((hi - lo).days)]
     assert days == [start + timedelta(days=i) for i in range(length)]
+    for period in closed:
+        renews = term is not None and period.period_end < end
+        renews = renews and term_ends_on(start, term or 1, period.period_end)
+        assert (period.reason == "renewal") == renews, period
 
 
 def test_a_term_end_on_a_period_end_closes_it_as_a_renewal() -> None:
