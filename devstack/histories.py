@@ -19,7 +19,7 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from devstack.histories_overlap import record_overlaps
+from devstack.histories_overlap import record_fanout, record_overlaps
 from devstack.stack import DevStack, Ports, temporal_binary
 from devstack.timeskip import time_skipping_worker
 from schemas.approvals import Decision
@@ -39,6 +39,8 @@ from starters.intake import run_handle, start_run
 TASK_QUEUE = "q2c-histories"
 OVERLAP = "overlap"
 """The scenario name of devstack/histories_overlap.py's four runs."""
+FANOUT = "calendar_fanout"
+"""The scenario name of one calendar fire's fan-out (devstack/histories_overlap.py)."""
 APPROVER = "cfo@q2c.example"
 # Approvers of the routing policy, highest limit first; large totals need two of them.
 APPROVERS = (APPROVER, "controller@q2c.example", "ar.lead@q2c.example")
@@ -488,14 +490,16 @@ async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = No
     collecting = [s for s in COLLECTING if not names or s.name in names]
     versioned = [s for s in VERSIONED if not names or s.name in names]
     overlap = not names or OVERLAP in names
-    known = {s.name for s in (*SCENARIOS, *VERSIONED)} | {s.name for s in COLLECTING} | {OVERLAP}
+    fanout = not names or FANOUT in names
+    known = {s.name for s in (*SCENARIOS, *VERSIONED)} | {s.name for s in COLLECTING}
+    known |= {OVERLAP, FANOUT}
     unknown = set(names) - known
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="q2c-histories-") as scratch:
-        if chosen or collecting or overlap:
+        if chosen or collecting or overlap or fanout:
             stack = DevStack(
                 home=home or Path(scratch),
                 ports=Ports.random(),
@@ -510,6 +514,9 @@ async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = No
                 if overlap:
                     (Path(scratch) / OVERLAP).mkdir()
                     paths += await record_overlaps(stack, out, Path(scratch) / OVERLAP)
+                if fanout:
+                    (Path(scratch) / FANOUT).mkdir()
+                    paths += await record_fanout(stack, out, Path(scratch) / FANOUT)
             finally:
                 await asyncio.to_thread(stack.stop)
         if versioned:

@@ -5,6 +5,9 @@ systems: an activation awaiting approval while the first period closes (the clos
 it: `activation-settled`), and a close posted before the renewal of the same period (the
 renewal has nothing to bill: `renewal-once`). Both runs of each pair are kept: the one that
 looked the other up and found nothing, and the one that found it.
+
+`record_fanout` keeps one fire's fan-out over the CRM with a contract it skips (the skips go
+to the audit trail: `calendar-skips-recorded`); its runs go to a queue nobody polls.
 """
 
 import asyncio
@@ -18,10 +21,13 @@ import httpx
 
 from devstack.stack import DevStack
 from devstack.timeskip import time_skipping_worker
+from ops.calendar import nominal_fire
+from schemas.calendar import CalendarKey, FanOutInput
 from schemas.events import ContractRenewed
 from schemas.runs import RunState, RunStatus
 from starters.events import activated, cycle_closed
 from starters.intake import run_handle, start_run
+from workflows.calendar_fanout import CalendarFanOutWorkflow
 
 APPROVE = {"approver": "cfo@q2c.example", "comment": "checked"}
 _FEE: dict[str, Any] = {
@@ -124,3 +130,36 @@ async def record_overlaps(stack: DevStack, out: Path, folder: Path) -> list[Path
 def _expect(status: RunStatus, state: RunState) -> None:
     if status.state is not state:
         raise RuntimeError(f"ended {status.state.value}, expected {state.value}: {status.reason}")
+
+
+async def record_fanout(stack: DevStack, out: Path, folder: Path) -> list[Path]:
+    """`out`/calendar_fanout/fanout_with_skips.json: a fire for 1 December 2026 over the demo
+    contracts and one with bill-cycle day 0."""
+    tag = uuid.uuid4().hex[:4]
+    async with stack.systems_client() as http:
+        await _contract(http, f"C-HIST-DAY0-{tag}", start_date="2026-01-01", bill_cycle_day=0)
+    async with time_skipping_worker(
+        systems_url=stack.systems_url,
+        systems_token=stack.token,
+        smtp_url=f"smtp://127.0.0.1:{stack.ports.outbox}?starttls=off",
+        folder=folder,
+    ) as skipping:
+        key = CalendarKey(
+            interval="monthly", alignment="calendar", bill_cycle_day=1, time_zone="Europe/Berlin"
+        )
+        fanout = await skipping.env.client.start_workflow(
+            CalendarFanOutWorkflow.run,
+            FanOutInput(
+                calendar=key,
+                task_queue=f"{skipping.task_queue}-unpolled",
+                page_size=1000,
+                collect=False,
+                fired_at=nominal_fire(key, date(2026, 12, 1)),
+            ),
+            id=f"q2c-histories-fanout-{tag}",
+            task_queue=skipping.task_queue,
+        )
+        fired = await fanout.result()
+        if not fired.skipped or not fired.started:
+            raise RuntimeError(f"the fan-out started {fired.started}, skipped {fired.skipped}")
+        return [await _write(fanout, out / "calendar_fanout" / "fanout_with_skips.json")]

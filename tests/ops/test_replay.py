@@ -556,3 +556,14 @@ def test_the_overlap_histories_record_their_lookups_and_waits() -> None:
 async def test_the_overlap_histories_replay(path: Path) -> None:
     [outcome] = await replay([(str(path), load_history(path))])
     assert outcome.ok, outcome.error
+
+
+FANOUT = HISTORIES / "calendar_fanout" / "fanout_with_skips.json"
+"""One fire's fan-out that skipped a contract (devstack/histories_overlap.py)."""
+
+
+async def test_the_fan_out_history_records_its_skips_and_replays() -> None:
+    assert "calendar-skips-recorded" in patch_ids(FANOUT)
+    assert "record_skipped" in _activities(FANOUT)
+    [outcome] = await replay([(FANOUT.name, load_history(FANOUT))])  # q2c replay's workflows
+    assert outcome.ok, outcome.error
