@@ -261,6 +261,9 @@ class FindFirstPeriodRunInput(BaseModel):
 
     contract: Contract
     reason: Literal["activation", "cycle"]
+    as_of: date | None = Field(
+        default=None, description="Look only when this day is in the first period (None: do)"
+    )
 
 
 class FirstPeriodRun(BaseModel):

@@ -38,6 +38,10 @@ class RunLookup:
     async def find_first_period_run(self, input: FindFirstPeriodRunInput) -> FirstPeriodRun:
         try:
             ids = first_period_ids(input.contract, input.reason)
+            calendar = billing_calendar(input.contract)
+            first = calendar.containing(input.contract.start_date)
+            if input.as_of is not None and calendar.containing(input.as_of) != first:
+                return FirstPeriodRun()  # a later period: the first period's fees are no matter
         except (RatingError, ValueError):
             return FirstPeriodRun()  # no calendar: the run itself says why
         for workflow_id in ids:

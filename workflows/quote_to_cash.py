@@ -526,7 +526,7 @@ class QuoteToCashWorkflow:
         )
         if found.billed or not workflow.patched(ACTIVATION_SETTLED):
             return found.billed
-        if not await self._waited_for_activation(contract):
+        if not await self._waited_for_activation(contract, event.period_start):
             return False
         found = await self._call(
             ErpActivities.find_activation,
@@ -534,12 +534,13 @@ class QuoteToCashWorkflow:
         )
         return found.billed
 
-    async def _waited_for_activation(self, contract: Contract) -> bool:
-        """Waits while the contract's activation run is open; False when there is none."""
+    async def _waited_for_activation(self, contract: Contract, as_of: date) -> bool:
+        """Waits while the contract's activation run is open, when `as_of` is in the first
+        period; False when there is none (or it is a later period)."""
         delay, longest = ACTIVATION_POLL
         shown = self._status.state
         while True:
-            run = await self._first_period_run(contract, "activation")
+            run = await self._first_period_run(contract, "activation", as_of=as_of)
             if not run.open:
                 break
             if self._status.state is not RunState.AWAITING_ACTIVATION:
@@ -588,12 +589,16 @@ class QuoteToCashWorkflow:
         )
 
     async def _first_period_run(
-        self, contract: Contract, reason: Literal["activation", "cycle"]
+        self,
+        contract: Contract,
+        reason: Literal["activation", "cycle"],
+        *,
+        as_of: date | None = None,
     ) -> FirstPeriodRun:
         self._view.before_call()
         run: FirstPeriodRun = await workflow.execute_activity(
             FIND_FIRST_PERIOD_RUN,
-            FindFirstPeriodRunInput(contract=contract, reason=reason),
+            FindFirstPeriodRunInput(contract=contract, reason=reason, as_of=as_of),
             start_to_close_timeout=CALL_TIMEOUT,
             retry_policy=RETRY,
             result_type=FirstPeriodRun,

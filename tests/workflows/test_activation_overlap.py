@@ -156,3 +156,20 @@ async def test_an_activation_after_the_first_close_leaves_the_fees_to_it(
         ("team", "120.00", APRIL, MAY),
         ("team", "46.45", MARCH_20, APRIL),
     ]
+
+
+async def test_a_later_period_does_not_wait_for_the_activation(
+    time_skipping_env: WorkflowEnvironment, systems: SystemsService, task_queue: str
+) -> None:
+    env = time_skipping_env
+    async with systems.client() as http:
+        contract_id = await _contract(http)
+    activation = await _start(env, activated(contract_id, MARCH_20, APRIL), task_queue)
+    await until(activation, _in_state(RunState.AWAITING_APPROVAL))
+    # April's close is within the first-period bound of the start, but not in March.
+    april = await _start(env, closed(contract_id, APRIL, MAY), task_queue)
+    waiting = await until(april, _in_state(RunState.AWAITING_APPROVAL))
+    assert waiting.reason == ""
+    for run in (activation, april):
+        await run.signal("reject", {"approver": "cfo@q2c.example", "comment": "test over"})
+        assert (await run.result()).state is RunState.REJECTED
