@@ -13,7 +13,16 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from schemas.audit import Handoff, HandoffInput, Step, WholeInput, WholeInputRef
+from schemas.audit import (
+    SKIPPED_PREFIX,
+    Handoff,
+    HandoffInput,
+    Outcome,
+    SkippedContracts,
+    Step,
+    WholeInput,
+    WholeInputRef,
+)
 from schemas.bounded import digest
 
 SYSTEM_OF_STEP: dict[str, str] = {
@@ -37,6 +46,7 @@ SYSTEM_OF_STEP: dict[str, str] = {
     Step.APPROVAL: "approver",
     Step.OUTCOME: "q2c",
     Step.DISPUTE: "customer",
+    Step.CALENDAR_SKIPPED: "crm",
 }
 """Which system each step talks to (an activity by its type); q2c itself for any other."""
 
@@ -160,3 +170,28 @@ class AuditActivities:
             detail=input.detail[:500],
         )
         await asyncio.to_thread(self._recorder.record, [handoff])
+
+    @activity.defn
+    async def record_skipped(self, input: SkippedContracts) -> None:
+        """One row per skipped contract and fire day, its field and reason: a repeated page
+        (a retry, a catch-up of the same day) writes nothing new."""
+        info = activity.info()
+        at = datetime.now(UTC)
+        rows = [
+            Handoff(
+                key=f"{SKIPPED_PREFIX}{s.contract_id}/{input.day}/{s.field}",
+                workflow_id=f"{SKIPPED_PREFIX}{s.contract_id}",
+                run_id=info.workflow_run_id or "",
+                step=Step.CALENDAR_SKIPPED,
+                system=system_of(Step.CALENDAR_SKIPPED),
+                outcome=Outcome.SKIPPED,
+                reason_code=s.field,
+                attempt=info.attempt,
+                started_at=at,
+                finished_at=at,
+                detail=f"{input.calendar} on {input.day}: {s.reason}"[:500],
+            )
+            for s in input.skipped
+        ]
+        if rows:
+            await asyncio.to_thread(self._recorder.record, rows)

@@ -5,10 +5,17 @@ cannot be computed (a bill-cycle day 0, an unknown time zone, an end before its 
 be skipped with its reason, not refused with the rest of the page.
 
 A period closes on the day it ends (`period_end` is exclusive): the close of
-`[period start, day)` fires on `day`. A contract that ends inside a period is closed on its
-`end_date` for `[period start, end_date)`, and not again when that period ends.
+`[period start, day)` fires on `day`. A contract that ends inside a period is closed for
+`[period start, end_date)` on the day that period would have ended: the schedule fires on
+period ends only, so that is the first fire after the end.
+
+A contract with terms (`term_months`) renews at each term's end before its `end_date`: the
+period that ends on that day is closed by a renewal (`contract.renewed`, which bills what
+the close would) instead of a close. A term that ends inside a period renews nothing to
+bill that day; the period's close bills on as before.
 """
 
+from calendar import monthrange
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any, get_args
@@ -55,6 +62,11 @@ def calendar_of(contract: Mapping[str, Any], *, default_time_zone: str) -> Calen
             return skip("end_date", f"{end!r} is not a date")
         if end_day < start:
             return skip("end_date", f"{end_day} is before start_date {start}")
+    term = contract.get("term_months")
+    if term is not None and (
+        not isinstance(term, int) or isinstance(term, bool) or not 1 <= term <= 1200
+    ):
+        return skip("term_months", f"{term!r} is not a number of months (1–1200)")
     day = contract.get("bill_cycle_day")
     if day is None:
         day = 1 if alignment == "calendar" else start.day
@@ -81,14 +93,33 @@ def due_period(contract: Mapping[str, Any], calendar: CalendarKey, day: date) ->
     )
     closing = periods.containing(day - _DAY)
     contract_id = str(contract["id"])
-    if end is not None and end == day and closing.end != day:
-        # Terminated inside the period: its last, partial close.
-        return DuePeriod(contract_id=contract_id, period_start=closing.start, period_end=end)
     if closing.end != day:
         return None
     if end is not None and end < day:
-        return None  # ended earlier: closed on its end_date, or before this period
-    return DuePeriod(contract_id=contract_id, period_start=closing.start, period_end=day)
+        if end > closing.start:
+            # Terminated inside the period: its last, partial close, at the period's fire
+            # (the schedule fires on period ends only, never on an end_date between them).
+            return DuePeriod(contract_id=contract_id, period_start=closing.start, period_end=end)
+        return None  # ended before this period
+    term = contract.get("term_months")
+    renews = term is not None and term_ends_on(start, term, day) and (end is None or end > day)
+    return DuePeriod(
+        contract_id=contract_id,
+        period_start=closing.start,
+        period_end=day,
+        reason="renewal" if renews else "cycle",
+        has_terms=term is not None,
+    )
+
+
+def term_ends_on(start: date, term_months: int, day: date) -> bool:
+    """Whether a term of `term_months` from `start` ends on `day`: `start` moved on a whole
+    number of terms, the day of the month kept or cut to a shorter month's last day."""
+    months = (day.year - start.year) * 12 + day.month - start.month
+    if months <= 0 or months % term_months:
+        return False
+    last = monthrange(day.year, day.month)[1]
+    return day.day == min(start.day, last)
 
 
 def fire_months(calendar: CalendarKey) -> list[int]:

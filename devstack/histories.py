@@ -19,6 +19,7 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from devstack.histories_overlap import record_fanout, record_overlaps
 from devstack.stack import DevStack, Ports, temporal_binary
 from devstack.timeskip import time_skipping_worker
 from schemas.approvals import Decision
@@ -38,6 +39,10 @@ from starters.intake import run_handle, start_run
 from workflows.revenue_recognition import RevenueRecognitionWorkflow
 
 TASK_QUEUE = "q2c-histories"
+OVERLAP = "overlap"
+"""The scenario name of devstack/histories_overlap.py's four runs."""
+FANOUT = "calendar_fanout"
+"""The scenario name of one calendar fire's fan-out (devstack/histories_overlap.py)."""
 APPROVER = "cfo@q2c.example"
 # Approvers of the routing policy, highest limit first; large totals need two of them.
 APPROVERS = (APPROVER, "controller@q2c.example", "ar.lead@q2c.example")
@@ -561,15 +566,18 @@ async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = No
     collecting = [s for s in COLLECTING if not names or s.name in names]
     versioned = [s for s in VERSIONED if not names or s.name in names]
     recognition = [s for s in RECOGNITION if not names or s.name in names]
+    overlap = not names or OVERLAP in names
+    fanout = not names or FANOUT in names
     known = {s.name for s in (*SCENARIOS, *VERSIONED)} | {s.name for s in COLLECTING}
     known |= {s.name for s in RECOGNITION}
+    known |= {OVERLAP, FANOUT}
     unknown = set(names) - known
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="q2c-histories-") as scratch:
-        if chosen or collecting or recognition:
+        if chosen or collecting or recognition or overlap or fanout:
             stack = DevStack(
                 home=home or Path(scratch),
                 ports=Ports.random(),
@@ -582,6 +590,12 @@ async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = No
                 paths += [await _record_recognition(client, stack, s, out) for s in recognition]
                 if collecting:
                     paths += await _record_collecting(stack, collecting, out, Path(scratch))
+                if overlap:
+                    (Path(scratch) / OVERLAP).mkdir()
+                    paths += await record_overlaps(stack, out, Path(scratch) / OVERLAP)
+                if fanout:
+                    (Path(scratch) / FANOUT).mkdir()
+                    paths += await record_fanout(stack, out, Path(scratch) / FANOUT)
             finally:
                 await asyncio.to_thread(stack.stop)
         if versioned:

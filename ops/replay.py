@@ -18,10 +18,17 @@ from temporalio.worker import Replayer
 
 from workers.client import data_converter
 from workers.telemetry import quiet_runtime
+from workflows.calendar_fanout import CalendarFanOutWorkflow
 from workflows.quote_to_cash import QuoteToCashWorkflow
 from workflows.revenue_recognition import RevenueRecognitionWorkflow
 
-WORKFLOWS: Sequence[type] = (QuoteToCashWorkflow, RevenueRecognitionWorkflow)
+WORKFLOWS: Sequence[type] = (
+    QuoteToCashWorkflow,
+    RevenueRecognitionWorkflow,
+    CalendarFanOutWorkflow,
+)
+"""The workflows a history may be of: billing runs, monthly recognition runs, and the
+calendar's fan-outs."""
 _EVENT_ID = re.compile(r"(?:HistoryEvent\(id: |event[ _]id[ :=]*)(\d+)", re.IGNORECASE)
 _CORE_MESSAGE = re.compile(r'message: "(.*?)"(?:, source:|$)')
 

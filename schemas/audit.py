@@ -1,10 +1,12 @@
 """One handoff of a billing run: the row of the audit trail the report is computed from."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
+
+from schemas.calendar import Skipped
 
 
 class Outcome(StrEnum):
@@ -24,6 +26,8 @@ class Outcome(StrEnum):
     WRITTEN_OFF = "written_off"
     REFUNDED = "refunded"
     DISPUTED = "disputed"
+    SKIPPED = "skipped"
+    """A contract the calendar's fan-out passed over: its calendar cannot be computed."""
 
 
 class Step(StrEnum):
@@ -33,6 +37,8 @@ class Step(StrEnum):
     APPROVAL = "approval"
     OUTCOME = "outcome"
     DISPUTE = "dispute"
+    CALENDAR_SKIPPED = "calendar_skipped"
+    """Not a run's step: a fire's fan-out skipped a contract (ops/report lists them apart)."""
 
 
 class Handoff(BaseModel):
@@ -104,3 +110,16 @@ class WholeInput(BaseModel):
     size: int
     received_at: AwareDatetime
     data: bytes
+
+
+SKIPPED_PREFIX = "calendar-skip:"
+"""The audit trail's workflow id for a skipped contract's rows is this and the contract id:
+one per contract, so the report lists each once and never counts it as a run."""
+
+
+class SkippedContracts(BaseModel):
+    """The contracts one page of a calendar fire skipped, for the audit trail."""
+
+    day: date = Field(description="The fire's day in the calendar's time zone")
+    calendar: str = Field(description="The schedule id of the calendar that fired")
+    skipped: list[Skipped]

@@ -7,10 +7,16 @@ the fire's day (in that time zone).
 """
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.contract import Alignment, BillingInterval
+
+SCHEDULED_MEMO = "started_by"
+"""Memo key on every run the calendar starts (value `calendar`), so an event sent by hand for
+the same period can say who billed it; runs started before it carry only an event id that
+begins with `calendar:`."""
 
 
 class CalendarKey(BaseModel):
@@ -36,6 +42,12 @@ class DuePeriod(BaseModel):
     contract_id: str
     period_start: date
     period_end: date = Field(description="Exclusive: the fire's day")
+    reason: Literal["cycle", "renewal"] = Field(
+        default="cycle", description="renewal: a term ends that day and the contract renews"
+    )
+    has_terms: bool = Field(
+        default=False, description="The contract has terms: its period may have a renewal run"
+    )
 
 
 class Skipped(BaseModel):

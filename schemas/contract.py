@@ -87,6 +87,13 @@ class Contract(BaseModel):
     )
     start_date: date
     end_date: date | None = None
+    term_months: int | None = Field(
+        default=None,
+        ge=1,
+        le=1200,
+        description="Length of the first term and each renewal; the contract renews at each "
+        "term's end until its end_date (None: no terms, it runs on)",
+    )
     charges: list[Charge] = Field(default_factory=list)
     discounts: list[Discount] = Field(default_factory=list)
     minimum_commitment: Amount | None = Field(

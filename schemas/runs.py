@@ -24,6 +24,9 @@ class RunState(StrEnum):
     TAXING = "Taxing"
     ROUTING = "Routing"
     AWAITING_APPROVAL = "AwaitingApproval"
+    AWAITING_ACTIVATION = "AwaitingActivation"
+    """A close or change in the contract's first period waits for the activation run (awaiting
+    approval) to end, so the first period's in-advance fees are billed once."""
     POSTING = "Posting"
     RECONCILING = "Reconciling"
     POSTED = "Posted"

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -252,3 +253,35 @@ class ActivationFound(BaseModel):
     @property
     def billed(self) -> bool:
         return bool(self.erp_document_id)
+
+
+class FindFirstPeriodRunInput(BaseModel):
+    """The contract's run of `reason` for its first billing period: its activation, or the
+    close of the period its start falls in."""
+
+    contract: Contract
+    reason: Literal["activation", "cycle"]
+    as_of: date | None = Field(
+        default=None, description="Look only when this day is in the first period (None: do)"
+    )
+
+
+class FirstPeriodRun(BaseModel):
+    """That run as Temporal knows it; an empty `workflow_id` when there is none."""
+
+    workflow_id: str = ""
+    open: bool = Field(default=False, description="Still running (e.g. awaiting approval)")
+    posted: bool = Field(default=False, description="Ended having posted a document")
+
+
+class FindRunInput(BaseModel):
+    workflow_id: str
+
+
+class FoundRun(BaseModel):
+    """A run as Temporal knows it; an empty `workflow_id` when there is none."""
+
+    workflow_id: str = ""
+    open: bool = False
+    posted: bool = False
+    started_at: datetime | None = None

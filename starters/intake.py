@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from schemas.calendar import SCHEDULED_MEMO
 from schemas.events import EVENT_ADAPTER, ContractEvent, workflow_id_for
 from schemas.runs import RunInput, RunState, RunStatus
 from schemas.wire import InternalEvent
@@ -42,6 +44,31 @@ class EventConflict(RuntimeError):
         self.workflow_id = workflow_id
         self.existing_event = existing_event
         self.new_event = new_event
+
+
+class AlreadyBilled(EventConflict):
+    """The calendar's scheduled run billed (or is billing) the period an event sent by hand
+    names: the hand-sent event starts nothing. A conflict still (intake 409, exit 3)."""
+
+    def __init__(
+        self, *, workflow_id: str, existing_event: str, new_event: str, period: str, state: str
+    ) -> None:
+        RuntimeError.__init__(
+            self,
+            f"{period} was already billed by the scheduled run {workflow_id} (started by the "
+            f"billing calendar, event {existing_event}; its state: {state or 'unknown'}); "
+            f"event {new_event} started nothing",
+        )
+        self.workflow_id = workflow_id
+        self.existing_event = existing_event
+        self.new_event = new_event
+        self.state = state
+
+
+def _scheduled(memo: Mapping[str, Any]) -> bool:
+    return memo.get(SCHEDULED_MEMO) == "calendar" or str(memo.get("event_id", "")).startswith(
+        "calendar:"
+    )
 
 
 @dataclass(frozen=True)
@@ -125,8 +152,17 @@ async def start_run(
             ),
         )
     except WorkflowAlreadyStartedError:
-        memo = await client.get_workflow_handle(workflow_id).describe()
-        values = await memo.memo()
+        described = await client.get_workflow_handle(workflow_id).describe()
+        values = await described.memo()
+        if values.get("event_digest") != digest and _scheduled(values):
+            raise AlreadyBilled(
+                workflow_id=workflow_id,
+                existing_event=str(values.get("event_id", "?")),
+                new_event=event.event_id,
+                period=f"the period {event.period_start} to {getattr(event, 'period_end', '?')} "
+                f"of contract {event.contract_id}",
+                state=described.typed_search_attributes.get(sa.Q2C_STATUS) or "",
+            ) from None
         if values.get("event_digest") != digest:
             raise EventConflict(
                 workflow_id=workflow_id,

@@ -22,8 +22,8 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 import workflows.search_attributes as sa
-from schemas.calendar import DuePeriod, StartRunsInput, StartRunsResult
-from schemas.events import BillingCycleClosed, workflow_id_for
+from schemas.calendar import SCHEDULED_MEMO, DuePeriod, StartRunsInput, StartRunsResult
+from schemas.events import BillingCycleClosed, ContractRenewed, workflow_id_for
 from schemas.runs import RunInput, RunState
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
@@ -31,11 +31,23 @@ IN_FLIGHT = 16
 """Start calls under way at once; progress is heartbeated after each group."""
 
 
-def scheduled_close(due: DuePeriod, input: StartRunsInput) -> BillingCycleClosed:
-    """The close the calendar sends; its id names the calendar, the key is the period's."""
+def scheduled_close(due: DuePeriod, input: StartRunsInput) -> BillingCycleClosed | ContractRenewed:
+    """The close (or, at a term's end, the renewal) the calendar sends; its id names the
+    calendar, the key is the period's."""
+    period = f"{due.period_start}:{due.period_end}"
+    if due.reason == "renewal":
+        return ContractRenewed(
+            type="contract.renewed",
+            event_id=f"calendar:{due.contract_id}:renewal:{period}",
+            schema_version=1,
+            occurred_at=input.fired_at,
+            contract_id=due.contract_id,
+            period_start=due.period_start,
+            period_end=due.period_end,
+        )
     return BillingCycleClosed(
         type="billing_cycle.closed",
-        event_id=f"calendar:{due.contract_id}:{due.period_start}:{due.period_end}",
+        event_id=f"calendar:{due.contract_id}:{period}",
         schema_version=1,
         occurred_at=input.fired_at,
         contract_id=due.contract_id,
@@ -84,7 +96,7 @@ class RunStarter:
                 task_queue=input.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                memo={"event_id": event.event_id},
+                memo={"event_id": event.event_id, SCHEDULED_MEMO: "calendar"},
                 search_attributes=TypedSearchAttributes(
                     [
                         SearchAttributePair(sa.Q2C_STATUS, RunState.RECEIVED.value),

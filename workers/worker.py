@@ -45,6 +45,7 @@ from workers.audit.store import AuditStore
 from workers.calendar_starts import RunStarter
 from workers.client import connect_patiently, data_converter
 from workers.delivery_log import DeliveryLogStore
+from workers.first_period import RunLookup
 from workers.retry_cap import RetryDelayCap
 from workers.settings import Settings
 from workers.telemetry import from_environment
@@ -249,6 +250,7 @@ def build_worker(
     """With `audit`, every activity execution is written to the audit trail; with `inputs`,
     every input a run kept only cut is written there whole."""
     recorder = AuditActivities(recorder=audit or DiscardHandoffs(), client=client, inputs=inputs)
+    lookup = RunLookup(client=client)
     # Only a versioned run asks to follow the current build (workflows/versioning.py).
     versioning = (
         [VersioningActivities(client=client).follow_current_build] if settings.versioned else []
@@ -260,6 +262,8 @@ def build_worker(
         activities=[
             CalendarActivities(client=http, default_time_zone=settings.seller_time_zone).list_due,
             RunStarter(client=client).start_runs,
+            lookup.find_first_period_run,
+            lookup.find_run,
             *activities_for(
                 http=http,
                 settings=settings,
@@ -271,6 +275,7 @@ def build_worker(
             ),
             recorder.record_handoff,
             recorder.keep_whole_input,
+            recorder.record_skipped,
             *versioning,
         ],
         interceptors=interceptors(settings, audit),

@@ -12,7 +12,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
+    from activities.audit import AuditActivities
     from activities.calendar import CalendarActivities
+    from schemas.audit import SkippedContracts
     from schemas.calendar import (
         DuePage,
         FanOutInput,
@@ -26,6 +28,9 @@ SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 """Set by the schedule on each run it starts: the nominal fire time, also for a catch-up."""
 START_RUNS = "start_runs"
 """`workers.calendar_starts.RunStarter.start_runs`, by name: it holds the worker's client."""
+SKIPS_RECORDED = "calendar-skips-recorded"
+"""Patch id: each page's skipped contracts go to the audit trail (`record_skipped`), so
+`q2c report` lists them with their reason; fires begun before it kept them in their result."""
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
 
@@ -45,6 +50,15 @@ class CalendarFanOutWorkflow:
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=_RETRY,
         )
+        if page.skipped and workflow.patched(SKIPS_RECORDED):
+            await workflow.execute_activity_method(
+                AuditActivities.record_skipped,
+                SkippedContracts(
+                    day=page.day, calendar=input.calendar.schedule_id, skipped=page.skipped
+                ),
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=_RETRY,
+            )
         started = StartRunsResult()
         if page.due:
             started = await workflow.execute_activity(

@@ -1,7 +1,7 @@
 """QuoteToCash: one billing run per business key, from contract event to reconciled posting."""
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RawValue
@@ -31,10 +31,13 @@ with workflow.unsafe.imports_passed_through():
     from schemas.delivery import DeliverDocumentInput
     from schemas.errors import ReasonCode
     from schemas.events import (
+        BillingCycleClosed,
         ContractActivated,
         ContractAmended,
         ContractEvent,
+        ContractRenewed,
         MilestoneCompleted,
+        key_prefix,
         workflow_id_for,
     )
     from schemas.invoice import Invoice
@@ -52,6 +55,10 @@ with workflow.unsafe.imports_passed_through():
         FetchUsageInput,
         FindActivationInput,
         FindCorrectedInput,
+        FindFirstPeriodRunInput,
+        FindRunInput,
+        FirstPeriodRun,
+        FoundRun,
         PostingResult,
         PostInvoiceInput,
         ReconcileInput,
@@ -136,6 +143,24 @@ prorated from the start, and the one-time fees without a milestone (no usage is 
 close or a change that may fall in the first period first asks the ERP whether an activation
 invoice billed that period (`find_activation`), and then leaves those fees out, or prorates
 the change. Runs begun before it bill the first period at its close, as they did."""
+ACTIVATION_SETTLED = "activation-settled"
+"""Patch id: an activation and a close (or change) of the first period that overlap bill its
+in-advance fees once. Such a close that finds no activation invoice in the ERP looks up the
+activation run; while that run is open (awaiting approval) it waits for it, polling, then
+asks the ERP again. An activation that finds the first close's run open or posted leaves
+the fees to it (nothing to bill). Each looks after its own start, so of two that overlap at
+least one sees the other (workers/first_period.py)."""
+ACTIVATION_POLL = (timedelta(minutes=1), timedelta(hours=4))
+"""How often a close asks whether the activation run has ended: from the first to the
+second, doubling (a week's approval wait costs about fifty polls)."""
+RENEWAL_ONCE = "renewal-once"
+"""Patch id: a close and a renewal of the same period bill it once. A close of a contract with
+terms, and any renewal, looks up the other's run (its business key with the other reason);
+when that run is open or posted and began first, this one has nothing to bill."""
+FIND_RUN = "find_run"
+"""`workers.first_period.RunLookup.find_run`, by name."""
+FIND_FIRST_PERIOD_RUN = "find_first_period_run"
+"""`workers.first_period.RunLookup.find_first_period_run`, by name: it holds the client."""
 FIRST_PERIOD_BOUND = {"monthly": 62, "quarterly": 124, "annual": 403}
 """Days after a contract's start beyond which no run is in its first period: the interval's
 months of 31 days, and a month more for a bill-cycle day or an anniversary that shifts it."""
@@ -221,6 +246,18 @@ class QuoteToCashWorkflow:
             drafts = await self._draft_amendment(amendment, contract)
         else:
             billed = False
+            billed_by = await self._same_period_run(event, contract)
+            if billed_by:
+                self._status.reason = billed_by
+                return RunState.NOTHING_TO_BILL
+            if activation and workflow.patched(ACTIVATION_SETTLED):
+                close = await self._first_period_run(contract, "cycle")
+                if close.open or close.posted:
+                    self._status.reason = (
+                        f"the first period's close ({close.workflow_id}) bills its in-advance "
+                        "and one-time fees: nothing to bill at activation"
+                    )
+                    return RunState.NOTHING_TO_BILL
             if not activation and not isinstance(event, MilestoneCompleted):
                 billed = await self._activation_billed(event, contract)
             if activation:
@@ -503,7 +540,86 @@ class QuoteToCashWorkflow:
             ErpActivities.find_activation,
             FindActivationInput(contract=contract, as_of=event.period_start),
         )
+        if found.billed or not workflow.patched(ACTIVATION_SETTLED):
+            return found.billed
+        if not await self._waited_for_activation(contract, event.period_start):
+            return False
+        found = await self._call(
+            ErpActivities.find_activation,
+            FindActivationInput(contract=contract, as_of=event.period_start),
+        )
         return found.billed
+
+    async def _waited_for_activation(self, contract: Contract, as_of: date) -> bool:
+        """Waits while the contract's activation run is open, when `as_of` is in the first
+        period; False when there is none (or it is a later period)."""
+        delay, longest = ACTIVATION_POLL
+        shown = self._status.state
+        while True:
+            run = await self._first_period_run(contract, "activation", as_of=as_of)
+            if not run.open:
+                break
+            if self._status.state is not RunState.AWAITING_ACTIVATION:
+                self._status.reason = (
+                    f"waiting for the activation run {run.workflow_id} to end, so the first "
+                    "period's in-advance fees are billed once"
+                )
+                self._view.set_state(RunState.AWAITING_ACTIVATION)
+                self._view.flush()
+            await workflow.sleep(delay)
+            delay = min(delay * 2, longest)
+        if self._status.state is RunState.AWAITING_ACTIVATION:
+            self._status.reason = ""
+            self._view.set_state(shown)
+        return bool(run.workflow_id)
+
+    async def _same_period_run(self, event: ContractEvent, contract: Contract) -> str:
+        """Why this run has nothing to bill when the renewal (for a close) or the close (for a
+        renewal) of the same period began before it and is open or posted; else empty."""
+        if not isinstance(event, ContractRenewed | BillingCycleClosed):
+            return ""
+        other = "cycle" if isinstance(event, ContractRenewed) else "renewal"
+        if other == "renewal" and contract.term_months is None:
+            return ""
+        if not workflow.patched(RENEWAL_ONCE):
+            return ""
+        workflow_id = (
+            f"q2c:{key_prefix(event.contract_id, other)}{event.period_start}:{event.period_end}"
+        )
+        self._view.before_call()
+        found: FoundRun = await workflow.execute_activity(
+            FIND_RUN,
+            FindRunInput(workflow_id=workflow_id),
+            start_to_close_timeout=CALL_TIMEOUT,
+            retry_policy=RETRY,
+            result_type=FoundRun,
+        )
+        mine = workflow.info()
+        if not (found.open or found.posted) or found.started_at is None:
+            return ""
+        if (found.started_at, found.workflow_id) > (mine.start_time, mine.workflow_id):
+            return ""  # it began later: it sees this run and leaves the period to it
+        return (
+            f"the period {event.period_start} to {event.period_end} was already billed by "
+            f"{found.workflow_id}: nothing to bill"
+        )
+
+    async def _first_period_run(
+        self,
+        contract: Contract,
+        reason: Literal["activation", "cycle"],
+        *,
+        as_of: date | None = None,
+    ) -> FirstPeriodRun:
+        self._view.before_call()
+        run: FirstPeriodRun = await workflow.execute_activity(
+            FIND_FIRST_PERIOD_RUN,
+            FindFirstPeriodRunInput(contract=contract, reason=reason, as_of=as_of),
+            start_to_close_timeout=CALL_TIMEOUT,
+            retry_policy=RETRY,
+            result_type=FirstPeriodRun,
+        )
+        return run
 
     async def _collect(self, validated: ValidatedCustomer) -> RunState:
         """From the posted invoice to cash: workflows/collection.py."""

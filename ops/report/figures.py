@@ -11,6 +11,9 @@ Definitions (also in docs/observability.md):
 - integration incidents: failed activity attempts per system (retries and final failures);
 - delivery failures: runs that stopped delivering a document, by reason code;
 - open items: runs with no outcome yet, aged from the event;
+- skipped contracts: contracts a calendar fire passed over because their calendar cannot be
+  computed (bill-cycle day 0, unknown time zone, end before start), each once with the
+  field and reason of its latest fire in the window; they are no runs;
 - receivables (DSO, CEI, aging per currency, write-offs, dispute rate): see
   ops/report/cash.py and docs/collections.md.
 
@@ -36,7 +39,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from billing.receivables import ReceivablesFigures
 from ops.report.cash import receivables
-from schemas.audit import Handoff, Outcome, Step
+from schemas.audit import SKIPPED_PREFIX, Handoff, Outcome, Step
 
 COLLECTED_OUTCOMES = frozenset({Outcome.PAID, Outcome.WRITTEN_OFF, Outcome.REFUNDED})
 """How a run that collected ends: its invoice paid or written off, its credit note refunded."""
@@ -122,6 +125,14 @@ class OpenItem(BaseModel):
     approval_wait_seconds: float | None
 
 
+class SkippedContract(BaseModel):
+    contract_id: str
+    field: str = Field(description="The contract field its calendar cannot be computed from")
+    reason: str = Field(description="The calendar and fire day, and why")
+    last_skipped_at: AwareDatetime
+    fires: int = Field(description="Fire days it was skipped on, in the window")
+
+
 class Report(BaseModel):
     generated_at: AwareDatetime
     since: AwareDatetime | None
@@ -151,6 +162,9 @@ class Report(BaseModel):
     aging: dict[str, int]
     approval_wait: Durations = Field(description="Request to decision, for decided approvals")
     open_items: list[OpenItem]
+    skipped_contracts: list[SkippedContract] = Field(
+        default_factory=list, description="Contracts the calendar's fires skipped, and why"
+    )
     receivables: ReceivablesFigures | None = Field(
         default=None,
         description="DSO, CEI, aging, write-offs and dispute rate of the invoices that went "
@@ -258,8 +272,30 @@ def bucket(age: timedelta) -> str:
     return AGING_BUCKETS[3]
 
 
+def skipped_contracts(
+    handoffs: Iterable[Handoff], *, since: datetime | None = None
+) -> list[SkippedContract]:
+    """Each skipped contract once: its latest field and reason, and on how many fire days."""
+    by_contract: dict[str, list[Handoff]] = defaultdict(list)
+    for row in sorted(handoffs, key=lambda h: h.finished_at):
+        if row.step == Step.CALENDAR_SKIPPED and (since is None or row.finished_at >= since):
+            by_contract[row.workflow_id.removeprefix(SKIPPED_PREFIX)].append(row)
+    return [
+        SkippedContract(
+            contract_id=contract_id,
+            field=rows[-1].reason_code,
+            reason=rows[-1].detail,
+            last_skipped_at=rows[-1].finished_at,
+            fires=len(rows),
+        )
+        for contract_id, rows in sorted(by_contract.items())
+    ]
+
+
 def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | None = None) -> Report:
     handoffs = list(handoffs)
+    skipped = skipped_contracts(handoffs, since=since)
+    handoffs = [h for h in handoffs if h.step != Step.CALENDAR_SKIPPED]
     runs = [r for r in _runs(handoffs) if since is None or r.received_at >= since]
     cycle: list[float] = []
     by_line: dict[str, list[float]] = defaultdict(list)
@@ -365,6 +401,7 @@ def compute(handoffs: Iterable[Handoff], *, now: datetime, since: datetime | Non
         aging={name: sum(1 for i in open_items if i.bucket == name) for name in AGING_BUCKETS},
         approval_wait=durations(waits),
         open_items=sorted(open_items, key=lambda i: -i.age_seconds),
+        skipped_contracts=skipped,
         # Every run's cash, not only the window's: what was owed when the window began counts.
         receivables=receivables(handoffs, now=now, since=since),
     )

@@ -134,10 +134,22 @@ def table(report: Report) -> Group:
             for i in report.open_items
         ],
     )  # fmt: skip
+    skipped = _terminal_table(
+        "contracts skipped by the calendar",
+        ["contract", "field", "reason", "fires", "last"],
+        _skipped_rows(report),
+    )
     return Group(
-        summary, lines, causes, undelivered, incidents, sources, aging, items,
+        summary, lines, causes, undelivered, incidents, sources, aging, items, skipped,
         *_terminal_receivables(report.receivables),
     )  # fmt: skip
+
+
+def _skipped_rows(report: Report) -> list[list[str]]:
+    return [
+        [s.contract_id, s.field, s.reason, str(s.fires), s.last_skipped_at.strftime("%Y-%m-%d")]
+        for s in report.skipped_contracts
+    ]
 
 
 def _ratio(value: Decimal | None, unit: str) -> str:
@@ -389,6 +401,9 @@ def html(report: Report) -> str:
             for i in report.open_items
         ],
     )  # fmt: skip
+    skipped = _html_table(
+        ["contract", "field", "reason", "fires", "last skipped"], _skipped_rows(report)
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
@@ -407,6 +422,7 @@ def html(report: Report) -> str:
 <section><h2>Integration incidents per system</h2>{incidents}
 <h2 style="margin-top:14px">Integration incidents per intake source</h2>{intake}</section>
 <section><h2>Open items</h2>{items}</section>
+<section id="skipped-contracts"><h2>Contracts skipped by the calendar</h2>{skipped}</section>
 {_html_receivables(report.receivables)}
 </main></body></html>
 """

@@ -131,6 +131,9 @@ class ContractBase(SQLModel):
     time_zone: str | None = Field(default=None, description="IANA zone the days are counted in")
     start_date: date
     end_date: date | None = None
+    term_months: int | None = Field(
+        default=None, ge=1, le=1200, description="Each term's length; None: no renewals"
+    )
     price_override: bool = False
     payment_terms_days: int = Field(default=30, ge=0, le=365, description="Net days to pay")
     buyer_reference: str = Field(default="", description="The buyer's reference for invoices")

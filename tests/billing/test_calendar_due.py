@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing.calendar_due import calendar_of, due_period, fire_days, fire_months
+from billing.calendar_due import calendar_of, due_period, fire_days, fire_months, term_ends_on
 from schemas.calendar import CalendarKey, DuePeriod, Skipped
 
 BERLIN = "Europe/Berlin"
@@ -97,10 +97,12 @@ def test_day_31_falls_on_the_last_day_of_short_months_and_of_a_leap_february() -
     assert fire_days(key_of(crm())) == (1, 1)
 
 
-def test_a_termination_closes_the_partial_period_on_its_end_date_and_not_again() -> None:
+def test_a_termination_closes_the_partial_period_at_the_periods_own_fire() -> None:
     ended = crm(end_date="2026-10-16")
-    assert due(ended, date(2026, 10, 16)) == (date(2026, 10, 1), date(2026, 10, 16))
-    assert due(ended, date(2026, 11, 1)) is None
+    # The schedule does not fire on 16 October; its 1 November fire closes 1–16 October.
+    assert due(ended, date(2026, 10, 16)) is None
+    assert due(ended, date(2026, 11, 1)) == (date(2026, 10, 1), date(2026, 10, 16))
+    assert due(ended, date(2026, 12, 1)) is None
     # Ending on a period's last day: the period closes as usual, once.
     on_boundary = crm(end_date="2026-11-01")
     assert due(on_boundary, date(2026, 11, 1)) == (date(2026, 10, 1), date(2026, 11, 1))
@@ -113,17 +115,20 @@ def test_a_termination_closes_the_partial_period_on_its_end_date_and_not_again()
     interval=st.sampled_from(["monthly", "quarterly", "annual"]),
     alignment=st.sampled_from(["calendar", "anniversary"]),
     length=st.integers(min_value=1, max_value=900),
+    term=st.one_of(st.none(), st.integers(min_value=1, max_value=24)),
 )
 def test_every_active_day_is_closed_exactly_once(
-    start: date, interval: str, alignment: str, length: int
+    start: date, interval: str, alignment: str, length: int, term: int | None
 ) -> None:
-    # Fire every day for two and a half years: the closed periods tile the active days.
+    # Fire every day for two and a half years: the closed periods tile the active days,
+    # with terms or without (a renewal closes its period instead of the close).
     end = start + timedelta(days=length)
     contract = crm(
         billing_interval=interval,
         alignment=alignment,
         start_date=start.isoformat(),
         end_date=end.isoformat(),
+        term_months=term,
     )
     key = key_of(contract)
     closed: list[DuePeriod] = []
@@ -138,3 +143,49 @@ def test_every_active_day_is_closed_exactly_once(
         lo, hi = max(period.period_start, start), min(period.period_end, end)
         days += [lo + timedelta(days=i) for i in range((hi - lo).days)]
     assert days == [start + timedelta(days=i) for i in range(length)]
+    for period in closed:
+        renews = term is not None and period.period_end < end
+        renews = renews and term_ends_on(start, term or 1, period.period_end)
+        assert (period.reason == "renewal") == renews, period
+
+
+def test_a_term_end_on_a_period_end_closes_it_as_a_renewal() -> None:
+    # One-year terms from 15 March 2026, anniversary months: the terms end on 15 March 2027,
+    # 2028…; 31 January terms of three months end on 30 April (April has 30 days).
+    yearly = crm(alignment="anniversary", start_date="2026-03-15", term_months=12)
+    renewal = due_period(yearly, key_of(yearly), date(2027, 3, 15))
+    assert renewal is not None
+    assert (renewal.period_start, renewal.period_end, renewal.reason) == (
+        date(2027, 2, 15),
+        date(2027, 3, 15),
+        "renewal",
+    )
+    other = due_period(yearly, key_of(yearly), date(2027, 4, 15))
+    assert other is not None and (other.reason, other.has_terms) == ("cycle", True)
+    quarterly_terms = crm(alignment="anniversary", start_date="2026-01-31", term_months=3)
+    on_april_30 = due_period(quarterly_terms, key_of(quarterly_terms), date(2026, 4, 30))
+    assert on_april_30 is not None and on_april_30.reason == "renewal"
+    assert term_ends_on(date(2026, 1, 31), 3, date(2026, 4, 30))
+    assert not term_ends_on(date(2026, 1, 31), 3, date(2026, 3, 31))
+    assert not term_ends_on(date(2026, 1, 31), 3, date(2026, 1, 31))  # the start is no end
+
+
+def test_a_contract_ending_on_its_term_end_closes_without_renewing() -> None:
+    ending = crm(start_date="2026-01-01", term_months=12, end_date="2027-01-01")
+    last = due_period(ending, key_of(ending), date(2027, 1, 1))
+    assert last is not None and last.reason == "cycle"
+    renewing = crm(start_date="2026-01-01", term_months=12)
+    found = due_period(renewing, key_of(renewing), date(2027, 1, 1))
+    assert found is not None and found.reason == "renewal"
+    # A term ending inside a period (calendar months from 20 March): nothing that day.
+    mid = crm(start_date="2026-03-20", term_months=12)
+    assert due_period(mid, key_of(mid), date(2027, 3, 20)) is None
+    closing = due_period(mid, key_of(mid), date(2027, 4, 1))
+    assert closing is not None and closing.reason == "cycle"
+
+
+@pytest.mark.parametrize("term", [0, -3, "12", True, 1201])
+def test_terms_that_are_no_number_of_months_are_skipped(term: object) -> None:
+    found = calendar_of(crm(term_months=term), default_time_zone=BERLIN)
+    assert isinstance(found, Skipped)
+    assert found.field == "term_months"

@@ -446,7 +446,8 @@ def test_activation_billing_runs_record_their_patch_and_steps(
 
 def test_a_run_recorded_before_activation_billing_asks_the_erp_nothing() -> None:
     for path in history_files([HISTORIES]):
-        if path.stem not in ACTIVATION_BILLING:
+        # overlap/: recorded since, with activation billing and the lookups after it.
+        if path.stem not in ACTIVATION_BILLING and path.parent.name != "overlap":
             assert FIND_ACTIVATION not in _activities(path), path
             assert "activation-billing" not in patch_ids(path), path
 
@@ -536,3 +537,33 @@ def test_a_run_waiting_for_approval_lists_what_it_listed_before() -> None:
         k: v for k, v in listed(old).items() if k != "ApprovalDueAt"
     }
     assert "ApprovalDueAt" in listed(new)
+
+
+OVERLAP = HISTORIES / "overlap"
+"""Runs that may bill the same fees (devstack/histories_overlap.py): each looked the other
+run up; the close waited for an activation awaiting approval; the renewal found the close."""
+
+
+def test_the_overlap_histories_record_their_lookups_and_waits() -> None:
+    waited = OVERLAP / "close_waited_for_activation.json"
+    assert "activation-settled" in patch_ids(waited)
+    assert "renewal-once" in patch_ids(OVERLAP / "renewal_after_close.json")
+    fired = _count(waited, "EVENT_TYPE_TIMER_FIRED")
+    assert fired >= 1  # at least one poll while the activation awaited approval
+
+
+@pytest.mark.parametrize("path", history_files([OVERLAP]), ids=lambda p: p.stem)
+async def test_the_overlap_histories_replay(path: Path) -> None:
+    [outcome] = await replay([(str(path), load_history(path))])
+    assert outcome.ok, outcome.error
+
+
+FANOUT = HISTORIES / "calendar_fanout" / "fanout_with_skips.json"
+"""One fire's fan-out that skipped a contract (devstack/histories_overlap.py)."""
+
+
+async def test_the_fan_out_history_records_its_skips_and_replays() -> None:
+    assert "calendar-skips-recorded" in patch_ids(FANOUT)
+    assert "record_skipped" in _activities(FANOUT)
+    [outcome] = await replay([(FANOUT.name, load_history(FANOUT))])  # q2c replay's workflows
+    assert outcome.ok, outcome.error

@@ -200,3 +200,14 @@ async def test_a_calendar_is_stored_as_entered_even_when_it_cannot_be_computed(
         0,
         "Mars/Base",
     )
+
+
+async def test_terms_are_kept_and_a_term_of_no_months_is_refused_naming_the_field(
+    client: httpx.AsyncClient,
+) -> None:
+    yearly = CONTRACT | {"term_months": 12}
+    assert (await client.put("/crm/contracts/C-TERM", json=yearly)).status_code == 201
+    assert (await client.get("/crm/contracts/C-TERM")).json()["term_months"] == 12
+    refused = await client.put("/crm/contracts/C-TERM0", json=CONTRACT | {"term_months": 0})
+    assert refused.status_code == 422
+    assert "term_months" in refused.text

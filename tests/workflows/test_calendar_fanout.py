@@ -10,9 +10,11 @@ runs by their ids; billing them is other tests' business.
 """
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,13 +27,16 @@ from temporalio.client import (
     WorkflowExecutionStatus,
 )
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
 
+from cli import build_app
 from ops.calendar import fire, list_calendars, nominal_fire, schedule_for
 from schemas.calendar import CalendarKey, FanOutInput, FanOutResult
 from schemas.events import workflow_id_for
 from starters.events import cycle_closed
-from starters.intake import start_run
+from starters.intake import AlreadyBilled, start_run
 from tests.conftest import SystemsService
+from workers.audit.store import AuditStore
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.calendar_fanout import CalendarFanOutWorkflow
@@ -254,3 +259,106 @@ async def test_a_schedule_fires_across_a_leap_day_a_dst_change_and_month_ends(
     for period in closes:
         assert await _runs_with_id(client, _run_id(contract_id, *period)) == 1, period
     assert sum(f.started for f in fires) == len(closes)
+
+
+async def test_an_event_sent_by_hand_after_the_fire_says_the_period_was_already_billed(
+    dev_server_env: WorkflowEnvironment,
+    systems: SystemsService,
+    queue: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = dev_server_env.client
+    key = CalendarKey(interval="monthly", alignment="calendar", bill_cycle_day=1, time_zone="UTC")
+    contract_id = f"C-FAN-{uuid.uuid4().hex[:6]}-late"
+    async with systems.client() as http:
+        await _put(http, contract_id, time_zone="UTC", start_date="2026-03-01")
+    runs_queue = f"{queue}-runs"
+    settings = _settings(queue, systems, calendar_page_size=1000)
+    await fire(client, key, date(2026, 12, 1), settings=settings, runs_task_queue=runs_queue)
+    november = (date(2026, 11, 1), date(2026, 12, 1))
+    scheduled = _run_id(contract_id, *november)
+    assert await _exists(client, scheduled)
+
+    by_hand = cycle_closed(contract_id, november, event_id="evt-by-hand-late")
+    with pytest.raises(AlreadyBilled) as refused:
+        await start_run(client, by_hand, task_queue=runs_queue)
+    message = str(refused.value)
+    assert message.startswith(
+        f"the period 2026-11-01 to 2026-12-01 of contract {contract_id} was already billed by "
+        f"the scheduled run {scheduled}"
+    ), message
+    assert f"calendar:{contract_id}:2026-11-01:2026-12-01" in message
+    assert "its state: Received" in message  # nobody polls the runs' queue here
+    assert await _runs_with_id(client, scheduled) == 1
+
+    # The CLI: a conflict, exit 3 (README, "business keys"), with the same plain message.
+    monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
+    monkeypatch.setenv("Q2C_TASK_QUEUE", runs_queue)
+    event_file = tmp_path / "late.json"
+    event_file.write_text(by_hand.model_dump_json())
+    result = await asyncio.to_thread(CliRunner().invoke, build_app(), ["start", str(event_file)])
+    assert result.exit_code == 3, result.output
+    assert "was already billed by the scheduled run" in " ".join(result.output.split())
+
+
+async def test_the_contracts_a_fire_skips_are_in_the_report_with_their_reasons(
+    dev_server_env: WorkflowEnvironment,
+    systems: SystemsService,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = dev_server_env.client
+    tag = uuid.uuid4().hex[:6]
+    day0, mars, backwards = f"C-SKIP-{tag}-day0", f"C-SKIP-{tag}-mars", f"C-SKIP-{tag}-back"
+    async with systems.client() as http:
+        await _put(http, day0, bill_cycle_day=0)
+        await _put(http, mars, time_zone="Mars/Olympus_Mons")
+        await _put(http, backwards, start_date="2026-05-01", end_date="2026-04-01")
+    key = CalendarKey(interval="monthly", alignment="calendar", bill_cycle_day=1, time_zone="UTC")
+    name = f"q2c-calendar-audit-{tag}"
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    audit = AuditStore(url=url)
+    audit.create()
+    try:
+        async with (
+            systems.client() as http,
+            build_worker(client, settings=_settings(name, systems), http=http, audit=audit),
+        ):
+            settings = _settings(name, systems, calendar_page_size=1000)
+            await fire(
+                client, key, date(2026, 12, 1), settings=settings, runs_task_queue=f"{name}-runs"
+            )
+    finally:
+        audit.dispose()
+
+    monkeypatch.setenv("Q2C_AUDIT_DATABASE_URL", url)
+    app = build_app()
+    as_json = await asyncio.to_thread(CliRunner().invoke, app, ["report", "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    report = json.loads(as_json.output)
+    mine = {s["contract_id"]: s for s in report["skipped_contracts"] if tag in s["contract_id"]}
+    assert (mine[day0]["field"], mine[mars]["field"], mine[backwards]["field"]) == (
+        "bill_cycle_day",
+        "time_zone",
+        "end_date",
+    )
+    schedule = key.schedule_id
+    assert mine[day0]["reason"] == f"{schedule} on 2026-12-01: 0 is not a day of the month (1–31)"
+    assert mine[mars]["reason"].endswith("unknown time zone 'Mars/Olympus_Mons'")
+    assert mine[backwards]["reason"].endswith("2026-04-01 is before start_date 2026-05-01")
+    assert report["runs"] == 0  # a skipped contract is no run, nor is the fan-out
+
+    as_table = await asyncio.to_thread(CliRunner().invoke, app, ["report"])
+    assert as_table.exit_code == 0, as_table.output
+    assert "contracts skipped by the calendar" in as_table.output
+    assert day0 in as_table.output
+
+    page = tmp_path / "report.html"
+    as_html = await asyncio.to_thread(
+        CliRunner().invoke, app, ["report", "--format", "html", "--out", str(page)]
+    )
+    assert as_html.exit_code == 0, as_html.output
+    text = page.read_text()
+    assert 'id="skipped-contracts"' in text and mars in text
+    assert "unknown time zone &#x27;Mars/Olympus_Mons&#x27;" in text
