@@ -96,6 +96,11 @@ class CustomerPublic(CustomerBase):
     blocks: list[BlockPublic] = Field(default_factory=list)
 
 
+RecognitionMethod = Literal[
+    "ratable_daily", "ratable_monthly", "ratable_monthly_prorated", "point_in_time", "as_billed"
+]
+
+
 class Charge(SQLModel):
     id: str = Field(min_length=1)
     description: str
@@ -106,6 +111,8 @@ class Charge(SQLModel):
     pay_in_advance: bool = False
     currency: CurrencyCode | None = None
     milestone_id: str | None = None
+    # q2c's recognition methods (docs/revenue.md); None: the default for the charge's kind.
+    recognition: RecognitionMethod | None = None
 
 
 class Discount(SQLModel):

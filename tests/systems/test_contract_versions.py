@@ -108,7 +108,13 @@ async def test_as_of_reads_the_terms_in_force_that_day(client: httpx.AsyncClient
         "term_months": None,
         "charges": [
             _contract("800.00")["charges"][0]
-            | {"charge_model": "standard", "metric": None, "currency": None, "milestone_id": None}
+            | {
+                "charge_model": "standard",
+                "metric": None,
+                "currency": None,
+                "milestone_id": None,
+                "recognition": None,
+            }
         ],
     }
 

@@ -129,6 +129,14 @@ async def test_a_contract_round_trips_with_decimals_as_strings(client: httpx.Asy
     )
 
 
+async def test_a_charge_keeps_its_recognition_method(client: httpx.AsyncClient) -> None:
+    # docs/revenue.md: a charge may override the method its kind defaults to.
+    fee = CONTRACT["charges"][0] | {"recognition": "ratable_daily"}
+    await client.put("/crm/contracts/C-9", json=CONTRACT | {"charges": [fee]})
+    [charge] = (await client.get("/crm/contracts/C-9")).json()["charges"]
+    assert charge["recognition"] == "ratable_daily"
+
+
 async def test_contracts_are_listed_and_filtered_by_customer(client: httpx.AsyncClient) -> None:
     await client.put("/crm/contracts/C-9", json=CONTRACT)
     await client.put("/crm/contracts/C-8", json=CONTRACT | {"customer_id": "CU-8"})
@@ -161,6 +169,8 @@ async def test_contract_input_errors_name_their_field(client: httpx.AsyncClient)
         | {"discounts": [{"id": "d", "description": "d", "kind": "percentage", "value": 10.5}]},
         ("body", "minimum_commitment"): CONTRACT | {"minimum_commitment": 99.9},
         ("body", "charges"): CONTRACT | {"charges": [CONTRACT["charges"][0]] * 2},
+        ("body", "charges", 0, "recognition"): CONTRACT
+        | {"charges": [CONTRACT["charges"][0] | {"recognition": "when_paid"}]},
     }
     for loc, body in cases.items():
         response = await client.put("/crm/contracts/C-9", json=body)
