@@ -244,7 +244,7 @@ def credited_invoices(draw: st.DrawFn) -> tuple[str, str, Decimal, Decimal, date
     return currency, method, amount, credit, start, start + timedelta(days=days), cut
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(credited_invoices(), st.integers(min_value=0, max_value=14))
 def test_recognised_plus_deferred_is_billed_less_credited_at_every_month_end(
     drawn: tuple[str, str, Decimal, Decimal, date, date, date], lag: int
