@@ -5,8 +5,10 @@ A credit line gives back `amount` of an invoice line for the service `[start, en
 month from the credit's start, the invoice line's entry (net of earlier credits) is
 *covered* by the share of the line's service days in that month that the credit takes:
 
-- a month the credit covers whole is reversed whole: after a termination nothing of the
-  line is left to recognise after its end (the schedule stops);
+- a month the credit covers whole is reversed whole, whatever its sign: a schedule whose
+  cents overshoot by rounding has a negative remainder on its last month, and that too is
+  given back, so after a termination nothing of the line is left to recognise after its
+  end (the schedule stops);
 - the credit's part months (its first, its last) take the rest of the amount, in
   proportion to their covered share, rounded half-up with the remainder on the last one
   (a cent that rating's proration and the schedule's rounding disagree on is caught up in
@@ -52,7 +54,8 @@ def credit_schedule(
     amount: Decimal, currency: str, credited: CreditedLine, start: date, end: date
 ) -> list[tuple[str, Decimal]]:
     """(month, amount given back) of a credit of `amount` for `[start, end)` against
-    `credited`: positive amounts, in month order, summing to `amount` exactly."""
+    `credited`: in month order, summing to `amount` exactly; an amount is negative only
+    where it gives back a negative entry of the credited line."""
     by_month: dict[str, Decimal] = {}
     for month, value in credited.entries:
         by_month[month] = by_month.get(month, _ZERO) + value
@@ -61,7 +64,7 @@ def credit_schedule(
     for month in sorted(by_month):
         line_days = _days_in(month, credited.start, credited.end)
         taken = _days_in(month, low, high) if high > low else 0
-        if by_month[month] > 0 and (share := _share(month, line_days, taken, low)) > 0:
+        if by_month[month] and (share := _share(month, line_days, taken, low)) > 0:
             cover[month] = share
     if not cover or amount <= 0:
         return [(month_of(start), amount)] if amount else []
@@ -89,9 +92,13 @@ def _share(month: str, line_days: int, taken: int, low: date) -> Decimal:
 
 
 def _spread(amount: Decimal, currency: str, weights: dict[str, Decimal]) -> dict[str, Decimal]:
-    """`amount` in proportion to `weights`, half-up, the remainder on the last month."""
-    months = sorted(weights)
-    total = sum(weights.values(), _ZERO)
+    """`amount` in proportion to the positive `weights`, half-up, the remainder on the last
+    of them. A month whose entry is negative (a schedule's rounding remainder) takes no part;
+    with no positive weight at all, the first month takes the whole amount."""
+    months = sorted(m for m, weight in weights.items() if weight > 0)
+    if not months:
+        return {min(weights): amount}
+    total = sum((weights[m] for m in months), _ZERO)
     shares = {m: round_money(amount * weights[m] / total, currency) for m in months[:-1]}
     shares[months[-1]] = amount - sum(shares.values(), _ZERO)
     return shares

@@ -186,6 +186,23 @@ def test_a_second_credit_takes_what_the_first_left() -> None:
     assert [(e.month, e.amount) for e in reversal] == [("2026-03", Decimal("-31.00"))]
 
 
+def test_a_full_credit_gives_back_the_negative_remainder_of_a_rounded_schedule() -> None:
+    # 0.03 USD by day over 2024-01-01..2024-05-02 (122 days): January 31/122 × 0.03 =
+    # 0.0076 → 0.01, February 29/122 → 0.01, March 31/122 → 0.01, April 30/122 → 0.01;
+    # May, the remainder, 0.03 − 0.04 = −0.01. A credit of all of it from the first day
+    # gives back each month's entry, May's −0.01 too, so every month nets to 0.
+    start, end = date(2024, 1, 1), date(2024, 5, 2)
+    months = line_schedule(Decimal("0.03"), "USD", "ratable_daily", start, end)
+    hand = [("2024-01", "0.01"), ("2024-02", "0.01"), ("2024-03", "0.01"), ("2024-04", "0.01")]
+    assert months == [(m, Decimal(a)) for m, a in hand + [("2024-05", "-0.01")]]
+    credited = CreditedLine(start=start, end=end, entries=months)
+    assert credit_schedule(Decimal("0.03"), "USD", credited, start, end) == months
+    # From 15 January: February to May are reversed whole (0.02 with May's −0.01), and
+    # January, the part month, takes the rest, 0.01.
+    from_15th = credit_schedule(Decimal("0.03"), "USD", credited, date(2024, 1, 15), end)
+    assert from_15th == [(m, Decimal(a)) for m, a in hand + [("2024-05", "-0.01")]]
+
+
 def test_a_credit_with_no_posted_invoice_is_scheduled_on_its_own() -> None:
     note = _document("credit_note", "CN-x", "31.00", date(2026, 3, 1))
     assert credited_lines(note, []) == {}
