@@ -2,18 +2,20 @@
 posting activity, billed in a month the test chooses."""
 
 import dataclasses
+import uuid
 from datetime import UTC, date, datetime
 
 import httpx
-from temporalio.testing import ActivityEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.erp import ErpActivities
 from billing.rating import rate_contract
 from schemas.contract import Charge
-from schemas.revenue import RevenueTerms, terms_of
+from schemas.revenue import RecognitionRunInput, RecognitionRunResult, RevenueTerms, terms_of
 from schemas.steps import PostingResult, PostInvoiceInput
 from schemas.usage import UsageSummary
 from tests.billing.builders import contract
+from workflows.revenue_recognition import RevenueRecognitionWorkflow
 
 QUARTER = (date(2026, 10, 1), date(2027, 1, 1))
 
@@ -62,3 +64,14 @@ async def post_billed_in(
 
 
 BILLED_IN_OCTOBER = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
+
+
+async def recognise(env: WorkflowEnvironment, task_queue: str, month: str) -> RecognitionRunResult:
+    """One monthly recognition run for `month`, under an id no other run has."""
+    result: RecognitionRunResult = await env.client.execute_workflow(
+        RevenueRecognitionWorkflow.run,
+        RecognitionRunInput(month=month),
+        id=f"test:revenue:{month}:{uuid.uuid4()}",
+        task_queue=task_queue,
+    )
+    return result

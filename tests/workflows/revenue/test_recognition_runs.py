@@ -5,9 +5,8 @@ its deferral with the document."""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -19,37 +18,15 @@ from temporalio.testing import WorkflowEnvironment
 from schemas.revenue import RecognitionRunInput, RecognitionRunResult
 from schemas.runs import RunInput, RunState
 from starters.revenue_schedule import sync_recognition_schedule
-from tests.conftest import SystemsService, running_systems
+from tests.conftest import SystemsService
 from tests.events import cycle_closed
-from tests.workflows.revenue_data import BILLED_IN_OCTOBER, post_billed_in, quarterly_fee
+from tests.workflows.revenue_data import BILLED_IN_OCTOBER, post_billed_in, quarterly_fee, recognise
 from tests.workflows.runs import worker_on
 from workflows.quote_to_cash import QuoteToCashWorkflow
 from workflows.revenue_recognition import RevenueRecognitionWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 DEFERRED = "2400 Deferred revenue"
-
-
-@pytest.fixture
-def own_systems(tmp_path: Path) -> Iterator[SystemsService]:
-    # The run sweeps every deferred line of the ERP: each test has an ERP of its own.
-    with running_systems(tmp_path) as service:
-        yield service
-
-
-@pytest.fixture
-async def http(own_systems: SystemsService) -> AsyncIterator[httpx.AsyncClient]:
-    async with own_systems.client() as client:
-        yield client
-
-
-async def _recognise(env: WorkflowEnvironment, task_queue: str, month: str) -> RecognitionRunResult:
-    return await env.client.execute_workflow(
-        RevenueRecognitionWorkflow.run,
-        RecognitionRunInput(month=month),
-        id=f"test:revenue:{month}:{uuid.uuid4()}",
-        task_queue=task_queue,
-    )
 
 
 async def _balance(http: httpx.AsyncClient, currency: str) -> tuple[str, str]:
@@ -82,8 +59,8 @@ async def test_killed_mid_way_and_run_again_books_each_month_once(
         await handle.terminate("killed mid-way")
         await http.delete("/admin/faults")
         await asyncio.sleep(1.5)  # an activity of the killed run may still finish its call
-        again = await _recognise(dev_server_env, task_queue, "2026-10")
-        third = await _recognise(dev_server_env, task_queue, "2026-10")
+        again = await recognise(dev_server_env, task_queue, "2026-10")
+        third = await recognise(dev_server_env, task_queue, "2026-10")
     # EUR was booked by the killed run: nothing of it is due again, so the rerun leaves it.
     assert "EUR" not in [p.currency for p in again.postings if not p.already_posted]
     assert third.postings == [], "nothing is left to recognise in October"
@@ -107,7 +84,7 @@ async def test_a_closed_month_moves_the_entry_to_the_next_open_one(
         await http.post(f"/erp/periods/{month}/close")
     task_queue = f"q2c-revenue-{uuid.uuid4()}"
     async with worker_on(dev_server_env, own_systems, task_queue):
-        result = await _recognise(dev_server_env, task_queue, "2026-10")
+        result = await recognise(dev_server_env, task_queue, "2026-10")
     [posted] = result.postings
     assert (posted.month, posted.period, str(posted.amount)) == ("2026-10", "2026-12", "30.00")
     assert posted.reason == "2026-10 is closed in the ERP: booked in 2026-12"

@@ -4,10 +4,8 @@ reverses exactly what the invoice line had left, so nothing is recognised after 
 two selling entities book one entry each per currency."""
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,40 +13,17 @@ from temporalio.testing import WorkflowEnvironment
 
 from billing.rating import rate_amendment, rate_contract
 from schemas.contract import Charge, Contract
-from schemas.revenue import RecognitionRunInput, RecognitionRunResult, terms_of
+from schemas.revenue import terms_of
 from schemas.steps import PostInvoiceInput
 from schemas.usage import UsageSummary
 from tests.billing.builders import contract
-from tests.conftest import SystemsService, running_systems
-from tests.workflows.revenue_data import BILLED_IN_OCTOBER, post_billed_in, quarterly_fee
+from tests.conftest import SystemsService
+from tests.workflows.revenue_data import BILLED_IN_OCTOBER, post_billed_in, quarterly_fee, recognise
 from tests.workflows.runs import worker_on
-from workflows.revenue_recognition import RevenueRecognitionWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 DEFERRED = "2400 Deferred revenue"
 YEAR = (date(2026, 1, 1), date(2027, 1, 1))
-
-
-@pytest.fixture
-def own_systems(tmp_path: Path) -> Iterator[SystemsService]:
-    # The run sweeps every deferred line of the ERP: each test has an ERP of its own.
-    with running_systems(tmp_path) as service:
-        yield service
-
-
-@pytest.fixture
-async def http(own_systems: SystemsService) -> AsyncIterator[httpx.AsyncClient]:
-    async with own_systems.client() as client:
-        yield client
-
-
-async def _recognise(env: WorkflowEnvironment, task_queue: str, month: str) -> RecognitionRunResult:
-    return await env.client.execute_workflow(
-        RevenueRecognitionWorkflow.run,
-        RecognitionRunInput(month=month),
-        id=f"test:revenue-credits:{month}:{uuid.uuid4()}",
-        task_queue=task_queue,
-    )
 
 
 def _annual_contract(contract_id: str) -> Contract:
@@ -121,8 +96,8 @@ async def test_a_termination_credit_stops_the_invoice_schedule(
     ]
     task_queue = f"q2c-revenue-credits-{uuid.uuid4()}"
     async with worker_on(dev_server_env, own_systems, task_queue):
-        july = await _recognise(dev_server_env, task_queue, "2026-07")
-        december = await _recognise(dev_server_env, task_queue, "2026-12")
+        july = await recognise(dev_server_env, task_queue, "2026-07")
+        december = await recognise(dev_server_env, task_queue, "2026-12")
     # Through July: January..July of the invoice (1,019.18 × 4 + 920.55 + 986.30 × 2 =
     # 6,969.87) less July's 526.03 = 6,443.84 = 12,000.00 − 5,556.16: all that is kept.
     assert [str(p.amount) for p in july.postings] == ["6443.84"]
@@ -154,7 +129,7 @@ async def test_two_entities_book_an_entry_each(
         await post_billed_in(http, document, scheduled=BILLED_IN_OCTOBER)
     task_queue = f"q2c-revenue-entities-{uuid.uuid4()}"
     async with worker_on(dev_server_env, own_systems, task_queue):
-        result = await _recognise(dev_server_env, task_queue, "2026-10")
+        result = await recognise(dev_server_env, task_queue, "2026-10")
     assert sorted((p.posting_key, p.entity, str(p.amount)) for p in result.postings) == [
         ("revenue:2026-10:EUR", "", "100.00"),
         ("revenue:2026-10:EUR:acme-ie", "acme-ie", "200.00"),
