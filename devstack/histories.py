@@ -16,10 +16,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.histories_overlap import record_fanout, record_overlaps
+from devstack.run_waits import Handle, until, wait_for_state
 from devstack.stack import DevStack, Ports, temporal_binary
 from devstack.timeskip import time_skipping_worker
 from schemas.approvals import Decision
@@ -58,29 +59,6 @@ def _amendment(contract_id: str, change: date, period_end: date) -> ContractAmen
     return amended(contract_id, change, period_end, event_id=f"evt-history-{contract_id}-{change}")
 
 
-Handle = WorkflowHandle[object, RunStatus]
-
-
-async def _until(
-    handle: Handle, check: Callable[[RunStatus], bool], what: str, timeout: float = 60.0
-) -> RunStatus:
-    deadline = time.monotonic() + timeout
-    status: RunStatus | None = None
-    while time.monotonic() < deadline:
-        try:
-            status = await handle.query("status", result_type=RunStatus)
-        except Exception:  # the first workflow task may not have run yet
-            status = None
-        if status is not None and check(status):
-            return status
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"{handle.id}: {what} never happened: {status}")
-
-
-async def _wait_for(handle: Handle, state: RunState, timeout: float = 60.0) -> RunStatus:
-    return await _until(handle, lambda s: s.state is state, f"reaching {state.value}", timeout)
-
-
 def next_approver(status: RunStatus) -> str:
     """An approver who has not approved yet (a second approval must be another person)."""
     done = set(status.approval.approved_by) if status.approval else set()
@@ -88,7 +66,7 @@ def next_approver(status: RunStatus) -> str:
 
 
 async def _approve_by_signal(handle: Handle) -> None:
-    status = await _wait_for(handle, RunState.AWAITING_APPROVAL)
+    status = await wait_for_state(handle, RunState.AWAITING_APPROVAL)
     # A malformed decision first, as a person may type it: refused and recorded.
     await handle.signal("approve", {"approver": ""})
     for approver in APPROVERS:  # each at most once: a refused one is not asked again
@@ -104,7 +82,7 @@ async def _approve_by_signal(handle: Handle) -> None:
 
 
 async def _reject_by_update(handle: Handle) -> None:
-    await _wait_for(handle, RunState.AWAITING_APPROVAL)
+    await wait_for_state(handle, RunState.AWAITING_APPROVAL)
     decision = Decision(verdict="reject", approver=APPROVER, comment="clause not agreed")
     await handle.execute_update("decide", decision, result_type=RunStatus)
 
@@ -115,7 +93,7 @@ async def _nothing(handle: Handle) -> None:  # noqa: ARG001
 
 async def _refuse_then_leave_waiting(handle: Handle) -> None:
     """A refused decision, a reminder, and still waiting: a run caught mid-wait by a deploy."""
-    await _wait_for(handle, RunState.AWAITING_APPROVAL)
+    await wait_for_state(handle, RunState.AWAITING_APPROVAL)
     await handle.signal("approve", {"approver": "intruder@evil.example"})
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -129,11 +107,11 @@ async def _refuse_then_leave_waiting(handle: Handle) -> None:
 async def _oversized_then_approve(handle: Handle) -> None:
     """Oversized and repeated refused decisions (kept cut, the latest twenty with a count),
     then an approval whose long comment is kept cut (the `bounded-input` patch)."""
-    await _wait_for(handle, RunState.AWAITING_APPROVAL)
+    await wait_for_state(handle, RunState.AWAITING_APPROVAL)
     await handle.signal("approve", {"approver": "y" * 100_000})
     for n in range(24):
         await handle.signal("approve", {"approver": f"stranger{n}@evil.example"})
-    await _until(handle, lambda s: s.refused_count == 25, "25 refusals")
+    await until(handle, lambda s: s.refused_count == 25, "25 refusals")
     decision = Decision(verdict="approve", approver=APPROVER, comment="ok " + "c" * 50_000)
     await handle.execute_update("decide", decision, result_type=RunStatus)
 
@@ -142,10 +120,10 @@ async def _oversized_whole_then_approve(handle: Handle) -> None:
     """An oversized refused approval and an approval with a long comment, each kept cut
     and written whole to the audit trail by `keep_whole_input` (the `whole-input` patch),
     between them a small refusal, which schedules nothing."""
-    await _wait_for(handle, RunState.AWAITING_APPROVAL)
+    await wait_for_state(handle, RunState.AWAITING_APPROVAL)
     await handle.signal("approve", {"approver": "y" * 100_000})
     await handle.signal("approve", {"approver": "stranger@evil.example"})
-    await _until(handle, lambda s: s.refused_count == 2, "2 refusals")
+    await until(handle, lambda s: s.refused_count == 2, "2 refusals")
     decision = Decision(verdict="approve", approver=APPROVER, comment="ok " + "c" * 50_000)
     await handle.execute_update("decide", decision, result_type=RunStatus)
 
@@ -168,10 +146,10 @@ def _collecting(status: RunStatus) -> bool:
 
 async def _past_first_reminder(env: WorkflowEnvironment, handle: Handle) -> None:
     """Unpaid past its due date: the first reminder went out; the next levels wait."""
-    status = await _until(handle, _collecting, "collecting")
+    status = await until(handle, _collecting, "collecting")
     assert status.collection is not None
     await env.sleep(status.collection.due_at - await env.get_current_time() + timedelta(days=2))
-    await _until(
+    await until(
         handle,
         lambda s: s.collection is not None and "reminder" in s.collection.fired,
         "the first reminder",
@@ -180,10 +158,10 @@ async def _past_first_reminder(env: WorkflowEnvironment, handle: Handle) -> None
 
 async def _past_first_decline(env: WorkflowEnvironment, handle: Handle) -> None:
     """The card declined on the due date; the retry waits for its day."""
-    status = await _until(handle, _collecting, "collecting")
+    status = await until(handle, _collecting, "collecting")
     assert status.collection is not None
     await env.sleep(status.collection.due_at - await env.get_current_time() + timedelta(hours=1))
-    await _until(
+    await until(
         handle,
         lambda s: s.collection is not None and s.collection.card_attempts == 1,
         "the first charge",
@@ -192,10 +170,10 @@ async def _past_first_decline(env: WorkflowEnvironment, handle: Handle) -> None:
 
 async def _disputed(env: WorkflowEnvironment, handle: Handle) -> None:  # noqa: ARG001
     """Disputed before its due date: dunning paused until the dispute is resolved."""
-    await _until(handle, _collecting, "collecting")
+    await until(handle, _collecting, "collecting")
     notice = DisputeNotice(reason="seats not used", by="ar@customer.example")
     await handle.execute_update("dispute", RaiseDispute(notice), result_type=CollectionAnswer)
-    await _until(handle, lambda s: s.state is RunState.DISPUTED, "the dispute")
+    await until(handle, lambda s: s.state is RunState.DISPUTED, "the dispute")
 
 
 async def _dispute_credited(env: WorkflowEnvironment, handle: Handle) -> None:  # noqa: ARG001
@@ -206,13 +184,13 @@ async def _dispute_credited(env: WorkflowEnvironment, handle: Handle) -> None:  
         outcome="credited", credit_amount=Decimal("10.00"), by="controller@q2c.example"
     )
     await handle.execute_update("resolve_dispute", resolution, result_type=CollectionAnswer)
-    await _until(handle, lambda s: s.state is RunState.PARTIALLY_PAID, "the credit")
+    await until(handle, lambda s: s.state is RunState.PARTIALLY_PAID, "the credit")
 
 
 async def _payment_refunded(env: WorkflowEnvironment, handle: Handle) -> None:  # noqa: ARG001
     """Paid in part by transfer, then part of that refunded by the provider (posted to the
     ERP): the rest waits for payment."""
-    status = await _until(handle, _collecting, "collecting")
+    status = await until(handle, _collecting, "collecting")
     payment = PaymentNotice(
         amount=Decimal("30.00"), currency=status.currency, reference="BANK-HISTORY-1"
     )
@@ -232,7 +210,7 @@ async def _payment_refunded(env: WorkflowEnvironment, handle: Handle) -> None:  
         }
     )
     await handle.execute_update("record_payment", refund, result_type=CollectionAnswer)
-    await _until(
+    await until(
         handle,
         lambda s: (
             s.collection is not None and any(e.kind == "refund" for e in s.collection.entries)
@@ -243,10 +221,10 @@ async def _payment_refunded(env: WorkflowEnvironment, handle: Handle) -> None:  
 
 async def _charge_processing(env: WorkflowEnvironment, handle: Handle) -> None:
     """Charged on the due date, the provider still processing it: asked about again daily."""
-    status = await _until(handle, _collecting, "collecting")
+    status = await until(handle, _collecting, "collecting")
     assert status.collection is not None
     await env.sleep(status.collection.due_at - await env.get_current_time() + timedelta(days=2))
-    await _until(
+    await until(
         handle,
         lambda s: s.collection is not None and bool(s.collection.processing),
         "the processing charge",
@@ -485,7 +463,7 @@ async def _record_one(client: Client, stack: DevStack, scenario: Scenario, out: 
     if scenario.settles:
         result = await asyncio.wait_for(handle.result(), 180)
     else:
-        result = await _wait_for(handle, scenario.expected)
+        result = await wait_for_state(handle, scenario.expected)
     if result.state is not scenario.expected:
         raise RuntimeError(
             f"{scenario.name}: ended {result.state.value}, expected {scenario.expected.value}"

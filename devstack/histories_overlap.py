@@ -10,7 +10,6 @@ looked the other up and found nothing, and the one that found it.
 to the audit trail: `calendar-skips-recorded`); its runs go to a queue nobody polls.
 """
 
-import asyncio
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from devstack.run_waits import wait_for_state
 from devstack.stack import DevStack
 from devstack.timeskip import time_skipping_worker
 from ops.calendar import nominal_fire
@@ -45,15 +45,6 @@ async def _contract(http: httpx.AsyncClient, contract_id: str, **terms: Any) -> 
     body = {**seeded, "id": contract_id, "charges": [_FEE], "effective_from": None, **terms}
     response = await http.put(f"/crm/contracts/{contract_id}", json=body)
     response.raise_for_status()
-
-
-async def _until(handle: Any, state: RunState) -> None:
-    for _ in range(600):
-        status: RunStatus = await handle.query("status", result_type=RunStatus)
-        if status.state is state:
-            return
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"{handle.id}: never reached {state.value}")
 
 
 async def _write(handle: Any, path: Path) -> Path:
@@ -91,15 +82,15 @@ async def record_overlaps(stack: DevStack, out: Path, folder: Path) -> list[Path
         activation = await start(
             activated(activating, date(2026, 3, 20), date(2026, 4, 1), event_id=f"evt-a-{tag}")
         )
-        await _until(activation, RunState.AWAITING_APPROVAL)
+        await wait_for_state(activation, RunState.AWAITING_APPROVAL)
         close = await start(
             cycle_closed(activating, (date(2026, 3, 1), date(2026, 4, 1)), event_id=f"evt-c-{tag}")
         )
-        await _until(close, RunState.AWAITING_ACTIVATION)
+        await wait_for_state(close, RunState.AWAITING_ACTIVATION)
         await activation.signal("approve", APPROVE)
         _expect(await activation.result(), RunState.DELIVERED)
         await skipping.env.sleep(timedelta(minutes=5))
-        await _until(close, RunState.AWAITING_APPROVAL)
+        await wait_for_state(close, RunState.AWAITING_APPROVAL)
         await close.signal("approve", APPROVE)
         _expect(await close.result(), RunState.DELIVERED)
 
