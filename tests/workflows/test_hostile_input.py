@@ -11,13 +11,16 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio import workflow
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
@@ -28,10 +31,12 @@ from schemas.collection import CollectionAnswer, PaymentNotice, RecordPayment
 from schemas.runs import RunInput, RunState, RunStatus
 from tests.conftest import SystemsService, own_store, running_systems
 from tests.events import cycle_closed
+from tests.own_contracts import copy_contract
 from tests.workflows.runs import Handle, until, worker_on
 from workers.audit.inputs import InputStore
 from workers.audit.store import AuditStore
-from workflows.quote_to_cash import QuoteToCashWorkflow
+from workflows.quote_to_cash import BOUNDED_INPUT, LEAN_RUN, QuoteToCashWorkflow
+from workflows.whole_input import WHOLE_INPUT, WHOLE_INPUT_BEFORE_BOUNDED
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -43,9 +48,10 @@ APPROVER = "ar.lead@q2c.example"
 """An approver of the shipped policy (billing/policy) for USD invoices of this size."""
 
 
-@pytest.fixture
-def own(tmp_path: Path) -> Iterator[SystemsService]:
-    with running_systems(tmp_path) as service:
+@pytest.fixture(scope="module")
+def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService]:
+    """Systems of this module alone, each test on a contract of its own."""
+    with running_systems(tmp_path_factory.mktemp("hostile")) as service:
         yield service
 
 
@@ -98,7 +104,8 @@ async def test_megabytes_in_every_signal_and_update_leave_the_run_working(
 ) -> None:
     env = dev_server_env
     task_queue = f"q2c-hostile-{uuid.uuid4()}"
-    event = cycle_closed("C-1009", 3)
+    mine = await copy_contract(own, "C-1009")  # a non-standard clause: waits for approval
+    event = cycle_closed(mine.contract_id, 3)
     async with worker_on(env, own, task_queue, audit=audit, inputs=inputs):
         handle: Handle = await env.client.start_workflow(
             QuoteToCashWorkflow.run,
@@ -230,3 +237,93 @@ async def test_megabytes_in_every_signal_and_update_leave_the_run_working(
     ]
     assert len(scheduled) == 11, "one per oversized input, none for the small ones"
     assert max(s.input.ByteSize() for s in scheduled) < 1000
+
+
+@contextmanager
+def _workers_before(*patches: str) -> Iterator[None]:
+    """The workers of this process take none of `patches`, as workers built before them
+    did: a run they start records no marker for them, and today's worker, replaying it,
+    keeps it on the path without them."""
+    real = workflow.patched
+
+    def patched(patch_id: str) -> bool:
+        return patch_id not in patches and real(patch_id)
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(workflow, "patched", patched)
+        yield
+
+
+def _markers(events: Sequence[HistoryEvent]) -> list[str]:
+    """The patch ids a history records (the SDK's markers are never encrypted)."""
+    return [
+        json.loads(marker.details["patch-data"].payloads[0].data)["id"]
+        for marker in (e.marker_recorded_event_attributes for e in events)
+        if marker.marker_name == "core_patch"
+    ]
+
+
+async def test_a_run_begun_before_bounded_input_is_not_wedged_by_megabytes(
+    dev_server_env: WorkflowEnvironment,
+    own: SystemsService,
+    audit: AuditStore,
+    inputs: InputStore,
+) -> None:
+    env = dev_server_env
+    task_queue = f"q2c-hostile-old-{uuid.uuid4()}"
+    mine = await copy_contract(own, "C-1009")
+    event = cycle_closed(mine.contract_id, 4)
+    with _workers_before(LEAN_RUN, BOUNDED_INPUT):
+        async with worker_on(env, own, task_queue, audit=audit, inputs=inputs):
+            handle: Handle = await env.client.start_workflow(
+                QuoteToCashWorkflow.run,
+                RunInput(event=event, collect=False),
+                id=f"test-hostile-old:{event.business_key}:{uuid.uuid4()}",
+                task_queue=task_queue,
+            )
+            await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
+    begun = _markers((await handle.fetch_history()).events)
+    assert LEAN_RUN not in begun and BOUNDED_INPUT not in begun, begun
+
+    # Today's worker takes the run on: it replays the history, then gets megabytes.
+    async with worker_on(env, own, task_queue, audit=audit, inputs=inputs):
+        await handle.signal("approve", {"approver": "y" * BIG})
+        for _ in range(3):  # three of 400 KB each, every one under the SDK's warning size
+            await handle.signal("approve", {"approver": "w" * 400_000})
+        for n in range(25):  # more refusals than a run keeps
+            await handle.signal("reject", {"approver": f"stranger{n}@evil.example"})
+        waiting = await until(handle, lambda s: s.refused_count == 29, within=60)
+        assert waiting.state is RunState.AWAITING_APPROVAL
+        assert len(waiting.refused) == 20, "the latest 20 are kept"
+        assert _size(waiting) < SMALL_ENOUGH
+        assert waiting.refused[-1].cause == (
+            "reject by stranger24@evil.example: stranger24@evil.example is not an approver "
+            "in the policy"
+        )
+        details = await _details(handle)
+        assert "Refused attempts: 29" in details and len(details) < SMALL_ENOUGH
+        shown = await _cli(env, "status", handle.id, "--json")
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout)["refused_count"] == 29
+
+        # A valid decision with a megabyte comment posts and delivers the invoice.
+        comment = "ok " + "c" * BIG
+        await handle.execute_update(
+            "decide",
+            Decision(verdict="approve", approver=APPROVER, comment=comment),
+            result_type=RunStatus,
+        )
+        result = await handle.result()
+        assert result.state is RunState.DELIVERED, result.reason
+        assert _size(result) < SMALL_ENOUGH
+    # Still a run without `bounded-input`, and each oversized input is in the trail whole,
+    # under a patch of its own.
+    ended = _markers((await handle.fetch_history()).events)
+    assert BOUNDED_INPUT not in ended and WHOLE_INPUT not in ended
+    assert ended.count(WHOLE_INPUT_BEFORE_BOUNDED) == 1
+    kept = inputs.read(handle.id)
+    assert [(k.name, json.loads(k.data)) for k in kept] == [
+        ("approve", {"approver": "y" * BIG}),
+        ("approve", {"approver": "w" * 400_000}),
+        ("decide", {"verdict": "approve", "approver": APPROVER, "comment": comment}),
+    ]
