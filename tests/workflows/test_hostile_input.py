@@ -11,10 +11,11 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.audit import AuditActivities
 from ops.queue import fetch_queue
 from schemas.approvals import Decision
 from schemas.collection import CollectionAnswer, PaymentNotice, RecordPayment
@@ -32,9 +35,12 @@ from schemas.runs import RunInput, RunState, RunStatus
 from tests.conftest import SystemsService, own_store, running_systems
 from tests.events import cycle_closed
 from tests.own_contracts import copy_contract
+from tests.waiting import eventually
 from tests.workflows.runs import Handle, until, worker_on
 from workers.audit.inputs import InputStore
 from workers.audit.store import AuditStore
+from workers.settings import Settings
+from workers.worker import activities_for
 from workflows.quote_to_cash import BOUNDED_INPUT, LEAN_RUN, QuoteToCashWorkflow
 from workflows.whole_input import WHOLE_INPUT, WHOLE_INPUT_BEFORE_BOUNDED
 
@@ -326,4 +332,116 @@ async def test_a_run_begun_before_bounded_input_is_not_wedged_by_megabytes(
         ("approve", {"approver": "y" * BIG}),
         ("approve", {"approver": "w" * 400_000}),
         ("decide", {"verdict": "approve", "approver": APPROVER, "comment": comment}),
+    ]
+
+
+def _scheduled(events: Sequence[HistoryEvent], activity_type: str) -> int:
+    return sum(
+        e.activity_task_scheduled_event_attributes.activity_type.name == activity_type
+        for e in events
+    )
+
+
+def _completions(events: Sequence[HistoryEvent], activity_type: str) -> list[int]:
+    """The ids of the events in which an activity of `activity_type` completed."""
+    scheduled = {
+        e.event_id
+        for e in events
+        if e.activity_task_scheduled_event_attributes.activity_type.name == activity_type
+    }
+    return [
+        e.event_id
+        for e in events
+        if e.HasField("activity_task_completed_event_attributes")
+        and e.activity_task_completed_event_attributes.scheduled_event_id in scheduled
+    ]
+
+
+def _one_task(events: Sequence[HistoryEvent], first: int, second: int) -> bool:
+    """Whether one workflow task got both events (by id): none started between them."""
+    return not any(
+        e.HasField("workflow_task_started_event_attributes") and first < e.event_id < second
+        for e in events
+    )
+
+
+async def _history_until(
+    handle: Handle, check: Callable[[Sequence[HistoryEvent]], bool], what: str
+) -> None:
+    async def probe() -> bool:
+        return check((await handle.fetch_history()).events)
+
+    await eventually(probe, what=f"{handle.id}: {what}", within=60)
+
+
+async def test_a_signal_in_the_task_in_which_the_run_ends_is_kept_whole(
+    dev_server_env: WorkflowEnvironment,
+    own: SystemsService,
+    audit: AuditStore,
+    inputs: InputStore,
+) -> None:
+    """Oversized signals in the task that brings the final decision, and in the run's last
+    task, with the result of its last activity (the outcome's record): workflow and activity
+    workers of the queue take turns, so each is sent while no worker can work on it yet."""
+    env = dev_server_env
+    task_queue = f"q2c-hostile-last-{uuid.uuid4()}"
+    mine = await copy_contract(own, "C-1009")
+    event = cycle_closed(mine.contract_id, 5)
+    async with worker_on(env, own, task_queue, audit=audit, inputs=inputs):
+        handle: Handle = await env.client.start_workflow(
+            QuoteToCashWorkflow.run,
+            RunInput(event=event, collect=False),
+            id=f"test-hostile-last:{event.business_key}:{uuid.uuid4()}",
+            task_queue=task_queue,
+        )
+        await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
+    recorder = AuditActivities(recorder=audit, client=env.client, inputs=inputs)
+    settings = Settings(task_queue=task_queue, systems_url=own.url, smtp_url=own.smtp_url)
+    http = own.client()
+    # The workflow worker runs the local steps (replayed from their markers) and no activity
+    # of the queue; without a cache it asks for no sticky queue, so each task goes to the
+    # queue, to whichever workflow worker polls it.
+    workflows = partial(
+        Worker, env.client, task_queue=task_queue, workflows=[QuoteToCashWorkflow],
+        activities=activities_for(http=http, settings=settings), no_remote_activities=True,
+        max_cached_workflows=0,
+    )  # fmt: skip
+    activities = partial(
+        Worker, env.client, task_queue=task_queue,
+        activities=[recorder.record_handoff, recorder.keep_whole_input],
+    )  # fmt: skip
+    recorded = "record_handoff"
+    # The rejection and an oversized approval come in one task.
+    early = {"approver": "early@q2c.example", "comment": "e" * BIG}
+    await handle.signal("reject", {"approver": APPROVER, "comment": "not this month"})
+    await handle.signal("approve", early)
+    # The run records the decision, then its outcome, one task at a time.
+    async with workflows():
+        await _history_until(handle, lambda e: _scheduled(e, recorded) == 1, "decision's record")
+    async with activities():
+        await _history_until(handle, lambda e: len(_completions(e, recorded)) == 1, "recorded")
+    async with workflows():
+        await _history_until(handle, lambda e: _scheduled(e, recorded) == 2, "outcome's record")
+    async with activities():
+        await _history_until(handle, lambda e: len(_completions(e, recorded)) == 2, "both recorded")
+        # The run's last task is due; the oversized signal joins it.
+        late = {"approver": "late@q2c.example", "comment": "l" * BIG}
+        await handle.signal("approve", late)
+        async with workflows():
+            result = await handle.result()
+    await http.aclose()
+    assert result.state is RunState.REJECTED, result.reason
+    assert [r.cause for r in result.refused] == [
+        "approve by early@q2c.example: a decision was already recorded",
+        "approve by late@q2c.example: the run is Rejected, not awaiting approval",
+    ]
+    events = (await handle.fetch_history()).events
+    *_, reject, first, last = [
+        e.event_id for e in events if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
+    _, outcome = _completions(events, recorded)  # the decision's record, the outcome's
+    assert _one_task(events, reject, first) and _one_task(events, outcome, last)
+    assert [(k.name, json.loads(k.data)) for k in inputs.read(handle.id)] == [
+        ("approve", early),
+        ("approve", late),
     ]
