@@ -97,6 +97,27 @@ async def _cli(env: WorkflowEnvironment, *args: str) -> subprocess.CompletedProc
     )
 
 
+async def _waiting_for_approval(
+    env: WorkflowEnvironment,
+    own: SystemsService,
+    task_queue: str,
+    month: int,
+    *,
+    collect: bool = False,
+) -> Handle:
+    """A run of `month` for a copy of C-1009 (a non-standard clause: it waits for approval),
+    once it waits; a worker polls `task_queue`."""
+    event = cycle_closed((await copy_contract(own, "C-1009")).contract_id, month)
+    handle: Handle = await env.client.start_workflow(
+        QuoteToCashWorkflow.run,
+        RunInput(event=event, collect=collect),
+        id=f"test-hostile:{event.business_key}:{uuid.uuid4()}",
+        task_queue=task_queue,
+    )
+    await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
+    return handle
+
+
 async def _refused_update(handle: Handle, name: str, body: Any) -> None:
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update(name, body, result_type=CollectionAnswer)
@@ -110,16 +131,8 @@ async def test_megabytes_in_every_signal_and_update_leave_the_run_working(
 ) -> None:
     env = dev_server_env
     task_queue = f"q2c-hostile-{uuid.uuid4()}"
-    mine = await copy_contract(own, "C-1009")  # a non-standard clause: waits for approval
-    event = cycle_closed(mine.contract_id, 3)
     async with worker_on(env, own, task_queue, audit=audit, inputs=inputs):
-        handle: Handle = await env.client.start_workflow(
-            QuoteToCashWorkflow.run,
-            RunInput(event=event, collect=True),
-            id=f"test-hostile:{event.business_key}:{uuid.uuid4()}",
-            task_queue=task_queue,
-        )
-        await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
+        handle = await _waiting_for_approval(env, own, task_queue, 3, collect=True)
 
         # Approval: an approver of a megabyte, a comment of a megabyte from a stranger,
         # a megabyte that is not JSON, and the `decide` update with a megabyte approver.
@@ -277,17 +290,9 @@ async def test_a_run_begun_before_bounded_input_is_not_wedged_by_megabytes(
 ) -> None:
     env = dev_server_env
     task_queue = f"q2c-hostile-old-{uuid.uuid4()}"
-    mine = await copy_contract(own, "C-1009")
-    event = cycle_closed(mine.contract_id, 4)
     with _workers_before(LEAN_RUN, BOUNDED_INPUT):
         async with worker_on(env, own, task_queue, audit=audit, inputs=inputs):
-            handle: Handle = await env.client.start_workflow(
-                QuoteToCashWorkflow.run,
-                RunInput(event=event, collect=False),
-                id=f"test-hostile-old:{event.business_key}:{uuid.uuid4()}",
-                task_queue=task_queue,
-            )
-            await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
+            handle = await _waiting_for_approval(env, own, task_queue, 4)
     begun = _markers((await handle.fetch_history()).events)
     assert LEAN_RUN not in begun and BOUNDED_INPUT not in begun, begun
 
@@ -385,16 +390,8 @@ async def test_a_signal_in_the_task_in_which_the_run_ends_is_kept_whole(
     workers of the queue take turns, so each is sent while no worker can work on it yet."""
     env = dev_server_env
     task_queue = f"q2c-hostile-last-{uuid.uuid4()}"
-    mine = await copy_contract(own, "C-1009")
-    event = cycle_closed(mine.contract_id, 5)
     async with worker_on(env, own, task_queue, audit=audit, inputs=inputs):
-        handle: Handle = await env.client.start_workflow(
-            QuoteToCashWorkflow.run,
-            RunInput(event=event, collect=False),
-            id=f"test-hostile-last:{event.business_key}:{uuid.uuid4()}",
-            task_queue=task_queue,
-        )
-        await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
+        handle = await _waiting_for_approval(env, own, task_queue, 5)
     recorder = AuditActivities(recorder=audit, client=env.client, inputs=inputs)
     settings = Settings(task_queue=task_queue, systems_url=own.url, smtp_url=own.smtp_url)
     http = own.client()
