@@ -394,39 +394,42 @@ async def test_a_signal_in_the_task_in_which_the_run_ends_is_kept_whole(
         handle = await _waiting_for_approval(env, own, task_queue, 5)
     recorder = AuditActivities(recorder=audit, client=env.client, inputs=inputs)
     settings = Settings(task_queue=task_queue, systems_url=own.url, smtp_url=own.smtp_url)
-    http = own.client()
-    # The workflow worker runs the local steps (replayed from their markers) and no activity
-    # of the queue; without a cache it asks for no sticky queue, so each task goes to the
-    # queue, to whichever workflow worker polls it.
-    workflows = partial(
-        Worker, env.client, task_queue=task_queue, workflows=[QuoteToCashWorkflow],
-        activities=activities_for(http=http, settings=settings), no_remote_activities=True,
-        max_cached_workflows=0,
-    )  # fmt: skip
-    activities = partial(
-        Worker, env.client, task_queue=task_queue,
-        activities=[recorder.record_handoff, recorder.keep_whole_input],
-    )  # fmt: skip
-    recorded = "record_handoff"
-    # The rejection and an oversized approval come in one task.
-    early = {"approver": "early@q2c.example", "comment": "e" * BIG}
-    await handle.signal("reject", {"approver": APPROVER, "comment": "not this month"})
-    await handle.signal("approve", early)
-    # The run records the decision, then its outcome, one task at a time.
-    async with workflows():
-        await _history_until(handle, lambda e: _scheduled(e, recorded) == 1, "decision's record")
-    async with activities():
-        await _history_until(handle, lambda e: len(_completions(e, recorded)) == 1, "recorded")
-    async with workflows():
-        await _history_until(handle, lambda e: _scheduled(e, recorded) == 2, "outcome's record")
-    async with activities():
-        await _history_until(handle, lambda e: len(_completions(e, recorded)) == 2, "both recorded")
-        # The run's last task is due; the oversized signal joins it.
-        late = {"approver": "late@q2c.example", "comment": "l" * BIG}
-        await handle.signal("approve", late)
+    async with own.client() as http:  # the local steps' client: replayed, never called
+        # The workflow worker runs the local steps (replayed from their markers) and no activity
+        # of the queue; without a cache it asks for no sticky queue, so each task goes to the
+        # queue, to whichever workflow worker polls it.
+        workflows = partial(
+            Worker, env.client, task_queue=task_queue, workflows=[QuoteToCashWorkflow],
+            activities=activities_for(http=http, settings=settings), no_remote_activities=True,
+            max_cached_workflows=0,
+        )  # fmt: skip
+        activities = partial(
+            Worker, env.client, task_queue=task_queue,
+            activities=[recorder.record_handoff, recorder.keep_whole_input],
+        )  # fmt: skip
+        recorded = "record_handoff"
+        # The rejection and an oversized approval come in one task.
+        early = {"approver": "early@q2c.example", "comment": "e" * BIG}
+        await handle.signal("reject", {"approver": APPROVER, "comment": "not this month"})
+        await handle.signal("approve", early)
+        # The run records the decision, then its outcome, one task at a time.
         async with workflows():
-            result = await handle.result()
-    await http.aclose()
+            await _history_until(
+                handle, lambda e: _scheduled(e, recorded) == 1, "decision's record"
+            )
+        async with activities():
+            await _history_until(handle, lambda e: len(_completions(e, recorded)) == 1, "recorded")
+        async with workflows():
+            await _history_until(handle, lambda e: _scheduled(e, recorded) == 2, "outcome's record")
+        async with activities():
+            await _history_until(
+                handle, lambda e: len(_completions(e, recorded)) == 2, "both recorded"
+            )
+            # The run's last task is due; the oversized signal joins it.
+            late = {"approver": "late@q2c.example", "comment": "l" * BIG}
+            await handle.signal("approve", late)
+            async with workflows():
+                result = await handle.result()
     assert result.state is RunState.REJECTED, result.reason
     assert [r.cause for r in result.refused] == [
         "approve by early@q2c.example: a decision was already recorded",
