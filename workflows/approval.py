@@ -175,7 +175,7 @@ class ApprovalWait:
 
     def accept(self, verdict: Verdict, approver: str, comment: str) -> bool:
         """Record the decision; whether its comment was kept cut."""
-        long = self._view.bounded and len(comment) > TEXT_CHARS
+        long = len(comment) > TEXT_CHARS
         if long:
             comment = cut(comment)
         decision = RecordedDecision(
@@ -188,14 +188,12 @@ class ApprovalWait:
         return long
 
     def receive_signal(self, verdict: Verdict, payload: RawValue) -> None:
-        text = received(payload, bounded=self._view.bounded)
+        text = received(payload)
         decision = read_signal(payload, ApprovalInput)
         if isinstance(decision, str):
             refuse(self._view, text, f"{verdict}: {decision}")
         elif (refusal := self.refusal(verdict, decision.approver)) is not None:
-            who = cut(decision.approver, 60) if self._view.bounded else decision.approver
-            refuse(self._view, text, f"{verdict} by {who}: {refusal}")
+            refuse(self._view, text, f"{verdict} by {cut(decision.approver, 60)}: {refusal}")
         elif not self.accept(verdict, decision.approver, decision.comment):
             return
-        if self._view.bounded:
-            self._view.whole.signal(verdict, payload)
+        self._view.whole.signal(verdict, payload)

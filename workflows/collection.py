@@ -971,7 +971,7 @@ class CollectionWait:
         model: type[PaymentNotice | DisputeNotice | DisputeResolution],
     ) -> None:
         """Input typed by a person: taken loosely, refused visibly, never dropped."""
-        text = received(payload, bounded=self._view.bounded)
+        text = received(payload)
         body = read_signal(payload, model)
         if isinstance(body, str):
             self._refuse(text, f"{name}: {body}")
@@ -995,9 +995,6 @@ class CollectionWait:
         refuse(self._view, received, cause)
         if self._status.collection is None:
             return
-        if not self._view.bounded:
-            self._note("refused", detail=cause)
-            return
         # Refusals grow with what is sent: the timeline keeps the latest, like `refused`.
         self._note("refused", detail=cut(cause))
         timeline = self.progress.timeline
@@ -1007,8 +1004,7 @@ class CollectionWait:
 
     def _keep_whole(self, name: str, payload: RawValue) -> None:
         """A refused signal kept cut goes whole to the audit trail (workflows/whole_input.py)."""
-        if self._view.bounded:
-            self._view.whole.signal(name, payload)
+        self._view.whole.signal(name, payload)
 
     def _refused_answer(self, received: str, cause: str) -> CollectionAnswer:
         self._refuse(received, cause)

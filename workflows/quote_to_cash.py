@@ -91,6 +91,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.run_view import RunView
     from workflows.versioning import BuildFollower
+    from workflows.whole_input import WHOLE_INPUT_BEFORE_BOUNDED
 
 ERP_DOCUMENT_MEMO = "erp-document-memo"
 """Patch id: the ERP document number goes into the run's memo, shown in the UI's list."""
@@ -128,14 +129,17 @@ REASON_CODE_ATTRIBUTE = "reason-code-attribute"
 """Patch id: a run that ends needing attention sets the `ReasonCode` search attribute, in the
 upsert that shows the state, so the UI can list one cause (a failed delivery) on its own."""
 
-# WHOLE_INPUT (workflows/whole_input.py), asked only when an input was cut, is not in
-# `PATCHES_IN_LEAN_RUN`: a run that gets no oversized input carries no marker for it.
+# WHOLE_INPUT and WHOLE_INPUT_BEFORE_BOUNDED (workflows/whole_input.py), asked only when an
+# input was cut, are not in `PATCHES_IN_LEAN_RUN`: a run that gets no oversized input carries
+# no marker for them.
 
 BOUNDED_INPUT = "bounded-input"
-"""Patch id: a person's input is cut (with its length and hash) before the run keeps it, an
-approver's name longer than an e-mail can be is refused, and refused attempts are kept to
-the latest few with a count (schemas/bounded.py): no input makes the run's status, details
-or result outgrow Temporal's payload limits."""
+"""Patch id: an approver's name longer than an e-mail can be is refused (a decision the
+run's commands follow). It first also cut a person's input (with its length and hash) before
+the run kept it, and kept refused attempts to the latest few with a count
+(schemas/bounded.py); every run does that now, begun before the patch or since: it changes
+what a run stores, not its commands, and no input makes an old run's status, details or
+result outgrow Temporal's payload limits either."""
 
 ACTIVATION_BILLING = "activation-billing"
 """Patch id: a `contract.activated` run bills at once the first period's in-advance fees,
@@ -211,6 +215,8 @@ class QuoteToCashWorkflow:
         # "Changing the workflow".
         self._lean = workflow.patched(LEAN_RUN)
         self._view.bounded = self._patched(BOUNDED_INPUT)
+        if not self._view.bounded:
+            self._view.whole.patch_id = WHOLE_INPUT_BEFORE_BOUNDED
         self._approval = ApprovalWait(self._view, input)
         self._collection = CollectionWait(self._view, self._approval)
         self._local_steps = False

@@ -40,12 +40,14 @@ class RunView:
         the attributes set since stay pending until the run next waits or ends."""
         self._pending: dict[str, SearchAttributeUpdate[Any]] = {}
         self.bounded = False
-        """Set by the run (the `bounded-input` patch): a person's input is cut before it is
-        kept, and refused attempts are kept to the last few (schemas/bounded.py)."""
+        """Set by the run (the `bounded-input` patch): an approver's name longer than an
+        e-mail can be is refused. Every run, with the patch or begun before it, keeps a
+        person's input cut and refused attempts to the last few (schemas/bounded.py): that
+        changes what it stores, not the commands it sends, so old histories replay."""
         self._listed = status.state
         """The `Q2CStatus` the UI's list shows (the starter sets `Received`)."""
         self.whole = WholeInputs()
-        """Inputs kept cut (under `bounded`), on their way whole to the audit trail."""
+        """Inputs kept cut, on their way whole to the audit trail."""
 
     def set_state(self, state: RunState) -> None:
         self.status.state = state

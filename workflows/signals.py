@@ -19,11 +19,9 @@ with workflow.unsafe.imports_passed_through():
 M = TypeVar("M", bound=BaseModel)
 
 
-def received(payload: RawValue, *, bounded: bool = False) -> str:
-    """What arrived, as text, for the refusal to show; bounded, marked as cut."""
-    if bounded:
-        return cut_bytes(payload.payload.data)
-    return str(payload.payload.data[:500], "utf-8", errors="replace")
+def received(payload: RawValue) -> str:
+    """What arrived, as text, for the refusal to show: cut, and marked as cut."""
+    return cut_bytes(payload.payload.data)
 
 
 def read_signal(payload: RawValue, model: type[M]) -> M | str:
@@ -43,14 +41,13 @@ def parse_signal(payload: Payload, model: type[M], *, converter: PayloadConverte
 
 
 def refuse(view: RunView, received: str, cause: str) -> None:
-    """Keep a refused input on the run, with why: under `bounded-input`, the cause cut and
-    only the latest attempts, with a count of them all."""
+    """Keep a refused input on the run, with why: the cause cut, and only the latest
+    attempts, with a count of them all. In every run, begun before `bounded-input` or
+    since: what a run keeps is state, not commands, so a run replays the same either way."""
     status = view.status
-    if view.bounded:
-        cause = cut(cause)
-        status.refused_count = max(status.refused_count, len(status.refused)) + 1
+    cause = cut(cause)
+    status.refused_count = max(status.refused_count, len(status.refused)) + 1
     workflow.logger.warning("refused: %s", cause)
     status.refused.append(RefusedAttempt(received=received, cause=cause, at=workflow.now()))
-    if view.bounded:
-        del status.refused[:-KEPT_REFUSALS]
+    del status.refused[:-KEPT_REFUSALS]
     view.refresh_details()

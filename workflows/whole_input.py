@@ -17,6 +17,10 @@ WHOLE_INPUT = "whole-input"
 """Patch id: an input the run keeps cut is written whole to the audit trail by the
 `keep_whole_input` activity. Asked only when something was cut, so a run that never gets
 oversized input carries no marker and no activity; runs begun before it kept the cut alone."""
+WHOLE_INPUT_BEFORE_BOUNDED = "whole-input-before-bounded"
+"""Patch id: `whole-input` for a run begun before `bounded-input`. Such a run keeps a
+person's input cut too (workflows/signals.py), and writes the whole to the audit trail the
+same way; its histories recorded before this patch had nothing cut to write."""
 
 _RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -32,6 +36,8 @@ class WholeInputs:
 
     def __init__(self) -> None:
         self._started: list[workflow.ActivityHandle[None]] = []
+        self.patch_id = WHOLE_INPUT
+        """Set by the run: the patch its whole inputs are written under."""
 
     def signal(self, name: str, payload: RawValue) -> None:
         """A signal whose input was kept cut: only when it was longer than a cut keeps."""
@@ -46,7 +52,7 @@ class WholeInputs:
             self._keep(WholeInputRef(kind="update", name=name, update_id=info.id, size=size))
 
     def _keep(self, ref: WholeInputRef) -> None:
-        if not workflow.patched(WHOLE_INPUT):
+        if not workflow.patched(self.patch_id):
             return
         self._started.append(
             workflow.start_activity_method(

@@ -56,12 +56,13 @@ async def _worker(
     env: WorkflowEnvironment, systems: SystemsService, policy: RoutingPolicy, task_queue: str
 ) -> AsyncIterator[Runner]:
     async with worker_on(env, systems, task_queue, policy=policy):
-        yield Runner(env, task_queue)
+        yield Runner(env, task_queue, systems)
 
 
 async def _start(runner: Runner, month: int, **timers: int) -> Handle:
-    # 2027: C-1009's months of its own (test_quote_to_cash bills C-1009 in 2026).
-    return await _start_for(runner, cycle_closed("C-1009", month, year=2027), **timers)
+    # A copy of C-1009 (a non-standard clause: it waits for approval) of the test's own.
+    contract_id = await runner.copy("C-1009")
+    return await _start_for(runner, cycle_closed(contract_id, month, year=2027), **timers)
 
 
 async def _start_for(runner: Runner, event: BillingCycleClosed, **timers: int) -> Handle:

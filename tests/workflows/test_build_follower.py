@@ -16,6 +16,7 @@ from ops.replay import history_files, load_history, replay
 from schemas.runs import RunInput, RunState
 from tests.conftest import SystemsService
 from tests.events import cycle_closed
+from tests.own_contracts import copy_contract
 from tests.recorded import event_patch_ids, history_events
 from tests.workflows.runs import until, worker_on
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -66,7 +67,7 @@ async def test_a_run_on_an_unversioned_worker_waits_without_following(
     # An unversioned worker still reports a build id (its code's hash), with no deployment.
     queue = f"q2c-unversioned-{uuid.uuid4()}"
     async with worker_on(time_skipping_env, systems, queue):
-        event = cycle_closed("C-1009", 5)
+        event = cycle_closed((await copy_contract(systems, "C-1009")).contract_id, 5)
         handle = await time_skipping_env.client.start_workflow(
             QuoteToCashWorkflow.run,
             RunInput(event=event, collect=False),

@@ -1,7 +1,8 @@
 """The collection phase on the time-skipping server (90 days in seconds) against the real
 systems service (payment provider, ERP cash, CRM holds) and the outbox SMTP server. Each test
-has a time-skipping server of its own and bills a contract period no other test bills: the months
-one skips, and the runs it leaves waiting, reach no other test."""
+has a time-skipping server of its own, and its own customer, contract and payment methods
+(copies of seeded ones, tests/own_contracts.py): the months one skips, the runs it leaves
+waiting, the charges it declines and the cash it posts reach no other test."""
 
 import asyncio
 import uuid
@@ -27,6 +28,7 @@ from schemas.collection import (
 from schemas.runs import RunInput, RunState, RunStatus
 from tests.conftest import SystemsService, running_systems, start_time_skipping
 from tests.events import cycle_closed
+from tests.own_contracts import copy_contract
 from tests.waiting import eventually
 from tests.workflows.runs import Handle, until, worker_on
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -38,9 +40,9 @@ DAY = timedelta(days=1)
 
 @pytest.fixture(scope="module")
 def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService]:
-    """Systems of this module alone (the card that declines twice declines for us), each
-    test on a contract period no other test bills. Not one per test: the service loads
-    its demo data as it starts, 35 to 55 s each on the shared machine (11 tests: +7 min)."""
+    """Systems of this module alone, each test on a contract of its own. Not one per test:
+    the service loads its demo data as it starts, 35 to 55 s each on the shared machine (11
+    tests: +7 min)."""
     with running_systems(tmp_path_factory.mktemp("collect")) as service:
         yield service
 
@@ -107,8 +109,10 @@ async def _update(handle: Handle, name: str, body: Any) -> CollectionAnswer:
 async def test_card_declined_twice_then_paid_on_the_third_attempt(
     env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
-    # CU-1003's card is seeded to decline its next two charges (insufficient_funds).
-    handle = await _start(env, queue, "C-1003", 1)
+    # A card (a copy of CU-1003's) that declines its next two charges.
+    declines = {"decline_next": 2, "decline_code": "insufficient_funds"}
+    mine = await copy_contract(own, "C-1003", payment_method=declines)
+    handle = await _start(env, queue, mine.contract_id, 1)
     result = await handle.result()
     assert result.state is RunState.PAID, result.reason
     collection = result.collection
@@ -132,7 +136,8 @@ async def test_card_declined_twice_then_paid_on_the_third_attempt(
 async def test_bank_transfer_partial_then_full_reduces_what_is_due(
     env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
-    handle = await _start(env, queue, "C-1008", 2)
+    mine = await copy_contract(own, "C-1008")
+    handle = await _start(env, queue, mine.contract_id, 2)
     waiting = await _collecting(handle)
     assert waiting.state is RunState.AWAITING_PAYMENT
     total = waiting.total
@@ -152,8 +157,8 @@ async def test_bank_transfer_partial_then_full_reduces_what_is_due(
     assert result.state is RunState.PAID
     assert result.collection is not None
     assert result.collection.credit_balance == Decimal("5.00")
-    items = await _get(own, "/erp/customers/CU-1008/open-items")
-    assert Decimal(items["credit_balance"]["USD"]) >= Decimal("5.00")
+    items = await _get(own, f"/erp/customers/{mine.customer_id}/open-items")
+    assert items["credit_balance"] == {"USD": "5.00"}
     keys = {e.posting_key for e in result.collection.entries}
     for key in keys:
         assert (await _get(own, f"/erp/cash-postings/{key}"))["kind"] == "payment"
@@ -162,7 +167,8 @@ async def test_bank_transfer_partial_then_full_reduces_what_is_due(
 async def test_the_same_payment_twice_is_applied_once_and_another_currency_is_refused(
     env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
-    handle = await _start(env, queue, "C-1007", 2)
+    mine = await copy_contract(own, "C-1007")
+    handle = await _start(env, queue, mine.contract_id, 2)
     waiting = await _collecting(handle)
     assert waiting.total is not None
     reference = f"BANK-{uuid.uuid4().hex[:8]}"
@@ -175,16 +181,16 @@ async def test_the_same_payment_twice_is_applied_once_and_another_currency_is_re
     assert again.amount_due == waiting.total - Decimal("20.00")
     status = await handle.query(QuoteToCashWorkflow.status)
     assert any("EUR differs" in r.cause for r in status.refused)
-    erp = await _get(own, "/erp/cash-postings", customer_id="CU-1007")
-    mine = [p for p in erp if p["posting_key"].startswith(handle.id)]
-    assert [p["posting_key"] for p in mine] == [f"{handle.id}:payment:{reference}"]
+    erp = await _get(own, "/erp/cash-postings", customer_id=mine.customer_id)
+    assert [p["posting_key"] for p in erp] == [f"{handle.id}:payment:{reference}"]
     await handle.terminate("test done")
 
 
 async def test_a_signal_with_bad_input_is_refused_and_kept_on_the_run(
-    env: WorkflowEnvironment, queue: str
+    env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
-    handle = await _start(env, queue, "C-1007", 3)
+    mine = await copy_contract(own, "C-1007")
+    handle = await _start(env, queue, mine.contract_id, 3)
     await _collecting(handle)
     await handle.signal("record_payment", {"amount": 12.5, "currency": "USD", "reference": "X"})
     status = await until(handle, lambda s: bool(s.refused))
@@ -197,10 +203,12 @@ async def test_a_signal_with_bad_input_is_refused_and_kept_on_the_run(
 
 
 async def test_a_payment_or_dispute_before_posting_is_refused(
-    env: WorkflowEnvironment, queue: str
+    env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
-    # C-1009's invoice waits for an approver: nothing is posted, so nothing can be paid.
-    handle = await _start(env, queue, "C-1009", 5)
+    # C-1009's terms carry a non-standard clause, so the invoice waits for an approver:
+    # nothing is posted, so nothing can be paid.
+    mine = await copy_contract(own, "C-1009")
+    handle = await _start(env, queue, mine.contract_id, 5)
     await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await _pay(handle, "10.00", "USD", "BANK-EARLY")
@@ -217,9 +225,10 @@ async def test_a_payment_or_dispute_before_posting_is_refused(
 
 
 async def test_bad_disputes_and_resolutions_are_refused_and_kept_on_the_run(
-    env: WorkflowEnvironment, queue: str
+    env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
-    handle = await _start(env, queue, "C-1007", 4)
+    mine = await copy_contract(own, "C-1007")
+    handle = await _start(env, queue, mine.contract_id, 4)
     await _collecting(handle)
     # Each signal below breaks one rule of its input; each is kept, none changes the run.
     await handle.signal("record_payment", "twenty dollars")  # not an object
@@ -257,7 +266,8 @@ async def test_bad_disputes_and_resolutions_are_refused_and_kept_on_the_run(
 async def test_dispute_pauses_dunning_then_a_credit_leaves_the_rest_due(
     env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
-    handle = await _start(env, queue, "C-1004", 2)
+    mine = await copy_contract(own, "C-1004")
+    handle = await _start(env, queue, mine.contract_id, 2)
     waiting = await _collecting(handle)
     total = waiting.total
     assert total is not None
@@ -293,7 +303,7 @@ async def test_dispute_pauses_dunning_then_a_credit_leaves_the_rest_due(
         invoice.erp_document_id,
         credit,
     )
-    items = await _get(own, "/erp/customers/CU-1004/open-items", all="true")
+    items = await _get(own, f"/erp/customers/{mine.customer_id}/open-items", all="true")
     by_number = {i["erp_document_id"]: i for i in items["items"]}
     assert Decimal(by_number[invoice.erp_document_id]["open_amount"]) == total - credit
     assert Decimal(by_number[note.erp_document_id]["open_amount"]) == 0
@@ -306,7 +316,8 @@ async def test_dispute_pauses_dunning_then_a_credit_leaves_the_rest_due(
 async def test_write_off_after_ninety_days_needs_two_approvers(
     env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
-    handle = await _start(env, queue, "C-1008", 3)
+    mine = await copy_contract(own, "C-1008")
+    handle = await _start(env, queue, mine.contract_id, 3)
     waiting = await _collecting(handle)
     assert waiting.collection is not None
     # 30 days' terms, then the write-off level at 90 days past due (the approval wait
@@ -336,23 +347,25 @@ async def test_a_charge_whose_answer_is_lost_is_charged_once(
 ) -> None:
     # The provider commits the charge, then the answer is lost (504): the activity retries
     # with the same idempotency key until the answer gets through.
+    mine = await copy_contract(own, "C-1001")  # a card that pays
     async with own.client() as http:
         rule = {"system": "payments", "drop_response_rate": 1}
         (await http.put("/admin/faults", json=rule)).raise_for_status()
-        handle = await _start(env, queue, "C-1001", 2)
+        handle = await _start(env, queue, mine.contract_id, 2)
         result_task = asyncio.create_task(handle.result())
 
         async def charged() -> bool:
-            intents = await _get(own, "/payments/payment_intents", customer="CU-1001")
+            intents = await _get(own, "/payments/payment_intents", customer=mine.customer_id)
             return any(i["metadata"].get("run_id") == handle.id for i in intents)
 
         await eventually(charged, what=f"a payment intent of {handle.id}", within=30)
         (await http.delete("/admin/faults")).raise_for_status()
     result = await result_task
     assert result.state is RunState.PAID
-    intents = await _get(own, "/payments/payment_intents", customer="CU-1001")
-    mine = [i for i in intents if i["metadata"].get("run_id") == handle.id]
-    assert len(mine) == 1 and mine[0]["status"] == "succeeded"
+    intents = await _get(own, "/payments/payment_intents", customer=mine.customer_id)
+    assert [(i["metadata"].get("run_id"), i["status"]) for i in intents] == [
+        (handle.id, "succeeded")
+    ]
     assert result.collection is not None and result.collection.card_attempts == 1
 
 
@@ -374,7 +387,8 @@ def _refund(handle: Handle, payment_id: str, refund_id: str, amount: str, curren
 async def test_a_refund_is_posted_once_and_what_it_gives_back_is_due_again(
     env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
-    handle = await _start(env, queue, "C-1007", 6)
+    mine = await copy_contract(own, "C-1007")
+    handle = await _start(env, queue, mine.contract_id, 6)
     waiting = await _collecting(handle)
     total = waiting.total
     assert total is not None
@@ -397,8 +411,8 @@ async def test_a_refund_is_posted_once_and_what_it_gives_back_is_due_again(
     assert too_much.outcome == "refused" and too_much.detail.startswith("amount: the refund")
     posting = await _get(own, f"/erp/cash-postings/{handle.id}:refund:{refund_id}")
     assert (posting["kind"], Decimal(posting["applied"])) == ("refund", Decimal("12.50"))
-    erp = await _get(own, "/erp/cash-postings", customer_id="CU-1007")
-    assert [p["kind"] for p in erp if p["posting_key"].startswith(handle.id)] == [
+    erp = await _get(own, "/erp/cash-postings", customer_id=mine.customer_id)
+    assert [p["kind"] for p in erp] == [
         "payment",
         "refund",
     ]
@@ -411,13 +425,10 @@ async def test_a_refund_is_posted_once_and_what_it_gives_back_is_due_again(
 async def test_a_processing_charge_is_asked_about_again_until_it_settles(
     env: WorkflowEnvironment, queue: str, own: SystemsService
 ) -> None:
-    # CU-1012's card answers `processing` and settles 2 s (wall clock) after confirming.
-    async with own.client() as http:
-        method = (await http.get("/payments/customers/CU-1012/payment_methods")).json()[0]
-        method["processing_seconds"] = 2
-        answer = await http.put(f"/payments/payment_methods/{method['id']}", json=method)
-        assert answer.status_code in (200, 201), answer.text
-    handle = await _start(env, queue, "C-1012", 2)
+    # A card (a copy of CU-1012's) that answers `processing` and settles 2 s (wall clock)
+    # after confirming.
+    mine = await copy_contract(own, "C-1012", payment_method={"processing_seconds": 2})
+    handle = await _start(env, queue, mine.contract_id, 2)
     waiting = await _collecting(handle)
     assert waiting.collection is not None
     # Past the due date (net 30): attempt 1 answers processing; the run asks again each day.
@@ -432,9 +443,9 @@ async def test_a_processing_charge_is_asked_about_again_until_it_settles(
     assert (collection.card_attempts, collection.processing) == (1, "")
     actions = [e.action for e in collection.timeline]
     assert actions.index("charge_processing") < actions.index("charge_settled")
-    intents = await _get(own, "/payments/payment_intents", customer="CU-1012")
-    [intent] = [i for i in intents if i["metadata"].get("run_id") == handle.id]
-    assert intent["status"] == "succeeded"
+    intents = await _get(own, "/payments/payment_intents", customer=mine.customer_id)
+    [intent] = intents
+    assert (intent["metadata"].get("run_id"), intent["status"]) == (handle.id, "succeeded")
     [entry] = collection.entries
     assert entry.posting_key == f"{handle.id}:payment:{intent['id']}"
 

@@ -29,6 +29,7 @@ from schemas.delivery import DeliverDocumentInput
 from schemas.runs import RunInput, RunState, RunStatus
 from tests.conftest import SystemsService, running_systems
 from tests.events import cycle_closed
+from tests.own_contracts import copy_contract
 from tests.workflows.runs import worker_on
 from workflows import search_attributes as sa
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -81,19 +82,7 @@ async def _get(own: SystemsService, path: str) -> Any:
 async def _copy_of_globex(own: SystemsService, **customer: object) -> str:
     """A customer of the test's own, like the seeded Globex GmbH (Berlin, DE136695976) but
     for `customer`, with a contract like C-1002 (1,200 EUR platform fee in advance)."""
-    suffix = uuid.uuid4().hex[:8].upper()
-    body = await _get(own, "/crm/customers/CU-1002")
-    body.update(id=f"CU-D{suffix}", **customer)
-    contract = await _get(own, "/crm/contracts/C-1002")
-    contract.update(id=f"C-D{suffix}", customer_id=body["id"])
-    async with own.client() as http:
-        for path, payload in (
-            (f"/crm/customers/{body['id']}", body),
-            (f"/crm/contracts/{contract['id']}", contract),
-        ):
-            response = await http.put(path, json=payload)
-            assert response.status_code == 201, response.text
-    return str(contract["id"])
+    return (await copy_contract(own, "C-1002", customer=customer)).contract_id
 
 
 def _message(own: SystemsService, wanted: str) -> list[EmailMessage]:

@@ -11,27 +11,38 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio import workflow
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.audit import AuditActivities
 from ops.queue import fetch_queue
 from schemas.approvals import Decision
 from schemas.collection import CollectionAnswer, PaymentNotice, RecordPayment
 from schemas.runs import RunInput, RunState, RunStatus
 from tests.conftest import SystemsService, own_store, running_systems
 from tests.events import cycle_closed
+from tests.own_contracts import copy_contract
+from tests.waiting import eventually
 from tests.workflows.runs import Handle, until, worker_on
 from workers.audit.inputs import InputStore
 from workers.audit.store import AuditStore
-from workflows.quote_to_cash import QuoteToCashWorkflow
+from workers.settings import Settings
+from workers.worker import activities_for
+from workflows.quote_to_cash import BOUNDED_INPUT, LEAN_RUN, QuoteToCashWorkflow
+from workflows.whole_input import WHOLE_INPUT, WHOLE_INPUT_BEFORE_BOUNDED
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -43,9 +54,10 @@ APPROVER = "ar.lead@q2c.example"
 """An approver of the shipped policy (billing/policy) for USD invoices of this size."""
 
 
-@pytest.fixture
-def own(tmp_path: Path) -> Iterator[SystemsService]:
-    with running_systems(tmp_path) as service:
+@pytest.fixture(scope="module")
+def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService]:
+    """Systems of this module alone, each test on a contract of its own."""
+    with running_systems(tmp_path_factory.mktemp("hostile")) as service:
         yield service
 
 
@@ -85,6 +97,27 @@ async def _cli(env: WorkflowEnvironment, *args: str) -> subprocess.CompletedProc
     )
 
 
+async def _waiting_for_approval(
+    env: WorkflowEnvironment,
+    own: SystemsService,
+    task_queue: str,
+    month: int,
+    *,
+    collect: bool = False,
+) -> Handle:
+    """A run of `month` for a copy of C-1009 (a non-standard clause: it waits for approval),
+    once it waits; a worker polls `task_queue`."""
+    event = cycle_closed((await copy_contract(own, "C-1009")).contract_id, month)
+    handle: Handle = await env.client.start_workflow(
+        QuoteToCashWorkflow.run,
+        RunInput(event=event, collect=collect),
+        id=f"test-hostile:{event.business_key}:{uuid.uuid4()}",
+        task_queue=task_queue,
+    )
+    await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
+    return handle
+
+
 async def _refused_update(handle: Handle, name: str, body: Any) -> None:
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update(name, body, result_type=CollectionAnswer)
@@ -98,15 +131,8 @@ async def test_megabytes_in_every_signal_and_update_leave_the_run_working(
 ) -> None:
     env = dev_server_env
     task_queue = f"q2c-hostile-{uuid.uuid4()}"
-    event = cycle_closed("C-1009", 3)
     async with worker_on(env, own, task_queue, audit=audit, inputs=inputs):
-        handle: Handle = await env.client.start_workflow(
-            QuoteToCashWorkflow.run,
-            RunInput(event=event, collect=True),
-            id=f"test-hostile:{event.business_key}:{uuid.uuid4()}",
-            task_queue=task_queue,
-        )
-        await until(handle, lambda s: s.state is RunState.AWAITING_APPROVAL)
+        handle = await _waiting_for_approval(env, own, task_queue, 3, collect=True)
 
         # Approval: an approver of a megabyte, a comment of a megabyte from a stranger,
         # a megabyte that is not JSON, and the `decide` update with a megabyte approver.
@@ -230,3 +256,192 @@ async def test_megabytes_in_every_signal_and_update_leave_the_run_working(
     ]
     assert len(scheduled) == 11, "one per oversized input, none for the small ones"
     assert max(s.input.ByteSize() for s in scheduled) < 1000
+
+
+@contextmanager
+def _workers_before(*patches: str) -> Iterator[None]:
+    """The workers of this process take none of `patches`, as workers built before them
+    did: a run they start records no marker for them, and today's worker, replaying it,
+    keeps it on the path without them."""
+    real = workflow.patched
+
+    def patched(patch_id: str) -> bool:
+        return patch_id not in patches and real(patch_id)
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(workflow, "patched", patched)
+        yield
+
+
+def _markers(events: Sequence[HistoryEvent]) -> list[str]:
+    """The patch ids a history records (the SDK's markers are never encrypted)."""
+    return [
+        json.loads(marker.details["patch-data"].payloads[0].data)["id"]
+        for marker in (e.marker_recorded_event_attributes for e in events)
+        if marker.marker_name == "core_patch"
+    ]
+
+
+async def test_a_run_begun_before_bounded_input_is_not_wedged_by_megabytes(
+    dev_server_env: WorkflowEnvironment,
+    own: SystemsService,
+    audit: AuditStore,
+    inputs: InputStore,
+) -> None:
+    env = dev_server_env
+    task_queue = f"q2c-hostile-old-{uuid.uuid4()}"
+    with _workers_before(LEAN_RUN, BOUNDED_INPUT):
+        async with worker_on(env, own, task_queue, audit=audit, inputs=inputs):
+            handle = await _waiting_for_approval(env, own, task_queue, 4)
+    begun = _markers((await handle.fetch_history()).events)
+    assert LEAN_RUN not in begun and BOUNDED_INPUT not in begun, begun
+
+    # Today's worker takes the run on: it replays the history, then gets megabytes.
+    async with worker_on(env, own, task_queue, audit=audit, inputs=inputs):
+        await handle.signal("approve", {"approver": "y" * BIG})
+        for _ in range(3):  # three of 400 KB each, every one under the SDK's warning size
+            await handle.signal("approve", {"approver": "w" * 400_000})
+        for n in range(25):  # more refusals than a run keeps
+            await handle.signal("reject", {"approver": f"stranger{n}@evil.example"})
+        waiting = await until(handle, lambda s: s.refused_count == 29, within=60)
+        assert waiting.state is RunState.AWAITING_APPROVAL
+        assert len(waiting.refused) == 20, "the latest 20 are kept"
+        assert _size(waiting) < SMALL_ENOUGH
+        assert waiting.refused[-1].cause == (
+            "reject by stranger24@evil.example: stranger24@evil.example is not an approver "
+            "in the policy"
+        )
+        details = await _details(handle)
+        assert "Refused attempts: 29" in details and len(details) < SMALL_ENOUGH
+        shown = await _cli(env, "status", handle.id, "--json")
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout)["refused_count"] == 29
+
+        # A valid decision with a megabyte comment posts and delivers the invoice.
+        comment = "ok " + "c" * BIG
+        await handle.execute_update(
+            "decide",
+            Decision(verdict="approve", approver=APPROVER, comment=comment),
+            result_type=RunStatus,
+        )
+        result = await handle.result()
+        assert result.state is RunState.DELIVERED, result.reason
+        assert _size(result) < SMALL_ENOUGH
+    # Still a run without `bounded-input`, and each oversized input is in the trail whole,
+    # under a patch of its own.
+    ended = _markers((await handle.fetch_history()).events)
+    assert BOUNDED_INPUT not in ended and WHOLE_INPUT not in ended
+    assert ended.count(WHOLE_INPUT_BEFORE_BOUNDED) == 1
+    kept = inputs.read(handle.id)
+    assert [(k.name, json.loads(k.data)) for k in kept] == [
+        ("approve", {"approver": "y" * BIG}),
+        ("approve", {"approver": "w" * 400_000}),
+        ("decide", {"verdict": "approve", "approver": APPROVER, "comment": comment}),
+    ]
+
+
+def _scheduled(events: Sequence[HistoryEvent], activity_type: str) -> int:
+    return sum(
+        e.activity_task_scheduled_event_attributes.activity_type.name == activity_type
+        for e in events
+    )
+
+
+def _completions(events: Sequence[HistoryEvent], activity_type: str) -> list[int]:
+    """The ids of the events in which an activity of `activity_type` completed."""
+    scheduled = {
+        e.event_id
+        for e in events
+        if e.activity_task_scheduled_event_attributes.activity_type.name == activity_type
+    }
+    return [
+        e.event_id
+        for e in events
+        if e.HasField("activity_task_completed_event_attributes")
+        and e.activity_task_completed_event_attributes.scheduled_event_id in scheduled
+    ]
+
+
+def _one_task(events: Sequence[HistoryEvent], first: int, second: int) -> bool:
+    """Whether one workflow task got both events (by id): none started between them."""
+    return not any(
+        e.HasField("workflow_task_started_event_attributes") and first < e.event_id < second
+        for e in events
+    )
+
+
+async def _history_until(
+    handle: Handle, check: Callable[[Sequence[HistoryEvent]], bool], what: str
+) -> None:
+    async def probe() -> bool:
+        return check((await handle.fetch_history()).events)
+
+    await eventually(probe, what=f"{handle.id}: {what}", within=60)
+
+
+async def test_a_signal_in_the_task_in_which_the_run_ends_is_kept_whole(
+    dev_server_env: WorkflowEnvironment,
+    own: SystemsService,
+    audit: AuditStore,
+    inputs: InputStore,
+) -> None:
+    """Oversized signals in the task that brings the final decision, and in the run's last
+    task, with the result of its last activity (the outcome's record): workflow and activity
+    workers of the queue take turns, so each is sent while no worker can work on it yet."""
+    env = dev_server_env
+    task_queue = f"q2c-hostile-last-{uuid.uuid4()}"
+    async with worker_on(env, own, task_queue, audit=audit, inputs=inputs):
+        handle = await _waiting_for_approval(env, own, task_queue, 5)
+    recorder = AuditActivities(recorder=audit, client=env.client, inputs=inputs)
+    settings = Settings(task_queue=task_queue, systems_url=own.url, smtp_url=own.smtp_url)
+    async with own.client() as http:  # the local steps' client: replayed, never called
+        # The workflow worker runs the local steps (replayed from their markers) and no activity
+        # of the queue; without a cache it asks for no sticky queue, so each task goes to the
+        # queue, to whichever workflow worker polls it.
+        workflows = partial(
+            Worker, env.client, task_queue=task_queue, workflows=[QuoteToCashWorkflow],
+            activities=activities_for(http=http, settings=settings), no_remote_activities=True,
+            max_cached_workflows=0,
+        )  # fmt: skip
+        activities = partial(
+            Worker, env.client, task_queue=task_queue,
+            activities=[recorder.record_handoff, recorder.keep_whole_input],
+        )  # fmt: skip
+        recorded = "record_handoff"
+        # The rejection and an oversized approval come in one task.
+        early = {"approver": "early@q2c.example", "comment": "e" * BIG}
+        await handle.signal("reject", {"approver": APPROVER, "comment": "not this month"})
+        await handle.signal("approve", early)
+        # The run records the decision, then its outcome, one task at a time.
+        async with workflows():
+            await _history_until(
+                handle, lambda e: _scheduled(e, recorded) == 1, "decision's record"
+            )
+        async with activities():
+            await _history_until(handle, lambda e: len(_completions(e, recorded)) == 1, "recorded")
+        async with workflows():
+            await _history_until(handle, lambda e: _scheduled(e, recorded) == 2, "outcome's record")
+        async with activities():
+            await _history_until(
+                handle, lambda e: len(_completions(e, recorded)) == 2, "both recorded"
+            )
+            # The run's last task is due; the oversized signal joins it.
+            late = {"approver": "late@q2c.example", "comment": "l" * BIG}
+            await handle.signal("approve", late)
+            async with workflows():
+                result = await handle.result()
+    assert result.state is RunState.REJECTED, result.reason
+    assert [r.cause for r in result.refused] == [
+        "approve by early@q2c.example: a decision was already recorded",
+        "approve by late@q2c.example: the run is Rejected, not awaiting approval",
+    ]
+    events = (await handle.fetch_history()).events
+    *_, reject, first, last = [
+        e.event_id for e in events if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
+    _, outcome = _completions(events, recorded)  # the decision's record, the outcome's
+    assert _one_task(events, reject, first) and _one_task(events, outcome, last)
+    assert [(k.name, json.loads(k.data)) for k in inputs.read(handle.id)] == [
+        ("approve", early),
+        ("approve", late),
+    ]

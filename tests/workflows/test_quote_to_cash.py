@@ -1,4 +1,6 @@
-"""The workflow against the systems service over HTTP, in the time-skipping environment."""
+"""The workflow against the systems service over HTTP, in the time-skipping environment.
+Each run bills a contract of its own test (a copy of a seeded one), so no two tests post
+under one ERP key."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -12,6 +14,7 @@ from schemas.approvals import Decision
 from schemas.runs import RunInput, RunState, RunStatus
 from tests.conftest import SystemsService
 from tests.events import cycle_closed
+from tests.own_contracts import copy_contract
 from tests.workflows.runs import until, worker_on
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -21,9 +24,17 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 class Runner:
-    def __init__(self, env: WorkflowEnvironment, task_queue: str) -> None:
+    def __init__(
+        self, env: WorkflowEnvironment, task_queue: str, systems: SystemsService | None = None
+    ) -> None:
         self.env = env
         self.task_queue = task_queue
+        self.systems = systems
+
+    async def copy(self, seeded: str) -> str:
+        """A contract of the test's own, with the terms and customer of `seeded`."""
+        assert self.systems is not None
+        return (await copy_contract(self.systems, seeded)).contract_id
 
     async def start(
         self, contract_id: str, month: int, *, approval_timeout: int = 3600
@@ -48,7 +59,7 @@ async def runner(
 ) -> AsyncIterator[Runner]:
     task_queue = f"q2c-test-{uuid.uuid4()}"
     async with worker_on(time_skipping_env, systems, task_queue):
-        yield Runner(time_skipping_env, task_queue)
+        yield Runner(time_skipping_env, task_queue, systems)
 
 
 async def _erp_posting(systems: SystemsService, posting_key: str) -> dict[str, object] | None:
@@ -64,14 +75,15 @@ async def _erp_posting(systems: SystemsService, posting_key: str) -> dict[str, o
 async def test_straight_through_run_posts_once_and_reconciles(
     runner: Runner, systems: SystemsService
 ) -> None:
-    handle = await runner.start("C-1008", 1)
+    contract_id = await runner.copy("C-1008")
+    handle = await runner.start(contract_id, 1)
     result = await handle.result()
     assert result.state is RunState.DELIVERED, result
     [document] = result.documents
     # The posting key is the business key of January 2026's close (README, "Starting runs").
     assert (document.document_type, document.posting_key) == (
         "invoice",
-        "q2c:C-1008:cycle:2026-01-01:2026-02-01",
+        f"q2c:{contract_id}:cycle:2026-01-01:2026-02-01",
     )
     assert document.erp_document_id
     posting = await _erp_posting(systems, document.posting_key)
@@ -84,7 +96,7 @@ async def test_straight_through_run_posts_once_and_reconciles(
 async def test_broken_master_data_needs_attention_and_posts_nothing(
     runner: Runner, systems: SystemsService
 ) -> None:
-    handle = await runner.start("C-1010", 1)
+    handle = await runner.start(await runner.copy("C-1010"), 1)  # CU-1010's invalid VAT id
     result = await handle.result()
     assert result.state is RunState.NEEDS_ATTENTION
     assert result.reason_code == "customer_invalid"
@@ -100,7 +112,7 @@ async def test_unknown_contract_needs_attention(runner: Runner) -> None:
 
 
 async def test_approval_signal_posts_the_invoice(runner: Runner, systems: SystemsService) -> None:
-    handle = await runner.start("C-1009", 2)
+    handle = await runner.start(await runner.copy("C-1009"), 2)
     waiting = await runner.wait_for(handle, RunState.AWAITING_APPROVAL)
     assert {r.code for r in waiting.route_reasons} >= {"non_standard_clause"}
     await handle.signal("approve", {"approver": "cfo@q2c.example", "comment": "ok"})
@@ -112,7 +124,7 @@ async def test_approval_signal_posts_the_invoice(runner: Runner, systems: System
 
 
 async def test_reject_signal_posts_nothing(runner: Runner, systems: SystemsService) -> None:
-    handle = await runner.start("C-1009", 3)
+    handle = await runner.start(await runner.copy("C-1009"), 3)
     await runner.wait_for(handle, RunState.AWAITING_APPROVAL)
     await handle.signal("reject", {"approver": "cfo@q2c.example", "comment": "wrong SLA"})
     result = await handle.result()
@@ -126,7 +138,7 @@ async def test_reject_signal_posts_nothing(runner: Runner, systems: SystemsServi
 async def test_malformed_and_self_approvals_are_recorded_and_the_run_keeps_waiting(
     runner: Runner,
 ) -> None:
-    handle = await runner.start("C-1009", 4)
+    handle = await runner.start(await runner.copy("C-1009"), 4)
     await runner.wait_for(handle, RunState.AWAITING_APPROVAL)
     await handle.signal("approve", "not an object")
     await handle.signal("approve", {"comment": "no approver"})
@@ -146,7 +158,7 @@ async def test_malformed_and_self_approvals_are_recorded_and_the_run_keeps_waiti
 
 
 async def test_decide_update_refuses_self_approval_at_once(runner: Runner) -> None:
-    handle = await runner.start("C-1009", 5)
+    handle = await runner.start(await runner.copy("C-1009"), 5)
     await runner.wait_for(handle, RunState.AWAITING_APPROVAL)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(
@@ -162,7 +174,8 @@ async def test_decide_update_refuses_self_approval_at_once(runner: Runner) -> No
 
 
 async def test_approval_wait_expires_into_needs_attention(runner: Runner) -> None:
-    handle = await runner.start("C-1009", 6, approval_timeout=3 * 24 * 3600)
+    contract_id = await runner.copy("C-1009")
+    handle = await runner.start(contract_id, 6, approval_timeout=3 * 24 * 3600)
     await runner.wait_for(handle, RunState.AWAITING_APPROVAL)
     await runner.env.sleep(timedelta(days=4))
     result = await handle.result()

@@ -17,6 +17,7 @@ from schemas.runs import RunInput, RunState, RunStatus
 from tests.activities.loopback import serve
 from tests.conftest import SystemsService
 from tests.events import cycle_closed
+from tests.own_contracts import copy_contract
 from workers.settings import Settings
 from workers.worker import build_worker
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -45,8 +46,10 @@ def vies_url() -> Iterator[str]:
 
 
 async def _run(
-    env: WorkflowEnvironment, systems: SystemsService, vies_url: str, contract_id: str
+    env: WorkflowEnvironment, systems: SystemsService, vies_url: str, seeded: str
 ) -> RunStatus:
+    """A run of November for a copy of `seeded` and its customer (their VAT numbers too)."""
+    contract_id = (await copy_contract(systems, seeded)).contract_id
     task_queue = f"q2c-vies-{uuid.uuid4()}"
     settings = Settings(
         task_queue=task_queue,
