@@ -7,8 +7,10 @@ ceiling and for q2c.
 
 import asyncio
 import os
+import signal
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -624,6 +626,22 @@ async def _phases(stack: DevStack, config: BenchConfig, report: BenchReport, say
     report.phase = ""
 
 
+def _on_sigterm_cancel() -> asyncio.Event:
+    """From now on SIGTERM cancels the running task (in the main thread only, where signal
+    handlers can be set); the event tells that cancellation from any other."""
+    terminated = asyncio.Event()
+    task = asyncio.current_task()
+    if task is None or threading.current_thread() is not threading.main_thread():
+        return terminated
+
+    def cancel() -> None:
+        terminated.set()
+        task.cancel()
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, cancel)
+    return terminated
+
+
 async def run_bench(config: BenchConfig, *, say: Progress) -> BenchReport:
     report = BenchReport(
         config={k: v for k, v in asdict(config).items() if k not in ("home", "profile_dir")}
@@ -639,6 +657,7 @@ async def run_bench(config: BenchConfig, *, say: Progress) -> BenchReport:
     )
     await asyncio.to_thread(stack.start)
     deadline = asyncio.timeout(config.deadline_seconds)
+    terminated = _on_sigterm_cancel()
     try:
         async with deadline:
             await _phases(stack, config, report, say)
@@ -650,7 +669,19 @@ async def run_bench(config: BenchConfig, *, say: Progress) -> BenchReport:
             f"{report.phase} phase"
         )
         say(report.stopped)
+    except asyncio.CancelledError:
+        if not terminated.is_set():
+            raise
+        # An outer `timeout` (SIGTERM): the stack is stopped, not left running its bursts,
+        # and the figures of what finished are printed.
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        report.stopped = f"SIGTERM ended the bench in its {report.phase} phase"
+        say(report.stopped)
     finally:
+        if threading.current_thread() is threading.main_thread():
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
         await asyncio.to_thread(stack.stop)
     report.machine["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return report

@@ -2,6 +2,9 @@
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -85,6 +88,37 @@ async def test_a_deadline_ends_the_bench_with_the_figures_of_what_finished(
     assert said[-1] == report.stopped
     assert all(figures.ok == 3 for figures in [*report.ceiling_bursts, *report.q2c_bursts])
     assert json.loads(json.dumps(report.as_json()))["stopped"] == report.stopped
+
+
+def _processes_under(home: Path) -> list[int]:
+    """Processes whose command line names `home` (the stack's server, systems, workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(home) in (entry / "cmdline").read_text():
+                found.append(int(entry.name))
+        except OSError:
+            pass  # ended while we looked
+    return found
+
+
+def test_sigterm_stops_the_stack_and_prints_the_figures_of_what_finished(tmp_path: Path) -> None:
+    """An outer `timeout` sends SIGTERM: the bench used to die at once, its figures lost and
+    its dev server and workers left running the bursts."""
+    home = tmp_path / "home"
+    argv = [sys.executable, "-m", "cli", "bench", "burst", "-n", "3", "--bursts", "1"]
+    argv += ["--latency-runs", "1", "--no-codec-off", "--json", "--home", str(home)]
+    bench = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert bench.stderr is not None
+    for line in bench.stderr:  # the stack is up once it seeds
+        if "seeding" in line:
+            break
+    bench.send_signal(signal.SIGTERM)
+    out, _ = bench.communicate(timeout=120)
+    assert bench.returncode == 1
+    report = json.loads(out)
+    assert report["stopped"].startswith("SIGTERM ended the bench in its ")
+    assert _processes_under(home) == []
 
 
 def test_bad_scale_names_the_field(tmp_path: Path) -> None:
