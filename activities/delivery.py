@@ -45,6 +45,7 @@ from schemas.errors import ReasonCode
 
 
 class DeliveryLog(Protocol):
+    def find(self, key: str) -> DeliveryRecord | None: ...
     def begin(self, intent: DeliveryRecord) -> DeliveryRecord: ...
     def mark_sent(self, key: str, *, message_id: str, sent_at: datetime, reply: str) -> None: ...
     def mark_failed(self, key: str, *, reply: str) -> None: ...
@@ -79,6 +80,12 @@ class DeliveryActivities:
         """Hand the UBL document to the Peppol access point once per posting key."""
         async with heartbeating():
             return await self._send_peppol(input)
+
+    async def already_sent(self, key: str) -> DeliveryResult | None:
+        """The logged delivery when `key` was sent before (a retry after the send), else
+        None: what `send_email` or `send_peppol` would answer, before anything is built."""
+        entry = await asyncio.to_thread(self._log.find, key)
+        return _already_sent(entry) if entry is not None and entry.state == "sent" else None
 
     async def _begin(
         self, input: DeliveryInput, *, recipient: str, message_id: str

@@ -50,7 +50,11 @@ class DocumentActivities:
     @activity.defn
     async def deliver_document(self, input: DeliverDocumentInput) -> DeliveryResult:
         """Render, check and send one posted document (or a dunning message about it) once
-        per delivery key."""
+        per delivery key. A retry after the send finds it in the delivery log and renders
+        nothing: it answers what the send answers to a key already sent."""
+        sent = await self._delivery.already_sent(input.delivery_key)
+        if sent is not None:
+            return sent
         rendered = await asyncio.to_thread(render, input, seller=self._seller)
         if input.purpose == "document" and input.customer.delivery_channel == "peppol":
             return await self._delivery.send_peppol(_peppol(input, rendered))

@@ -43,6 +43,12 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             [],
             help=KNOB_HELP,
         ),
+        timeout: float | None = typer.Option(
+            None,
+            min=1,
+            help="Seconds for the whole bench once its stack is up; past it, print the "
+            "figures of the phases that finished and exit 1",
+        ),
     ) -> None:
         """Ceiling (no-op activities), q2c burst (N billing_cycle.closed events at once) and
         single-run latency, in one invocation against one local dev server; q2c with payload
@@ -66,12 +72,16 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
                 worker_env=worker_env,
                 codec_off=codec_off,
                 profile_dir=profile,
+                deadline_seconds=timeout,
             )
             report = asyncio.run(run_bench(config, say=lambda m: err.print(f"[dim]{m}[/]")))
         if as_json:
             sys.stdout.write(json.dumps(report.as_json(), indent=2) + "\n")
         else:
             print_report(report.as_json(), Console(width=140))
+        if not report.complete:
+            err.print(f"[red]incomplete: {report.stopped or report.histories_error}[/]")
+            raise typer.Exit(1)
 
     bench.command("run", help="The same as `q2c bench burst`.")(burst)
 

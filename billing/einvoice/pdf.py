@@ -91,8 +91,19 @@ def render_pdf(document: Document) -> bytes:
     )
     brand = ParagraphStyle("brand", parent=base, fontName=_BOLD, fontSize=15, leading=19)
 
+    plain: dict[int, tuple[ParagraphStyle, Any]] = {}
+
     def p(text: str, style: ParagraphStyle = base) -> Paragraph:
-        return Paragraph(_escape(text), style)
+        """`text` as it reads (no markup). Plain text skips ReportLab's markup parser: the
+        fragment it would build (the style's, carrying the text) is cloned from one parsed
+        per style, so the page is the same, byte for byte."""
+        if not _is_plain(text):
+            return Paragraph(_escape(text), style)
+        kept = plain.get(id(style))
+        if kept is None or kept[0] is not style:
+            kept = plain[id(style)] = (style, Paragraph("x", style).frags[0])
+        fragment = kept[1].clone(text=text, link=[], us_lines=[])
+        return Paragraph(text, style, frags=[fragment])
 
     seller, buyer = document.seller, document.buyer
     kind = "Credit note" if document.is_credit_note else "Invoice"
@@ -400,6 +411,15 @@ def _add_output_intent(pdf: Any) -> None:
     # The catalogue writes only the keys its class lists: this one lists one more.
     catalog.__NoDefault__ = [*PDFCatalog.__NoDefault__, "OutputIntents"]
     catalog.OutputIntents = PDFArray([pdf.Reference(intent)])
+
+
+def _is_plain(text: str) -> bool:
+    """Text the markup parser would pass through as one fragment, unchanged: no markup
+    characters, no whitespace it would fold (leading, trailing, doubled, line breaks)."""
+    return bool(text) and not _MARKUP.intersection(text) and text == " ".join(text.split())
+
+
+_MARKUP = frozenset("&<>")
 
 
 def _escape(text: str) -> str:

@@ -10,7 +10,7 @@ from billing.einvoice.document import Document
 from billing.einvoice.errors import DocumentRejected
 from billing.einvoice.pdf import render_facturx
 from billing.einvoice.ubl import render_ubl
-from billing.einvoice.validation import ValidationReport, validate
+from billing.einvoice.validation import ValidationReport, validate_rendered
 from billing.tax.engine import Seller
 from schemas.contract import Contract
 from schemas.customer import Customer
@@ -60,7 +60,7 @@ def render_documents(
 
 def render(document: Document) -> RenderedDocuments:
     ubl, cii = render_ubl(document), render_cii(document)
-    ubl_report, cii_report = validate(ubl), validate(cii)
+    ubl_report, cii_report = validate_rendered(ubl, "ubl"), validate_rendered(cii, "cii")
     for name, report in (("UBL", ubl_report), ("CII", cii_report)):
         if not report.ok:
             raise DocumentRejected(f"{name} {document.number}", report.fatal_rule_ids)

@@ -110,8 +110,16 @@ def warm_up() -> None:
 def validate(xml: bytes) -> ValidationReport:
     """Every EN 16931 rule `xml` fails (UBL or CII, detected); raises `UnreadableXml`."""
     root = _parse(xml)
-    syntax = _syntax_of(root)
-    text = etree.tostring(root, encoding="unicode")
+    return _run(_syntax_of(root), etree.tostring(root, encoding="unicode"))
+
+
+def validate_rendered(xml: bytes, syntax: Syntax) -> ValidationReport:
+    """`validate` for a document q2c has just rendered (well-formed UTF-8, its syntax
+    known): the bytes go to Saxon as they are, not parsed and written again by lxml first."""
+    return _run(syntax, xml.decode("utf-8"))
+
+
+def _run(syntax: Syntax, text: str) -> ValidationReport:
     with _lock:
         stylesheet = _stylesheet(syntax)
         node = _processor().parse_xml(xml_text=text)

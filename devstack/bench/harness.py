@@ -7,12 +7,14 @@ ceiling and for q2c.
 
 import asyncio
 import os
+import signal
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,11 @@ from workflows import search_attributes as sa
 Progress = Callable[[str], None]
 START_CONCURRENCY = 64
 LAST_BURST_MONTH = 10
+HISTORIES_SECONDS = 300.0
+"""Bound on recording the histories (one approved run and a few reads): seconds on an idle
+stack, minutes on a loaded one."""
+QUERY_TIMEOUT = timedelta(seconds=10)
+"""Bound on one status query: a run whose worker is still starting answers after it."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,10 @@ class BenchConfig:
     local_steps: int = 0
     """With more than 0, also a ceiling whose middle steps run as local activities."""
     timeout_seconds: float = 1_800.0
+    """Bound on each burst and on each single run."""
+    deadline_seconds: float | None = None
+    """Bound on the whole bench once its stack is up; past it, the report holds the figures
+    of what finished and names the phase it stopped in."""
     worker_env: dict[str, str] = field(default_factory=dict)
     """`Q2C_*` tuning knobs for every worker process (ceiling and q2c alike)."""
     codec_off: bool = True
@@ -72,6 +83,8 @@ class BenchConfig:
         for name in ("runs", "workers", "latency_runs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1")
+        if self.deadline_seconds is not None and self.deadline_seconds <= 0:
+            raise ValueError("deadline_seconds: must be more than 0")
 
 
 @dataclass
@@ -88,6 +101,16 @@ class BenchReport:
     plain_latency: Figures | None = None
     histories: dict[str, HistoryCounts] = field(default_factory=dict)
     profiles: dict[str, ProfileSummary] = field(default_factory=dict)
+    phase: str = ""
+    """The phase under way (the last one begun)."""
+    stopped: str = ""
+    """Why the bench stopped before its end (its deadline), or empty."""
+    histories_error: str = ""
+    """Why a history could not be recorded, or empty: the figures stand without it."""
+
+    @property
+    def complete(self) -> bool:
+        return not self.stopped and not self.histories_error
 
     @staticmethod
     def _median(figures: list[Figures], key: str) -> float:
@@ -183,6 +206,8 @@ class BenchReport:
             },
             "ratios": self.ratios(),
             "histories": {name: asdict(h) for name, h in self.histories.items()},
+            "stopped": self.stopped,
+            "histories_error": self.histories_error,
             "profiles": {name: asdict(p) for name, p in self.profiles.items()},
         }
 
@@ -319,9 +344,10 @@ async def _ceiling_runs(
     plan: CeilingPlan,
     sampler: MemorySampler,
     say: Progress,
-) -> tuple[list[Figures], Figures]:
+    bursts: list[Figures],
+) -> Figures:
+    """The bursts go into `bursts` as each ends (a deadline keeps those that finished)."""
     label = "ceiling" if plan.local == 0 else f"ceiling-local{plan.local}"
-    bursts: list[Figures] = []
     for burst in range(config.bursts):
         ids = [f"bench-{label}-{burst}-{i}" for i in range(config.runs)]
 
@@ -343,17 +369,18 @@ async def _ceiling_runs(
         say(f"{label} burst {burst + 1}: {figures.runs_per_second} runs/s")
 
     async def once(index: int) -> bool:
-        result = await client.execute_workflow(
-            CeilingWorkflow.run,
-            plan,
-            id=f"bench-{label}-latency-{index}",
-            task_queue=CEILING_TASK_QUEUE,
-        )
+        async with asyncio.timeout(config.timeout_seconds):
+            result = await client.execute_workflow(
+                CeilingWorkflow.run,
+                plan,
+                id=f"bench-{label}-latency-{index}",
+                task_queue=CEILING_TASK_QUEUE,
+            )
         return result == plan.steps
 
     latency = await _sequential(once, count=config.latency_runs, sampler=sampler, stack=stack)
     say(f"{label} latency p50: {latency.p50_ms} ms")
-    return bursts, latency
+    return latency
 
 
 async def _ceiling_phase(
@@ -364,19 +391,21 @@ async def _ceiling_phase(
     sampler.start()
     try:
         await wait_for_pollers(client, CEILING_TASK_QUEUE, count=config.workers)
-        await client.execute_workflow(
-            CeilingWorkflow.run,
-            CeilingPlan(),
-            id="bench-ceiling-warmup",
-            task_queue=CEILING_TASK_QUEUE,
-        )
-        report.ceiling_bursts, report.ceiling_latency = await _ceiling_runs(
-            client, stack, config, CeilingPlan(), sampler, say
+        async with asyncio.timeout(config.timeout_seconds):
+            await client.execute_workflow(
+                CeilingWorkflow.run,
+                CeilingPlan(),
+                id="bench-ceiling-warmup",
+                task_queue=CEILING_TASK_QUEUE,
+            )
+        report.ceiling_latency = await _ceiling_runs(
+            client, stack, config, CeilingPlan(), sampler, say, report.ceiling_bursts
         )
         if config.local_steps:
             plan = CeilingPlan(local=config.local_steps)
-            report.ceiling_local_bursts, report.ceiling_local_latency = await _ceiling_runs(
-                client, stack, config, plan, sampler, say
+            report.phase = f"ceiling-local{plan.local}"
+            report.ceiling_local_latency = await _ceiling_runs(
+                client, stack, config, plan, sampler, say, report.ceiling_local_bursts
             )
     finally:
         sampler.stop()
@@ -400,14 +429,15 @@ async def _q2c_phase(
     periods: list[tuple[date, date]],
     say: Progress,
     phase: Q2cPhase,
+    bursts: list[Figures],
+    latency_ids: list[str],
     profiles: dict[str, ProfileSummary] | None = None,
-) -> tuple[list[Figures], Figures, list[str]]:
+) -> Figures:
+    """The bursts go into `bursts` as each ends, the latency runs' ids into `latency_ids`."""
     settings = _worker_settings(stack)
     names = _start_workers(stack, kind="q2c", count=config.workers, env=phase.worker_env)
     sampler = MemorySampler(pids=[stack.pids()[n] for n in names])
     sampler.start()
-    latency_ids: list[str] = []
-    bursts: list[Figures] = []
     first = phase.first_contract
     try:
         await wait_for_pollers(client, settings.task_queue, count=config.workers)
@@ -416,7 +446,8 @@ async def _q2c_phase(
         warmup = await start_run(
             client, warmup_event, task_queue=settings.task_queue, collect=False
         )
-        await run_handle(client, warmup.workflow_id).result()
+        async with asyncio.timeout(config.timeout_seconds):
+            await run_handle(client, warmup.workflow_id).result()
         profiler = None
         if profiles is not None and config.profile_dir is not None:
             profiler = Profiler(config.profile_dir, {n: stack.pids()[n] for n in names})
@@ -453,7 +484,8 @@ async def _q2c_phase(
             event = cycle_event(first + index, latency_period)
             outcome = await start_run(client, event, task_queue=settings.task_queue, collect=False)
             latency_ids.append(outcome.workflow_id)
-            status: RunStatus = await run_handle(client, outcome.workflow_id).result()
+            async with asyncio.timeout(config.timeout_seconds):
+                status: RunStatus = await run_handle(client, outcome.workflow_id).result()
             return status.state is RunState.DELIVERED
 
         latency = await _sequential(
@@ -463,10 +495,30 @@ async def _q2c_phase(
     finally:
         sampler.stop()
         _stop_workers(stack, names)
-    return bursts, latency, latency_ids
+    return latency
 
 
 async def _histories(
+    client: Client,
+    stack: DevStack,
+    config: BenchConfig,
+    latency_ids: list[str],
+    report: BenchReport,
+    say: Progress,
+) -> None:
+    """Within HISTORIES_SECONDS; a history that cannot be recorded is reported, and the
+    figures stand without it."""
+    try:
+        async with asyncio.timeout(HISTORIES_SECONDS):
+            await _record_histories(client, stack, config, latency_ids, report)
+    except (TimeoutError, RPCError, RuntimeError) as error:
+        # A TimeoutError from asyncio.timeout carries no message: say which bound it was.
+        reason = str(error) or f"not recorded within {HISTORIES_SECONDS:.0f}s"
+        report.histories_error = f"{type(error).__name__}: {reason}"
+        say(f"histories: {report.histories_error}")
+
+
+async def _record_histories(
     client: Client,
     stack: DevStack,
     config: BenchConfig,
@@ -495,7 +547,9 @@ async def _histories(
 async def _state(handle: WorkflowHandle[Any, RunStatus]) -> RunState | None:
     """The run's state, or None when the query timed out (a loaded machine): ask again."""
     try:
-        status: RunStatus = await handle.query("status", result_type=RunStatus)
+        status: RunStatus = await handle.query(
+            "status", result_type=RunStatus, rpc_timeout=QUERY_TIMEOUT
+        )
     except RPCError as error:
         # The client's own timeout ends the call as cancelled; the server's, as deadline.
         if error.status not in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
@@ -527,6 +581,67 @@ async def _approved_history(client: Client, stack: DevStack, settings: Settings)
     return await count_history(handle)
 
 
+async def _phases(stack: DevStack, config: BenchConfig, report: BenchReport, say: Progress) -> None:
+    """Each phase in turn; its figures go into `report` as they come."""
+    client = await stack.connect()
+    periods = [month(2026, LAST_BURST_MONTH - b) for b in range(config.bursts + 1)]
+    contracts = config.runs * (2 if config.codec_off else 1)
+    report.phase = "seeding"
+    say(f"seeding {contracts} contracts for {len(periods)} months")
+    async with stack.systems_client(timeout=60) as http:
+        await seed_contracts(http, count=contracts, periods=periods)
+    report.phase = "ceiling"
+    await _ceiling_phase(client, stack, config, report, say)
+    if config.codec_off:
+        # Before the shipped bursts, so those meet the fuller server: the codec's cost is
+        # not understated by the order.
+        plain = await connect(
+            stack.temporal_address, converter=data_converter(Settings(encryption=False))
+        )
+        off = Q2cPhase(
+            label="q2c codec off",
+            first_contract=config.runs,
+            worker_env={"Q2C_ENCRYPTION": "off"},
+        )
+        report.phase = off.label
+        report.plain_latency = await _q2c_phase(
+            plain, stack, config, periods, say, off, report.plain_bursts, []
+        )
+    report.phase = "q2c"
+    latency_ids: list[str] = []
+    report.q2c_latency = await _q2c_phase(
+        client,
+        stack,
+        config,
+        periods,
+        say,
+        Q2cPhase(label="q2c"),
+        report.q2c_bursts,
+        latency_ids,
+        report.profiles,
+    )
+    if config.histories and latency_ids:
+        report.phase = "histories"
+        await _histories(client, stack, config, latency_ids, report, say)
+    report.phase = ""
+
+
+def _on_sigterm_cancel() -> asyncio.Event:
+    """From now on SIGTERM cancels the running task (in the main thread only, where signal
+    handlers can be set); the event tells that cancellation from any other."""
+    terminated = asyncio.Event()
+    task = asyncio.current_task()
+    if task is None or threading.current_thread() is not threading.main_thread():
+        return terminated
+
+    def cancel() -> None:
+        terminated.set()
+        task.cancel()
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, cancel)
+    return terminated
+
+
 async def run_bench(config: BenchConfig, *, say: Progress) -> BenchReport:
     report = BenchReport(
         config={k: v for k, v in asdict(config).items() if k not in ("home", "profile_dir")}
@@ -541,34 +656,32 @@ async def run_bench(config: BenchConfig, *, say: Progress) -> BenchReport:
         extra_env=config.worker_env,
     )
     await asyncio.to_thread(stack.start)
+    deadline = asyncio.timeout(config.deadline_seconds)
+    terminated = _on_sigterm_cancel()
     try:
-        client = await stack.connect()
-        periods = [month(2026, LAST_BURST_MONTH - b) for b in range(config.bursts + 1)]
-        contracts = config.runs * (2 if config.codec_off else 1)
-        say(f"seeding {contracts} contracts for {len(periods)} months")
-        async with stack.systems_client(timeout=60) as http:
-            await seed_contracts(http, count=contracts, periods=periods)
-        await _ceiling_phase(client, stack, config, report, say)
-        if config.codec_off:
-            # Before the shipped bursts, so those meet the fuller server: the codec's cost is
-            # not understated by the order.
-            plain = await connect(
-                stack.temporal_address, converter=data_converter(Settings(encryption=False))
-            )
-            off = Q2cPhase(
-                label="q2c codec off",
-                first_contract=config.runs,
-                worker_env={"Q2C_ENCRYPTION": "off"},
-            )
-            report.plain_bursts, report.plain_latency, _ = await _q2c_phase(
-                plain, stack, config, periods, say, off
-            )
-        report.q2c_bursts, report.q2c_latency, latency_ids = await _q2c_phase(
-            client, stack, config, periods, say, Q2cPhase(label="q2c"), report.profiles
+        async with deadline:
+            await _phases(stack, config, report, say)
+    except TimeoutError:
+        if not deadline.expired():  # a bound of a phase's own
+            raise
+        report.stopped = (
+            f"the {config.deadline_seconds:.0f}s deadline ended the bench in its "
+            f"{report.phase} phase"
         )
-        if config.histories and latency_ids:
-            await _histories(client, stack, config, latency_ids, report)
+        say(report.stopped)
+    except asyncio.CancelledError:
+        if not terminated.is_set():
+            raise
+        # An outer `timeout` (SIGTERM): the stack is stopped, not left running its bursts,
+        # and the figures of what finished are printed.
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        report.stopped = f"SIGTERM ended the bench in its {report.phase} phase"
+        say(report.stopped)
     finally:
+        if threading.current_thread() is threading.main_thread():
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
         await asyncio.to_thread(stack.stop)
     report.machine["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return report

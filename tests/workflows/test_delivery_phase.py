@@ -16,11 +16,12 @@ import pytest
 from facturx import get_xml_from_pdf
 from temporalio.testing import WorkflowEnvironment
 
+import activities.documents
 from activities.delivery import DeliveryActivities
-from activities.documents import DocumentActivities
+from activities.documents import DocumentActivities, render
 from activities.email_message import Sender
 from activities.smtp import parse_smtp_url
-from billing.einvoice import validate
+from billing.einvoice import RenderedDocuments, validate
 from billing.tax import Seller
 from ops.documents import write_run_documents
 from schemas.contract import Contract
@@ -208,7 +209,10 @@ async def test_a_mailbox_that_refuses_permanently_needs_attention_delivery_faile
 
 
 async def test_a_retried_delivery_after_the_send_sends_one_message(
-    time_skipping_env: WorkflowEnvironment, own: SystemsService, queue: str
+    time_skipping_env: WorkflowEnvironment,
+    own: SystemsService,
+    queue: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """What Temporal does when a worker dies after sending, before it reports: it runs the
     activity again with the same input. The delivery log makes the second a no-op."""
@@ -237,7 +241,21 @@ async def test_a_retried_delivery_after_the_send_sends_one_message(
             issue_date=date(2026, 4, 1),
         )
         first = await documents.deliver_document(input)
+        # The retry finds the key sent in the log before it renders: nothing is rendered.
+        renders: list[str] = []
+
+        def counted(input: DeliverDocumentInput, *, seller: Seller) -> RenderedDocuments:
+            renders.append(input.delivery_key)
+            return render(input, seller=seller)
+
+        monkeypatch.setattr(activities.documents, "render", counted)
         second = await documents.deliver_document(input)
     assert (first.already_sent, second.already_sent) == (False, True)
     assert first.message_id == second.message_id == message_id(key)
+    assert (second.channel, second.recipient, second.sent_at) == (
+        first.channel,
+        first.recipient,
+        first.sent_at,
+    )
+    assert renders == []
     assert len(_message(own, message_id(key))) == 1

@@ -2,6 +2,10 @@
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -56,9 +60,65 @@ async def test_a_tiny_burst_reports_every_phase(tmp_path: Path) -> None:
     assert len(report.histories["ceiling"].activities) == STEPS
     assert approved.by_type["workflow_execution_signaled"] == 1
     assert approved.actions > straight.actions > STEPS
+    assert report.complete and report.as_json()["stopped"] == ""
     json.dumps(report.as_json())  # machine-readable as a whole
     assert any("q2c burst 2" in line for line in said)
     assert any("q2c codec off burst 2" in line for line in said)
+
+
+async def test_a_deadline_ends_the_bench_with_the_figures_of_what_finished(
+    tmp_path: Path,
+) -> None:
+    """An outer `timeout` used to kill the bench and every figure with it; its own deadline
+    stops it, keeps what finished and says where it stopped."""
+    said: list[str] = []
+    began = time.monotonic()
+    report = await run_bench(
+        BenchConfig(
+            home=tmp_path, runs=3, bursts=1, latency_runs=1, codec_off=False, deadline_seconds=5
+        ),
+        say=said.append,
+    )
+    # The stack's own start (bounded by its own waits) comes before the deadline's 5 s.
+    assert time.monotonic() - began < 5 + 180
+    assert not report.complete
+    assert report.stopped.startswith("the 5s deadline ended the bench in its ")
+    assert report.stopped.endswith(f"{report.phase} phase")
+    assert report.phase in {"seeding", "ceiling", "q2c", "histories"}
+    assert said[-1] == report.stopped
+    assert all(figures.ok == 3 for figures in [*report.ceiling_bursts, *report.q2c_bursts])
+    assert json.loads(json.dumps(report.as_json()))["stopped"] == report.stopped
+
+
+def _processes_under(home: Path) -> list[int]:
+    """Processes whose command line names `home` (the stack's server, systems, workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(home) in (entry / "cmdline").read_text():
+                found.append(int(entry.name))
+        except OSError:
+            pass  # ended while we looked
+    return found
+
+
+def test_sigterm_stops_the_stack_and_prints_the_figures_of_what_finished(tmp_path: Path) -> None:
+    """An outer `timeout` sends SIGTERM: the bench used to die at once, its figures lost and
+    its dev server and workers left running the bursts."""
+    home = tmp_path / "home"
+    argv = [sys.executable, "-m", "cli", "bench", "burst", "-n", "3", "--bursts", "1"]
+    argv += ["--latency-runs", "1", "--no-codec-off", "--json", "--home", str(home)]
+    bench = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert bench.stderr is not None
+    for line in bench.stderr:  # the stack is up once it seeds
+        if "seeding" in line:
+            break
+    bench.send_signal(signal.SIGTERM)
+    out, _ = bench.communicate(timeout=120)
+    assert bench.returncode == 1
+    report = json.loads(out)
+    assert report["stopped"].startswith("SIGTERM ended the bench in its ")
+    assert _processes_under(home) == []
 
 
 def test_bad_scale_names_the_field(tmp_path: Path) -> None:
@@ -66,6 +126,8 @@ def test_bad_scale_names_the_field(tmp_path: Path) -> None:
         BenchConfig(home=tmp_path, runs=0)
     with pytest.raises(ValueError, match="bursts: must be 1 to 8"):
         BenchConfig(home=tmp_path, bursts=9)
+    with pytest.raises(ValueError, match="deadline_seconds: must be more than 0"):
+        BenchConfig(home=tmp_path, deadline_seconds=0)
 
 
 def test_the_cli_refuses_an_unknown_knob_before_starting_anything() -> None:
