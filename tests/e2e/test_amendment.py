@@ -21,6 +21,7 @@ from schemas.runs import RunState, RunStatus
 from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import amended, cycle_closed
+from tests.own_contracts import copy_contract
 from workers.settings import Settings
 from workers.worker import build_worker
 
@@ -91,7 +92,10 @@ async def test_an_upgrade_posts_a_credit_note_and_an_invoice_and_both_read_back(
     task_queue: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    event = amended("C-1016", date(2026, 10, 16), date(2026, 11, 1))
+    # A copy of C-1016 with both its seeded terms (Growth, then Scale from 16 October): it
+    # posts under keys of the test's own.
+    own = await copy_contract(systems, "C-1016", every_version=True)
+    event = amended(own.contract_id, date(2026, 10, 16), date(2026, 11, 1))
     result = await _run(dev_server_env, event, task_queue)
     assert result.state is RunState.DELIVERED, result.reason
     key = workflow_id_for(event)

@@ -18,6 +18,7 @@ from starters.intake import EventConflict, run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import cycle_closed
 from tests.outbox import OutboxServer
+from tests.own_contracts import copy_contract
 from workers.delivery_log import DeliveryLogStore
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -70,7 +71,9 @@ async def test_approval_from_the_queue_posts_and_reads_back(
 ) -> None:
     client = dev_server_env.client
     task_queue = await worker_for(systems)
-    event = cycle_closed("C-1009", 8)
+    # A copy of C-1009 (a non-standard clause: it waits for a person) of the test's own.
+    own = await copy_contract(systems, "C-1009")
+    event = cycle_closed(own.contract_id, 8)
     outcome = await start_run(client, event, task_queue=task_queue, collect=False)
     assert outcome.started
     waiting = await _wait_for_state(client, outcome.workflow_id, RunState.AWAITING_APPROVAL)
@@ -82,7 +85,7 @@ async def test_approval_from_the_queue_posts_and_reads_back(
         queue = [
             w.id
             async for w in client.list_workflows(
-                'Q2CStatus = "AwaitingApproval" AND ContractId = "C-1009"'
+                f'Q2CStatus = "AwaitingApproval" AND ContractId = "{own.contract_id}"'
             )
         ]
         if outcome.workflow_id in queue:
@@ -91,7 +94,7 @@ async def test_approval_from_the_queue_posts_and_reads_back(
     assert outcome.workflow_id in queue
     description = await client.get_workflow_handle(outcome.workflow_id).describe()
     attributes = description.typed_search_attributes
-    assert any(p.key.name == "CustomerId" and p.value == "CU-1009" for p in attributes)
+    assert any(p.key.name == "CustomerId" and p.value == own.customer_id for p in attributes)
     assert any(p.key.name == "InvoiceTotal" and p.value == float(waiting.total) for p in attributes)
 
     handle = run_handle(client, outcome.workflow_id)
@@ -111,19 +114,20 @@ async def test_same_event_twice_starts_one_run_and_a_different_payload_is_refuse
 ) -> None:
     client = dev_server_env.client
     task_queue = await worker_for(systems)
-    event = cycle_closed("C-1008", 9, event_id="evt-original")
+    contract_id = (await copy_contract(systems, "C-1008")).contract_id  # straight through
+    event = cycle_closed(contract_id, 9, event_id="evt-original")
     first = await start_run(client, event, task_queue=task_queue, collect=False)
     again = await start_run(client, event, task_queue=task_queue, collect=False)
     assert first.started and not again.started
     assert "already received" in again.message
-    changed = cycle_closed("C-1008", 9, event_id="evt-impostor")
+    changed = cycle_closed(contract_id, 9, event_id="evt-impostor")
     with pytest.raises(EventConflict) as conflict:
         await start_run(client, changed, task_queue=task_queue)
     assert "evt-original" in str(conflict.value) and "evt-impostor" in str(conflict.value)
     result = await run_handle(client, first.workflow_id).result()
     assert result.state is RunState.DELIVERED
     async with systems.client() as http:
-        postings = (await http.get("/erp/postings", params={"contract_id": "C-1008"})).json()
+        postings = (await http.get("/erp/postings", params={"contract_id": contract_id})).json()
     keys = [p["posting_key"] for p in postings]
     assert keys.count(first.workflow_id) == 1
 

@@ -24,6 +24,7 @@ from tests.conftest import SystemsService
 from tests.encryption_keys import TEST_KEY_ID
 from tests.events import cycle_closed
 from tests.ops.test_codec_server import codec_server
+from tests.own_contracts import copy_contract
 from workers.client import connect, data_converter
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -98,17 +99,19 @@ async def _run(
 
 
 @pytest.mark.parametrize(
-    ("contract_id", "state"),
+    ("seeded", "state"),
     [("C-1002", RunState.DELIVERED), ("C-1010", RunState.NEEDS_ATTENTION)],
 )
 async def test_the_official_cli_shows_customer_data_only_through_the_codec_server(
     dev_server_env: WorkflowEnvironment,
     systems: SystemsService,
     tmp_path: Path,
-    contract_id: str,
+    seeded: str,
     state: RunState,
 ) -> None:
     client = dev_server_env.client
+    # A copy of the seeded contract and customer (the same personal data) of the test's own.
+    contract_id = (await copy_contract(systems, seeded)).contract_id
     customer = await _customer(systems, contract_id)
     workflow_id, ended = await _run(client, systems, contract_id, 7)
     assert ended is state
@@ -134,8 +137,9 @@ async def test_search_attributes_and_memo_carry_no_personal_data(
     dev_server_env: WorkflowEnvironment, systems: SystemsService
 ) -> None:
     client = dev_server_env.client
-    customer = await _customer(systems, "C-1003")
-    workflow_id, _ = await _run(client, systems, "C-1003", 7)
+    own = await copy_contract(systems, "C-1003")
+    customer = await _customer(systems, own.contract_id)
+    workflow_id, _ = await _run(client, systems, own.contract_id, 7)
     described = await client.get_workflow_handle(workflow_id).describe()
     raw = described.raw_description.workflow_execution_info
     visible = _readable(str(raw.search_attributes) + str(raw.memo))
@@ -144,7 +148,10 @@ async def test_search_attributes_and_memo_carry_no_personal_data(
     everything = visible + json.dumps(memo, default=str) + json.dumps(attributes, default=str)
     leaked = {field: value for field, value in customer.items() if value and value in everything}
     assert not leaked, f"visibility or memo holds personal data: {leaked}"
-    assert attributes["ContractId"] == "C-1003" and attributes["CustomerId"] == "CU-1003"
+    assert (attributes["ContractId"], attributes["CustomerId"]) == (
+        own.contract_id,
+        own.customer_id,
+    )
     # The memo is encrypted like every payload; decoded it holds the starting event's id and
     # digest and the ERP document numbers, nothing about the customer.
     assert "binary/encrypted" in _readable(str(raw.memo))
@@ -160,8 +167,9 @@ async def test_a_worker_without_the_key_fails_the_task_by_key_id_and_loses_nothi
     keyless = await connect(
         client.service_client.config.target_host, converter=data_converter(other)
     )
+    contract_id = (await copy_contract(systems, "C-1004")).contract_id  # posts under its own key
     outcome = await start_run(
-        client, cycle_closed("C-1004", 7), task_queue=task_queue, collect=False
+        client, cycle_closed(contract_id, 7), task_queue=task_queue, collect=False
     )
     handle = client.get_workflow_handle(outcome.workflow_id)
     async with (

@@ -1,4 +1,5 @@
-"""A real run on a worker with the audit interceptor: every handoff lands once."""
+"""A real run on a worker with the audit interceptor: every handoff lands once. A run that
+posts bills a copy of a seeded contract of its own test, so no two tests post under one key."""
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -14,6 +15,7 @@ from tests.conftest import SystemsService, start_time_skipping
 from tests.e2e.test_amendment import _raised_fee
 from tests.events import amended, cycle_closed
 from tests.observability.runs import run_to_end
+from tests.own_contracts import copy_contract
 from tests.workflows.runs import until, worker_on
 from workers.audit.store import AuditStore
 from workflows.quote_to_cash import QuoteToCashWorkflow
@@ -72,7 +74,8 @@ async def unskipped_env() -> AsyncIterator[WorkflowEnvironment]:
 async def test_a_posted_run_records_each_handoff_once(
     unskipped_env: WorkflowEnvironment, systems: SystemsService, store: AuditStore
 ) -> None:
-    workflow_id, state = await _run(unskipped_env, systems, store, contract_id="C-1008", month=8)
+    contract_id = (await copy_contract(systems, "C-1008")).contract_id  # straight through
+    workflow_id, state = await _run(unskipped_env, systems, store, contract_id=contract_id, month=8)
     assert state is RunState.DELIVERED
     rows = [h for h in store.read() if h.workflow_id == workflow_id]
     steps = [(h.step, h.outcome) for h in rows]
@@ -116,8 +119,9 @@ async def test_a_retried_activity_does_not_write_twice(
     time_skipping_env: WorkflowEnvironment, systems: SystemsService, store: AuditStore
 ) -> None:
     flaky = CommitsThenFails(store, step="validate_customer")
+    contract_id = (await copy_contract(systems, "C-1008")).contract_id
     workflow_id, state = await _run(
-        time_skipping_env, systems, flaky, contract_id="C-1008", month=9
+        time_skipping_env, systems, flaky, contract_id=contract_id, month=9
     )
     assert flaky.failed
     assert state is RunState.DELIVERED
@@ -138,11 +142,11 @@ async def test_a_decision_records_who_decided_and_a_rejection_closes_the_run(
     final: RunState,
 ) -> None:
     task_queue = f"q2c-audit-{uuid.uuid4()}"
-    month = 10 if verdict == "approve" else 11
+    contract_id = (await copy_contract(systems, "C-1009")).contract_id  # waits for a person
     async with worker_on(time_skipping_env, systems, task_queue, audit=store):
         handle = await time_skipping_env.client.start_workflow(
             QuoteToCashWorkflow.run,
-            RunInput(event=cycle_closed("C-1009", month, year=2028), collect=False),
+            RunInput(event=cycle_closed(contract_id, 10, year=2028), collect=False),
             id=f"obs:decision:{uuid.uuid4()}",
             task_queue=task_queue,
         )
@@ -200,14 +204,8 @@ async def _outcomes_of(
             RunState.NEEDS_ATTENTION,
             (Outcome.NEEDS_ATTENTION, "approval_expired", "approver"),
         ),
-        # Two documents, two reconciles: one outcome, after both.
-        (
-            RunInput(event=amended("C-1016", date(2026, 7, 16), date(2026, 8, 1)), collect=False),
-            RunState.DELIVERED,
-            (Outcome.DELIVERED, "", "q2c"),
-        ),
     ],
-    ids=["permanent_failure", "approval_expired", "amendment_posted"],
+    ids=["permanent_failure", "approval_expired"],
 )
 async def test_the_run_records_its_outcome_once_naming_where_the_problem_came_from(
     time_skipping_env: WorkflowEnvironment,
@@ -219,6 +217,19 @@ async def test_the_run_records_its_outcome_once_naming_where_the_problem_came_fr
 ) -> None:
     state, outcomes = await _outcomes_of(time_skipping_env, systems, store, input)
     assert (state, outcomes) == (final, [outcome])
+
+
+async def test_an_amendment_posted_records_one_outcome_after_both_documents(
+    time_skipping_env: WorkflowEnvironment, systems: SystemsService, store: AuditStore
+) -> None:
+    # Two documents, two reconciles: one outcome, after both. A copy of C-1016 with both its
+    # seeded terms, so it posts under keys of the test's own.
+    own = await copy_contract(systems, "C-1016", every_version=True)
+    input = RunInput(
+        event=amended(own.contract_id, date(2026, 7, 16), date(2026, 8, 1)), collect=False
+    )
+    state, outcomes = await _outcomes_of(time_skipping_env, systems, store, input)
+    assert (state, outcomes) == (RunState.DELIVERED, [(Outcome.DELIVERED, "", "q2c")])
 
 
 async def test_an_amendment_with_nothing_to_post_records_nothing_to_bill(

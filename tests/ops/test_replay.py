@@ -18,6 +18,7 @@ from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.encryption_keys import TEST_KEY_ID
 from tests.events import cycle_closed
+from tests.own_contracts import copy_contract
 from tests.recorded import patch_ids
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -292,7 +293,7 @@ async def test_the_cli_fetches_histories_by_workflow_id_and_by_query(
     settings = Settings(
         task_queue=f"q2c-replay-{uuid.uuid4()}", systems_url=systems.url, smtp_url=systems.smtp_url
     )
-    contract = "C-1004"
+    contract = (await copy_contract(systems, "C-1004")).contract_id  # posts under its own key
     event = cycle_closed(contract, 3)
     async with (
         systems.client() as http,
