@@ -17,7 +17,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from devstack.stack import free_port
+from devstack.stack import answers_ok, free_port
 from starters.intake_http.signatures import signed_headers
 from starters.intake_http.store import IntakeStore
 from tests.conftest import SystemsService
@@ -78,16 +78,13 @@ class IntakeProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError((self.folder / "intake.log").read_text())
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        if answers_ok(f"{self.url}/healthz", timeout=30, alive=self._alive):
+            return self
         raise RuntimeError(f"the intake did not start: {self.folder / 'intake.log'}")
+
+    def _alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError((self.folder / "intake.log").read_text())
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is not None and self.process.poll() is None:
