@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from systems.aggregation import weighted_sum
@@ -29,9 +29,6 @@ def _insert_new_events(dialect: str) -> sa.Insert:
     """INSERT ... ON CONFLICT (transaction_id) DO NOTHING RETURNING transaction_id."""
     table = UsageEvent.__table__  # type: ignore[attr-defined]
     if dialect == "postgresql":
-        # Imported here: a SQLite service would load the PostgreSQL dialect only for this.
-        from sqlalchemy.dialects import postgresql
-
         pg_insert = postgresql.insert(table).on_conflict_do_nothing(
             index_elements=["transaction_id"]
         )
