@@ -16,7 +16,9 @@ from typing import Any
 import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
 
+from cli import build_app
 from devstack.stack import answers_ok, free_port
 from starters.intake_http.signatures import signed_headers
 from starters.intake_http.store import IntakeStore
@@ -96,12 +98,13 @@ class IntakeProcess:
         return IntakeStore(url=self.database_url)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "cli", *args],
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
+        """`q2c` with the intake's environment, in this process (CliRunner sets the
+        environment for the call only): a `q2c` process spends seconds of CPU on imports."""
+        result = CliRunner().invoke(build_app(), list(args), env=self.env())
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return subprocess.CompletedProcess(
+            ["q2c", *args], result.exit_code, result.stdout, result.stderr
         )
 
 
