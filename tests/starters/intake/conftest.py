@@ -80,8 +80,10 @@ class IntakeProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        if answers_ok(f"{self.url}/healthz", timeout=30, alive=self._alive):
+        # `q2c intake` imports all of q2c: seconds of CPU, much longer beside other suites.
+        if answers_ok(f"{self.url}/healthz", timeout=60, alive=self._alive):
             return self
+        self.stop()  # no intake left running after a test that failed to start it
         raise RuntimeError(f"the intake did not start: {self.folder / 'intake.log'}")
 
     def _alive(self) -> None:
