@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 
 from devstack import timeskip
-from devstack.stack import free_port
+from devstack.stack import answers_ok, free_port
 from tests.encryption_keys import TEST_KEY_SET
 from tests.outbox import OutboxServer
 from workers.audit.store import AuditStore
@@ -67,6 +66,11 @@ class SystemsService:
         )
 
     def start(self) -> None:
+        self.launch()
+        self.wait_until_up()
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (see `wait_until_up`)."""
         env = dict(os.environ)
         env.update(
             {
@@ -80,16 +84,18 @@ class SystemsService:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "systems"], env=env, stdout=log, stderr=subprocess.STDOUT
             )
-        # It loads the demo data first: half a minute on a machine that runs other suites.
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
+
+    def wait_until_up(self) -> None:
+        # A few seconds of imports on a quiet machine; much longer beside other suites.
+        if answers_ok(f"{self.url}/healthz", timeout=90, alive=self._alive):
+            return
         self.stop()  # no process left behind by a test that failed to start it
         raise RuntimeError(f"the systems service did not start; see {self.log}")
+
+    def _alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            self.process = None
+            raise RuntimeError(f"the systems service exited; see {self.log}")
 
     def stop(self) -> None:
         if self.process is not None:
@@ -120,12 +126,15 @@ def running_systems(folder: Path) -> Iterator[SystemsService]:
     """A systems service of its own, for tests whose data must not meet other tests', with
     an outbox SMTP server and a delivery log, so a run's worker can deliver its documents."""
     service = SystemsService.in_folder(folder)
-    service.start()
     service.outbox = OutboxServer(folder=folder / "outbox")
     service.deliveries = DeliveryLogStore(url=f"sqlite:///{folder / 'deliveries.db'}")
-    service.deliveries.create()
     try:
-        service.outbox.start()
+        # Both processes start at once: on a busy machine each start takes seconds.
+        service.launch()
+        service.outbox.launch()
+        service.deliveries.create()
+        service.wait_until_up()
+        service.outbox.wait_until_up()
         yield service
     finally:
         service.outbox.stop()

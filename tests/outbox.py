@@ -38,10 +38,18 @@ class OutboxServer:
         return self.folder.parent / f"outbox-{self.port}.log"
 
     def start(self) -> None:
+        self.launch()
+        self.wait_until_up()
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (see `wait_until_up`)."""
         argv = [sys.executable, "-m", "systems.outbox", "--port", str(self.port)]
         argv += ["--folder", str(self.folder), *self.options]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_until_up(self) -> None:
+        assert self.process is not None, "launch it first"
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -1,7 +1,7 @@
 """Ids in URL paths against the real systems service: each id is one percent-encoded segment,
 so an id holding `..`, `/` or `?` names itself (and is not found), never another resource."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import date
 
 import httpx
@@ -18,18 +18,11 @@ from tests.conftest import SystemsService
 from tests.systems.test_erp import _request
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService]:
-    """Its own seeded systems: C-1001 and C-1002 are the seed's, nothing here writes to them."""
-    started = SystemsService.in_folder(tmp_path_factory.mktemp("segments"))
-    started.start()
-    yield started
-    started.stop()
-
-
 @pytest.fixture
-async def http(service: SystemsService) -> AsyncIterator[httpx.AsyncClient]:
-    async with service.client() as client:
+async def http(systems: SystemsService) -> AsyncIterator[httpx.AsyncClient]:
+    # The session's systems: C-1001 is the seed's, read here only; the one posting has a
+    # key of its own.
+    async with systems.client() as client:
         yield client
 
 

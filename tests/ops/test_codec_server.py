@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 
-from devstack.stack import free_port
+from devstack.stack import answers_ok, free_port
 from tests.encryption_keys import TEST_KEY, TEST_KEY_ID
 
 UI_ORIGIN = "http://localhost:8233"
@@ -44,18 +43,13 @@ def codec_server(
     with open(log, "wb") as out:
         process = subprocess.Popen(argv, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while True:
+
+        def alive() -> None:
             if process.poll() is not None:
                 raise RuntimeError(f"codec server exited: {log.read_text()}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"codec server did not start: {log.read_text()}")
-            time.sleep(0.1)
+
+        if not answers_ok(f"{url}/healthz", timeout=30, alive=alive):
+            raise RuntimeError(f"codec server did not start: {log.read_text()}")
         yield url
     finally:
         process.terminate()

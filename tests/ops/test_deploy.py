@@ -181,49 +181,49 @@ async def test_advance_moves_an_old_builds_runs_to_the_current_build(
 
 
 async def test_a_ramp_sends_a_share_of_new_runs_and_ends(
-    dev_server_env: WorkflowEnvironment, tmp_path: Path
+    dev_server_env: WorkflowEnvironment, systems: SystemsService
 ) -> None:
+    # No run starts here: the session's systems serve, untouched.
     client = dev_server_env.client
     name = f"q2c-test-{uuid.uuid4().hex[:8]}"
     queue = f"q2c-deploy-{uuid.uuid4()}"
-    with running_systems(tmp_path) as systems:
-        async with (
-            _build(client, systems, queue, name, "A"),
-            _build(client, systems, queue, name, "B"),
-        ):
-            await deploy.set_current(client, name, "A")
-            await deploy.ramp(client, name, "B", 25)
-            view = await deploy.describe(client, name)
-            assert (view.current, view.ramping, view.ramp_percentage) == ("A", "B", 25)
-            env = {**os.environ, "TEMPORAL_ADDRESS": client.service_client.config.target_host}
-            done = await asyncio.to_thread(
-                subprocess.run,
-                [sys.executable, "-m", "cli", "deploy", "status", "--name", name],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                env=env,
-            )
-            assert done.returncode == 0, done.stderr
-            assert f"{name}: current A, ramping B at 25%" in " ".join(done.stdout.split())
-            await deploy.ramp(client, name, "", 0)
-            view = await deploy.describe(client, name)
-            assert (view.current, view.ramping) == ("A", None)
+    async with (
+        _build(client, systems, queue, name, "A"),
+        _build(client, systems, queue, name, "B"),
+    ):
+        await deploy.set_current(client, name, "A")
+        await deploy.ramp(client, name, "B", 25)
+        view = await deploy.describe(client, name)
+        assert (view.current, view.ramping, view.ramp_percentage) == ("A", "B", 25)
+        env = {**os.environ, "TEMPORAL_ADDRESS": client.service_client.config.target_host}
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "cli", "deploy", "status", "--name", name],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr
+        assert f"{name}: current A, ramping B at 25%" in " ".join(done.stdout.split())
+        await deploy.ramp(client, name, "", 0)
+        view = await deploy.describe(client, name)
+        assert (view.current, view.ramping) == ("A", None)
 
 
 async def test_advance_refuses_the_current_build_and_an_unknown_deployment(
-    dev_server_env: WorkflowEnvironment, tmp_path: Path
+    dev_server_env: WorkflowEnvironment, systems: SystemsService
 ) -> None:
+    # No run starts here: the session's systems serve, untouched.
     client = dev_server_env.client
     name = f"q2c-test-{uuid.uuid4().hex[:8]}"
     with pytest.raises(deploy.DeployError, match=f"no worker deployment '{name}'"):
         await deploy.describe(client, name)
-    with running_systems(tmp_path) as systems:
-        async with _build(client, systems, f"q2c-deploy-{uuid.uuid4()}", name, "A"):
-            await deploy.set_current(client, name, "A")
-            with pytest.raises(deploy.DeployError, match="'A' is the current build"):
-                await deploy.advance(client, name, "A")
-            with pytest.raises(deploy.DeployError, match="percentage: 150"):
-                await deploy.ramp(client, name, "A", 150)
+    async with _build(client, systems, f"q2c-deploy-{uuid.uuid4()}", name, "A"):
+        await deploy.set_current(client, name, "A")
+        with pytest.raises(deploy.DeployError, match="'A' is the current build"):
+            await deploy.advance(client, name, "A")
+        with pytest.raises(deploy.DeployError, match="percentage: 150"):
+            await deploy.ramp(client, name, "A", 150)
     with pytest.raises(deploy.DeployError, match="'Z' of deployment .* is not ready"):
         await deploy.set_current(client, name, "Z", within=1)

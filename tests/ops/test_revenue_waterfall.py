@@ -26,13 +26,14 @@ FLAGS = [
 runner = CliRunner()
 
 
-@pytest.fixture
-def own_systems(tmp_path: Path) -> Iterator[SystemsService]:
-    with running_systems(tmp_path) as service:
+@pytest.fixture(scope="module")
+def own_systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService]:
+    # The report sums the whole ERP; the tests here only read it, so they share one.
+    with running_systems(tmp_path_factory.mktemp("waterfall")) as service:
         yield service
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def booked(own_systems: SystemsService) -> AsyncIterator[SystemsService]:
     """USD 300.00 and EUR 600.00 billed in October for October..December, ratably per month;
     October recognised (USD 100.00, EUR 200.00)."""
