@@ -33,6 +33,7 @@ from cli import build_app
 from ops.calendar import fire, list_calendars, nominal_fire, schedule_for
 from schemas.calendar import CalendarKey, FanOutInput, FanOutResult
 from schemas.events import workflow_id_for
+from schemas.runs import RunState, RunStatus
 from starters.events import cycle_closed
 from starters.intake import AlreadyBilled, start_run
 from tests.conftest import SystemsService
@@ -362,3 +363,60 @@ async def test_the_contracts_a_fire_skips_are_in_the_report_with_their_reasons(
     text = page.read_text()
     assert 'id="skipped-contracts"' in text and mars in text
     assert "unknown time zone &#x27;Mars/Olympus_Mons&#x27;" in text
+
+
+async def test_a_term_ending_inside_a_period_is_renewed_at_that_periods_fire_and_billed_once(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService, queue: str
+) -> None:
+    # Calendar months from 15 January 2026 with one-year terms: the term ends on 15 January
+    # 2027, inside January's period. The fire of 1 February 2027 starts the renewal of
+    # [1 January, 1 February) instead of its close, and the worker bills it: February in
+    # advance, 120.00 (the contract has no usage charge). A close sent by hand for the same
+    # period then has nothing to bill.
+    client = dev_server_env.client
+    zone = "Pacific/Chatham"  # this test's own calendar: no other contract is due on it
+    key = CalendarKey(interval="monthly", alignment="calendar", bill_cycle_day=1, time_zone=zone)
+    contract_id = f"C-TERM-{uuid.uuid4().hex[:6]}"
+    fee = {
+        "id": "team",
+        "description": "Team plan",
+        "kind": "recurring",
+        "charge_model": "standard",
+        "properties": {"amount": "120.00"},
+        "pay_in_advance": True,
+    }
+    async with systems.client() as http:
+        await _put(
+            http,
+            contract_id,
+            time_zone=zone,
+            start_date="2026-01-15",
+            term_months=12,
+            charges=[fee],
+        )
+    january = (date(2027, 1, 1), date(2027, 2, 1))
+    settings = _settings(queue, systems, calendar_page_size=1000)
+    result = await fire(client, key, date(2027, 2, 1), settings=settings)
+    assert (result.started, result.duplicates) == (1, 0)
+
+    renewal_id = f"q2c:{contract_id}:renewal:2027-01-01:2027-02-01"
+    assert not await _exists(client, _run_id(contract_id, *january))
+    renewed: RunStatus = await client.get_workflow_handle(
+        renewal_id, result_type=RunStatus
+    ).result()
+    assert renewed.state is RunState.DELIVERED, renewed.reason
+    lines = [
+        (line.charge_id, str(line.amount), line.period_start, line.period_end)
+        for document in renewed.documents
+        for line in document.invoice.lines
+    ]
+    assert lines == [("team", "120.00", date(2027, 2, 1), date(2027, 3, 1))]
+
+    by_hand = cycle_closed(contract_id, january, event_id=f"evt-{contract_id}")
+    started = await start_run(client, by_hand, task_queue=queue, collect=False)
+    again: RunStatus = await client.get_workflow_handle(
+        started.workflow_id, result_type=RunStatus
+    ).result()
+    assert again.state is RunState.NOTHING_TO_BILL
+    assert again.documents == []
+    assert renewal_id in again.reason
