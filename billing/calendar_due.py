@@ -13,7 +13,8 @@ A contract with terms (`term_months`) renews at each term's end before its `end_
 period in which a term ends, on its last day or inside it, is closed by a renewal
 (`contract.renewed`, which bills what the close would) instead of a close, at that period's
 fire: the schedules fire on period ends only (docs/calendar.md says why), and the period is
-billed once, by the renewal. A contract that ends on its term's end does not renew.
+billed once, by the renewal. A contract's last period (it ends on or inside it) closes as a
+close.
 """
 
 from calendar import monthrange
@@ -104,7 +105,7 @@ def due_period(contract: Mapping[str, Any], calendar: CalendarKey, day: date) ->
         return None  # ended before this period
     term = contract.get("term_months")
     term_end = None if term is None else last_term_end(start, term, after=closing.start, by=day)
-    renews = term_end is not None and (end is None or end > term_end)
+    renews = term_end is not None and (end is None or end > day)  # the last period closes
     return DuePeriod(
         contract_id=contract_id,
         period_start=closing.start,

@@ -144,11 +144,12 @@ def test_every_active_day_is_closed_exactly_once(
         days += [lo + timedelta(days=i) for i in range((hi - lo).days)]
     assert days == [start + timedelta(days=i) for i in range(length)]
     for period in closed:
-        # A renewal closes each period in which a term ends (on its last day or inside it)
-        # while the contract goes on past that end.
+        # A renewal closes each period in which a term ends (on its last day or inside it),
+        # but the contract's last one.
         span = (period.period_end - period.period_start).days
         ends = [period.period_start + timedelta(days=i + 1) for i in range(span)]
-        renews = term is not None and any(term_ends_on(start, term, d) and d < end for d in ends)
+        renews = term is not None and period.period_end < end
+        renews = renews and any(term_ends_on(start, term or 1, d) for d in ends)
         assert (period.reason == "renewal") == renews, period
 
 
@@ -180,6 +181,7 @@ def test_a_contract_ending_on_its_term_end_closes_without_renewing() -> None:
     renewing = crm(start_date="2026-01-01", term_months=12)
     found = due_period(renewing, key_of(renewing), date(2027, 1, 1))
     assert found is not None and found.reason == "renewal"
+
 
 def test_a_term_ending_inside_a_period_renews_at_that_periods_fire() -> None:
     # Calendar months from 15 January 2026 with one-year terms: the first term ends on

@@ -37,6 +37,7 @@ from schemas.runs import RunState, RunStatus
 from starters.events import cycle_closed
 from starters.intake import AlreadyBilled, start_run
 from tests.conftest import SystemsService
+from tests.workflows.runs import until, worker_on
 from workers.audit.store import AuditStore
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -396,15 +397,23 @@ async def test_a_term_ending_inside_a_period_is_renewed_at_that_periods_fire_and
         )
     january = (date(2027, 1, 1), date(2027, 2, 1))
     settings = _settings(queue, systems, calendar_page_size=1000)
-    result = await fire(client, key, date(2027, 2, 1), settings=settings)
+    runs_queue = f"{queue}-runs"  # billed by a worker that delivers too
+    result = await fire(
+        client, key, date(2027, 2, 1), settings=settings, runs_task_queue=runs_queue
+    )
     assert (result.started, result.duplicates) == (1, 0)
 
     renewal_id = f"q2c:{contract_id}:renewal:2027-01-01:2027-02-01"
     assert not await _exists(client, _run_id(contract_id, *january))
-    renewed: RunStatus = await client.get_workflow_handle(
-        renewal_id, result_type=RunStatus
-    ).result()
-    assert renewed.state is RunState.DELIVERED, renewed.reason
+    async with worker_on(dev_server_env, systems, runs_queue):
+        # The calendar's runs collect: billed and delivered, the renewal waits for payment.
+        renewal = client.get_workflow_handle(renewal_id, result_type=RunStatus)
+        renewed = await until(renewal, lambda s: s.state is RunState.AWAITING_PAYMENT, within=90)
+        by_hand = cycle_closed(contract_id, january, event_id=f"evt-{contract_id}")
+        started = await start_run(client, by_hand, task_queue=runs_queue, collect=False)
+        again: RunStatus = await client.get_workflow_handle(
+            started.workflow_id, result_type=RunStatus
+        ).result()
     lines = [
         (line.charge_id, str(line.amount), line.period_start, line.period_end)
         for document in renewed.documents
@@ -412,11 +421,8 @@ async def test_a_term_ending_inside_a_period_is_renewed_at_that_periods_fire_and
     ]
     assert lines == [("team", "120.00", date(2027, 2, 1), date(2027, 3, 1))]
 
-    by_hand = cycle_closed(contract_id, january, event_id=f"evt-{contract_id}")
-    started = await start_run(client, by_hand, task_queue=queue, collect=False)
-    again: RunStatus = await client.get_workflow_handle(
-        started.workflow_id, result_type=RunStatus
-    ).result()
+    # The close sent by hand for the same period found the renewal: nothing to bill.
     assert again.state is RunState.NOTHING_TO_BILL
     assert again.documents == []
     assert renewal_id in again.reason
+    await renewal.terminate("test over")
