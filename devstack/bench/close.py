@@ -36,7 +36,7 @@ from devstack.bench.harness import (
 )
 from devstack.bench.history import HistoryCounts, count_history
 from devstack.bench.memory import MemorySampler, rss_mib
-from devstack.bench.seed import contract_id, seed_contracts
+from devstack.bench.seed import CONTRACT_PREFIX, contract_id, seed_contracts
 from devstack.bench.stats import Figures, percentile
 from devstack.pollers import wait_for_pollers
 from devstack.stack import DevStack, Ports
@@ -177,13 +177,17 @@ async def _fire(client: Client, stack: DevStack, config: CloseConfig, report: Cl
             task_queue=settings.task_queue,
         )
         since = began.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        query = f"WorkflowType = 'QuoteToCash' AND StartTime >= '{since}'"
-        # The fan-out's result says how many runs it started (it waits on its history, not
-        # on visibility); then a count at a low rate until they have all closed, as for the
-        # ceiling. The runs are listed once, after the measured phase.
+        # The bench's own runs: the fire also closes the demo contracts, one of which waits
+        # for approval. A count of them at a low rate, as for the ceiling, once the fan-out
+        # has started them all (its result waits on its history, not on visibility); the
+        # runs are listed once, after the measured phase.
+        query = (
+            f"WorkflowType = 'QuoteToCash' AND StartTime >= '{since}'"
+            f" AND WorkflowId STARTS_WITH 'q2c:{CONTRACT_PREFIX}'"
+        )
         result: FanOutResult = await handle.result()
         timeout = config.timeout_seconds
-        await closed_count_reached(client, query, result.started, timeout=timeout, began=clock)
+        await closed_count_reached(client, query, len(ids), timeout=timeout, began=clock)
         workers = sampler.window()
         stack_used = _stack_cpu_since(stack, stack_before)
         found = await closed_runs(client, query, ids, timeout=timeout, began=clock)

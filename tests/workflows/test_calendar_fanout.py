@@ -37,7 +37,7 @@ from schemas.runs import RunState, RunStatus
 from starters.events import cycle_closed
 from starters.intake import AlreadyBilled, start_run
 from tests.conftest import SystemsService
-from tests.workflows.runs import until, worker_on
+from tests.workflows.runs import TEAM_PLAN, billed_lines, until, worker_on
 from workers.audit.store import AuditStore
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -378,14 +378,6 @@ async def test_a_term_ending_inside_a_period_is_renewed_at_that_periods_fire_and
     zone = "Pacific/Chatham"  # this test's own calendar: no other contract is due on it
     key = CalendarKey(interval="monthly", alignment="calendar", bill_cycle_day=1, time_zone=zone)
     contract_id = f"C-TERM-{uuid.uuid4().hex[:6]}"
-    fee = {
-        "id": "team",
-        "description": "Team plan",
-        "kind": "recurring",
-        "charge_model": "standard",
-        "properties": {"amount": "120.00"},
-        "pay_in_advance": True,
-    }
     async with systems.client() as http:
         await _put(
             http,
@@ -393,7 +385,7 @@ async def test_a_term_ending_inside_a_period_is_renewed_at_that_periods_fire_and
             time_zone=zone,
             start_date="2026-01-15",
             term_months=12,
-            charges=[fee],
+            charges=[TEAM_PLAN],
         )
     january = (date(2027, 1, 1), date(2027, 2, 1))
     settings = _settings(queue, systems, calendar_page_size=1000)
@@ -414,12 +406,7 @@ async def test_a_term_ending_inside_a_period_is_renewed_at_that_periods_fire_and
         again: RunStatus = await client.get_workflow_handle(
             started.workflow_id, result_type=RunStatus
         ).result()
-    lines = [
-        (line.charge_id, str(line.amount), line.period_start, line.period_end)
-        for document in renewed.documents
-        for line in document.invoice.lines
-    ]
-    assert lines == [("team", "120.00", date(2027, 2, 1), date(2027, 3, 1))]
+    assert billed_lines(renewed) == [("team", "120.00", date(2027, 2, 1), date(2027, 3, 1))]
 
     # The close sent by hand for the same period found the renewal: nothing to bill.
     assert again.state is RunState.NOTHING_TO_BILL

@@ -25,12 +25,12 @@ from temporalio.testing import WorkflowEnvironment
 from devstack.resets import reset_run
 from schemas.errors import ReasonCode
 from schemas.events import ContractEvent
-from schemas.runs import RunState, RunStatus
+from schemas.runs import RunState
 from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import activated, closed
 from tests.waiting import eventually
-from tests.workflows.runs import Handle, until, worker_on
+from tests.workflows.runs import TEAM_PLAN, Handle, Line, billed_lines, until, worker_on
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -39,8 +39,6 @@ APRIL, MAY = date(2026, 4, 1), date(2026, 5, 1)
 APPROVE = {"approver": "cfo@q2c.example", "comment": "ok"}
 MARCH_FEE = ("team", "46.45", MARCH_20, APRIL)
 APRIL_FEE = ("team", "120.00", APRIL, MAY)
-
-Line = tuple[str, str, date | None, date | None]
 
 
 @pytest.fixture
@@ -53,14 +51,6 @@ async def queue(dev_server_env: WorkflowEnvironment, systems: SystemsService) ->
 async def _contract(http: httpx.AsyncClient, *, approval: bool) -> str:
     seeded = (await http.get("/crm/contracts/C-1016", params={"as_of": "2026-01-01"})).json()
     contract_id = f"C-ONCE-{uuid.uuid4().hex[:6]}"
-    fee: dict[str, Any] = {
-        "id": "team",
-        "description": "Team plan",
-        "kind": "recurring",
-        "charge_model": "standard",
-        "properties": {"amount": "120.00"},
-        "pay_in_advance": True,
-    }
     # A non-standard clause routes every run of the contract to approval.
     clauses = ["Service credits of 10% for each hour of downtime"] if approval else []
     body = {
@@ -68,7 +58,7 @@ async def _contract(http: httpx.AsyncClient, *, approval: bool) -> str:
         "id": contract_id,
         "start_date": MARCH_20.isoformat(),
         "effective_from": MARCH_20.isoformat(),
-        "charges": [fee],
+        "charges": [TEAM_PLAN],
         "non_standard_clauses": clauses,
     }
     assert (await http.put(f"/crm/contracts/{contract_id}", json=body)).status_code == 201
@@ -78,14 +68,6 @@ async def _contract(http: httpx.AsyncClient, *, approval: bool) -> str:
 async def _start(client: Client, event: ContractEvent, queue: str) -> Handle:
     outcome = await start_run(client, event, task_queue=queue, collect=False)
     return run_handle(client, outcome.workflow_id)
-
-
-def _lines(status: RunStatus) -> list[Line]:
-    return [
-        (line.charge_id, str(line.amount), line.period_start, line.period_end)
-        for document in status.documents
-        for line in document.invoice.lines
-    ]
 
 
 async def _billed(http: httpx.AsyncClient, contract_id: str) -> list[Line]:
@@ -118,14 +100,14 @@ async def test_a_close_reset_past_its_activation_check_does_not_bill_the_first_d
     # The close finds no activation and drafts March's days with April; it is rejected.
     close = await _start(client, closed(contract_id, MARCH_1, APRIL), queue)
     drafted = await until(close, _in(RunState.AWAITING_APPROVAL), within=60)
-    assert sorted(_lines(drafted)) == [APRIL_FEE, MARCH_FEE]
+    assert sorted(billed_lines(drafted)) == [APRIL_FEE, MARCH_FEE]
     await close.signal("reject", {"approver": "cfo@q2c.example", "comment": "wrong date"})
     assert (await close.result()).state is RunState.REJECTED
     # With no close open or posted, the activation bills March's days.
     activation = await _start(client, activated(contract_id, MARCH_20, APRIL), queue)
     await until(activation, _in(RunState.AWAITING_APPROVAL), within=60)
     await activation.signal("approve", APPROVE)
-    assert _lines(await activation.result()) == [MARCH_FEE]
+    assert billed_lines(await activation.result()) == [MARCH_FEE]
 
     # The rejection taken back: the close is reset to before it (its activation check, which
     # found nothing, stays in its history) and approved. The ERP, asked again at posting,
@@ -148,7 +130,7 @@ async def test_a_close_reset_past_its_activation_check_does_not_bill_the_first_d
     await current.signal("approve", APPROVE)
     billed = await current.result()
     assert billed.state is RunState.DELIVERED, billed.reason
-    assert _lines(billed) == [APRIL_FEE]
+    assert billed_lines(billed) == [APRIL_FEE]
     async with systems.client() as http:
         assert await _billed(http, contract_id) == [APRIL_FEE, MARCH_FEE]
 
@@ -182,7 +164,7 @@ async def test_an_activation_after_retention_deleted_the_first_close_finds_it_in
     close = await _start(client, closed(contract_id, MARCH_1, APRIL), queue)
     first = await close.result()
     assert first.state is RunState.DELIVERED, first.reason
-    assert sorted(_lines(first)) == [APRIL_FEE, MARCH_FEE]
+    assert sorted(billed_lines(first)) == [APRIL_FEE, MARCH_FEE]
     await _deleted(client, close.id)
 
     activation = await _start(client, activated(contract_id, MARCH_20, APRIL), queue)
