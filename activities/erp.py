@@ -53,6 +53,8 @@ class ErpActivities:
             return await self._post(input)
 
     async def _post(self, input: PostInvoiceInput) -> PostingResult:
+        if input.first_period and input.invoice.document_type == "invoice":
+            await self._refuse_billed_elsewhere(input)
         request = await self._request(input)
         # Without a schedule the request is the one posted before revenue recognition.
         plain = {"revenue_schedule", "billed_month"} if request.revenue_schedule is None else set()
@@ -71,6 +73,40 @@ class ErpActivities:
             already_posted=response.status_code == 200,
             posted_at=posting.posted_at,
         )
+
+    async def _refuse_billed_elsewhere(self, input: PostInvoiceInput) -> None:
+        """The first period's in-advance fees are billed by the activation or by the first
+        close, never both. Each decided so from what it looked up when it drafted; a run
+        reset past that decision (or stopped and reset) would post on it. So the ERP, the
+        source of truth, is asked again now: another of the contract's invoices with a line
+        of the same charge and service period means that fee is billed, and nothing is
+        posted (the run's own key, a retry, is no other)."""
+        invoice = input.invoice
+        mine = {
+            (line.charge_id, line.period_start, line.period_end): line
+            for line in invoice.lines
+            if line.period_start is not None
+        }
+        if not mine:
+            return
+        response = await self._client.get(
+            "/erp/postings", params={"contract_id": invoice.contract_id, "limit": _SCANNED}
+        )
+        raise_for_status(response, system="erp")
+        for item in response.json():
+            posting = Posting.model_validate(item)
+            other = posting.invoice
+            if posting.posting_key == input.posting_key or other.document_type != "invoice":
+                continue
+            for line in other.lines:
+                if (line.charge_id, line.period_start, line.period_end) in mine:
+                    raise permanent(
+                        ReasonCode.POSTING_CONFLICT,
+                        f"the {line.charge_id} fee for {line.period_start} to "
+                        f"{line.period_end} is already billed by {posting.erp_document_id} "
+                        f"(posting key {posting.posting_key}): nothing posted; reset the run "
+                        "to its first workflow task to draft it again without that fee",
+                    )
 
     async def _posted_earlier(self, input: PostInvoiceInput) -> None:
         """The key is posted with other content: a run reset after its usage or terms

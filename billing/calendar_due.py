@@ -10,9 +10,11 @@ A period closes on the day it ends (`period_end` is exclusive): the close of
 period ends only, so that is the first fire after the end.
 
 A contract with terms (`term_months`) renews at each term's end before its `end_date`: the
-period that ends on that day is closed by a renewal (`contract.renewed`, which bills what
-the close would) instead of a close. A term that ends inside a period renews nothing to
-bill that day; the period's close bills on as before.
+period in which a term ends, on its last day or inside it, is closed by a renewal
+(`contract.renewed`, which bills what the close would) instead of a close, at that period's
+fire: the schedules fire on period ends only (docs/calendar.md says why), and the period is
+billed once, by the renewal. A contract's last period (it ends on or inside it) closes as a
+close.
 """
 
 from calendar import monthrange
@@ -102,7 +104,8 @@ def due_period(contract: Mapping[str, Any], calendar: CalendarKey, day: date) ->
             return DuePeriod(contract_id=contract_id, period_start=closing.start, period_end=end)
         return None  # ended before this period
     term = contract.get("term_months")
-    renews = term is not None and term_ends_on(start, term, day) and (end is None or end > day)
+    term_end = None if term is None else last_term_end(start, term, after=closing.start, by=day)
+    renews = term_end is not None and (end is None or end > day)  # the last period closes
     return DuePeriod(
         contract_id=contract_id,
         period_start=closing.start,
@@ -120,6 +123,25 @@ def term_ends_on(start: date, term_months: int, day: date) -> bool:
         return False
     last = monthrange(day.year, day.month)[1]
     return day.day == min(start.day, last)
+
+
+def last_term_end(start: date, term_months: int, *, after: date, by: date) -> date | None:
+    """The last day in `(after, by]` on which a term of `term_months` from `start` ends, if
+    any (a term shorter than the period may end more than once in it)."""
+    found = None
+    terms = 1
+    while (end := _months_on(start, terms * term_months)) <= by:
+        if end > after:
+            found = end
+        terms += 1
+    return found
+
+
+def _months_on(start: date, months: int) -> date:
+    """`start` moved on `months`, its day kept or cut to a shorter month's last day."""
+    year, month = divmod(start.month - 1 + months, 12)
+    year += start.year
+    return date(year, month + 1, min(start.day, monthrange(year, month + 1)[1]))
 
 
 def fire_months(calendar: CalendarKey) -> list[int]:

@@ -193,6 +193,12 @@ class PostInvoiceInput(BaseModel):
         description="With terms, the deferral (and the revenue schedule) posts with the "
         "document; runs recorded before revenue recognition post without",
     )
+    first_period: bool = Field(
+        default=False,
+        description="The invoice may bill the first period's in-advance fees (an activation, "
+        "or a close that found no activation invoice): before posting, the ERP is asked "
+        "whether another invoice of the contract bills one of its lines already",
+    )
 
 
 class PostingResult(BaseModel):

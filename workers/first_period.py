@@ -4,19 +4,27 @@ A contract's activation and its first close may overlap (an activation awaiting 
 when the period closes); a renewal and a close may name the same period. Each asks Temporal
 for the other, so the fees are billed by exactly one of them (workflows/quote_to_cash.py,
 `activation-settled` and `renewal-once`). Held by the worker because it needs its client.
+
+A run that retention has deleted from Temporal is still in the ERP if it posted: its
+invoice's posting key is its workflow id. So a run Temporal no longer knows is looked up
+there, and found posted.
 """
 
 from datetime import UTC
 
+import httpx
 from temporalio import activity
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.errors import raise_for_status
+from activities.paths import segment
 from billing.rating import RatingError, billing_calendar
 from schemas.contract import Contract
 from schemas.events import key_prefix
+from schemas.journal import Posting
 from schemas.runs import RunStatus
 from schemas.steps import FindFirstPeriodRunInput, FindRunInput, FirstPeriodRun, FoundRun
 
@@ -31,8 +39,10 @@ def first_period_ids(contract: Contract, reason: str) -> list[str]:
 
 
 class RunLookup:
-    def __init__(self, *, client: Client) -> None:
+    def __init__(self, *, client: Client, erp: httpx.AsyncClient) -> None:
+        """`erp`: the systems client the ERP is read with."""
         self._client = client
+        self._erp = erp
 
     @activity.defn
     async def find_first_period_run(self, input: FindFirstPeriodRunInput) -> FirstPeriodRun:
@@ -68,7 +78,7 @@ class RunLookup:
             described = await self._client.workflow_service.describe_workflow_execution(request)
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
-                return FoundRun()
+                return await self._posted(workflow_id)
             raise
         info = described.workflow_execution_info
         found = FoundRun(workflow_id=workflow_id, started_at=info.start_time.ToDatetime(tzinfo=UTC))
@@ -79,3 +89,13 @@ class RunLookup:
             status = await handle.result()
             found.posted = any(document.erp_document_id for document in status.documents)
         return found
+
+    async def _posted(self, workflow_id: str) -> FoundRun:
+        """A run Temporal does not know (never started, or deleted by retention): posted when
+        the ERP holds its invoice, under its workflow id as the posting key."""
+        response = await self._erp.get(f"/erp/postings/{segment(workflow_id)}")
+        if response.status_code == 404:
+            return FoundRun()
+        raise_for_status(response, system="erp")
+        posting = Posting.model_validate(response.json())
+        return FoundRun(workflow_id=workflow_id, posted=True, started_at=posting.posted_at)

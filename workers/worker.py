@@ -250,7 +250,7 @@ def build_worker(
     """With `audit`, every activity execution is written to the audit trail; with `inputs`,
     every input a run kept only cut is written there whole."""
     recorder = AuditActivities(recorder=audit or DiscardHandoffs(), client=client, inputs=inputs)
-    lookup = RunLookup(client=client)
+    lookup = RunLookup(client=client, erp=http)
     # Only a versioned run asks to follow the current build (workflows/versioning.py).
     versioning = (
         [VersioningActivities(client=client).follow_current_build] if settings.versioned else []

@@ -221,6 +221,9 @@ class QuoteToCashWorkflow:
         self._collection = CollectionWait(self._view, self._approval)
         self._local_steps = False
         self._build = BuildFollower()
+        # Whether the run's invoice may bill the first period's in-advance fees: the ERP is
+        # asked again at posting time (activities/erp.py), so a reset run bills them once.
+        self._first_period_fees = False
 
     @workflow.run
     async def run(self, input: RunInput) -> RunStatus:
@@ -243,6 +246,7 @@ class QuoteToCashWorkflow:
         event = input.event
         amendment = event if self._local_steps and isinstance(event, ContractAmended) else None
         activation = isinstance(event, ContractActivated) and workflow.patched(ACTIVATION_BILLING)
+        self._first_period_fees = activation
         # An activation bills the terms in force on the first day, not later ones.
         as_of = event.period_start if amendment is not None or activation else None
         validated = await self._validate(event, as_of)
@@ -438,7 +442,10 @@ class QuoteToCashWorkflow:
             posting: PostingResult = await self._call(
                 ErpActivities.post_invoice,
                 PostInvoiceInput(
-                    posting_key=document.posting_key, invoice=document.invoice, revenue=terms
+                    posting_key=document.posting_key,
+                    invoice=document.invoice,
+                    revenue=terms,
+                    first_period=self._first_period_fees,
                 ),
             )
             document.erp_document_id = posting.erp_document_id
@@ -546,6 +553,7 @@ class QuoteToCashWorkflow:
             ErpActivities.find_activation,
             FindActivationInput(contract=contract, as_of=event.period_start),
         )
+        self._first_period_fees = not found.billed
         if found.billed or not workflow.patched(ACTIVATION_SETTLED):
             return found.billed
         if not await self._waited_for_activation(contract, event.period_start):
@@ -554,6 +562,7 @@ class QuoteToCashWorkflow:
             ErpActivities.find_activation,
             FindActivationInput(contract=contract, as_of=event.period_start),
         )
+        self._first_period_fees = not found.billed
         return found.billed
 
     async def _waited_for_activation(self, contract: Contract, as_of: date) -> bool:

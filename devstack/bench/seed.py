@@ -23,8 +23,12 @@ class SeedError(RuntimeError):
     """The systems refused a seed request; the message names the request and the answer."""
 
 
+CONTRACT_PREFIX = "C-B"
+"""The seeded contracts' ids begin so: a bench's own runs are counted by it."""
+
+
 def contract_id(index: int) -> str:
-    return f"C-B{index:06d}"
+    return f"{CONTRACT_PREFIX}{index:06d}"
 
 
 def customer_id(index: int) -> str:

@@ -144,8 +144,12 @@ def test_every_active_day_is_closed_exactly_once(
         days += [lo + timedelta(days=i) for i in range((hi - lo).days)]
     assert days == [start + timedelta(days=i) for i in range(length)]
     for period in closed:
+        # A renewal closes each period in which a term ends (on its last day or inside it),
+        # but the contract's last one.
+        span = (period.period_end - period.period_start).days
+        ends = [period.period_start + timedelta(days=i + 1) for i in range(span)]
         renews = term is not None and period.period_end < end
-        renews = renews and term_ends_on(start, term or 1, period.period_end)
+        renews = renews and any(term_ends_on(start, term or 1, d) for d in ends)
         assert (period.reason == "renewal") == renews, period
 
 
@@ -177,11 +181,39 @@ def test_a_contract_ending_on_its_term_end_closes_without_renewing() -> None:
     renewing = crm(start_date="2026-01-01", term_months=12)
     found = due_period(renewing, key_of(renewing), date(2027, 1, 1))
     assert found is not None and found.reason == "renewal"
-    # A term ending inside a period (calendar months from 20 March): nothing that day.
-    mid = crm(start_date="2026-03-20", term_months=12)
-    assert due_period(mid, key_of(mid), date(2027, 3, 20)) is None
-    closing = due_period(mid, key_of(mid), date(2027, 4, 1))
-    assert closing is not None and closing.reason == "cycle"
+
+
+def test_a_term_ending_inside_a_period_renews_at_that_periods_fire() -> None:
+    # Calendar months from 15 January 2026 with one-year terms: the first term ends on
+    # 15 January 2027, inside the period 1 January to 1 February 2027. Nothing fires on the
+    # 15th; the fire of 1 February closes that period as a renewal, and the next as a close.
+    mid = crm(start_date="2026-01-15", term_months=12)
+    assert due_period(mid, key_of(mid), date(2027, 1, 15)) is None
+    before = due_period(mid, key_of(mid), date(2027, 1, 1))
+    assert before is not None and before.reason == "cycle"
+    renewal = due_period(mid, key_of(mid), date(2027, 2, 1))
+    assert renewal is not None
+    assert (renewal.period_start, renewal.period_end, renewal.reason) == (
+        date(2027, 1, 1),
+        date(2027, 2, 1),
+        "renewal",
+    )
+    after = due_period(mid, key_of(mid), date(2027, 3, 1))
+    assert after is not None and after.reason == "cycle"
+    # Quarterly periods with one-month terms: three term ends in a quarter, one renewal.
+    monthly_terms = crm(billing_interval="quarterly", start_date="2026-01-01", term_months=1)
+    quarter = due_period(monthly_terms, key_of(monthly_terms), date(2026, 4, 1))
+    assert quarter is not None and quarter.reason == "renewal"
+    # A contract that ends on the term's end (inside the period) does not renew: its last,
+    # partial period closes as a close.
+    ending = crm(start_date="2026-01-15", term_months=12, end_date="2027-01-15")
+    last = due_period(ending, key_of(ending), date(2027, 2, 1))
+    assert last is not None
+    assert (last.period_start, last.period_end, last.reason) == (
+        date(2027, 1, 1),
+        date(2027, 1, 15),
+        "cycle",
+    )
 
 
 @pytest.mark.parametrize("term", [0, -3, "12", True, 1201])

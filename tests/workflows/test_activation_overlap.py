@@ -23,7 +23,7 @@ from schemas.runs import RunState, RunStatus
 from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import activated, closed
-from tests.workflows.runs import until, worker_on
+from tests.workflows.runs import TEAM_PLAN, billed_lines, until, worker_on
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -47,20 +47,12 @@ async def task_queue(
 async def _contract(http: httpx.AsyncClient) -> str:
     seeded = (await http.get("/crm/contracts/C-1016", params={"as_of": "2026-01-01"})).json()
     contract_id = f"C-OVL-{uuid.uuid4().hex[:6]}"
-    fee: dict[str, Any] = {
-        "id": "team",
-        "description": "Team plan",
-        "kind": "recurring",
-        "charge_model": "standard",
-        "properties": {"amount": "120.00"},
-        "pay_in_advance": True,
-    }
     body = {
         **seeded,
         "id": contract_id,
         "start_date": MARCH_20.isoformat(),
         "effective_from": MARCH_20.isoformat(),
-        "charges": [fee],
+        "charges": [TEAM_PLAN],
         "non_standard_clauses": ["Service credits of 10% for each hour of downtime"],
     }
     assert (await http.put(f"/crm/contracts/{contract_id}", json=body)).status_code == 201
@@ -70,14 +62,6 @@ async def _contract(http: httpx.AsyncClient) -> str:
 async def _start(env: WorkflowEnvironment, event: ContractEvent, task_queue: str) -> Handle:
     outcome = await start_run(env.client, event, task_queue=task_queue, collect=False)
     return run_handle(env.client, outcome.workflow_id)
-
-
-def _lines(status: RunStatus) -> list[tuple[str, str, date | None, date | None]]:
-    return [
-        (line.charge_id, str(line.amount), line.period_start, line.period_end)
-        for document in status.documents
-        for line in document.invoice.lines
-    ]
 
 
 def _in_state(state: RunState) -> Any:
@@ -99,7 +83,7 @@ async def test_a_close_waits_for_the_activation_awaiting_approval_and_bills_apri
     await activation.signal("approve", APPROVE)
     first = await activation.result()
     assert first.state is RunState.DELIVERED, first.reason
-    assert _lines(first) == [("team", "46.45", MARCH_20, APRIL)]
+    assert billed_lines(first) == [("team", "46.45", MARCH_20, APRIL)]
 
     await env.sleep(timedelta(minutes=5))  # past the close's next look at the activation
     await until(close, _in_state(RunState.AWAITING_APPROVAL))
@@ -107,7 +91,7 @@ async def test_a_close_waits_for_the_activation_awaiting_approval_and_bills_apri
     billed = await close.result()
     assert billed.state is RunState.DELIVERED, billed.reason
     # April in advance only: 46.45 was billed by the activation.
-    assert _lines(billed) == [("team", "120.00", APRIL, MAY)]
+    assert billed_lines(billed) == [("team", "120.00", APRIL, MAY)]
 
 
 async def test_a_close_after_a_rejected_activation_bills_the_first_days_too(
@@ -129,7 +113,7 @@ async def test_a_close_after_a_rejected_activation_bills_the_first_days_too(
     await close.signal("approve", APPROVE)
     billed = await close.result()
     # Nothing was billed at activation: 46.45 for March's last 12 days and 120.00 for April.
-    assert sorted(_lines(billed)) == [
+    assert sorted(billed_lines(billed)) == [
         ("team", "120.00", APRIL, MAY),
         ("team", "46.45", MARCH_20, APRIL),
     ]
@@ -152,7 +136,7 @@ async def test_an_activation_after_the_first_close_leaves_the_fees_to_it(
 
     await close.signal("approve", APPROVE)
     billed = await close.result()
-    assert sorted(_lines(billed)) == [
+    assert sorted(billed_lines(billed)) == [
         ("team", "120.00", APRIL, MAY),
         ("team", "46.45", MARCH_20, APRIL),
     ]

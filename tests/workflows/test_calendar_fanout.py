@@ -33,9 +33,11 @@ from cli import build_app
 from ops.calendar import fire, list_calendars, nominal_fire, schedule_for
 from schemas.calendar import CalendarKey, FanOutInput, FanOutResult
 from schemas.events import workflow_id_for
+from schemas.runs import RunState, RunStatus
 from starters.events import cycle_closed
 from starters.intake import AlreadyBilled, start_run
 from tests.conftest import SystemsService
+from tests.workflows.runs import TEAM_PLAN, billed_lines, until, worker_on
 from workers.audit.store import AuditStore
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -362,3 +364,52 @@ async def test_the_contracts_a_fire_skips_are_in_the_report_with_their_reasons(
     text = page.read_text()
     assert 'id="skipped-contracts"' in text and mars in text
     assert "unknown time zone &#x27;Mars/Olympus_Mons&#x27;" in text
+
+
+async def test_a_term_ending_inside_a_period_is_renewed_at_that_periods_fire_and_billed_once(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService, queue: str
+) -> None:
+    # Calendar months from 15 January 2026 with one-year terms: the term ends on 15 January
+    # 2027, inside January's period. The fire of 1 February 2027 starts the renewal of
+    # [1 January, 1 February) instead of its close, and the worker bills it: February in
+    # advance, 120.00 (the contract has no usage charge). A close sent by hand for the same
+    # period then has nothing to bill.
+    client = dev_server_env.client
+    zone = "Pacific/Chatham"  # this test's own calendar: no other contract is due on it
+    key = CalendarKey(interval="monthly", alignment="calendar", bill_cycle_day=1, time_zone=zone)
+    contract_id = f"C-TERM-{uuid.uuid4().hex[:6]}"
+    async with systems.client() as http:
+        await _put(
+            http,
+            contract_id,
+            time_zone=zone,
+            start_date="2026-01-15",
+            term_months=12,
+            charges=[TEAM_PLAN],
+        )
+    january = (date(2027, 1, 1), date(2027, 2, 1))
+    settings = _settings(queue, systems, calendar_page_size=1000)
+    runs_queue = f"{queue}-runs"  # billed by a worker that delivers too
+    result = await fire(
+        client, key, date(2027, 2, 1), settings=settings, runs_task_queue=runs_queue
+    )
+    assert (result.started, result.duplicates) == (1, 0)
+
+    renewal_id = f"q2c:{contract_id}:renewal:2027-01-01:2027-02-01"
+    assert not await _exists(client, _run_id(contract_id, *january))
+    async with worker_on(dev_server_env, systems, runs_queue):
+        # The calendar's runs collect: billed and delivered, the renewal waits for payment.
+        renewal = client.get_workflow_handle(renewal_id, result_type=RunStatus)
+        renewed = await until(renewal, lambda s: s.state is RunState.AWAITING_PAYMENT, within=90)
+        by_hand = cycle_closed(contract_id, january, event_id=f"evt-{contract_id}")
+        started = await start_run(client, by_hand, task_queue=runs_queue, collect=False)
+        again: RunStatus = await client.get_workflow_handle(
+            started.workflow_id, result_type=RunStatus
+        ).result()
+    assert billed_lines(renewed) == [("team", "120.00", date(2027, 2, 1), date(2027, 3, 1))]
+
+    # The close sent by hand for the same period found the renewal: nothing to bill.
+    assert again.state is RunState.NOTHING_TO_BILL
+    assert again.documents == []
+    assert renewal_id in again.reason
+    await renewal.terminate("test over")

@@ -11,7 +11,6 @@ ends on 1 December 2026, the day November closes. The period bills December in a
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
-from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -21,7 +20,7 @@ from schemas.runs import RunState, RunStatus
 from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import closed
-from tests.workflows.runs import worker_on
+from tests.workflows.runs import TEAM_PLAN, billed_lines, worker_on
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -39,14 +38,6 @@ async def task_queue(
 
 async def _contract(systems: SystemsService) -> str:
     contract_id = f"C-REN-{uuid.uuid4().hex[:6]}"
-    fee: dict[str, Any] = {
-        "id": "team",
-        "description": "Team plan",
-        "kind": "recurring",
-        "charge_model": "standard",
-        "properties": {"amount": "120.00"},
-        "pay_in_advance": True,
-    }
     async with systems.client() as http:
         seeded = (await http.get("/crm/contracts/C-1016", params={"as_of": "2026-01-01"})).json()
         body = {
@@ -55,7 +46,7 @@ async def _contract(systems: SystemsService) -> str:
             "start_date": "2025-12-01",
             "effective_from": None,
             "term_months": 12,
-            "charges": [fee],
+            "charges": [TEAM_PLAN],
         }
         assert (await http.put(f"/crm/contracts/{contract_id}", json=body)).status_code == 201
     return contract_id
@@ -79,14 +70,6 @@ async def _bill(env: WorkflowEnvironment, event: ContractEvent, task_queue: str)
     return status
 
 
-def _lines(status: RunStatus) -> list[tuple[str, str, date | None, date | None]]:
-    return [
-        (line.charge_id, str(line.amount), line.period_start, line.period_end)
-        for document in status.documents
-        for line in document.invoice.lines
-    ]
-
-
 @pytest.mark.parametrize("renewal_first", [True, False], ids=["renewal first", "close first"])
 async def test_the_period_at_a_terms_end_is_billed_once_by_the_run_that_began_first(
     time_skipping_env: WorkflowEnvironment,
@@ -99,7 +82,7 @@ async def test_the_period_at_a_terms_end_is_billed_once_by_the_run_that_began_fi
     first, second = (renewal, close) if renewal_first else (close, renewal)
     billed = await _bill(time_skipping_env, first, task_queue)
     assert billed.state is RunState.DELIVERED, billed.reason
-    assert _lines(billed) == [("team", "120.00", DECEMBER, JANUARY)]
+    assert billed_lines(billed) == [("team", "120.00", DECEMBER, JANUARY)]
 
     again = await _bill(time_skipping_env, second, task_queue)
     assert again.state is RunState.NOTHING_TO_BILL
