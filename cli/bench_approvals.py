@@ -3,8 +3,6 @@
 import typer
 from rich.console import Console
 
-from devstack.bench.approvals import run
-
 
 def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     @bench.command("approvals")
@@ -22,6 +20,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         """Start RUNS runs that all wait for approval on one worker, report the worker's
         peak memory, then approve them all and report the throughput. Progress goes to
         stderr every 30 s."""
+        from devstack.bench.approvals import run
+
         err = Console(stderr=True)
         result = run(
             runs,

@@ -3,8 +3,6 @@
 import typer
 from rich.console import Console
 
-from devstack.bench import documents as documents_bench
-
 TARGET_PER_SECOND = 25
 
 
@@ -16,6 +14,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     ) -> None:
         """Render a seven-line invoice as UBL, CII and Factur-X PDF and run the official
         EN 16931 rules on both XML files, in this process, and print the median figures."""
+        from devstack.bench import documents as documents_bench
+
         figures = documents_bench.run(count, rounds=rounds)
         verdict = "meets" if figures.per_cpu_second >= TARGET_PER_SECOND else "misses"
         Console(soft_wrap=True).print(

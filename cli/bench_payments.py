@@ -3,8 +3,6 @@
 import typer
 from rich.console import Console
 
-from devstack.bench.payments import run
-
 
 def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     @bench.command("payments")
@@ -27,6 +25,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         """Start RUNS runs that are posted, delivered and then all wait for payment on one
         worker; report the worker's memory (target under 1 GB). Progress goes to stderr
         every 30 s."""
+        from devstack.bench.payments import run
+
         err = Console(stderr=True)
         result = run(
             runs,

@@ -3,8 +3,6 @@
 import typer
 from rich.console import Console
 
-from devstack.bench import rating as rating_bench
-
 
 def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     @bench.command("rating")
@@ -17,6 +15,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     ) -> None:
         """Rate invoices of five mixed charges (recurring, standard, graduated, volume,
         package) in one process and print invoices per second."""
+        from devstack.bench import rating as rating_bench
+
         result = rating_bench.run(invoices, size=contracts, cold=cold)
         mode = "cold (properties parsed per invoice)" if cold else "warm (parsed properties reused)"
         Console(soft_wrap=True).print(

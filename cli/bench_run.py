@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from devstack.bench.knobs import KNOB_HELP
-from workers.settings import Settings
 
 
 def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
@@ -89,6 +88,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     def ceiling_worker() -> None:
         """The ceiling's worker process, started by `q2c bench burst`."""
         from devstack.bench.ceiling import serve
+        from workers.settings import Settings
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         asyncio.run(serve(Settings()))

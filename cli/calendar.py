@@ -3,26 +3,16 @@
 import asyncio
 import sys
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from temporalio.service import RPCError
 
-from ops.calendar import (
-    CalendarPlan,
-    ListedCalendar,
-    SyncReport,
-    fire,
-    key_of,
-    list_calendars,
-    read_plan,
-    sync,
-)
-from workers.client import connect
-from workers.settings import Settings
-from workers.worker import systems_client
+if TYPE_CHECKING:
+    from ops.calendar import CalendarPlan, ListedCalendar, SyncReport
+    from workers.settings import Settings
 
 out = Console()
 err = Console(stderr=True)
@@ -33,14 +23,14 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def print_skipped(plan: CalendarPlan, console: Console) -> None:
+def print_skipped(plan: "CalendarPlan", console: Console) -> None:
     for skipped in plan.skipped:
         console.print(
             f"skipped {skipped.contract_id}: {skipped.field}: {skipped.reason}", highlight=False
         )
 
 
-def print_sync(report: SyncReport, console: Console) -> None:
+def print_sync(report: "SyncReport", console: Console) -> None:
     for verb, ids in (
         ("created", report.created),
         ("updated", report.updated),
@@ -56,7 +46,11 @@ def print_sync(report: SyncReport, console: Console) -> None:
     print_skipped(report.plan, console)
 
 
-async def sync_now(settings: Settings) -> SyncReport:
+async def sync_now(settings: "Settings") -> "SyncReport":
+    from ops.calendar import sync
+    from workers.client import connect
+    from workers.worker import systems_client
+
     client = await connect()
     async with systems_client(settings) as http:
         return await sync(client, http, settings=settings)
@@ -71,6 +65,10 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     @calendar_app.command(name="sync")
     def sync_command() -> None:
         """Create or update one schedule per billing calendar the CRM's contracts follow."""
+        from temporalio.service import RPCError
+
+        from workers.settings import Settings
+
         settings = Settings()
         try:
             report = asyncio.run(sync_now(settings))
@@ -81,9 +79,16 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     @calendar_app.command(name="list")
     def list_command() -> None:
         """The calendars' schedules with their next fire times, and the contracts skipped."""
+        from temporalio.service import RPCError
+
+        from ops.calendar import list_calendars, read_plan
+        from workers.client import connect
+        from workers.settings import Settings
+        from workers.worker import systems_client
+
         settings = Settings()
 
-        async def read() -> tuple[list[ListedCalendar], CalendarPlan]:
+        async def read() -> "tuple[list[ListedCalendar], CalendarPlan]":
             client = await connect()
             async with systems_client(settings) as http:
                 plan = await read_plan(http, default_time_zone=settings.seller_time_zone)
@@ -118,6 +123,13 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         ),
     ) -> None:
         """Run a calendar's fan-out for a day now, as its schedule would, and print the result."""
+        from temporalio.service import RPCError
+
+        from ops.calendar import fire, key_of, read_plan
+        from workers.client import connect
+        from workers.settings import Settings
+        from workers.worker import systems_client
+
         settings = Settings()
         try:
             on = date.fromisoformat(day) if day else None

@@ -5,18 +5,24 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from devstack.chaos import FINDING_KINDS, MAX_RUNS, ChaosPlan, ChaosReport, run_chaos
+from devstack.chaos_keys import MAX_RUNS
+
+if TYPE_CHECKING:
+    from devstack.chaos import ChaosReport
 
 out = Console()
 err = Console(stderr=True)
 
 
-def _print(report: ChaosReport) -> None:
+def _print(report: "ChaosReport") -> None:
+    from devstack.chaos import FINDING_KINDS
+
     plan = report.plan
     out.print(
         f"[bold]q2c chaos[/]: {plan.runs} runs, {plan.kill_worker} worker kill(s), "
@@ -102,6 +108,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         invoice, balanced; the report's counts; and (with --collect) the cash: each run paid,
         charged once at the payment provider, each payment applied once in the ERP. Exits 1 on
         any loss, duplicate, mismatch or miscount."""
+        from devstack.chaos import ChaosPlan, run_chaos
+
         try:
             plan = ChaosPlan(
                 runs=runs,

@@ -9,34 +9,15 @@ import sys
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError
 
-from devstack.simulate import (
-    ScenarioError,
-    Simulation,
-    check_against_policy,
-    load_scenario,
-    scenario_policy,
-    simulate,
-)
-from schemas.collection import (
-    CollectionAnswer,
-    DisputeNotice,
-    DisputeResolution,
-    PaymentNotice,
-    RaiseDispute,
-    RecordPayment,
-)
-from schemas.errors import field_problems
-from workers.client import connect
-from workflows.collection import DISPUTE, RECORD_PAYMENT, RESOLVE_DISPUTE
+if TYPE_CHECKING:
+    from devstack.simulate import Simulation
 
 ERR = Console(stderr=True)
 
@@ -47,6 +28,8 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _model(build: Any) -> BaseModel:
+    from schemas.errors import field_problems
+
     try:
         model: BaseModel = build()
     except ValidationError as error:
@@ -62,6 +45,12 @@ def _amount(text: str, option: str) -> Decimal:
 
 
 def _send(run: str, update: str, body: BaseModel) -> None:
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.service import RPCError
+
+    from schemas.collection import CollectionAnswer
+    from workers.client import connect
+
     async def _go() -> CollectionAnswer:
         handle = (await connect()).get_workflow_handle(run)
         answer: CollectionAnswer = await handle.execute_update(
@@ -82,7 +71,7 @@ def _send(run: str, update: str, body: BaseModel) -> None:
         raise typer.Exit(1)
 
 
-def render_simulation(result: Simulation, console: Console) -> None:
+def render_simulation(result: "Simulation", console: Console) -> None:
     table = Table(
         title=f"Invoice {result.invoice}, due {result.due_date} (policy {result.policy_version})"
     )
@@ -105,6 +94,14 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     ) -> None:
         """Run the real collection workflow on the time-skipping server for a scenario's
         invoice, policy and dated events, and print the timeline."""
+        from devstack.simulate import (
+            ScenarioError,
+            check_against_policy,
+            load_scenario,
+            scenario_policy,
+            simulate,
+        )
+
         if output not in ("table", "json"):
             ERR.print(f"[red]error:[/] --format: {output!r} is not table or json")
             raise typer.Exit(2)
@@ -136,6 +133,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     ) -> None:
         """Record a payment received by transfer for a run's invoice (applied once per
         reference; another currency is refused)."""
+        from schemas.collection import PaymentNotice, RecordPayment
+        from workflows.collection import RECORD_PAYMENT
+
         value = _amount(amount, "--amount")
         if not currency:
             currency = _invoice_currency(run)
@@ -157,6 +157,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         by: str = typer.Option("", "--by", help="Who opens it"),
     ) -> None:
         """Open a dispute on a run's invoice: dunning pauses until it is resolved."""
+        from schemas.collection import DisputeNotice, RaiseDispute
+        from workflows.collection import DISPUTE
+
         notice = _model(lambda: DisputeNotice(reason=reason, by=by))
         _send(run, DISPUTE, RaiseDispute(notice))
 
@@ -170,6 +173,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     ) -> None:
         """End a run's dispute: --upheld (dunning resumes where it was) or --credit AMOUNT (a
         credit note; the rest stays due)."""
+        from schemas.collection import DisputeResolution
+        from workflows.collection import RESOLVE_DISPUTE
+
         if upheld == bool(credit):
             raise _fail("give one of --upheld and --credit AMOUNT")
         amount = _amount(credit, "--credit") if credit else None
@@ -185,7 +191,10 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
 
 
 def _invoice_currency(run: str) -> str:
+    from temporalio.service import RPCError
+
     from schemas.runs import RunStatus
+    from workers.client import connect
 
     async def _go() -> RunStatus:
         handle = (await connect()).get_workflow_handle(run)

@@ -3,17 +3,16 @@ flight")."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from temporalio.client import Client
-from temporalio.service import RPCError
 
-from ops import deploy
-from workers.client import connect
-from workers.settings import Settings
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from ops.deploy import DeploymentView
 
 T = TypeVar("T")
 err = Console(stderr=True)
@@ -22,6 +21,8 @@ NAME_HELP = "The worker deployment (default Q2C_DEPLOYMENT_NAME)"
 
 
 def _name(given: str | None) -> str:
+    from workers.settings import Settings
+
     name = given or Settings().deployment_name
     if not name:
         err.print("[red]error:[/] --name: no deployment named, and Q2C_DEPLOYMENT_NAME is unset")
@@ -29,13 +30,18 @@ def _name(given: str | None) -> str:
     return name
 
 
-def _run(step: Callable[[Client], Awaitable[T]]) -> T:
+def _run(step: "Callable[[Client], Awaitable[T]]") -> T:
+    from temporalio.service import RPCError
+
+    from ops.deploy import DeployError
+    from workers.client import connect
+
     async def _go() -> T:
         return await step(await connect())
 
     try:
         return asyncio.run(_go())
-    except deploy.DeployError as error:
+    except DeployError as error:
         err.print(f"[red]error:[/] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except RPCError as error:
@@ -43,7 +49,7 @@ def _run(step: Callable[[Client], Awaitable[T]]) -> T:
         raise typer.Exit(1) from None
 
 
-def render(view: deploy.DeploymentView, console: Console) -> None:
+def render(view: "DeploymentView", console: Console) -> None:
     ramp = f", ramping {view.ramping} at {view.ramp_percentage:g}%" if view.ramping else ""
     table = Table(title=f"{view.name}: current {view.current or 'none'}{ramp}")
     for column in ("build", "status", "open runs", "waiting runs"):
@@ -65,6 +71,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     @group.command()
     def status(name: str | None = typer.Option(None, "--name", help=NAME_HELP)) -> None:
         """Each build of the deployment: its status and the runs still open on it."""
+        from ops import deploy
+
         deployment = _name(name)
         render(_run(lambda client: deploy.describe(client, deployment)), Console())
 
@@ -75,6 +83,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         wait: float = typer.Option(30.0, help="Seconds to wait for the build's workers to poll"),
     ) -> None:
         """Send new runs to BUILD_ID; runs already started stay on their build."""
+        from ops import deploy
+
         deployment = _name(name)
         _run(lambda client: deploy.set_current(client, deployment, build_id, within=wait))
         typer.echo(f"{deployment}: new runs go to build {build_id}")
@@ -87,6 +97,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         wait: float = typer.Option(30.0, help="Seconds to wait for the build's workers to poll"),
     ) -> None:
         """Send PERCENTAGE of new runs to BUILD_ID, the rest to the current build."""
+        from ops import deploy
+
         deployment = _name(name)
         _run(lambda client: deploy.ramp(client, deployment, build_id, percentage, within=wait))
         typer.echo(f"{deployment}: {percentage:g}% of new runs go to build {build_id}")
@@ -100,6 +112,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         ),
     ) -> None:
         """Move FROM_BUILD's waiting runs (approval, payment, dunning) to the current build."""
+        from ops import deploy
+
         deployment = _name(name)
         moved = _run(
             lambda client: deploy.advance(client, deployment, from_build, everything=everything)

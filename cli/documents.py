@@ -8,22 +8,16 @@ flag and location; exit 1 when one is fatal, 2 when the file cannot be read as e
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from billing.einvoice import (
-    DocumentRejected,
-    EInvoiceError,
-    RenderedDocuments,
-    UnreadableXml,
-    render_documents,
-    validate,
-)
-from billing.einvoice.validation import ARTEFACTS_VERSION
-from billing.preview import PreviewRequest
-from billing.tax import Seller
-from schemas.invoice import Invoice
+if TYPE_CHECKING:
+    from billing.einvoice import RenderedDocuments
+    from billing.preview import PreviewRequest
+    from billing.tax import Seller
+    from schemas.invoice import Invoice
 
 E_INVOICE_FORMATS = ("ubl", "cii", "pdf")
 
@@ -33,7 +27,7 @@ def _error(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def seller_for(request: PreviewRequest) -> Seller:
+def seller_for(request: "PreviewRequest") -> "Seller":
     """The seller from settings (Q2C_SELLER_*), with what the file's `seller` says on top."""
     from workers.settings import Settings
     from workers.worker import seller_from
@@ -46,14 +40,16 @@ def seller_for(request: PreviewRequest) -> Seller:
 
 
 def write_preview(
-    request: PreviewRequest,
-    documents: list[Invoice],
+    request: "PreviewRequest",
+    documents: "list[Invoice]",
     *,
     output: str,
     out: Path | None,
     issue_date: date,
 ) -> None:
     """Write each document of a preview as UBL, CII or the Factur-X PDF to `out`."""
+    from billing.einvoice import DocumentRejected, EInvoiceError, render_documents
+
     if out is None:
         raise _error(f"--format {output} writes a file: give --out PATH", 1)
     if request.customer is None:
@@ -82,7 +78,7 @@ def write_preview(
         sys.stdout.write(f"{path}\n")
 
 
-def _pick(rendered: RenderedDocuments, output: str) -> bytes:
+def _pick(rendered: "RenderedDocuments", output: str) -> bytes:
     return {"ubl": rendered.ubl, "cii": rendered.cii, "pdf": rendered.pdf}[output]
 
 
@@ -116,6 +112,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
 
         from temporalio.service import RPCError
 
+        from billing.einvoice import DocumentRejected, EInvoiceError
         from ops.documents import RunDocumentsError, write_run_documents
         from workers.client import connect
         from workers.settings import Settings
@@ -140,6 +137,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         file: Path = typer.Argument(..., help="A UBL or CII XML file, or a Factur-X PDF"),
     ) -> None:
         """Check a UBL or CII e-invoice with the official EN 16931 rules (docs/einvoice.md)."""
+        from billing.einvoice import UnreadableXml, validate
+        from billing.einvoice.validation import ARTEFACTS_VERSION
+
         try:
             report = validate(_xml_of(file))
         except UnreadableXml as error:

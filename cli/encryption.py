@@ -15,7 +15,6 @@ from workers.keys import (
     new_key,
     new_key_id,
 )
-from workers.settings import Settings
 
 err = Console(stderr=True)
 
@@ -50,6 +49,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     @keys.command("list")
     def list_keys() -> None:
         """The configured key ids, the encrypting one marked; never the keys themselves."""
+        from workers.settings import Settings
+
         try:
             ring = load_key_ring(Settings())
         except KeyConfigError as error:
@@ -77,6 +78,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
 
         from ops.codec_server import build_app
         from workers.codec import EncryptionCodec
+        from workers.settings import Settings
 
         settings = Settings()
         try:

@@ -6,23 +6,29 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from starters.intake_http.settings import IntakeSettings
-from starters.intake_http.signatures import signed_headers
-from starters.intake_http.store import IntakeStore
-from workers.settings import Settings
+if TYPE_CHECKING:
+    from starters.intake_http.settings import IntakeSettings
+    from starters.intake_http.store import IntakeStore
 
 out = Console() if sys.stdout.isatty() else Console(width=160)
 err = Console(stderr=True)
 
 
-def _store(settings: IntakeSettings) -> IntakeStore:
+def _intake_settings() -> "IntakeSettings":
+    from starters.intake_http.settings import IntakeSettings
+
+    return IntakeSettings()
+
+
+def _store(settings: "IntakeSettings") -> "IntakeStore":
+    from starters.intake_http.store import IntakeStore
+
     store = IntakeStore(url=settings.database_url)
     store.create()
     return store
@@ -34,9 +40,10 @@ async def _serve(host: str, port: int) -> None:
     from starters.intake_http.app import create_app
     from starters.intake_http.directory import SystemsDirectory
     from workers.client import connect_patiently
+    from workers.settings import Settings
     from workers.worker import systems_client
 
-    settings = IntakeSettings()
+    settings = _intake_settings()
     worker_settings = Settings()
     try:
         client = await connect_patiently(within=worker_settings.connect_timeout_seconds)
@@ -76,7 +83,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         """Serve POST /v1/events until SIGINT/SIGTERM (with no subcommand)."""
         if ctx.invoked_subcommand is not None:
             return
-        settings = IntakeSettings()
+        settings = _intake_settings()
         asyncio.run(
             _serve(host or settings.intake_host, settings.intake_port if port is None else port)
         )
@@ -87,7 +94,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Events that validated but could not start a run, with the reason."""
-        store = _store(IntakeSettings())
+        store = _store(_intake_settings())
         letters = store.dead_letters(include_redriven=include_redriven)
         store.dispose()
         if as_json:
@@ -114,7 +121,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         from starters.intake_http.service import Conflict, Intake, Outcome, Unavailable
         from workers.client import connect
 
-        settings = IntakeSettings()
+        settings = _intake_settings()
         store = _store(settings)
 
         async def _redrive() -> Any:
@@ -147,7 +154,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     @intake.command()
     def unapplied(as_json: bool = typer.Option(False, "--json")) -> None:
         """Payment and dispute events no run took yet: unapplied cash."""
-        store = _store(IntakeSettings())
+        store = _store(_intake_settings())
         rows = store.unapplied_cash()
         store.dispose()
         if as_json:
@@ -182,7 +189,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         except ValueError:
             err.print(f"[red]error:[/] --since {since}: not an ISO date", highlight=False)
             raise typer.Exit(2) from None
-        store = _store(IntakeSettings())
+        store = _store(_intake_settings())
         rows = store.requests(since=start)
         store.dispose()
         table = Table("source", "requests", "accepted", "incidents", "by outcome")
@@ -205,7 +212,11 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         webhook_id: str = typer.Option("", help="Default: a new msg_… id"),
     ) -> None:
         """Sign an event with the source's first secret and post it to the intake."""
-        settings = IntakeSettings()
+        import httpx
+
+        from starters.intake_http.signatures import signed_headers
+
+        settings = _intake_settings()
         secrets = settings.webhook_secrets.get(source)
         if not secrets:
             known = ", ".join(sorted(settings.webhook_secrets))

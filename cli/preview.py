@@ -6,18 +6,18 @@ import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from billing.preview import PreviewRequest, needs_tax, preview, revenue_schedules
-from billing.rating_error import RatingError
-from billing.tax import RuleTableEngine, TaxError
 from cli import documents as documents_cli
-from schemas.errors import field_problems
-from schemas.invoice import Invoice
+
+if TYPE_CHECKING:
+    from billing.preview import PreviewRequest
+    from schemas.invoice import Invoice
 
 
 class OutputFormat(StrEnum):
@@ -37,7 +37,10 @@ def _not_a_number(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _load(file: Path) -> PreviewRequest:
+def _load(file: Path) -> "PreviewRequest":
+    from billing.preview import PreviewRequest
+    from schemas.errors import field_problems
+
     try:
         data = file.read_bytes()
     except OSError as error:
@@ -56,7 +59,7 @@ def _load(file: Path) -> PreviewRequest:
         raise _fail(field_problems(error, whole="(file)", sep="\n")) from None
 
 
-def _table(document: Invoice) -> Table:
+def _table(document: "Invoice") -> Table:
     kind = "Credit note" if document.document_type == "credit_note" else "Invoice"
     table = Table(
         title=(
@@ -109,6 +112,10 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         ),
     ) -> None:
         """Print the invoice a contract would produce for a period (docs/preview.md)."""
+        from billing.preview import needs_tax, preview, revenue_schedules
+        from billing.rating_error import RatingError
+        from billing.tax import RuleTableEngine, TaxError
+
         request = _load(file)
         try:
             engine = RuleTableEngine() if needs_tax(request) else None

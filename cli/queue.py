@@ -4,23 +4,23 @@
 import asyncio
 import sys
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from temporalio.service import RPCError
 
-from ops.queue import QueueItem, fetch_queue
 from schemas.views import VIEWS, list_link
-from workers.client import connect
-from workers.settings import Settings
+
+if TYPE_CHECKING:
+    from ops.queue import QueueItem
 
 
 def _age(seconds: int) -> str:
     return str(timedelta(seconds=max(seconds, 0)))
 
 
-def render(items: list[QueueItem], console: Console) -> None:
+def render(items: "list[QueueItem]", console: Console) -> None:
     table = Table(title=f"Awaiting approval: {len(items)}", show_lines=True)
     for column in ("run", "customer", "total", "risk", "age", "due (UTC)", "reasons", "asks"):
         table.add_column(column, overflow="fold")
@@ -53,10 +53,15 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         limit: int = typer.Option(500, "--limit", min=1, help="At most this many runs"),
     ) -> None:
         """List the runs awaiting approval: age, reasons, due time, who is asked."""
+        from temporalio.service import RPCError
+
+        from ops.queue import fetch_queue
+        from workers.client import connect
+        from workers.settings import Settings
 
         ui_url = Settings().ui_url
 
-        async def _fetch() -> list[QueueItem]:
+        async def _fetch() -> "list[QueueItem]":
             return await fetch_queue(await connect(), limit=limit, ui_url=ui_url)
 
         try:

@@ -3,18 +3,19 @@
 import asyncio
 import sys
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from billing.receivables import AGING_BUCKETS
-from ops.receivables import Receivables, ReceivablesError, fetch_receivables
-from workers.settings import Settings
+if TYPE_CHECKING:
+    from ops.receivables import Receivables
 
 
-def render(receivables: Receivables, console: Console) -> None:
+def render(receivables: "Receivables", console: Console) -> None:
+    from billing.receivables import AGING_BUCKETS
+
     aging = Table(title=f"Receivables by age at the end of {receivables.as_of}")
     for column in ("currency", *AGING_BUCKETS, "open", "items"):
         aging.add_column(column, justify="left" if column == "currency" else "right")
@@ -58,9 +59,14 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         except ValueError:
             Console(stderr=True).print(f"[red]error:[/] --as-of: {as_of!r} is not a date")
             raise typer.Exit(2) from None
+        import httpx
+
+        from ops.receivables import ReceivablesError, fetch_receivables
+        from workers.settings import Settings
+
         settings = Settings()
 
-        async def _fetch() -> Receivables:
+        async def _fetch() -> "Receivables":
             async with httpx.AsyncClient(
                 base_url=settings.systems_url,
                 headers={"Authorization": f"Bearer {settings.systems_token.get_secret_value()}"},

@@ -3,26 +3,19 @@
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from temporalio.client import WorkflowHistory
-from temporalio.service import RPCError
 
-from ops.replay import (
-    HistoryFileError,
-    ReplayOutcome,
-    fetch_histories,
-    history_files,
-    load_history,
-    replay,
-)
+if TYPE_CHECKING:
+    from ops.replay import ReplayOutcome
 
 out = Console()
 err = Console(stderr=True)
 
 
-def _print(outcomes: list[ReplayOutcome]) -> None:
+def _print(outcomes: "list[ReplayOutcome]") -> None:
     for outcome in outcomes:
         if outcome.ok:
             out.print(f"[green]OK[/]   {outcome.source}", highlight=False, soft_wrap=True)
@@ -37,7 +30,10 @@ def _print(outcomes: list[ReplayOutcome]) -> None:
     out.print(f"{len(outcomes)} replayed, {failed} failed", highlight=False)
 
 
-async def _from_server(workflow_ids: list[str], query: str | None) -> list[ReplayOutcome]:
+async def _from_server(workflow_ids: list[str], query: str | None) -> "list[ReplayOutcome]":
+    from temporalio.client import WorkflowHistory
+
+    from ops.replay import fetch_histories, replay
     from workers.client import connect
 
     client = await connect()
@@ -61,6 +57,10 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         ),
     ) -> None:
         """Replay histories with the worker's code and data converter; non-zero on any failure."""
+        from temporalio.service import RPCError
+
+        from ops.replay import HistoryFileError, history_files, load_history, replay
+
         files = history_files(paths or [])
         if not files and not workflow_id and query is None:
             err.print("[red]error:[/] give history files, --workflow-id or --query")

@@ -8,10 +8,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from ops.report.build import load, write_html
-from ops.report.render import print_table
-from workers.settings import Settings
-
 
 class Format(StrEnum):
     TABLE = "table"
@@ -41,6 +37,10 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         out: Path | None = typer.Option(None, "--out", help="Write to this file, not stdout"),
     ) -> None:
         """Report on invoice automation from the audit trail (Q2C_AUDIT_DATABASE_URL)."""
+        from ops.report.build import load, write_html
+        from ops.report.render import print_table
+        from workers.settings import Settings
+
         settings = Settings()
         figures = load(url=settings.audit_url, since=parse_since(since))
         if format is Format.HTML and out is not None:

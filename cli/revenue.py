@@ -7,27 +7,17 @@ import re
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
-from temporalio.client import WorkflowFailureError
-from temporalio.service import RPCError
 
-from billing.revenue import Movement, RevenueError
-from ops.revenue_waterfall import (
-    WaterfallError,
-    build,
-    fetch_movements,
-    render_html,
-    rows_json,
-)
-from schemas.revenue import RecognitionRunInput, RecognitionRunResult
-from starters.revenue_schedule import SCHEDULE_ID, sync_recognition_schedule
-from workers.client import connect
-from workers.settings import Settings
-from workflows.revenue_recognition import RevenueRecognitionWorkflow
+if TYPE_CHECKING:
+    import httpx
+
+    from schemas.revenue import RecognitionRunResult
+    from workers.settings import Settings
 
 err = Console(stderr=True)
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -50,7 +40,9 @@ def _month(option: str, value: str | None) -> str | None:
     return value
 
 
-def _systems(settings: Settings) -> httpx.AsyncClient:
+def _systems(settings: "Settings") -> "httpx.AsyncClient":
+    import httpx
+
     return httpx.AsyncClient(
         base_url=settings.systems_url,
         headers={"Authorization": f"Bearer {settings.systems_token.get_secret_value()}"},
@@ -58,7 +50,7 @@ def _systems(settings: Settings) -> httpx.AsyncClient:
     )
 
 
-def _print_run(result: RecognitionRunResult) -> None:
+def _print_run(result: "RecognitionRunResult") -> None:
     out = Console()
     out.print(f"revenue recognised for {result.month}", highlight=False)
     for posted in result.postings:
@@ -85,6 +77,12 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     def schedule() -> None:
         """Create or update the Temporal Schedule that recognises each month on the 1st at
         00:00 in Q2C_SELLER_TIME_ZONE."""
+        from temporalio.service import RPCError
+
+        from starters.revenue_schedule import SCHEDULE_ID, sync_recognition_schedule
+        from workers.client import connect
+        from workers.settings import Settings
+
         settings = Settings()
 
         async def _sync() -> str:
@@ -109,6 +107,14 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     ) -> None:
         """Run the recognition of one month now and wait for it; each currency's entry is
         booked once, however often this runs."""
+        from temporalio.client import WorkflowFailureError
+        from temporalio.service import RPCError
+
+        from schemas.revenue import RecognitionRunInput, RecognitionRunResult
+        from workers.client import connect
+        from workers.settings import Settings
+        from workflows.revenue_recognition import RevenueRecognitionWorkflow
+
         _month("--month", month)
         settings = Settings()
 
@@ -137,6 +143,16 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         out: Path | None = typer.Option(None, "--out", help="Write to this file (html, json)"),
     ) -> None:
         """Deferred revenue per month and currency: opening, billed, recognised, closing."""
+        from billing.revenue import Movement, RevenueError
+        from ops.revenue_waterfall import (
+            WaterfallError,
+            build,
+            fetch_movements,
+            render_html,
+            rows_json,
+        )
+        from workers.settings import Settings
+
         _month("--from", first)
         _month("--to", last)
         settings = Settings()

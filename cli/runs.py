@@ -3,21 +3,14 @@
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
-from temporalio.service import RPCError
 
-from ops.query_failure import query_failure
-from schemas.approvals import Decision, Verdict
-from schemas.events import workflow_id_for
-from schemas.runs import RunStatus
-from starters.intake import EventConflict, EventError, parse_event, run_handle, start_run
-from workers.client import connect
-from workers.settings import Settings
-from workflows.details import delivery_line
+if TYPE_CHECKING:
+    from schemas.approvals import Decision, Verdict
+    from schemas.runs import RunStatus
 
 out = Console()
 err = Console(stderr=True)
@@ -28,7 +21,9 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _print_status(status: RunStatus, *, as_json: bool) -> None:
+def _print_status(status: "RunStatus", *, as_json: bool) -> None:
+    from workflows.details import delivery_line
+
     if as_json:
         sys.stdout.write(status.model_dump_json(indent=2) + "\n")
         return
@@ -56,7 +51,11 @@ def _print_status(status: RunStatus, *, as_json: bool) -> None:
             out.print(delivery_line(document).replace("`", ""), highlight=False)
 
 
-async def _decide(workflow_id: str, decision: Decision) -> RunStatus:
+async def _decide(workflow_id: str, decision: "Decision") -> "RunStatus":
+    from schemas.runs import RunStatus
+    from starters.intake import run_handle
+    from workers.client import connect
+
     client = await connect()
     handle = run_handle(client, workflow_id)
     result: Any = await handle.execute_update("decide", decision, result_type=RunStatus)
@@ -64,7 +63,12 @@ async def _decide(workflow_id: str, decision: Decision) -> RunStatus:
     return result
 
 
-def _decide_command(verdict: Verdict, run: str, approver: str, comment: str) -> None:
+def _decide_command(verdict: "Verdict", run: str, approver: str, comment: str) -> None:
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.service import RPCError
+
+    from schemas.approvals import Decision
+
     try:
         decision = Decision(verdict=verdict, approver=approver, comment=comment)
     except ValueError as error:
@@ -86,6 +90,11 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         event_file: Path = typer.Argument(..., help="A contract event as JSON ('-' for stdin)"),
     ) -> None:
         """Validate a contract event and start its billing run (once per business key)."""
+        from schemas.events import workflow_id_for
+        from starters.intake import EventConflict, EventError, parse_event, start_run
+        from workers.client import connect
+        from workers.settings import Settings
+
         data = sys.stdin.buffer.read() if str(event_file) == "-" else _read(event_file)
         try:
             event = parse_event(_text(data, source="stdin" if str(event_file) == "-" else None))
@@ -139,6 +148,13 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         as_json: bool = typer.Option(False, "--json", help="Print the status as JSON"),
     ) -> None:
         """Show where a run is and why."""
+        from temporalio.client import WorkflowQueryFailedError
+        from temporalio.service import RPCError
+
+        from ops.query_failure import query_failure
+        from schemas.runs import RunStatus
+        from starters.intake import run_handle
+        from workers.client import connect
 
         async def _query() -> RunStatus | str:
             client = await connect()
@@ -167,6 +183,8 @@ def _read(path: Path) -> bytes:
 
 def _text(data: bytes, *, source: str | None) -> str:
     """The event's bytes as text: JSON is UTF-8 (RFC 8259), anything else is refused."""
+    from starters.intake import EventError
+
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:

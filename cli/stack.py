@@ -5,19 +5,13 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from devstack.stack import (
-    DevStack,
-    Ports,
-    StackError,
-    free_port,
-    server_argv,
-)
-from starters.revenue_schedule import SCHEDULE_ID as RECOGNITION_SCHEDULE
-from workers.settings import Settings
+if TYPE_CHECKING:
+    from devstack.stack import Ports
 
 # Piped output (CI, logs) gets a wide table instead of Rich's 80-column default.
 console = Console() if sys.stdout.isatty() else Console(width=160)
@@ -30,6 +24,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         ui_port: int = typer.Option(8233, help="Web UI port"),
     ) -> None:
         """Run the Temporal dev server (SQLite file under Q2C_HOME, q2c's search attributes)."""
+        from devstack.stack import server_argv
+        from workers.settings import Settings
+
         home = Settings().home
         home.mkdir(parents=True, exist_ok=True)
         argv = server_argv(home=home, port=port, ui_port=ui_port)
@@ -43,6 +40,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     @app.command()
     def worker() -> None:
         """Run a q2c worker against TEMPORAL_ADDRESS until SIGINT/SIGTERM (then drain)."""
+        from workers.settings import Settings
         from workers.worker import run_worker
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -64,6 +62,10 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         force from the start.
         With payload encryption on (the default) also the codec server the Web UI decodes
         with, and the stack's own key under Q2C_HOME unless keys are configured."""
+        from devstack.stack import DevStack, StackError
+        from starters.revenue_schedule import SCHEDULE_ID as RECOGNITION_SCHEDULE
+        from workers.settings import Settings
+
         settings = Settings()
         ports = _ports(temporal_port, ui_port, systems_port, outbox_port, codec_port, intake_port)
         stack = DevStack(
@@ -127,6 +129,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     ) -> None:
         """Start a fresh embedded stack, fire the demo events, and report every run."""
         from devstack.demo import run_demo
+        from workers.settings import Settings
 
         code = run_demo(
             home=home or Settings().home,
@@ -139,7 +142,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
 
 def _ports(
     temporal: int, ui: int, systems: int, outbox: int, codec: int, intake: int = 8410
-) -> Ports:
+) -> "Ports":
+    from devstack.stack import Ports, free_port
+
     return Ports(
         temporal=temporal or free_port(),
         ui=ui or free_port(),

@@ -35,6 +35,7 @@ from temporalio.service import RPCError
 
 from activities.erp import compare_posting
 from devstack import chaos_cash
+from devstack.chaos_keys import CONTRACTS, MAX_RUNS, MONTHS
 from devstack.chaos_revenue import recognise_under_faults, revenue_findings
 from devstack.histories import next_approver
 from devstack.pollers import wait_for_pollers
@@ -51,10 +52,6 @@ from starters.intake import run_handle, start_run
 from workers.telemetry import quiet_runtime
 
 TASK_QUEUE = "q2c-chaos"
-# Seeded contracts that bill straight through (C-1009 waits for approval, C-1010 is broken).
-CONTRACTS = tuple(f"C-{n}" for n in (1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1011, 1012))
-MONTHS = range(1, 13)
-MAX_RUNS = len(CONTRACTS) * len(MONTHS)
 
 FindingKind = Literal[
     "not_posted",

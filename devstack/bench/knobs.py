@@ -1,6 +1,7 @@
-"""The worker settings `q2c bench burst --knob NAME=VALUE` may set on every worker process."""
+"""The worker settings `q2c bench burst --knob NAME=VALUE` may set on every worker process.
 
-from workers.settings import Settings
+The command line names them in its help, so this module imports the settings only to check
+values: `q2c --help` need not load them."""
 
 KNOBS = {
     "max_concurrent_activities": "Q2C_MAX_CONCURRENT_ACTIVITIES",
@@ -25,6 +26,8 @@ def worker_env_for(knobs: list[str]) -> dict[str, str]:
         if not sep or name not in KNOBS:
             raise ValueError(f"{item!r}: expected NAME=VALUE, NAME one of {', '.join(KNOBS)}")
         env[KNOBS[name]] = value
+    from workers.settings import Settings
+
     # A bad value fails here, naming the setting, rather than in every worker's log.
     Settings.model_validate(dict(item.split("=", 1) for item in knobs))
     return env

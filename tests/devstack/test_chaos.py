@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from billing.journal import journal_for
 from cli import build_app
-from devstack.chaos import MAX_RUNS, ChaosPlan, chaos_events, check, count_check
+from devstack.chaos import ChaosPlan, chaos_events, check, count_check
+from devstack.chaos_keys import MAX_RUNS
 from schemas.invoice import Invoice, InvoiceLine
 from schemas.journal import JournalEntry, Posting
 from schemas.runs import RunState, RunStatus
