@@ -22,10 +22,22 @@ from ops.queue import QueueItem, fetch_queue
 from schemas.runs import RunState
 from schemas.views import VIEWS, View
 from tests.conftest import SystemsService
-from tests.workflows.test_approvals import _policy, _start, _worker
+from tests.events import cycle_closed
+from tests.own_contracts import OwnContract, copy_contract
+from tests.workflows.runs import Handle
+from tests.workflows.test_approvals import _policy, _start_for, _worker
+from tests.workflows.test_quote_to_cash import Runner
 from workflows import search_attributes as sa
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def _waiting_run(runner: Runner, systems: SystemsService, month: int) -> tuple[Handle, str]:
+    """A run of a copy of C-1009 (a non-standard clause: it waits for approval) of the
+    test's own, and the copy's customer id, which the queue must show."""
+    own: OwnContract = await copy_contract(systems, "C-1009")
+    handle = await _start_for(runner, cycle_closed(own.contract_id, month, year=2027))
+    return handle, own.customer_id
 
 
 async def test_the_queue_shows_age_reasons_due_time_and_who_is_asked(
@@ -33,7 +45,7 @@ async def test_the_queue_shows_age_reasons_due_time_and_who_is_asked(
 ) -> None:
     task_queue = f"q2c-{uuid.uuid4()}"
     async with _worker(dev_server_env, systems, _policy(), task_queue) as runner:
-        handle = await _start(runner, 12)
+        handle, customer_id = await _waiting_run(runner, systems, 12)
         await runner.wait_for(handle, RunState.AWAITING_APPROVAL)
         mine: list[QueueItem] = []
         for _ in range(100):
@@ -44,7 +56,7 @@ async def test_the_queue_shows_age_reasons_due_time_and_who_is_asked(
             await asyncio.sleep(0.1)
         assert len(mine) == 1, "the run never showed in the visibility list"
         item = mine[0]
-        assert item.customer_id == "CU-1009"
+        assert item.customer_id == customer_id
         assert item.currency == "USD" and item.total
         assert item.risk_level == "high"
         assert item.reasons[0].startswith("non_standard_clause: Non-standard clause")
@@ -92,7 +104,7 @@ async def test_the_queue_shows_age_reasons_due_time_and_who_is_asked(
         console = Console(file=io.StringIO(), width=200)
         render(mine, console)
         table = console.file.getvalue()  # type: ignore[attr-defined]
-        assert "Awaiting approval: 1" in table and "CU-1009" in table
+        assert "Awaiting approval: 1" in table and customer_id in table
         assert "ar.lead@q2c.example" in table and "(0/1)" in table
         await handle.signal("reject", {"approver": "cfo@q2c.example", "comment": "test over"})
         assert (await handle.result()).state is RunState.REJECTED
@@ -103,7 +115,8 @@ async def test_a_stopped_worker_costs_one_query_timeout_not_one_per_run(
 ) -> None:
     task_queue = f"q2c-{uuid.uuid4()}"
     async with _worker(dev_server_env, systems, _policy(), task_queue) as runner:
-        handles = [await _start(runner, month) for month in (7, 8, 9)]
+        started = [await _waiting_run(runner, systems, month) for month in (7, 8, 9)]
+        handles = [handle for handle, _ in started]
         for handle in handles:
             await runner.wait_for(handle, RunState.AWAITING_APPROVAL)
     # The worker is gone: the first query on its task queue times out, the rest are not sent.
@@ -122,7 +135,11 @@ async def test_a_stopped_worker_costs_one_query_timeout_not_one_per_run(
     assert notes[0].startswith("status not asked: no worker answered on task queue")
     assert task_queue in notes[0] and notes[0] == notes[1]
     assert notes[2].startswith("status unavailable (is a worker running?)")
-    assert all(item.customer_id == "CU-1009" and item.risk_level == "high" for item in mine)
+    customers = {handle.id: customer_id for handle, customer_id in started}
+    assert all(
+        item.customer_id == customers[item.workflow_id] and item.risk_level == "high"
+        for item in mine
+    )
     for handle in handles:
         await handle.terminate("test over")
 
