@@ -28,7 +28,12 @@ class BuildFollower:
 
     async def before_long_wait(self) -> None:
         """Once per run, on a versioned worker: follow the current build from now on."""
-        if self._following or not _on_versioned_worker():
+        if self._following:
+            return
+        # On replay the recorded marker decides, not the version the replaying activation
+        # reports: a task replayed without the version it first ran under must still take the
+        # step it took then (and a run that never took it has no marker: patched is False).
+        if not _on_versioned_worker() and not workflow.unsafe.is_replaying():
             return
         self._following = True
         if not workflow.patched(FOLLOW_CURRENT_BUILD):

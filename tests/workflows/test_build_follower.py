@@ -4,12 +4,14 @@ was recorded on a worker with Q2C_DEPLOYMENT_NAME and Q2C_BUILD_ID (`q2c histori
 --scenario versioned/approval_approved`); the unversioned ones replay on today's code
 (tests/ops/test_replay.py), so the new code adds no command to them."""
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from google.protobuf import json_format
+from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from ops.replay import history_files, load_history, replay
@@ -89,3 +91,18 @@ async def test_a_run_on_an_unversioned_worker_waits_without_following(
 async def test_the_versioned_history_replays_on_an_unversioned_replayer() -> None:
     [outcome] = await replay([(str(VERSIONED), load_history(VERSIONED))])
     assert outcome.ok, outcome.error
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_versioned_run_replays_even_where_its_tasks_carry_no_version() -> None:
+    # The recorded marker decides on replay, not the version a replayed activation reports:
+    # with every task's version taken out of the history, the run must still take the step it
+    # took (a replay that asked the version would skip it and fail on the marker).
+    data = json.loads(VERSIONED.read_text())
+    for event in data["events"]:
+        completed = event.get("workflowTaskCompletedEventAttributes", {})
+        for key in ("deploymentVersion", "workerVersion", "workerDeploymentName"):
+            completed.pop(key, None)
+    stripped = WorkflowHistory.from_json(VERSIONED.stem, data)
+    [outcome] = await replay([("versioned, no task versions", stripped)])
+    assert (outcome.ok, outcome.error) == (True, None)
