@@ -30,7 +30,7 @@ from starters.intake import run_handle, start_run
 from workflows.calendar_fanout import CalendarFanOutWorkflow
 
 APPROVE = {"approver": "cfo@q2c.example", "comment": "checked"}
-_FEE: dict[str, Any] = {
+TEAM_PLAN: dict[str, Any] = {
     "id": "team",
     "description": "Team plan",
     "kind": "recurring",
@@ -38,11 +38,12 @@ _FEE: dict[str, Any] = {
     "properties": {"amount": "120.00"},
     "pay_in_advance": True,
 }
+"""A 120.00/month fee paid in advance: the charge of the first-period and renewal runs."""
 
 
 async def _contract(http: httpx.AsyncClient, contract_id: str, **terms: Any) -> None:
     seeded = (await http.get("/crm/contracts/C-1016", params={"as_of": "2026-01-01"})).json()
-    body = {**seeded, "id": contract_id, "charges": [_FEE], "effective_from": None, **terms}
+    body = {**seeded, "id": contract_id, "charges": [TEAM_PLAN], "effective_from": None, **terms}
     response = await http.put(f"/crm/contracts/{contract_id}", json=body)
     response.raise_for_status()
 

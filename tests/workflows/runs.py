@@ -4,7 +4,6 @@ status polled until a condition holds."""
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
-from typing import Any
 
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -19,16 +18,6 @@ from workers.worker import build_worker
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 Handle = WorkflowHandle[QuoteToCashWorkflow, RunStatus]
-
-TEAM_PLAN: dict[str, Any] = {
-    "id": "team",
-    "description": "Team plan",
-    "kind": "recurring",
-    "charge_model": "standard",
-    "properties": {"amount": "120.00"},
-    "pay_in_advance": True,
-}
-"""A 120.00/month fee paid in advance: the charge of the first-period and renewal tests."""
 
 Line = tuple[str, str, date | None, date | None]
 

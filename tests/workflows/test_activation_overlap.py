@@ -18,12 +18,13 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from devstack.histories_overlap import TEAM_PLAN
 from schemas.events import ContractEvent
 from schemas.runs import RunState, RunStatus
 from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import activated, closed
-from tests.workflows.runs import TEAM_PLAN, billed_lines, until, worker_on
+from tests.workflows.runs import billed_lines, until, worker_on
 from workflows.quote_to_cash import QuoteToCashWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -30,6 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from cli import build_app
+from devstack.histories_overlap import TEAM_PLAN
 from ops.calendar import fire, list_calendars, nominal_fire, schedule_for
 from schemas.calendar import CalendarKey, FanOutInput, FanOutResult
 from schemas.events import workflow_id_for
@@ -37,7 +38,7 @@ from schemas.runs import RunState, RunStatus
 from starters.events import cycle_closed
 from starters.intake import AlreadyBilled, start_run
 from tests.conftest import SystemsService
-from tests.workflows.runs import TEAM_PLAN, billed_lines, until, worker_on
+from tests.workflows.runs import billed_lines, until, worker_on
 from workers.audit.store import AuditStore
 from workers.settings import Settings
 from workers.worker import build_worker

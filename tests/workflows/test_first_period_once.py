@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from devstack.histories_overlap import TEAM_PLAN
 from devstack.resets import reset_run
 from schemas.errors import ReasonCode
 from schemas.events import ContractEvent
@@ -30,7 +31,7 @@ from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import activated, closed
 from tests.waiting import eventually
-from tests.workflows.runs import TEAM_PLAN, Handle, Line, billed_lines, until, worker_on
+from tests.workflows.runs import Handle, Line, billed_lines, until, worker_on
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -15,12 +15,13 @@ from datetime import UTC, date, datetime
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from devstack.histories_overlap import TEAM_PLAN
 from schemas.events import ContractEvent, ContractRenewed
 from schemas.runs import RunState, RunStatus
 from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import closed
-from tests.workflows.runs import TEAM_PLAN, billed_lines, worker_on
+from tests.workflows.runs import billed_lines, worker_on
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
