@@ -25,17 +25,20 @@ DEFAULT_ADDRESS = "localhost:7233"
 
 def data_converter(settings: "Settings | None" = None) -> DataConverter:
     """How payloads are encoded, for every client, worker and replayer: pydantic JSON, then
-    AES-GCM with the configured keys (Q2C_ENCRYPTION=off: plaintext). With encryption on,
-    failure messages and stack traces travel encrypted too: they can quote customer data.
+    zlib when that is smaller (Q2C_COMPRESSION), then AES-GCM with the configured keys
+    (Q2C_ENCRYPTION=off: plaintext, uncompressed, readable without a codec server). With
+    encryption on, failure messages and stack traces travel encrypted too: they can quote
+    customer data.
     Raises KeyConfigError when encryption is on and the keys are missing or malformed."""
     from workers.settings import Settings
 
-    ring = load_key_ring(settings or Settings())
+    settings = settings or Settings()
+    ring = load_key_ring(settings)
     if ring is None:
         return pydantic_data_converter
     return dataclasses.replace(
         pydantic_data_converter,
-        payload_codec=EncryptionCodec(ring),
+        payload_codec=EncryptionCodec(ring, compress=settings.compression),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     max_cached_workflows: int = 2000
     workflow_task_pollers: int = Field(default=5, ge=1)
     activity_task_pollers: int = Field(default=5, ge=1)
+    sticky_schedule_to_start_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a run's next workflow task waits for this worker (which holds "
+        "the run in its cache) before any worker may take it with the whole history",
+    )
     graceful_shutdown_seconds: float = 30.0
     retry_delay_cap_seconds: float | None = Field(
         default=None,
@@ -128,6 +134,11 @@ class Settings(BaseSettings):
     encryption: bool = Field(
         default=True,
         description="Encrypt every payload sent to Temporal (off: plaintext, an explicit choice)",
+    )
+    compression: bool = Field(
+        default=True,
+        description="Compress a payload before encrypting it when that makes it smaller "
+        "(binary/zlib, as the Go SDK's ZlibCodec); payloads read either way",
     )
     encryption_keys: SecretStr | None = Field(
         default=None,

@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import re
+import zlib
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,61 @@ def test_a_key_file_grows_by_one_newest_key_at_a_time(tmp_path: Path) -> None:
     path.write_text("{broken")
     with pytest.raises(KeyConfigError, match="not JSON"):
         add_key(path)
+
+
+# Compression. Temporal's features spec "Compression codec" (temporalio/features,
+# features/data_converter/codec) and the Go SDK's ZlibCodec: `encoding: binary/zlib`, the
+# data the zlib stream (RFC 1950) of the serialized inner payload. `_go_zlib` restates it.
+
+
+def _go_zlib(payload: Payload) -> Payload:
+    return Payload(
+        metadata={"encoding": b"binary/zlib"}, data=zlib.compress(payload.SerializeToString())
+    )
+
+
+def _invoice_json(lines: int) -> Payload:
+    rows = [{"charge_id": f"api-{i}", "amount": "12.34", "currency": "EUR"} for i in range(lines)]
+    return Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(rows).encode())
+
+
+async def test_a_payload_that_compresses_is_zlib_inside_the_encryption() -> None:
+    original = _invoice_json(40)
+    [sealed] = await _codec(k1=OLD).encode([original])
+    inner = _sample_decrypt(OLD, sealed)
+    assert dict(inner.metadata) == {"encoding": b"binary/zlib"}
+    assert inner.data[:1] == b"\x78"  # an RFC 1950 zlib header
+    assert Payload.FromString(zlib.decompress(inner.data)) == original
+    assert len(sealed.data) < len(original.SerializeToString()) // 3
+
+
+async def test_what_a_go_zlib_codec_chained_with_the_sample_wrote_it_reads() -> None:
+    original = _invoice_json(40)
+    [opened] = await _codec(k1=OLD).decode([_sample_encrypt("k1", OLD, _go_zlib(original))])
+    assert opened == original
+
+
+async def test_a_zlib_payload_without_encryption_reads_too() -> None:
+    original = _invoice_json(10)
+    [opened] = await _codec(k1=OLD).decode([_go_zlib(original)])
+    assert opened == original
+
+
+async def test_a_payload_that_would_not_shrink_is_encrypted_as_it_is() -> None:
+    original = Payload(metadata={"encoding": b"binary/plain"}, data=os.urandom(2000))
+    [sealed] = await _codec(k1=OLD).encode([original])
+    assert _sample_decrypt(OLD, sealed) == original
+
+
+async def test_a_zlib_payload_that_does_not_decompress_is_refused_by_name() -> None:
+    broken = Payload(metadata={"encoding": b"binary/zlib"}, data=b"\x78\x9cnot zlib")
+    with pytest.raises(PayloadDecryptError, match="binary/zlib payload of 10 bytes"):
+        await _codec(k1=OLD).decode([broken])
+
+
+async def test_with_compression_off_it_encrypts_the_payload_as_it_is() -> None:
+    original = _invoice_json(40)
+    codec = EncryptionCodec(KeyRing(keys={"k1": OLD}, current="k1"), compress=False)
+    [sealed] = await codec.encode([original])
+    assert _sample_decrypt(OLD, sealed) == original
+    assert data_converter(Settings(compression=False, encryption=False)).payload_codec is None
