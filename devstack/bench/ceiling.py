@@ -81,6 +81,7 @@ def build_ceiling_worker(
     max_cached_workflows: int,
     workflow_task_pollers: int,
     activity_task_pollers: int,
+    sticky_schedule_to_start_seconds: float = 10.0,
 ) -> Worker:
     """Tuned with the same knobs as the q2c worker so the two compare like for like."""
     return Worker(
@@ -93,6 +94,7 @@ def build_ceiling_worker(
         max_cached_workflows=max_cached_workflows,
         max_concurrent_workflow_task_polls=workflow_task_pollers,
         max_concurrent_activity_task_polls=activity_task_pollers,
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_schedule_to_start_seconds),
     )
 
 
@@ -117,5 +119,6 @@ async def serve(settings: Settings) -> None:
         max_cached_workflows=settings.max_cached_workflows,
         workflow_task_pollers=settings.workflow_task_pollers,
         activity_task_pollers=settings.activity_task_pollers,
+        sticky_schedule_to_start_seconds=settings.sticky_schedule_to_start_seconds,
     )
     await run_ceiling_worker(worker)

@@ -10,6 +10,7 @@ KNOBS = {
     "workflow_task_pollers": "Q2C_WORKFLOW_TASK_POLLERS",
     "activity_task_pollers": "Q2C_ACTIVITY_TASK_POLLERS",
     "http_max_connections": "Q2C_HTTP_MAX_CONNECTIONS",
+    "sticky_schedule_to_start_seconds": "Q2C_STICKY_SCHEDULE_TO_START_SECONDS",
 }
 KNOB_HELP = (
     "Worker setting NAME=VALUE for every worker process, e.g. workflow_task_pollers=10 ("
