@@ -34,6 +34,27 @@ def _fonts() -> None:
 
 
 @cache
+def _paragraph_class() -> Any:
+    """ReportLab's Paragraph, remembering its last wrap. A table wraps every cell once to
+    measure the rows and again, at the same width, to draw it; a paragraph's lines depend
+    on the width alone (its text and style stay), so the second wrap can answer the first's
+    size and keep its lines."""
+    from reportlab.platypus import Paragraph
+
+    class WrapOnce(Paragraph):  # type: ignore[misc]
+        _wrapped: tuple[float, tuple[float, float]] | None = None
+
+        def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+            if self._wrapped is not None and self._wrapped[0] == availWidth:
+                return self._wrapped[1]
+            size: tuple[float, float] = super().wrap(availWidth, availHeight)
+            self._wrapped = (availWidth, size)
+            return size
+
+    return WrapOnce
+
+
+@cache
 def _srgb_profile() -> bytes:
     from PIL import ImageCms
 
@@ -67,9 +88,10 @@ def render_pdf(document: Document) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
     _fonts()
+    Paragraph = _paragraph_class()
     ink, muted, rule = (
         colors.HexColor("#1f2933"),
         colors.HexColor("#616e7c"),
@@ -93,7 +115,7 @@ def render_pdf(document: Document) -> bytes:
 
     plain: dict[int, tuple[ParagraphStyle, Any]] = {}
 
-    def p(text: str, style: ParagraphStyle = base) -> Paragraph:
+    def p(text: str, style: ParagraphStyle = base) -> Any:
         """`text` as it reads (no markup). Plain text skips ReportLab's markup parser: the
         fragment it would build (the style's, carrying the text) is cloned from one parsed
         per style, so the page is the same, byte for byte."""
