@@ -9,6 +9,7 @@ the machine's fonts.
 
 import io
 import tempfile
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -54,6 +55,68 @@ def _paragraph_class() -> Any:
     return WrapOnce
 
 
+@dataclass(frozen=True)
+class _Look:
+    """The page's colours and paragraph styles, made once per process (with the fonts)."""
+
+    paragraph: Any
+    ink: Any
+    muted: Any
+    rule: Any
+    base: Any
+    small: Any
+    bold: Any
+    right: Any
+    title: Any
+    brand: Any
+    number: Any
+    bold_right: Any
+    plain: dict[str, Any]
+    """Per style name, the one fragment ReportLab's parser makes of plain text."""
+
+
+@cache
+def _look() -> _Look:
+    from reportlab.lib import colors
+    from reportlab.lib.enums import TA_RIGHT
+    from reportlab.lib.styles import ParagraphStyle
+
+    _fonts()
+    paragraph = _paragraph_class()
+    ink = colors.HexColor("#1f2933")
+    base = ParagraphStyle("base", fontName=_FONT, fontSize=9, leading=12, textColor=ink)
+    bold = ParagraphStyle("bold", parent=base, fontName=_BOLD)
+    right = ParagraphStyle("right", parent=base, alignment=TA_RIGHT)
+    styles = {
+        "base": base,
+        "small": ParagraphStyle(
+            "small", parent=base, fontSize=7.5, leading=10, textColor=colors.HexColor("#616e7c")
+        ),
+        "bold": bold,
+        "right": right,
+        "title": ParagraphStyle(
+            "title",
+            parent=base,
+            fontName=_BOLD,
+            fontSize=20,
+            leading=24,
+            textColor=colors.HexColor("#0b4f8a"),
+            alignment=TA_RIGHT,
+        ),
+        "brand": ParagraphStyle("brand", parent=base, fontName=_BOLD, fontSize=15, leading=19),
+        "number": ParagraphStyle("no", parent=right, fontName=_BOLD, fontSize=11),
+        "bold_right": ParagraphStyle("ra", parent=bold, alignment=TA_RIGHT),
+    }
+    return _Look(
+        paragraph=paragraph,
+        ink=ink,
+        muted=colors.HexColor("#616e7c"),
+        rule=colors.HexColor("#cbd2d9"),
+        plain={style.name: paragraph("x", style).frags[0] for style in styles.values()},
+        **styles,
+    )
+
+
 @cache
 def _srgb_profile() -> bytes:
     from PIL import ImageCms
@@ -84,47 +147,22 @@ def _day(value: Any) -> str:
 def render_pdf(document: Document) -> bytes:
     """The visual invoice alone (no XML attached): a plain PDF with embedded fonts."""
     from reportlab.lib import colors
-    from reportlab.lib.enums import TA_RIGHT
     from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
-    _fonts()
-    Paragraph = _paragraph_class()
-    ink, muted, rule = (
-        colors.HexColor("#1f2933"),
-        colors.HexColor("#616e7c"),
-        colors.HexColor("#cbd2d9"),
-    )
-    accent = colors.HexColor("#0b4f8a")
-    base = ParagraphStyle("base", fontName=_FONT, fontSize=9, leading=12, textColor=ink)
-    small = ParagraphStyle("small", parent=base, fontSize=7.5, leading=10, textColor=muted)
-    bold = ParagraphStyle("bold", parent=base, fontName=_BOLD)
-    right = ParagraphStyle("right", parent=base, alignment=TA_RIGHT)
-    title = ParagraphStyle(
-        "title",
-        parent=base,
-        fontName=_BOLD,
-        fontSize=20,
-        leading=24,
-        textColor=accent,
-        alignment=TA_RIGHT,
-    )
-    brand = ParagraphStyle("brand", parent=base, fontName=_BOLD, fontSize=15, leading=19)
+    look = _look()
+    Paragraph, plain = look.paragraph, look.plain
+    ink, muted, rule = look.ink, look.muted, look.rule
+    base, small, bold, right = look.base, look.small, look.bold, look.right
 
-    plain: dict[int, tuple[ParagraphStyle, Any]] = {}
-
-    def p(text: str, style: ParagraphStyle = base) -> Any:
+    def p(text: str, style: Any = base) -> Any:
         """`text` as it reads (no markup). Plain text skips ReportLab's markup parser: the
-        fragment it would build (the style's, carrying the text) is cloned from one parsed
-        per style, so the page is the same, byte for byte."""
+        fragment it would build (the style's, carrying the text) is cloned from the one
+        parsed per style and process, so the page is the same, byte for byte."""
         if not _is_plain(text):
             return Paragraph(_escape(text), style)
-        kept = plain.get(id(style))
-        if kept is None or kept[0] is not style:
-            kept = plain[id(style)] = (style, Paragraph("x", style).frags[0])
-        fragment = kept[1].clone(text=text, link=[], us_lines=[])
+        fragment = plain[style.name].clone(text=text, link=[], us_lines=[])
         return Paragraph(text, style, frags=[fragment])
 
     seller, buyer = document.seller, document.buyer
@@ -133,13 +171,10 @@ def render_pdf(document: Document) -> bytes:
     story: list[Any] = []
     head = Table(
         [
-            [p(seller.name, brand), p(kind.upper(), title)],
+            [p(seller.name, look.brand), p(kind.upper(), look.title)],
             [
                 p(_one_line(seller), small),
-                p(
-                    f"No. {document.number}",
-                    ParagraphStyle("no", parent=right, fontName=_BOLD, fontSize=11),
-                ),
+                p(f"No. {document.number}", look.number),
             ],
         ],
         colWidths=[width * 0.6, width * 0.4],
@@ -211,10 +246,7 @@ def render_pdf(document: Document) -> bytes:
             p("Quantity", bold),
             p("Unit price", bold),
             p("VAT", bold),
-            p(
-                f"Amount ({document.currency})",
-                ParagraphStyle("ra", parent=bold, alignment=TA_RIGHT),
-            ),
+            p(f"Amount ({document.currency})", look.bold_right),
         ]
     ]
     for line in document.lines:
