@@ -16,10 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.histories_overlap import TEAM_PLAN
@@ -30,8 +27,7 @@ from schemas.runs import RunState
 from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import activated, closed
-from tests.waiting import eventually
-from tests.workflows.runs import Handle, Line, billed_lines, until, worker_on
+from tests.workflows.runs import Handle, Line, billed_lines, deleted, until, worker_on
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -136,26 +132,6 @@ async def test_a_close_reset_past_its_activation_check_does_not_bill_the_first_d
         assert await _billed(http, contract_id) == [APRIL_FEE, MARCH_FEE]
 
 
-async def _deleted(client: Client, workflow_id: str) -> None:
-    """The run deleted as retention deletes it, then gone from the server."""
-    execution = WorkflowExecution(workflow_id=workflow_id)
-    request = DeleteWorkflowExecutionRequest(
-        namespace=client.namespace, workflow_execution=execution
-    )
-    await client.workflow_service.delete_workflow_execution(request)
-
-    async def gone() -> bool | None:
-        try:
-            await client.get_workflow_handle(workflow_id).describe()
-        except RPCError as error:
-            if error.status == RPCStatusCode.NOT_FOUND:
-                return True
-            raise
-        return None
-
-    await eventually(gone, what=f"{workflow_id} deleted", within=60)
-
-
 async def test_an_activation_after_retention_deleted_the_first_close_finds_it_in_the_erp(
     dev_server_env: WorkflowEnvironment, systems: SystemsService, queue: str
 ) -> None:
@@ -166,7 +142,7 @@ async def test_an_activation_after_retention_deleted_the_first_close_finds_it_in
     first = await close.result()
     assert first.state is RunState.DELIVERED, first.reason
     assert sorted(billed_lines(first)) == [APRIL_FEE, MARCH_FEE]
-    await _deleted(client, close.id)
+    await deleted(client, close.id)
 
     activation = await _start(client, activated(contract_id, MARCH_20, APRIL), queue)
     late = await activation.result()
