@@ -9,6 +9,7 @@ hand: March's share is 12 of 31 days, 120 × 12/31 = 46.4516… → 46.45; April
 invoice bills both.
 """
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
@@ -151,3 +152,48 @@ async def test_an_activation_after_retention_deleted_the_first_close_finds_it_in
     assert close.id in late.reason
     async with systems.client() as http:
         assert await _billed(http, contract_id) == [APRIL_FEE, MARCH_FEE]
+
+
+async def test_an_activation_and_a_close_posting_at_once_bill_the_first_days_once(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService, queue: str
+) -> None:
+    """Both runs past their checks, both approved at the same moment. The close is rejected,
+    so the activation (finding no close open or posted) drafts March's 46.45; the rejection
+    is then taken back (reset before it), so the close, whose check found no activation,
+    awaits approval with 46.45 and 120.00. Every ERP request is slowed by 3 s, so each
+    posting's re-check reads the ERP before the other posting commits: both pass it. The
+    ERP refuses the second invoice billing the team fee for 20 March to 1 April of the
+    contract in the same transaction as its posting: that run stops with posting_conflict
+    naming the first one's document, and March's 46.45 is billed once."""
+    client = dev_server_env.client
+    async with systems.client() as http:
+        contract_id = await _contract(http, approval=True)
+    close = await _start(client, closed(contract_id, MARCH_1, APRIL), queue)
+    await until(close, _in(RunState.AWAITING_APPROVAL), within=60)
+    await close.signal("reject", {"approver": "cfo@q2c.example", "comment": "wrong date"})
+    assert (await close.result()).state is RunState.REJECTED
+    activation = await _start(client, activated(contract_id, MARCH_20, APRIL), queue)
+    await until(activation, _in(RunState.AWAITING_APPROVAL), within=60)
+    await reset_run(client, close.id, to="before-signal", reapply_signals=False)
+    current = run_handle(client, close.id)
+    drafted = await until(current, _in(RunState.AWAITING_APPROVAL), within=60)
+    assert sorted(billed_lines(drafted)) == [APRIL_FEE, MARCH_FEE]
+
+    async with systems.client() as http:
+        slow = {"system": "erp", "latency_ms": 3000}
+        (await http.put("/admin/faults", json=slow)).raise_for_status()
+        try:
+            await asyncio.gather(
+                current.signal("approve", APPROVE), activation.signal("approve", APPROVE)
+            )
+            ends = await asyncio.gather(current.result(), activation.result())
+        finally:
+            (await http.delete("/admin/faults", params={"system": "erp"})).raise_for_status()
+        billed = await _billed(http, contract_id)
+    assert billed.count(MARCH_FEE) == 1, billed
+    posted = [end for end in ends if end.state is RunState.DELIVERED]
+    stopped = [end for end in ends if end.state is RunState.NEEDS_ATTENTION]
+    assert (len(posted), len(stopped)) == (1, 1), [(e.state, e.reason) for e in ends]
+    assert stopped[0].reason_code == ReasonCode.POSTING_CONFLICT
+    assert posted[0].documents[0].erp_document_id in stopped[0].reason
+    assert sorted(billed) == sorted(billed_lines(posted[0]))
