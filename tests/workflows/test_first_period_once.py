@@ -154,6 +154,69 @@ async def test_an_activation_after_retention_deleted_the_first_close_finds_it_in
         assert await _billed(http, contract_id) == [APRIL_FEE, MARCH_FEE]
 
 
+async def test_an_activation_reset_to_its_first_task_after_the_close_billed_keeps_its_invoice(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService, queue: str
+) -> None:
+    """The activation bills March's 12 days, 46.45; the first close finds that invoice and
+    bills April alone, 120.00. Reset to its first workflow task, the activation looks for
+    the close again and finds it posted, but the ERP holds the activation's own invoice under
+    its posting key (its workflow id): it drafts the same 46.45 again, and posting it gives
+    back the same document. Nothing new is billed, and the run still names its invoice."""
+    client = dev_server_env.client
+    async with systems.client() as http:
+        contract_id = await _contract(http, approval=False)
+    activation = await _start(client, activated(contract_id, MARCH_20, APRIL), queue)
+    first = await activation.result()
+    assert first.state is RunState.DELIVERED, first.reason
+    assert billed_lines(first) == [MARCH_FEE]
+    close = await _start(client, closed(contract_id, MARCH_1, APRIL), queue)
+    april = await close.result()
+    assert april.state is RunState.DELIVERED, april.reason
+    assert billed_lines(april) == [APRIL_FEE]
+
+    await reset_run(client, activation.id, to="first")
+    again = await run_handle(client, activation.id).result()
+    assert again.state is RunState.DELIVERED, again.reason
+    assert billed_lines(again) == [MARCH_FEE]
+    assert [d.erp_document_id for d in again.documents] == [
+        d.erp_document_id for d in first.documents
+    ]
+    async with systems.client() as http:
+        assert await _billed(http, contract_id) == [APRIL_FEE, MARCH_FEE]
+
+
+async def test_an_activation_reset_to_its_first_task_while_the_close_waits_leaves_it_the_fees(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService, queue: str
+) -> None:
+    """The activation awaits approval with March's 46.45; the close waits for it. Reset to
+    its first workflow task, the activation finds the close open and leaves it the fees
+    (nothing to bill); at its next look (a minute after it began waiting) the close finds
+    the activation ended with nothing in the ERP, and bills March's 46.45 with April's
+    120.00, 166.45: each fee once."""
+    client = dev_server_env.client
+    async with systems.client() as http:
+        contract_id = await _contract(http, approval=True)
+    activation = await _start(client, activated(contract_id, MARCH_20, APRIL), queue)
+    await until(activation, _in(RunState.AWAITING_APPROVAL), within=60)
+    close = await _start(client, closed(contract_id, MARCH_1, APRIL), queue)
+    waiting = await until(close, _in(RunState.AWAITING_ACTIVATION), within=60)
+    assert activation.id in waiting.reason
+
+    await reset_run(client, activation.id, to="first")
+    left = await run_handle(client, activation.id).result()
+    assert left.state is RunState.NOTHING_TO_BILL, left.reason
+    assert left.documents == []
+    assert close.id in left.reason
+
+    drafted = await until(close, _in(RunState.AWAITING_APPROVAL), within=240)
+    assert sorted(billed_lines(drafted)) == [APRIL_FEE, MARCH_FEE]
+    await close.signal("approve", APPROVE)
+    billed = await close.result()
+    assert billed.state is RunState.DELIVERED, billed.reason
+    async with systems.client() as http:
+        assert await _billed(http, contract_id) == [APRIL_FEE, MARCH_FEE]
+
+
 async def test_an_activation_and_a_close_posting_at_once_bill_the_first_days_once(
     dev_server_env: WorkflowEnvironment, systems: SystemsService, queue: str
 ) -> None:
