@@ -1,6 +1,7 @@
 """The first period's in-advance fee is billed once even when a close is reset past its
-activation check, or when retention has deleted the close an activation looks for; on the
-dev server (it resets and deletes runs), with the systems service's ERP.
+activation check, when an activation is reset to its first task, when both post at the same
+moment, or when retention has deleted the close an activation looks for; on the dev server
+(it resets and deletes runs), with the systems service's ERP.
 
 A 120.00 EUR/month plan paid in advance from 20 March 2026, calendar months. Amounts by
 hand: March's share is 12 of 31 days, 120 × 12/31 = 46.4516… → 46.45; April in advance is
@@ -227,7 +228,9 @@ async def test_an_activation_and_a_close_posting_at_once_bill_the_first_days_onc
     posting's re-check reads the ERP before the other posting commits: both pass it. The
     ERP refuses the second invoice billing the team fee for 20 March to 1 April of the
     contract in the same transaction as its posting: that run stops with posting_conflict
-    naming the first one's document, and March's 46.45 is billed once."""
+    naming the first one's document, and March's 46.45 is billed once. (Before the ERP
+    checked, both runs posted here: 46.45 twice. Real runs race; only the delay is injected,
+    by the systems service's fault rule.)"""
     client = dev_server_env.client
     async with systems.client() as http:
         contract_id = await _contract(http, approval=True)
