@@ -53,18 +53,29 @@ class ErpActivities:
             return await self._post(input)
 
     async def _post(self, input: PostInvoiceInput) -> PostingResult:
-        if input.first_period and input.invoice.document_type == "invoice":
+        exclusive = input.first_period and input.invoice.document_type == "invoice"
+        if exclusive:
             await self._refuse_billed_elsewhere(input)
         request = await self._request(input)
         # Without a schedule the request is the one posted before revenue recognition.
         plain = {"revenue_schedule", "billed_month"} if request.revenue_schedule is None else set()
         # The default entity is not sent: the request is the one posted before entities.
         unsent = plain | (set() if request.entity else {"entity"})
+        # The check above reads, then posts: two runs posting at once both pass it. The ERP
+        # checks again in the posting's transaction, so one of them is refused.
+        request.exclusive_service_periods = exclusive
+        unsent |= set() if exclusive else {"exclusive_service_periods"}
         response = await self._client.post(
             "/erp/postings", json=request.model_dump(mode="json", exclude=unsent)
         )
         if response.status_code == 409:
             await self._posted_earlier(input)
+            if exclusive:
+                raise permanent(
+                    ReasonCode.POSTING_CONFLICT,
+                    f"{_refusal(response)}; reset the run to its first workflow task to draft "
+                    "it again without that fee",
+                )
         raise_for_status(response, system="erp")
         posting = Posting.model_validate(response.json())
         return PostingResult(
@@ -268,6 +279,15 @@ class ErpActivities:
 
 _SCANNED = 1000
 """Postings of one contract read to find a credit note's invoice: decades of monthly runs."""
+
+
+def _refusal(response: httpx.Response) -> str:
+    """The ERP's reason for a 409, as it wrote it."""
+    try:
+        body = response.json()
+    except ValueError:
+        return cut(response.text)
+    return cut(str(body.get("detail", body) if isinstance(body, dict) else body))
 
 
 def _corrects(credit_note: Invoice, invoice: Invoice) -> bool:

@@ -24,6 +24,9 @@ class PostingRequest(BaseModel):
     billed_month: str | None = None
     entity: str = ""
     """The selling entity whose books take the schedule; empty: the default (not sent)."""
+    exclusive_service_periods: bool = False
+    """The ERP refuses the invoice, in the posting's own transaction, when another invoice of
+    the contract bills a line of the same charge and service period (sent only when set)."""
 
 
 class Posting(BaseModel):

@@ -278,6 +278,11 @@ class FirstPeriodRun(BaseModel):
     workflow_id: str = ""
     open: bool = Field(default=False, description="Still running (e.g. awaiting approval)")
     posted: bool = Field(default=False, description="Ended having posted a document")
+    posted_by_caller: str = Field(
+        default="",
+        description="The ERP document the asking run posted under its own id, when that run "
+        "existed (a run reset to its first task after it posted); empty when none",
+    )
 
 
 class FindRunInput(BaseModel):

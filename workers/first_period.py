@@ -57,8 +57,13 @@ class RunLookup:
         for workflow_id in ids:
             found = await self._find(workflow_id)
             if found.workflow_id:
+                # The asking run's own posting: a run reset to its first task after it
+                # posted must go on with its invoice, not leave its fees to this one.
                 return FirstPeriodRun(
-                    workflow_id=found.workflow_id, open=found.open, posted=found.posted
+                    workflow_id=found.workflow_id,
+                    open=found.open,
+                    posted=found.posted,
+                    posted_by_caller=await self._document(activity.info().workflow_id),
                 )
         return FirstPeriodRun()
 
@@ -93,9 +98,19 @@ class RunLookup:
     async def _posted(self, workflow_id: str) -> FoundRun:
         """A run Temporal does not know (never started, or deleted by retention): posted when
         the ERP holds its invoice, under its workflow id as the posting key."""
+        posting = await self._posting(workflow_id)
+        if posting is None:
+            return FoundRun()
+        return FoundRun(workflow_id=workflow_id, posted=True, started_at=posting.posted_at)
+
+    async def _document(self, workflow_id: str | None) -> str:
+        """The ERP document the run posted under its id (its posting key); empty if none."""
+        posting = await self._posting(workflow_id) if workflow_id else None
+        return posting.erp_document_id if posting is not None else ""
+
+    async def _posting(self, workflow_id: str) -> Posting | None:
         response = await self._erp.get(f"/erp/postings/{segment(workflow_id)}")
         if response.status_code == 404:
-            return FoundRun()
+            return None
         raise_for_status(response, system="erp")
-        posting = Posting.model_validate(response.json())
-        return FoundRun(workflow_id=workflow_id, posted=True, started_at=posting.posted_at)
+        return Posting.model_validate(response.json())

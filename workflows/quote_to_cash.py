@@ -152,8 +152,9 @@ ACTIVATION_SETTLED = "activation-settled"
 in-advance fees once. Such a close that finds no activation invoice in the ERP looks up the
 activation run; while that run is open (awaiting approval) it waits for it, polling, then
 asks the ERP again. An activation that finds the first close's run open or posted leaves
-the fees to it (nothing to bill). Each looks after its own start, so of two that overlap at
-least one sees the other (workers/first_period.py)."""
+the fees to it (nothing to bill), unless the ERP holds its own invoice (it was reset to its
+first task after it posted: it goes on with that invoice). Each looks after its own start, so
+of two that overlap at least one sees the other (workers/first_period.py)."""
 ACTIVATION_POLL = (timedelta(minutes=1), timedelta(hours=4))
 """How often a close asks whether the activation run has ended: from the first to the
 second, doubling (a week's approval wait costs about fifty polls)."""
@@ -262,7 +263,9 @@ class QuoteToCashWorkflow:
                 return RunState.NOTHING_TO_BILL
             if activation and workflow.patched(ACTIVATION_SETTLED):
                 close = await self._first_period_run(contract, "cycle")
-                if close.open or close.posted:
+                # This run's own invoice in the ERP: it was reset after it posted, and goes on
+                # (posting the same invoice again gives back the same document).
+                if (close.open or close.posted) and not close.posted_by_caller:
                     self._status.reason = (
                         f"the first period's close ({close.workflow_id}) bills its in-advance "
                         "and one-time fees: nothing to bill at activation"

@@ -104,15 +104,23 @@ def post_invoice(
     unscheduled = set() if request.revenue_schedule else {"revenue_schedule", "billed_month"}
     # The default entity hashes as postings did before entities.
     content_hash = fingerprint(
-        request, exclude=unscheduled | (set() if request.entity else {"entity"})
+        request,
+        exclude=unscheduled
+        | (set() if request.entity else {"entity"})
+        | {"exclusive_service_periods"},
     )
     existing = get_posting(session=session, posting_key=request.posting_key)
     if existing is not None:
         return _same_or_conflict(existing, content_hash), False
     invoice = request.invoice
+    # Numbering locks the counter row (PostgreSQL) or takes the write lock (SQLite) until
+    # commit: a concurrent posting that gets its number after this one reads it committed.
+    document_id = next_document_id(session=session, document_type=invoice.document_type)
+    if request.exclusive_service_periods and invoice.document_type == "invoice":
+        _refuse_billed_elsewhere(session=session, request=request)
     posting = Posting(
         posting_key=request.posting_key,
-        erp_document_id=next_document_id(session=session, document_type=invoice.document_type),
+        erp_document_id=document_id,
         invoice_id=invoice.invoice_id,
         contract_id=invoice.contract_id,
         customer_id=invoice.customer_id,
@@ -138,6 +146,41 @@ def post_invoice(
         stored=lambda: get_posting(session=session, posting_key=request.posting_key),
         same_or_conflict=lambda stored: _same_or_conflict(stored, content_hash),
     )
+
+
+def _refuse_billed_elsewhere(*, session: Session, request: PostingRequest) -> None:
+    """Conflict, with nothing posted, when another invoice of the contract bills a line of
+    the same charge and service period (credit notes are not read: a fee credited and
+    billed again is posted without this check)."""
+    wanted = {
+        (line.charge_id, line.period_start, line.period_end)
+        for line in request.invoice.lines
+        if line.period_start is not None
+    }
+    query = (
+        select(Posting)
+        .where(
+            col(Posting.contract_id) == request.invoice.contract_id,
+            col(Posting.posting_key) != request.posting_key,
+        )
+        .order_by(col(Posting.id))
+    )
+    for other in session.exec(query):
+        if other.invoice.get("document_type", "invoice") != "invoice":
+            continue
+        for line in other.invoice.get("lines", []):
+            start, end = line.get("period_start"), line.get("period_end")
+            key = (
+                line.get("charge_id"),
+                date.fromisoformat(start) if start else None,
+                date.fromisoformat(end) if end else None,
+            )
+            if key in wanted:
+                session.rollback()  # gives the document number back
+                raise Conflict(
+                    f"the {key[0]} fee for {key[1]} to {key[2]} is already billed by "
+                    f"{other.erp_document_id} (posting key {other.posting_key}): nothing posted"
+                )
 
 
 def check_adds_up(request: PostingRequest) -> None:

@@ -130,6 +130,12 @@ class PostingRequest(BaseModel):
     entity: str = Field(
         default="", max_length=32, description="The selling entity whose books take the schedule"
     )
+    exclusive_service_periods: bool = Field(
+        default=False,
+        description="Refuse the invoice (409) when another invoice of the contract bills a "
+        "line of the same charge and service period; checked in the posting's transaction, "
+        "so of two such invoices posted at once one is refused. Not part of the content",
+    )
 
     @model_validator(mode="after")
     def _schedule_matches_lines(self) -> "PostingRequest":

@@ -214,6 +214,52 @@ async def test_concurrent_posts_of_different_keys_get_distinct_numbers(
     assert numbers == [f"INV-{n:06d}" for n in range(1, 7)]
 
 
+def _exclusive(key: str, **fields: Any) -> dict[str, Any]:
+    return {**_request(key, **fields), "exclusive_service_periods": True}
+
+
+async def test_of_invoices_billing_one_fee_and_period_at_once_one_is_posted(
+    client: httpx.AsyncClient,
+) -> None:
+    # Six runs' invoices of C-1001's platform fee for October, posted at the same moment.
+    keys = [f"q2c:C-1001:run{n}" for n in range(6)]
+    responses = await asyncio.gather(*(_post(client, _exclusive(key)) for key in keys))
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 5
+    winner = next(r.json() for r in responses if r.status_code == 201)
+    for refused in (r for r in responses if r.status_code == 409):
+        assert refused.json()["detail"] == (
+            "the c1001-platform fee for 2026-10-01 to 2026-11-01 is already billed by "
+            f"{winner['erp_document_id']} (posting key {winner['posting_key']}): nothing posted"
+        )
+    assert [p["posting_key"] for p in (await client.get("/erp/postings")).json()] == [
+        winner["posting_key"]
+    ]
+    # The refused posts gave their numbers back: the next document is INV-000002.
+    other = await _post(client, _exclusive("q2c:C-1001:nov", **_NOVEMBER))
+    assert (other.status_code, other.json()["erp_document_id"]) == (201, "INV-000002")
+
+
+_NOVEMBER = {"period_start": "2026-11-01", "period_end": "2026-12-01"}
+
+
+async def test_an_exclusive_post_is_refused_only_by_another_invoice_of_its_fee_and_period(
+    client: httpx.AsyncClient,
+) -> None:
+    first = await _post(client, _exclusive(KEY))
+    assert first.status_code == 201
+    # Its own retry, with or without the flag (not part of the content), is the same posting.
+    assert (await _post(client, _exclusive(KEY))).status_code == 200
+    assert (await _post(client, _request(KEY))).status_code == 200
+    # Another contract, another period, a credit note, or a post without the flag: posted.
+    assert (await _post(client, _exclusive("k-c2", contract_id="C-1002"))).status_code == 201
+    assert (await _post(client, _exclusive("k-nov", **_NOVEMBER))).status_code == 201
+    assert (await _post(client, _request("k-cn", document_type="credit_note"))).status_code == 201
+    assert (await _post(client, _request("k-plain"))).status_code == 201
+    refused = await _post(client, _exclusive("k-again"))
+    assert refused.status_code == 409
+    assert "already billed by INV-000001" in refused.json()["detail"]
+
+
 async def test_a_key_with_slashes_and_colons_is_routed(client: httpx.AsyncClient) -> None:
     key = "q2c:C-1/7:milestone:go-live"
     await _post(client, _request(key))

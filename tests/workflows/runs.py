@@ -5,7 +5,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
 
-from temporalio.client import WorkflowHandle
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.audit import HandoffRecorder, InputKeeper
@@ -74,3 +77,23 @@ async def until(
         return await eventually(probe, what=f"{handle.id}: condition", within=within)
     except AssertionError as error:
         raise AssertionError(f"{error}; last status: {last[0] if last else None}") from None
+
+
+async def deleted(client: Client, workflow_id: str) -> None:
+    """The run deleted as retention deletes it, then gone from the server."""
+    execution = WorkflowExecution(workflow_id=workflow_id)
+    request = DeleteWorkflowExecutionRequest(
+        namespace=client.namespace, workflow_execution=execution
+    )
+    await client.workflow_service.delete_workflow_execution(request)
+
+    async def gone() -> bool | None:
+        try:
+            await client.get_workflow_handle(workflow_id).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return True
+            raise
+        return None
+
+    await eventually(gone, what=f"{workflow_id} deleted", within=60)

@@ -38,7 +38,7 @@ from schemas.runs import RunState, RunStatus
 from starters.events import cycle_closed
 from starters.intake import AlreadyBilled, start_run
 from tests.conftest import SystemsService
-from tests.workflows.runs import billed_lines, until, worker_on
+from tests.workflows.runs import billed_lines, deleted, until, worker_on
 from workers.audit.store import AuditStore
 from workers.settings import Settings
 from workers.worker import build_worker
@@ -414,3 +414,56 @@ async def test_a_term_ending_inside_a_period_is_renewed_at_that_periods_fire_and
     assert again.documents == []
     assert renewal_id in again.reason
     await renewal.terminate("test over")
+
+
+async def test_a_renewal_after_retention_deleted_the_close_that_billed_it_finds_it_in_the_erp(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService, queue: str
+) -> None:
+    # Calendar months from 15 January 2026 with one-year terms, as above: the fire of 1
+    # February 2027 starts the renewal of [1 January, 1 February). That period was closed
+    # by hand first, billing February in advance, 120.00, and retention then deleted the
+    # close's run. Temporal no longer knows it; the ERP holds its invoice under its id (the
+    # posting key), so the renewal has nothing to bill, and names the close.
+    client = dev_server_env.client
+    zone = "Pacific/Marquesas"  # this test's own calendar: no other contract is due on it
+    key = CalendarKey(interval="monthly", alignment="calendar", bill_cycle_day=1, time_zone=zone)
+    contract_id = f"C-KEPT-{uuid.uuid4().hex[:6]}"
+    async with systems.client() as http:
+        await _put(
+            http,
+            contract_id,
+            time_zone=zone,
+            start_date="2026-01-15",
+            term_months=12,
+            charges=[TEAM_PLAN],
+        )
+    january = (date(2027, 1, 1), date(2027, 2, 1))
+    february = ("team", "120.00", date(2027, 2, 1), date(2027, 3, 1))
+    runs_queue = f"{queue}-runs"
+    renewal_id = f"q2c:{contract_id}:renewal:2027-01-01:2027-02-01"
+    async with worker_on(dev_server_env, systems, runs_queue):
+        by_hand = cycle_closed(contract_id, january, event_id=f"evt-{contract_id}")
+        started = await start_run(client, by_hand, task_queue=runs_queue, collect=False)
+        close = client.get_workflow_handle(started.workflow_id, result_type=RunStatus)
+        billed = await close.result()
+        assert billed.state is RunState.DELIVERED, billed.reason
+        assert billed_lines(billed) == [february]
+        await deleted(client, close.id)
+
+        settings = _settings(queue, systems, calendar_page_size=1000)
+        result = await fire(
+            client, key, date(2027, 2, 1), settings=settings, runs_task_queue=runs_queue
+        )
+        assert (result.started, result.duplicates) == (1, 0)
+        renewal = client.get_workflow_handle(renewal_id, result_type=RunStatus)
+        renewed = await renewal.result()
+    assert renewed.state is RunState.NOTHING_TO_BILL, renewed.reason
+    assert renewed.documents == []
+    assert renewed.reason == (
+        f"the period 2027-01-01 to 2027-02-01 was already billed by {close.id}: nothing to bill"
+    )
+    async with systems.client() as http:
+        postings = (await http.get("/erp/postings", params={"contract_id": contract_id})).json()
+    assert [line for p in postings for line in p["invoice"]["lines"]] == [
+        billed.documents[0].invoice.model_dump(mode="json")["lines"][0]
+    ]

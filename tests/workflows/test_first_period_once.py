@@ -1,6 +1,7 @@
 """The first period's in-advance fee is billed once even when a close is reset past its
-activation check, or when retention has deleted the close an activation looks for; on the
-dev server (it resets and deletes runs), with the systems service's ERP.
+activation check, when an activation is reset to its first task, when both post at the same
+moment, or when retention has deleted the close an activation looks for; on the dev server
+(it resets and deletes runs), with the systems service's ERP.
 
 A 120.00 EUR/month plan paid in advance from 20 March 2026, calendar months. Amounts by
 hand: March's share is 12 of 31 days, 120 × 12/31 = 46.4516… → 46.45; April in advance is
@@ -9,6 +10,7 @@ hand: March's share is 12 of 31 days, 120 × 12/31 = 46.4516… → 46.45; April
 invoice bills both.
 """
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
@@ -16,10 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.histories_overlap import TEAM_PLAN
@@ -30,8 +29,7 @@ from schemas.runs import RunState
 from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import activated, closed
-from tests.waiting import eventually
-from tests.workflows.runs import Handle, Line, billed_lines, until, worker_on
+from tests.workflows.runs import Handle, Line, billed_lines, deleted, until, worker_on
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -136,26 +134,6 @@ async def test_a_close_reset_past_its_activation_check_does_not_bill_the_first_d
         assert await _billed(http, contract_id) == [APRIL_FEE, MARCH_FEE]
 
 
-async def _deleted(client: Client, workflow_id: str) -> None:
-    """The run deleted as retention deletes it, then gone from the server."""
-    execution = WorkflowExecution(workflow_id=workflow_id)
-    request = DeleteWorkflowExecutionRequest(
-        namespace=client.namespace, workflow_execution=execution
-    )
-    await client.workflow_service.delete_workflow_execution(request)
-
-    async def gone() -> bool | None:
-        try:
-            await client.get_workflow_handle(workflow_id).describe()
-        except RPCError as error:
-            if error.status == RPCStatusCode.NOT_FOUND:
-                return True
-            raise
-        return None
-
-    await eventually(gone, what=f"{workflow_id} deleted", within=60)
-
-
 async def test_an_activation_after_retention_deleted_the_first_close_finds_it_in_the_erp(
     dev_server_env: WorkflowEnvironment, systems: SystemsService, queue: str
 ) -> None:
@@ -166,7 +144,7 @@ async def test_an_activation_after_retention_deleted_the_first_close_finds_it_in
     first = await close.result()
     assert first.state is RunState.DELIVERED, first.reason
     assert sorted(billed_lines(first)) == [APRIL_FEE, MARCH_FEE]
-    await _deleted(client, close.id)
+    await deleted(client, close.id)
 
     activation = await _start(client, activated(contract_id, MARCH_20, APRIL), queue)
     late = await activation.result()
@@ -175,3 +153,113 @@ async def test_an_activation_after_retention_deleted_the_first_close_finds_it_in
     assert close.id in late.reason
     async with systems.client() as http:
         assert await _billed(http, contract_id) == [APRIL_FEE, MARCH_FEE]
+
+
+async def test_an_activation_reset_to_its_first_task_after_the_close_billed_keeps_its_invoice(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService, queue: str
+) -> None:
+    """The activation bills March's 12 days, 46.45; the first close finds that invoice and
+    bills April alone, 120.00. Reset to its first workflow task, the activation looks for
+    the close again and finds it posted, but the ERP holds the activation's own invoice under
+    its posting key (its workflow id): it drafts the same 46.45 again, and posting it gives
+    back the same document. Nothing new is billed, and the run still names its invoice."""
+    client = dev_server_env.client
+    async with systems.client() as http:
+        contract_id = await _contract(http, approval=False)
+    activation = await _start(client, activated(contract_id, MARCH_20, APRIL), queue)
+    first = await activation.result()
+    assert first.state is RunState.DELIVERED, first.reason
+    assert billed_lines(first) == [MARCH_FEE]
+    close = await _start(client, closed(contract_id, MARCH_1, APRIL), queue)
+    april = await close.result()
+    assert april.state is RunState.DELIVERED, april.reason
+    assert billed_lines(april) == [APRIL_FEE]
+
+    await reset_run(client, activation.id, to="first")
+    again = await run_handle(client, activation.id).result()
+    assert again.state is RunState.DELIVERED, again.reason
+    assert billed_lines(again) == [MARCH_FEE]
+    assert [d.erp_document_id for d in again.documents] == [
+        d.erp_document_id for d in first.documents
+    ]
+    async with systems.client() as http:
+        assert await _billed(http, contract_id) == [APRIL_FEE, MARCH_FEE]
+
+
+async def test_an_activation_reset_to_its_first_task_while_the_close_waits_leaves_it_the_fees(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService, queue: str
+) -> None:
+    """The activation awaits approval with March's 46.45; the close waits for it. Reset to
+    its first workflow task, the activation finds the close open and leaves it the fees
+    (nothing to bill); at its next look (a minute after it began waiting) the close finds
+    the activation ended with nothing in the ERP, and bills March's 46.45 with April's
+    120.00, 166.45: each fee once."""
+    client = dev_server_env.client
+    async with systems.client() as http:
+        contract_id = await _contract(http, approval=True)
+    activation = await _start(client, activated(contract_id, MARCH_20, APRIL), queue)
+    await until(activation, _in(RunState.AWAITING_APPROVAL), within=60)
+    close = await _start(client, closed(contract_id, MARCH_1, APRIL), queue)
+    waiting = await until(close, _in(RunState.AWAITING_ACTIVATION), within=60)
+    assert activation.id in waiting.reason
+
+    await reset_run(client, activation.id, to="first")
+    left = await run_handle(client, activation.id).result()
+    assert left.state is RunState.NOTHING_TO_BILL, left.reason
+    assert left.documents == []
+    assert close.id in left.reason
+
+    drafted = await until(close, _in(RunState.AWAITING_APPROVAL), within=240)
+    assert sorted(billed_lines(drafted)) == [APRIL_FEE, MARCH_FEE]
+    await close.signal("approve", APPROVE)
+    billed = await close.result()
+    assert billed.state is RunState.DELIVERED, billed.reason
+    async with systems.client() as http:
+        assert await _billed(http, contract_id) == [APRIL_FEE, MARCH_FEE]
+
+
+async def test_an_activation_and_a_close_posting_at_once_bill_the_first_days_once(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService, queue: str
+) -> None:
+    """Both runs past their checks, both approved at the same moment. The close is rejected,
+    so the activation (finding no close open or posted) drafts March's 46.45; the rejection
+    is then taken back (reset before it), so the close, whose check found no activation,
+    awaits approval with 46.45 and 120.00. Every ERP request is slowed by 3 s, so each
+    posting's re-check reads the ERP before the other posting commits: both pass it. The
+    ERP refuses the second invoice billing the team fee for 20 March to 1 April of the
+    contract in the same transaction as its posting: that run stops with posting_conflict
+    naming the first one's document, and March's 46.45 is billed once. (Before the ERP
+    checked, both runs posted here: 46.45 twice. Real runs race; only the delay is injected,
+    by the systems service's fault rule.)"""
+    client = dev_server_env.client
+    async with systems.client() as http:
+        contract_id = await _contract(http, approval=True)
+    close = await _start(client, closed(contract_id, MARCH_1, APRIL), queue)
+    await until(close, _in(RunState.AWAITING_APPROVAL), within=60)
+    await close.signal("reject", {"approver": "cfo@q2c.example", "comment": "wrong date"})
+    assert (await close.result()).state is RunState.REJECTED
+    activation = await _start(client, activated(contract_id, MARCH_20, APRIL), queue)
+    await until(activation, _in(RunState.AWAITING_APPROVAL), within=60)
+    await reset_run(client, close.id, to="before-signal", reapply_signals=False)
+    current = run_handle(client, close.id)
+    drafted = await until(current, _in(RunState.AWAITING_APPROVAL), within=60)
+    assert sorted(billed_lines(drafted)) == [APRIL_FEE, MARCH_FEE]
+
+    async with systems.client() as http:
+        slow = {"system": "erp", "latency_ms": 3000}
+        (await http.put("/admin/faults", json=slow)).raise_for_status()
+        try:
+            await asyncio.gather(
+                current.signal("approve", APPROVE), activation.signal("approve", APPROVE)
+            )
+            ends = await asyncio.gather(current.result(), activation.result())
+        finally:
+            (await http.delete("/admin/faults", params={"system": "erp"})).raise_for_status()
+        billed = await _billed(http, contract_id)
+    assert billed.count(MARCH_FEE) == 1, billed
+    posted = [end for end in ends if end.state is RunState.DELIVERED]
+    stopped = [end for end in ends if end.state is RunState.NEEDS_ATTENTION]
+    assert (len(posted), len(stopped)) == (1, 1), [(e.state, e.reason) for e in ends]
+    assert stopped[0].reason_code == ReasonCode.POSTING_CONFLICT
+    assert posted[0].documents[0].erp_document_id in stopped[0].reason
+    assert sorted(billed) == sorted(billed_lines(posted[0]))
