@@ -35,7 +35,17 @@ class CrmActivities:
             return await self._contract(input.contract_id, as_of=input.as_of)
 
     async def _contract(self, contract_id: str, *, as_of: date | None) -> Contract:
+        contract, _ = await self._read_contract(contract_id, as_of=as_of, expand_customer=False)
+        return contract
+
+    async def _read_contract(
+        self, contract_id: str, *, as_of: date | None, expand_customer: bool
+    ) -> tuple[Contract, object]:
+        """The contract, and with `expand_customer` its customer's JSON as the CRM expanded
+        it in place (`expand[]=customer`, as Stripe names it): None when it did not."""
         params = {} if as_of is None else {"as_of": as_of.isoformat()}
+        if expand_customer:
+            params["expand[]"] = "customer"
         response = await self._client.get(f"/crm/contracts/{segment(contract_id)}", params=params)
         try:
             raise_for_status(response, system="crm", not_found=ReasonCode.CONTRACT_NOT_FOUND)
@@ -46,19 +56,29 @@ class CrmActivities:
                 ReasonCode.CONTRACT_NOT_FOUND,
                 f"no terms of contract {contract_id} were in force on {as_of}: {error.message}",
             ) from None
+        body = response.json()
+        customer = (
+            body.pop("customer", None) if expand_customer and isinstance(body, dict) else None
+        )
         try:
-            return Contract.model_validate(response.json())
+            return Contract.model_validate(body), customer
         except ValidationError as error:
             raise permanent(
                 ReasonCode.CONTRACT_INVALID, field_problems(error, prefix="contract.")
             ) from None
 
     async def _validate(self, input: ValidateCustomerInput) -> ValidatedCustomer:
-        contract = await self._contract(input.contract_id, as_of=input.as_of)
-        response = await self._client.get(f"/crm/customers/{segment(contract.customer_id)}")
-        raise_for_status(response, system="crm", not_found=ReasonCode.CUSTOMER_NOT_FOUND)
+        contract, expanded = await self._read_contract(
+            input.contract_id, as_of=input.as_of, expand_customer=True
+        )
+        if expanded is None:
+            # A CRM that does not expand, or has no such customer: asked on its own, which
+            # names a missing customer as it always has.
+            response = await self._client.get(f"/crm/customers/{segment(contract.customer_id)}")
+            raise_for_status(response, system="crm", not_found=ReasonCode.CUSTOMER_NOT_FOUND)
+            expanded = response.json()
         try:
-            customer = Customer.model_validate(response.json())
+            customer = Customer.model_validate(expanded)
         except ValidationError as error:
             raise permanent(
                 ReasonCode.CUSTOMER_INVALID, field_problems(error, prefix="customer.")

@@ -17,7 +17,9 @@ from systems.models.revenue import RevenueRecognition, RevenueScheduleLine
 def make_engine(*, url: str, schema: str | None = None) -> Engine:
     """An engine for `url`; tables live in `schema` when one is given (PostgreSQL)."""
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # A server may drop an idle connection; a SQLite file never does, so no `SELECT 1`
+    # before each request's first query there.
+    kwargs: dict[str, Any] = {"pool_pre_ping": parsed.get_backend_name() != "sqlite"}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":

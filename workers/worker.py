@@ -109,7 +109,8 @@ def activities_for(
     delivery_log: DeliveryLog | None = None,
     dunning: DunningPolicies | None = None,
 ) -> Sequence[Callable[..., Any]]:
-    """`outside` serves VIES and an external tax engine; it is needed when they are on.
+    """`outside` serves VIES, an external tax engine and the approval webhook; it is needed
+    when VIES or the engine are on.
     With `delivery_log`, the delivery activities are registered too (the Peppol access point
     is reached through `http`, beside the other systems). `dunning`: the dunning policy
     (None: the file `Q2C_DUNNING_POLICY_FILE` names, else the shipped one)."""
@@ -126,7 +127,9 @@ def activities_for(
         seller=seller,
     )
     policy = policy or load_policy()
-    routing = RoutingActivities(client=http, policy=policy, ui_url=settings.ui_url)
+    # The approval webhook is outside the systems: the pooled `outside` client, when there
+    # is one, rather than a client (and a connection) per notice.
+    routing = RoutingActivities(client=http, policy=policy, ui_url=settings.ui_url, webhook=outside)
     activities: list[Callable[..., Any]] = [
         crm.validate_customer,
         crm.fetch_contract,

@@ -18,6 +18,7 @@ from systems.models.crm import (
     ContractUpsert,
     ContractVersion,
     ContractVersionPublic,
+    ContractWithCustomer,
     Customer,
     CustomerBlock,
     CustomerPublic,
@@ -289,6 +290,13 @@ def ensure_contract_versions(*, engine: Engine) -> None:
 
 def contract_public(contract: Contract) -> ContractPublic:
     return ContractPublic.model_validate(contract.model_dump())
+
+
+def with_customer(contract: ContractPublic, *, session: Session) -> ContractWithCustomer:
+    """The contract with its customer (None when there is no such customer)."""
+    customer = get_customer(session=session, customer_id=contract.customer_id)
+    public = None if customer is None else customer_public(customer, session=session)
+    return ContractWithCustomer.model_validate(dict(contract) | {"customer": public})
 
 
 def usage_metrics(contract: Contract) -> list[str]:

@@ -185,6 +185,15 @@ class ContractPublic(ContractTerms):
     id: str
 
 
+class ContractWithCustomer(ContractPublic):
+    """A contract with its customer expanded in place (`expand[]=customer`), as Stripe
+    expands a referenced object: one round trip instead of two."""
+
+    customer: CustomerPublic | None = Field(
+        description="The contract's customer; null when the CRM has no customer of that id"
+    )
+
+
 class ContractVersion(SQLModel, table=True):
     """One set of a contract's terms and the day they took effect."""
 

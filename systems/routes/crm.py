@@ -2,7 +2,7 @@
 terms by effective date."""
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -15,6 +15,7 @@ from systems.models.crm import (
     ContractPublic,
     ContractUpsert,
     ContractVersionPublic,
+    ContractWithCustomer,
     CustomerPublic,
     CustomerUpsert,
 )
@@ -90,18 +91,33 @@ def list_contracts(
     return [crm.contract_public(contract) for contract in contracts]
 
 
+Expandable = Literal["customer"]
+"""What a contract refers to that its answer can carry in place (Stripe's `expand[]`)."""
+
+
 @router.get("/contracts/{contract_id}")
 def get_contract(
     session: SessionDep,
     contract_id: str,
     as_of: Annotated[date | None, Query(description="The terms in force on this day")] = None,
-) -> ContractPublic:
+    expand: Annotated[
+        list[Expandable] | None,
+        Query(
+            alias="expand[]",
+            description="customer: the contract's customer in place, in the same answer",
+        ),
+    ] = None,
+) -> ContractPublic | ContractWithCustomer:
     if as_of is not None:
-        return crm.contract_as_of(session=session, contract_id=contract_id, as_of=as_of)
-    contract = crm.get_contract(session=session, contract_id=contract_id)
-    if contract is None:
-        raise NotFound(f"contract {contract_id} not found")
-    return crm.contract_public(contract)
+        contract = crm.contract_as_of(session=session, contract_id=contract_id, as_of=as_of)
+    else:
+        stored = crm.get_contract(session=session, contract_id=contract_id)
+        if stored is None:
+            raise NotFound(f"contract {contract_id} not found")
+        contract = crm.contract_public(stored)
+    if expand and "customer" in expand:
+        return crm.with_customer(contract, session=session)
+    return contract
 
 
 @router.put("/contracts/{contract_id}", responses={201: {"description": "Created"}})
