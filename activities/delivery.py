@@ -115,7 +115,9 @@ class DeliveryActivities:
             input, sender=self._sender, message_id=message_id, date=entry.intent_at
         )
         try:
-            reply = await send_message(self._smtp, message)
+            reply = await send_message(
+                self._smtp, message, sender=self._sender.address, recipient=input.recipient
+            )
         except ApplicationError as error:
             await self._failed(input.posting_key, error)
             raise

@@ -15,8 +15,11 @@ error taxonomy.
          connection
 """
 
+import asyncio
+import socket
 import ssl
 from email.message import EmailMessage
+from email.policy import SMTP, SMTPUTF8
 from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -105,12 +108,14 @@ def _tls_context(target: SmtpTarget) -> ssl.SSLContext | None:
     return ssl.create_default_context(cafile=target.ca_file)
 
 
-async def send_message(target: SmtpTarget, message: EmailMessage) -> str:
-    """Send `message` to its To address; the server's final reply, or a taxonomy error."""
-    recipient = str(message["To"])
+async def send_message(
+    target: SmtpTarget, message: EmailMessage, *, sender: str, recipient: str
+) -> str:
+    """Send `message` from `sender` to `recipient` (the envelope: the headers are not read
+    again) over a connection of its own; the server's final reply, or a taxonomy error."""
+    recipient_shown = str(message["To"])
     try:
-        errors, reply = await aiosmtplib.send(
-            message,
+        client = aiosmtplib.SMTP(
             hostname=target.host,
             port=target.port,
             use_tls=target.security == "tls",
@@ -119,9 +124,10 @@ async def send_message(target: SmtpTarget, message: EmailMessage) -> str:
             username=target.username or None,
             password=target.password.get_secret_value() or None,
             timeout=target.timeout_seconds,
+            local_hostname=await _local_hostname(),
         )
-    except aiosmtplib.SMTPRecipientsRefused as refused:
-        raise _refused(refused.recipients, target) from None
+        async with client:
+            return await _transaction(client, message, sender=sender, recipient=recipient)
     except aiosmtplib.SMTPAuthenticationError as error:
         if error.code in _LOGIN_REFUSED:
             raise permanent(
@@ -131,7 +137,7 @@ async def send_message(target: SmtpTarget, message: EmailMessage) -> str:
             ) from None
         raise _transient(f"SMTP {target.redacted()} login: {error.code} {error.message}") from None
     except aiosmtplib.SMTPResponseException as error:
-        raise _answer(error.code, error.message, recipient=recipient, target=target) from None
+        raise _answer(error.code, error.message, recipient=recipient_shown, target=target) from None
     except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as error:
         if isinstance(error, ssl.SSLCertVerificationError):
             raise permanent(
@@ -145,22 +151,53 @@ async def send_message(target: SmtpTarget, message: EmailMessage) -> str:
         raise permanent(
             ReasonCode.CONFIGURATION, f"SMTP {target.redacted()}: {error}; check Q2C_SMTP_URL"
         ) from None
-    if errors:  # some recipients refused, some taken: only one is ever sent to
-        raise _refused(
-            [
-                aiosmtplib.SMTPRecipientRefused(code, text, address)
-                for address, (code, text) in errors.items()
-            ],
-            target,
+
+
+async def _transaction(
+    client: aiosmtplib.SMTP, message: EmailMessage, *, sender: str, recipient: str
+) -> str:
+    """MAIL, RCPT and DATA for one recipient on a connected client; the DATA reply. The
+    message is flattened once, as the server's extensions ask (8BITMIME, SMTPUTF8); after
+    a refusal the envelope is reset (RSET) so the connection can carry the next message."""
+    utf8 = not (sender.isascii() and recipient.isascii())
+    if utf8 and not client.supports_extension("smtputf8"):
+        raise aiosmtplib.SMTPNotSupported(
+            "an address is not ASCII and the server does not offer SMTPUTF8"
         )
-    return reply
+    eight_bit = client.supports_extension("8bitmime")
+    policy = SMTPUTF8 if utf8 else SMTP
+    flat = message.as_bytes(policy=policy if eight_bit else policy.clone(cte_type="7bit"))
+    options = [f"SIZE={len(flat)}"] if client.supports_extension("size") else []
+    options += ["BODY=8BITMIME"] if eight_bit else []
+    options += ["SMTPUTF8"] if utf8 else []
+    encoding = "utf-8" if utf8 else "ascii"
+    try:
+        await client.mail(sender, options=options, encoding=encoding)
+        await client.rcpt(recipient, encoding=encoding)
+        response = await client.data(flat)
+    except aiosmtplib.SMTPResponseException:
+        await _reset(client)
+        raise
+    return response.message
 
 
-def _refused(
-    refusals: list[aiosmtplib.SMTPRecipientRefused], target: SmtpTarget
-) -> ApplicationError:
-    worst = max(refusals, key=lambda refusal: refusal.code)
-    return _answer(worst.code, worst.message, recipient=worst.recipient, target=target)
+async def _reset(client: aiosmtplib.SMTP) -> None:
+    """RSET after a refusal; a connection that cannot even do that is closed."""
+    try:
+        await client.rset()
+    except (aiosmtplib.SMTPException, OSError):
+        client.close()
+
+
+_fqdn: str | None = None
+
+
+async def _local_hostname() -> str:
+    """The name EHLO gives, looked up once per process (socket.getfqdn may ask DNS)."""
+    global _fqdn
+    if _fqdn is None:
+        _fqdn = await asyncio.to_thread(socket.getfqdn)
+    return _fqdn
 
 
 def _answer(code: int, text: str, *, recipient: str, target: SmtpTarget) -> ApplicationError:
