@@ -36,6 +36,8 @@ def _message(to: str) -> EmailMessage:
 
 def test_an_accepted_message_is_one_eml_file_that_parses_back(outbox: OutboxServer) -> None:
     with smtplib.SMTP("127.0.0.1", outbox.port) as client:
+        assert client.sock is not None
+        client_port = client.sock.getsockname()[1]
         refused = client.send_message(_message("ap@buyer.example"))
     assert refused == {}
     [path] = outbox.files()
@@ -44,6 +46,11 @@ def test_an_accepted_message_is_one_eml_file_that_parses_back(outbox: OutboxServ
     # A local delivery agent's trace on top, then the message as sent.
     assert stored["Return-Path"] == "<billing@seller.example>"
     assert stored["Delivered-To"] == "ap@buyer.example"
+    # Received names the connection: the client's address and port (its own, not ours).
+    [received] = stored.get_all("Received") or []
+    assert f"([127.0.0.1]:{client_port}) by outbox.localhost with ESMTP id {path.stem};" in (
+        " ".join(str(received).split())
+    )
     assert stored["Subject"] == "Invoice INV-000001"
     [attachment] = list(stored.iter_attachments())
     assert attachment.get_filename() == "a.pdf"
