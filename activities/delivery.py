@@ -33,7 +33,8 @@ from temporalio.exceptions import ApplicationError
 from activities.email_message import Sender, build_message, message_id_for
 from activities.errors import TRANSIENT, permanent, raise_for_status
 from activities.heartbeat import heartbeating
-from activities.smtp import SmtpTarget, send_message
+from activities.mailer import SmtpMailer
+from activities.smtp import SmtpTarget
 from schemas.delivery import (
     DeliveryInput,
     DeliveryRecord,
@@ -62,9 +63,16 @@ class PeppolTransmission(BaseModel):
 
 class DeliveryActivities:
     def __init__(
-        self, *, smtp: SmtpTarget, sender: Sender, peppol: httpx.AsyncClient, log: DeliveryLog
+        self,
+        *,
+        smtp: SmtpTarget | SmtpMailer,
+        sender: Sender,
+        peppol: httpx.AsyncClient,
+        log: DeliveryLog,
     ) -> None:
-        self._smtp = smtp
+        """`smtp`: a mailer keeps its connections from message to message (the worker's);
+        a bare target opens a connection per message."""
+        self._mailer = smtp if isinstance(smtp, SmtpMailer) else SmtpMailer(smtp, keep_open=False)
         self._sender = sender
         self._peppol = peppol
         self._log = log
@@ -115,8 +123,8 @@ class DeliveryActivities:
             input, sender=self._sender, message_id=message_id, date=entry.intent_at
         )
         try:
-            reply = await send_message(
-                self._smtp, message, sender=self._sender.address, recipient=input.recipient
+            reply = await self._mailer.send(
+                message, sender=self._sender.address, recipient=input.recipient
             )
         except ApplicationError as error:
             await self._failed(input.posting_key, error)

@@ -15,11 +15,7 @@ error taxonomy.
          connection
 """
 
-import asyncio
-import socket
 import ssl
-from email.message import EmailMessage
-from email.policy import SMTP, SMTPUTF8
 from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -102,102 +98,37 @@ def parse_smtp_url(url: str, *, setting: str = "Q2C_SMTP_URL") -> SmtpTarget:
     )
 
 
-def _tls_context(target: SmtpTarget) -> ssl.SSLContext | None:
+def tls_context(target: SmtpTarget) -> ssl.SSLContext | None:
     if target.security == "none":
         return None
     return ssl.create_default_context(cafile=target.ca_file)
 
 
-async def send_message(
-    target: SmtpTarget, message: EmailMessage, *, sender: str, recipient: str
-) -> str:
-    """Send `message` from `sender` to `recipient` (the envelope: the headers are not read
-    again) over a connection of its own; the server's final reply, or a taxonomy error."""
-    recipient_shown = str(message["To"])
-    try:
-        client = aiosmtplib.SMTP(
-            hostname=target.host,
-            port=target.port,
-            use_tls=target.security == "tls",
-            start_tls=target.security == "starttls",
-            tls_context=_tls_context(target),
-            username=target.username or None,
-            password=target.password.get_secret_value() or None,
-            timeout=target.timeout_seconds,
-            local_hostname=await _local_hostname(),
-        )
-        async with client:
-            return await _transaction(client, message, sender=sender, recipient=recipient)
-    except aiosmtplib.SMTPAuthenticationError as error:
+def smtp_error(error: Exception, *, target: SmtpTarget, recipient: str) -> ApplicationError:
+    """The taxonomy's error for what aiosmtplib raised (see the module's notes); `recipient`
+    as the message names it."""
+    if isinstance(error, aiosmtplib.SMTPAuthenticationError):
         if error.code in _LOGIN_REFUSED:
-            raise permanent(
+            return permanent(
                 ReasonCode.CONFIGURATION,
                 f"SMTP {target.redacted()} refused our login ({error.code} {error.message}): "
                 "check the user and password in Q2C_SMTP_URL",
-            ) from None
-        raise _transient(f"SMTP {target.redacted()} login: {error.code} {error.message}") from None
-    except aiosmtplib.SMTPResponseException as error:
-        raise _answer(error.code, error.message, recipient=recipient_shown, target=target) from None
-    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as error:
-        if isinstance(error, ssl.SSLCertVerificationError):
-            raise permanent(
-                ReasonCode.CONFIGURATION,
-                f"SMTP {target.redacted()}: the server's certificate is not trusted: "
-                f"{error.verify_message}",
-            ) from None
-        raise _transient(f"SMTP {target.redacted()} unreachable: {error}") from None
-    except aiosmtplib.SMTPException as error:
-        # No code from the server: e.g. it offers no STARTTLS, which smtp:// requires.
-        raise permanent(
-            ReasonCode.CONFIGURATION, f"SMTP {target.redacted()}: {error}; check Q2C_SMTP_URL"
-        ) from None
-
-
-async def _transaction(
-    client: aiosmtplib.SMTP, message: EmailMessage, *, sender: str, recipient: str
-) -> str:
-    """MAIL, RCPT and DATA for one recipient on a connected client; the DATA reply. The
-    message is flattened once, as the server's extensions ask (8BITMIME, SMTPUTF8); after
-    a refusal the envelope is reset (RSET) so the connection can carry the next message."""
-    utf8 = not (sender.isascii() and recipient.isascii())
-    if utf8 and not client.supports_extension("smtputf8"):
-        raise aiosmtplib.SMTPNotSupported(
-            "an address is not ASCII and the server does not offer SMTPUTF8"
+            )
+        return _transient(f"SMTP {target.redacted()} login: {error.code} {error.message}")
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return _answer(error.code, error.message, recipient=recipient, target=target)
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return permanent(
+            ReasonCode.CONFIGURATION,
+            f"SMTP {target.redacted()}: the server's certificate is not trusted: "
+            f"{error.verify_message}",
         )
-    eight_bit = client.supports_extension("8bitmime")
-    policy = SMTPUTF8 if utf8 else SMTP
-    flat = message.as_bytes(policy=policy if eight_bit else policy.clone(cte_type="7bit"))
-    options = [f"SIZE={len(flat)}"] if client.supports_extension("size") else []
-    options += ["BODY=8BITMIME"] if eight_bit else []
-    options += ["SMTPUTF8"] if utf8 else []
-    encoding = "utf-8" if utf8 else "ascii"
-    try:
-        await client.mail(sender, options=options, encoding=encoding)
-        await client.rcpt(recipient, encoding=encoding)
-        response = await client.data(flat)
-    except aiosmtplib.SMTPResponseException:
-        await _reset(client)
-        raise
-    return response.message
-
-
-async def _reset(client: aiosmtplib.SMTP) -> None:
-    """RSET after a refusal; a connection that cannot even do that is closed."""
-    try:
-        await client.rset()
-    except (aiosmtplib.SMTPException, OSError):
-        client.close()
-
-
-_fqdn: str | None = None
-
-
-async def _local_hostname() -> str:
-    """The name EHLO gives, looked up once per process (socket.getfqdn may ask DNS)."""
-    global _fqdn
-    if _fqdn is None:
-        _fqdn = await asyncio.to_thread(socket.getfqdn)
-    return _fqdn
+    if isinstance(error, aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPTimeoutError | OSError):
+        return _transient(f"SMTP {target.redacted()} unreachable: {error}")
+    # No code from the server: e.g. it offers no STARTTLS, which smtp:// requires.
+    return permanent(
+        ReasonCode.CONFIGURATION, f"SMTP {target.redacted()}: {error}; check Q2C_SMTP_URL"
+    )
 
 
 def _answer(code: int, text: str, *, recipient: str, target: SmtpTarget) -> ApplicationError:
