@@ -28,6 +28,7 @@ from activities.delivery import DeliveryActivities, DeliveryLog
 from activities.documents import DocumentActivities
 from activities.email_message import Sender
 from activities.erp import ErpActivities
+from activities.mailer import SmtpMailer
 from activities.payments import PaymentActivities
 from activities.revenue import RevenueActivities
 from activities.routing import RoutingActivities
@@ -108,12 +109,14 @@ def activities_for(
     outside: httpx.AsyncClient | None = None,
     delivery_log: DeliveryLog | None = None,
     dunning: DunningPolicies | None = None,
+    mailer: SmtpMailer | None = None,
 ) -> Sequence[Callable[..., Any]]:
     """`outside` serves VIES, an external tax engine and the approval webhook; it is needed
     when VIES or the engine are on.
     With `delivery_log`, the delivery activities are registered too (the Peppol access point
-    is reached through `http`, beside the other systems). `dunning`: the dunning policy
-    (None: the file `Q2C_DUNNING_POLICY_FILE` names, else the shipped one)."""
+    is reached through `http`, beside the other systems), sending e-mail through `mailer`
+    (None: a connection per message). `dunning`: the dunning policy (None: the file
+    `Q2C_DUNNING_POLICY_FILE` names, else the shipped one)."""
     needs_outside = settings.vies_enabled or bool(settings.tax_engine_url)
     if needs_outside and outside is None:
         raise ValueError("outside: an HTTP client is needed for VIES or an external tax engine")
@@ -159,7 +162,7 @@ def activities_for(
         activities.append(vies.check_vat)
     if delivery_log is not None:
         delivery = DeliveryActivities(
-            smtp=settings.smtp_target,
+            smtp=mailer or settings.smtp_target,
             sender=Sender(address=settings.smtp_sender, name=seller.name),
             peppol=http,
             log=delivery_log,
@@ -249,9 +252,11 @@ def build_worker(
     delivery_log: DeliveryLog | None = None,
     dunning: DunningPolicies | None = None,
     inputs: InputKeeper | None = None,
+    mailer: SmtpMailer | None = None,
 ) -> Worker:
     """With `audit`, every activity execution is written to the audit trail; with `inputs`,
-    every input a run kept only cut is written there whole."""
+    every input a run kept only cut is written there whole; with `mailer`, e-mail goes over
+    its kept connections (the caller closes it after the worker)."""
     recorder = AuditActivities(recorder=audit or DiscardHandoffs(), client=client, inputs=inputs)
     lookup = RunLookup(client=client, erp=http)
     # Only a versioned run asks to follow the current build (workflows/versioning.py).
@@ -275,6 +280,7 @@ def build_worker(
                 outside=outside,
                 delivery_log=delivery_log,
                 dunning=dunning,
+                mailer=mailer,
             ),
             recorder.record_handoff,
             recorder.keep_whole_input,
@@ -338,6 +344,7 @@ async def run_worker(settings: Settings) -> None:
         async with (
             telemetry.instrument(systems_client(settings)) as http,
             telemetry.instrument(outside_client(settings)) as outside,
+            SmtpMailer(settings.smtp_target) as mailer,  # QUIT after the worker's drain
         ):
             worker = build_worker(
                 client,
@@ -347,6 +354,7 @@ async def run_worker(settings: Settings) -> None:
                 outside=outside,
                 delivery_log=delivery_log,
                 inputs=inputs,
+                mailer=mailer,
             )
             async with worker:
                 log.info(
