@@ -21,7 +21,10 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "e-invoice: render, EN 16931 rules, PDF",
         re.compile(r"billing/einvoice|saxonche|reportlab|pypdf|facturx|lxml"),
     ),
-    ("e-mail: message and SMTP", re.compile(r"/email/|aiosmtplib|email_message\.py|smtp\.py")),
+    (
+        "e-mail: message and SMTP",
+        re.compile(r"/email/|aiosmtplib|email_message\.py|smtp\.py|mailer\.py"),
+    ),
     (
         "audit trail and delivery log",
         re.compile(r"workers/audit/(store|group_commit)|delivery_log|sqlalchemy|sqlite3"),
