@@ -156,6 +156,16 @@ async def test_concurrent_messages_share_at_most_the_connections_allowed(
     assert len(set(connections.values())) <= 2
 
 
+async def test_once_closed_it_keeps_no_connection(outbox: OutboxServer) -> None:
+    mailer = SmtpMailer(parse_smtp_url(outbox.url))
+    first = await _send(mailer)
+    await mailer.aclose()  # QUIT on the kept one
+    second = await _send(mailer)  # a worker still draining: sent, then QUIT
+    third = await _send(mailer)
+    connections = _connections(outbox)
+    assert len({connections[first], connections[second], connections[third]}) == 3
+
+
 def test_at_least_one_connection() -> None:
     with pytest.raises(ValueError, match="connections: at least 1, not 0"):
         SmtpMailer(parse_smtp_url("smtp://127.0.0.1:2525?starttls=off"), connections=0)
