@@ -200,4 +200,3 @@ async def _quit(client: aiosmtplib.SMTP) -> None:
         pass  # it is being closed anyway
     finally:
         client.close()
-
