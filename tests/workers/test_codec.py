@@ -252,4 +252,3 @@ async def test_with_compression_off_it_encrypts_the_payload_as_it_is() -> None:
     codec = EncryptionCodec(KeyRing(keys={"k1": OLD}, current="k1"), compress=False)
     [sealed] = await codec.encode([original])
     assert _sample_decrypt(OLD, sealed) == original
-    assert data_converter(Settings(compression=False, encryption=False)).payload_codec is None
