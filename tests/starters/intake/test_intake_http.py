@@ -15,16 +15,16 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from starters.intake_http.store import IntakeRequest
-from tests.starters.intake.conftest import IntakeProcess, post, sign
+from tests.starters.intake.conftest import IntakeProcess, own_year, post, sign
 
 pytestmark = [pytest.mark.e2e]
 PROBLEM = "application/problem+json"
 
 
 def _cycle(contract: str = "C-1001", *, year: int | None = None, **changes: Any) -> dict[str, Any]:
-    """A billing_cycle.closed event of its own: a random far-future year keeps its business key
+    """A billing_cycle.closed event of its own: an unused far-future year keeps its business key
     apart from every other test's on the shared dev server."""
-    year = year or random.randint(2100, 9000)
+    year = year or own_year()
     event = {
         "type": "billing_cycle.closed",
         "event_id": f"evt-{year}-{random.randint(0, 10**9)}",
