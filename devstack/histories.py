@@ -19,7 +19,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from devstack.histories_overlap import record_fanout, record_overlaps
+from devstack.histories_overlap import record_activation_reset, record_fanout, record_overlaps
 from devstack.run_waits import Handle, until, wait_for_state
 from devstack.stack import DevStack, Ports, temporal_binary
 from devstack.timeskip import time_skipping_worker
@@ -42,6 +42,8 @@ from workflows.revenue_recognition import RevenueRecognitionWorkflow
 TASK_QUEUE = "q2c-histories"
 OVERLAP = "overlap"
 """The scenario name of devstack/histories_overlap.py's four runs."""
+ACTIVATION_RESET = "activation_reset"
+"""The scenario name of an activation reset after it posted (devstack/histories_overlap.py)."""
 FANOUT = "calendar_fanout"
 """The scenario name of one calendar fire's fan-out (devstack/histories_overlap.py)."""
 APPROVER = "cfo@q2c.example"
@@ -546,16 +548,17 @@ async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = No
     recognition = [s for s in RECOGNITION if not names or s.name in names]
     overlap = not names or OVERLAP in names
     fanout = not names or FANOUT in names
+    activation_reset = not names or ACTIVATION_RESET in names
     known = {s.name for s in (*SCENARIOS, *VERSIONED)} | {s.name for s in COLLECTING}
     known |= {s.name for s in RECOGNITION}
-    known |= {OVERLAP, FANOUT}
+    known |= {OVERLAP, FANOUT, ACTIVATION_RESET}
     unknown = set(names) - known
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="q2c-histories-") as scratch:
-        if chosen or collecting or recognition or overlap or fanout:
+        if chosen or collecting or recognition or overlap or fanout or activation_reset:
             stack = DevStack(
                 home=home or Path(scratch),
                 ports=Ports.random(),
@@ -571,6 +574,8 @@ async def record(*, out: Path, names: Sequence[str] = (), home: Path | None = No
                 if overlap:
                     (Path(scratch) / OVERLAP).mkdir()
                     paths += await record_overlaps(stack, out, Path(scratch) / OVERLAP)
+                if activation_reset:
+                    paths += await record_activation_reset(stack, client, TASK_QUEUE, out)
                 if fanout:
                     (Path(scratch) / FANOUT).mkdir()
                     paths += await record_fanout(stack, out, Path(scratch) / FANOUT)

@@ -6,6 +6,10 @@ it: `activation-settled`), and a close posted before the renewal of the same per
 renewal has nothing to bill: `renewal-once`). Both runs of each pair are kept: the one that
 looked the other up and found nothing, and the one that found it.
 
+`record_activation_reset` keeps an activation reset to its first task after it and the first
+close posted (it goes on with its own invoice: `activation-own-invoice`); the time-skipping
+server cannot reset a run, so it runs on the stack's own dev server and worker.
+
 `record_fanout` keeps one fire's fan-out over the CRM with a contract it skips (the skips go
 to the audit trail: `calendar-skips-recorded`); its runs go to a queue nobody polls.
 """
@@ -17,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from temporalio.client import Client
 
+from devstack.resets import reset_run
 from devstack.run_waits import wait_for_state
 from devstack.stack import DevStack
 from devstack.timeskip import time_skipping_worker
@@ -117,6 +123,36 @@ async def record_overlaps(stack: DevStack, out: Path, folder: Path) -> list[Path
             await _write(first, folder_out / "close_before_renewal.json"),
             await _write(renewal, folder_out / "renewal_after_close.json"),
         ]
+
+
+async def record_activation_reset(
+    stack: DevStack, client: Client, task_queue: str, out: Path
+) -> list[Path]:
+    """`out`/overlap/activation_reset_after_close.json: an activation of a contract without an
+    approval clause bills its first days and posts; the first close finds that invoice and
+    bills the next month; the activation, reset to its first task, finds the close posted and
+    its own invoice in the ERP, and goes on with it."""
+    tag = uuid.uuid4().hex[:4]
+    contract = f"C-HIST-RESET-{tag}"
+    async with stack.systems_client() as http:
+        await _contract(http, contract, start_date="2026-03-20")
+
+    async def start(event: Any) -> Any:
+        outcome = await start_run(client, event, task_queue=task_queue, collect=False)
+        return run_handle(client, outcome.workflow_id)
+
+    activation = await start(
+        activated(contract, date(2026, 3, 20), date(2026, 4, 1), event_id=f"evt-a-{tag}")
+    )
+    _expect(await activation.result(), RunState.DELIVERED)
+    close = await start(
+        cycle_closed(contract, (date(2026, 3, 1), date(2026, 4, 1)), event_id=f"evt-c-{tag}")
+    )
+    _expect(await close.result(), RunState.DELIVERED)
+    await reset_run(client, activation.id, to="first")
+    again = run_handle(client, activation.id)
+    _expect(await again.result(), RunState.DELIVERED)
+    return [await _write(again, out / "overlap" / "activation_reset_after_close.json")]
 
 
 def _expect(status: RunStatus, state: RunState) -> None:

@@ -155,6 +155,11 @@ asks the ERP again. An activation that finds the first close's run open or poste
 the fees to it (nothing to bill), unless the ERP holds its own invoice (it was reset to its
 first task after it posted: it goes on with that invoice). Each looks after its own start, so
 of two that overlap at least one sees the other (workers/first_period.py)."""
+ACTIVATION_OWN_INVOICE = "activation-own-invoice"
+"""Patch id: an activation reset to its first task after it posted goes on with its own
+invoice (the ERP's, under its posting key) even when the first close is open or posted.
+Asked only of a run whose look-up found such an invoice, so no other run records its marker;
+before it, such a run left the fees to the close (nothing to bill)."""
 ACTIVATION_POLL = (timedelta(minutes=1), timedelta(hours=4))
 """How often a close asks whether the activation run has ended: from the first to the
 second, doubling (a week's approval wait costs about fifty polls)."""
@@ -265,7 +270,8 @@ class QuoteToCashWorkflow:
                 close = await self._first_period_run(contract, "cycle")
                 # This run's own invoice in the ERP: it was reset after it posted, and goes on
                 # (posting the same invoice again gives back the same document).
-                if (close.open or close.posted) and not close.posted_by_caller:
+                own = bool(close.posted_by_caller) and workflow.patched(ACTIVATION_OWN_INVOICE)
+                if (close.open or close.posted) and not own:
                     self._status.reason = (
                         f"the first period's close ({close.workflow_id}) bills its in-advance "
                         "and one-time fees: nothing to bill at activation"

@@ -542,13 +542,18 @@ def test_a_run_waiting_for_approval_lists_what_it_listed_before() -> None:
 
 OVERLAP = HISTORIES / "overlap"
 """Runs that may bill the same fees (devstack/histories_overlap.py): each looked the other
-run up; the close waited for an activation awaiting approval; the renewal found the close."""
+run up; the close waited for an activation awaiting approval; the renewal found the close;
+an activation reset after it and the close posted kept its invoice."""
 
 
 def test_the_overlap_histories_record_their_lookups_and_waits() -> None:
     waited = OVERLAP / "close_waited_for_activation.json"
     assert "activation-settled" in patch_ids(waited)
     assert "renewal-once" in patch_ids(OVERLAP / "renewal_after_close.json")
+    # Reset to its first task after it posted, the activation went on with its own invoice.
+    reset = OVERLAP / "activation_reset_after_close.json"
+    assert "activation-own-invoice" in patch_ids(reset)
+    assert _count(reset, "EVENT_TYPE_WORKFLOW_TASK_FAILED") == 1  # the reset's mark
     fired = _count(waited, "EVENT_TYPE_TIMER_FIRED")
     assert fired >= 1  # at least one poll while the activation awaited approval
 
