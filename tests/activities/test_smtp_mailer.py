@@ -27,14 +27,6 @@ SENDER = "billing@seller.example"
 
 
 @pytest.fixture
-def outbox(tmp_path: Path) -> Iterator[OutboxServer]:
-    server = OutboxServer(folder=tmp_path / "outbox")
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 async def mailer(outbox: OutboxServer) -> AsyncIterator[SmtpMailer]:
     async with SmtpMailer(parse_smtp_url(outbox.url)) as kept:
         yield kept

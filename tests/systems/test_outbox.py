@@ -6,21 +6,12 @@ SMTP implementation that is not q2c's.
 
 import smtplib
 import ssl
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from tests.outbox import OutboxServer, run_outbox, tls_relay
-
-
-@pytest.fixture
-def outbox(tmp_path: Path) -> Iterator[OutboxServer]:
-    server = OutboxServer(folder=tmp_path / "outbox")
-    server.start()
-    yield server
-    server.stop()
 
 
 def _message(to: str) -> EmailMessage:
