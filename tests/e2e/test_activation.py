@@ -24,8 +24,7 @@ from schemas.runs import RunState, RunStatus
 from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import activated, amended, closed
-from workers.settings import Settings
-from workers.worker import build_worker
+from tests.workflows.runs import worker_on
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.e2e]
 
@@ -42,13 +41,7 @@ async def task_queue(
     dev_server_env: WorkflowEnvironment, systems: SystemsService
 ) -> AsyncIterator[str]:
     queue = f"q2c-activation-{uuid.uuid4()}"
-    settings = Settings(task_queue=queue, systems_url=systems.url, smtp_url=systems.smtp_url)
-    async with (
-        systems.client() as http,
-        build_worker(
-            dev_server_env.client, settings=settings, http=http, delivery_log=systems.delivery_log
-        ),
-    ):
+    async with worker_on(dev_server_env, systems, queue):
         yield queue
 
 

@@ -22,8 +22,7 @@ from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import amended, cycle_closed
 from tests.own_contracts import copy_contract
-from workers.settings import Settings
-from workers.worker import build_worker
+from tests.workflows.runs import worker_on
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.e2e]
 
@@ -33,13 +32,7 @@ async def task_queue(
     dev_server_env: WorkflowEnvironment, systems: SystemsService
 ) -> AsyncIterator[str]:
     queue = f"q2c-amend-{uuid.uuid4()}"
-    settings = Settings(task_queue=queue, systems_url=systems.url, smtp_url=systems.smtp_url)
-    async with (
-        systems.client() as http,
-        build_worker(
-            dev_server_env.client, settings=settings, http=http, delivery_log=systems.delivery_log
-        ),
-    ):
+    async with worker_on(dev_server_env, systems, queue):
         yield queue
 
 
