@@ -148,6 +148,15 @@ def systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemsService
         yield service
 
 
+@pytest.fixture
+def outbox(tmp_path: Path) -> Iterator[OutboxServer]:
+    """The outbox SMTP server of one test, with its refusing patterns (tests/outbox.py)."""
+    server = OutboxServer(folder=tmp_path / "outbox")
+    server.start()
+    yield server
+    server.stop()
+
+
 async def start_time_skipping() -> WorkflowEnvironment:
     """Temporal's time-skipping test server, with q2c's search attributes and the tests'
     payload encryption."""

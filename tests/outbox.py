@@ -7,9 +7,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+
+import trustme
 
 from devstack.stack import free_port
 
@@ -76,6 +80,24 @@ class OutboxServer:
             )
             for path in self.files()
         ]
+
+
+@contextmanager
+def tls_relay(folder: Path, *, login: str) -> Iterator[tuple[OutboxServer, Path]]:
+    """A relay like production's, STARTTLS required and then `login` ("user:password"),
+    with a certificate of a CA of its own: the server, and the CA's file a client trusts."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert.cert_chain_pems[0].write_to_path(str(folder / "cert.pem"))
+    cert.private_key_pem.write_to_path(str(folder / "key.pem"))
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    tls = ["--tls-cert", str(folder / "cert.pem"), "--tls-key", str(folder / "key.pem")]
+    server = OutboxServer(folder=folder / "outbox", options=[*tls, "--login", login])
+    server.start()
+    try:
+        yield server, folder / "ca.pem"
+    finally:
+        server.stop()
 
 
 def run_outbox(*argv: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import trustme
 from pydantic import ValidationError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
@@ -23,7 +22,7 @@ from activities.smtp import SmtpTarget, parse_smtp_url
 from devstack.stack import free_port
 from schemas.delivery import Attachment, DeliveryRecord, SendEmailInput
 from schemas.errors import ReasonCode
-from tests.outbox import OutboxServer
+from tests.outbox import OutboxServer, tls_relay
 from workers.delivery_log import DeliveryLogStore
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n%%EOF\n"  # not UTF-8, as PDFs are
@@ -205,17 +204,8 @@ async def test_a_refused_connection_is_retryable(delivery_log: DeliveryLogStore)
 @pytest.fixture(scope="module")
 def tls_outbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OutboxServer, Path]]:
     """A relay like production's: STARTTLS required, then a login."""
-    folder = tmp_path_factory.mktemp("relay")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    cert.cert_chain_pems[0].write_to_path(str(folder / "cert.pem"))
-    cert.private_key_pem.write_to_path(str(folder / "key.pem"))
-    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
-    tls = ["--tls-cert", str(folder / "cert.pem"), "--tls-key", str(folder / "key.pem")]
-    server = OutboxServer(folder=folder / "outbox", options=[*tls, "--login", "q2c:s3cr%t"])
-    server.start()
-    yield server, folder / "ca.pem"
-    server.stop()
+    with tls_relay(tmp_path_factory.mktemp("relay"), login="q2c:s3cr%t") as relay:
+        yield relay
 
 
 async def test_starttls_and_login_from_the_url(

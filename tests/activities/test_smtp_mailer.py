@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import trustme
 from temporalio.exceptions import ApplicationError
 
 from activities.delivery import DeliveryActivities
@@ -21,18 +20,10 @@ from activities.mailer import SmtpMailer
 from activities.smtp import SmtpTarget, parse_smtp_url
 from schemas.delivery import Attachment, SendEmailInput
 from schemas.errors import ReasonCode
-from tests.outbox import OutboxServer
+from tests.outbox import OutboxServer, tls_relay
 from workers.delivery_log import DeliveryLogStore
 
 SENDER = "billing@seller.example"
-
-
-@pytest.fixture
-def outbox(tmp_path: Path) -> Iterator[OutboxServer]:
-    server = OutboxServer(folder=tmp_path / "outbox")
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -174,17 +165,8 @@ def test_at_least_one_connection() -> None:
 @pytest.fixture(scope="module")
 def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OutboxServer, Path]]:
     """STARTTLS required, then a login, as production's relay."""
-    folder = tmp_path_factory.mktemp("relay")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    cert.cert_chain_pems[0].write_to_path(str(folder / "cert.pem"))
-    cert.private_key_pem.write_to_path(str(folder / "key.pem"))
-    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
-    tls = ["--tls-cert", str(folder / "cert.pem"), "--tls-key", str(folder / "key.pem")]
-    server = OutboxServer(folder=folder / "outbox", options=[*tls, "--login", "q2c:pw"])
-    server.start()
-    yield server, folder / "ca.pem"
-    server.stop()
+    with tls_relay(tmp_path_factory.mktemp("relay"), login="q2c:pw") as relay:
+        yield relay
 
 
 def _relay_target(relay: tuple[OutboxServer, Path], password: str) -> SmtpTarget:

@@ -16,7 +16,8 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -70,6 +71,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     """The dev server with its Web UI, the systems service and one worker process."""
     with DevStack(home=tmp_path_factory.mktemp("ui-stack"), ports=Ports.random()) as running:
         yield running
+
+
+@asynccontextmanager
+async def _page(chromium: Path) -> AsyncIterator[Page]:
+    """A page of a headless Chromium, closed with its browser on exit."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_FLAGS, headless=True
+        )
+        try:
+            page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+            page.set_default_timeout(20_000)
+            yield page
+        finally:
+            await browser.close()
 
 
 async def _until_state(client: Client, workflow_id: str, state: RunState) -> RunStatus:
@@ -137,55 +153,47 @@ async def test_an_approver_approves_in_the_web_ui(stack: DevStack, screenshots: 
     assert any(r.code == "non_standard_clause" for r in waiting.route_reasons)
     run_id = (await client.get_workflow_handle(workflow_id).describe()).run_id
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_FLAGS, headless=True
-        )
-        try:
-            page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
-            page.set_default_timeout(20_000)
-            await _show_the_queue_as_a_view(page, stack.ui_url, screenshots)
-            row = page.locator("tbody tr", has_text=workflow_id)
-            for shown in ("CU-1009", "18000", "high"):
-                await row.get_by_text(shown).first.wait_for()
-            await page.get_by_test_id("saved-views-button").get_by_text(APPROVALS.name).wait_for()
-            await page.screenshot(path=screenshots / "approvals-queue.png")
+    async with _page(chromium) as page:
+        await _show_the_queue_as_a_view(page, stack.ui_url, screenshots)
+        row = page.locator("tbody tr", has_text=workflow_id)
+        for shown in ("CU-1009", "18000", "high"):
+            await row.get_by_text(shown).first.wait_for()
+        await page.get_by_test_id("saved-views-button").get_by_text(APPROVALS.name).wait_for()
+        await page.screenshot(path=screenshots / "approvals-queue.png")
 
-            # The link q2c prints opens the run on its summary and current details.
-            await page.goto(run_link(stack.ui_url, workflow_id, run_id))
-            # Summary, details and current details are each rendered Markdown in a frame.
-            summary = page.frame_locator("iframe").first
-            await summary.get_by_text("Billing cycle closed · contract C-1009").wait_for()
-            details = page.frame_locator("iframe").last
-            headline = details.get_by_text("Awaiting approval").first
-            await headline.wait_for()
-            first_line = await details.locator("p").first.inner_text()
-            for shown in (
-                "ar.lead@q2c.example or billing.ops@q2c.example",
-                "18,000.00 USD",
-                "non-standard clause",
-                "amount at or over the approval threshold",
-                "due ",
-            ):
-                assert shown in first_line, first_line
-            await details.get_by_text('{"approver": "you@company.com"').first.wait_for()
-            await details.get_by_text("Non-standard clause: ").first.wait_for()
-            await page.screenshot(path=screenshots / "approval-run.png")
+        # The link q2c prints opens the run on its summary and current details.
+        await page.goto(run_link(stack.ui_url, workflow_id, run_id))
+        # Summary, details and current details are each rendered Markdown in a frame.
+        summary = page.frame_locator("iframe").first
+        await summary.get_by_text("Billing cycle closed · contract C-1009").wait_for()
+        details = page.frame_locator("iframe").last
+        headline = details.get_by_text("Awaiting approval").first
+        await headline.wait_for()
+        first_line = await details.locator("p").first.inner_text()
+        for shown in (
+            "ar.lead@q2c.example or billing.ops@q2c.example",
+            "18,000.00 USD",
+            "non-standard clause",
+            "amount at or over the approval threshold",
+            "due ",
+        ):
+            assert shown in first_line, first_line
+        await details.get_by_text('{"approver": "you@company.com"').first.wait_for()
+        await details.get_by_text("Non-standard clause: ").first.wait_for()
+        await page.screenshot(path=screenshots / "approval-run.png")
 
-            await page.get_by_role("button", name="More Actions").click()
-            await page.get_by_role("menuitem", name="Send a Signal").click()
-            dialog = page.locator("dialog[open]")
-            await dialog.get_by_test_id("signal-select-button").click()
-            await page.get_by_role("option", name="approve").first.click()
-            editor = dialog.locator(".cm-content")
-            await editor.click()
-            await editor.type('{"approver": "ar.lead@q2c.example", "comment": "clause checked"')
-            await page.keyboard.press("Tab")
-            await page.screenshot(path=screenshots / "approval-signal.png")
-            await dialog.get_by_role("button", name="Submit").click()
-            posted = await _until_state(client, workflow_id, RunState.DELIVERED)
-        finally:
-            await browser.close()
+        await page.get_by_role("button", name="More Actions").click()
+        await page.get_by_role("menuitem", name="Send a Signal").click()
+        dialog = page.locator("dialog[open]")
+        await dialog.get_by_test_id("signal-select-button").click()
+        await page.get_by_role("option", name="approve").first.click()
+        editor = dialog.locator(".cm-content")
+        await editor.click()
+        await editor.type('{"approver": "ar.lead@q2c.example", "comment": "clause checked"')
+        await page.keyboard.press("Tab")
+        await page.screenshot(path=screenshots / "approval-signal.png")
+        await dialog.get_by_role("button", name="Submit").click()
+        posted = await _until_state(client, workflow_id, RunState.DELIVERED)
 
     # What the approver typed went to the server encrypted, by the codec server's /encode.
     signals = [
@@ -263,40 +271,32 @@ async def test_a_failed_delivery_and_a_dispute_say_what_they_wait_for(
     status = await _until_state(client, handle.id, RunState.DISPUTED)
     assert status.collection is not None
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_FLAGS, headless=True
+    async with _page(chromium) as page:
+        await _listed(
+            page, list_link(stack.ui_url, DELIVERY_FAILED), workflow_id_for(undeliverable)
         )
-        try:
-            page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
-            page.set_default_timeout(20_000)
-            await _listed(
-                page, list_link(stack.ui_url, DELIVERY_FAILED), workflow_id_for(undeliverable)
-            )
-            await page.screenshot(path=screenshots / "delivery-failed-view.png")
-            run_id = (
-                await client.get_workflow_handle(workflow_id_for(undeliverable)).describe()
-            ).run_id
-            first = await _first_screen(
-                page,
-                run_link(stack.ui_url, workflow_id_for(undeliverable), run_id),
-                "Needs attention",
-                shot=screenshots / "delivery-failed-run.png",
-            )
-            assert "einvoice_invalid" in first, first
-            assert "customer.address.line1" in first, first
+        await page.screenshot(path=screenshots / "delivery-failed-view.png")
+        run_id = (
+            await client.get_workflow_handle(workflow_id_for(undeliverable)).describe()
+        ).run_id
+        first = await _first_screen(
+            page,
+            run_link(stack.ui_url, workflow_id_for(undeliverable), run_id),
+            "Needs attention",
+            shot=screenshots / "delivery-failed-run.png",
+        )
+        assert "einvoice_invalid" in first, first
+        assert "customer.address.line1" in first, first
 
-            await _listed(page, list_link(stack.ui_url, DISPUTES), handle.id)
-            run_id = (await handle.describe()).run_id
-            first = await _first_screen(
-                page,
-                run_link(stack.ui_url, handle.id, run_id),
-                "Disputed",
-                shot=screenshots / "disputed-run.png",
-            )
-            due = status.collection.amount_due
-            assert "seats were not used" in first and f"{due:,.2f} " in first, first
-            assert "dunning paused" in first, first
-        finally:
-            await browser.close()
+        await _listed(page, list_link(stack.ui_url, DISPUTES), handle.id)
+        run_id = (await handle.describe()).run_id
+        first = await _first_screen(
+            page,
+            run_link(stack.ui_url, handle.id, run_id),
+            "Disputed",
+            shot=screenshots / "disputed-run.png",
+        )
+        due = status.collection.amount_due
+        assert "seats were not used" in first and f"{due:,.2f} " in first, first
+        assert "dunning paused" in first, first
     await handle.terminate("test over")

@@ -19,13 +19,11 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from schemas.events import ContractEvent, workflow_id_for
+from schemas.events import workflow_id_for
 from schemas.runs import RunState, RunStatus
-from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import activated, amended, closed
-from workers.settings import Settings
-from workers.worker import build_worker
+from tests.workflows.runs import run_to_end, worker_on
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.e2e]
 
@@ -42,13 +40,7 @@ async def task_queue(
     dev_server_env: WorkflowEnvironment, systems: SystemsService
 ) -> AsyncIterator[str]:
     queue = f"q2c-activation-{uuid.uuid4()}"
-    settings = Settings(task_queue=queue, systems_url=systems.url, smtp_url=systems.smtp_url)
-    async with (
-        systems.client() as http,
-        build_worker(
-            dev_server_env.client, settings=settings, http=http, delivery_log=systems.delivery_log
-        ),
-    ):
+    async with worker_on(dev_server_env, systems, queue):
         yield queue
 
 
@@ -82,12 +74,6 @@ async def _contract(http: httpx.AsyncClient, *, upgrade_on: date | None = None) 
     return contract_id
 
 
-async def _run(env: WorkflowEnvironment, event: ContractEvent, task_queue: str) -> RunStatus:
-    outcome = await start_run(env.client, event, task_queue=task_queue, collect=False)
-    status: RunStatus = await run_handle(env.client, outcome.workflow_id).result()
-    return status
-
-
 def _lines(status: RunStatus) -> list[tuple[str, str, str, date | None, date | None]]:
     return [
         (d.document_type, line.charge_id, str(line.amount), line.period_start, line.period_end)
@@ -102,7 +88,7 @@ async def test_activation_bills_at_once_and_the_first_close_bills_april_only(
     async with systems.client() as http:
         contract_id = await _contract(http)
     activation = activated(contract_id, MARCH_20, APRIL)
-    first = await _run(dev_server_env, activation, task_queue)
+    first = await run_to_end(dev_server_env, activation, task_queue)
     assert first.state is RunState.DELIVERED, first.reason
     # 12 of March's 31 days of 120.00: 46.4516… → 46.45.
     assert _lines(first) == [("invoice", "team", "46.45", MARCH_20, APRIL)]
@@ -110,7 +96,9 @@ async def test_activation_bills_at_once_and_the_first_close_bills_april_only(
         posted = (await http.get(f"/erp/postings/{workflow_id_for(activation)}")).json()
     assert Decimal(posted["invoice"]["subtotal"]) == Decimal("46.45")
 
-    close = await _run(dev_server_env, closed(contract_id, date(2026, 3, 1), APRIL), task_queue)
+    close = await run_to_end(
+        dev_server_env, closed(contract_id, date(2026, 3, 1), APRIL), task_queue
+    )
     assert close.state is RunState.DELIVERED, close.reason
     # April in advance, once: 120.00, not 46.45 + 120.00 = 166.45.
     assert _lines(close) == [("invoice", "team", "120.00", APRIL, MAY)]
@@ -121,17 +109,19 @@ async def test_an_upgrade_in_the_first_month_is_prorated_after_activation(
 ) -> None:
     async with systems.client() as http:
         contract_id = await _contract(http, upgrade_on=MARCH_25)
-    first = await _run(dev_server_env, activated(contract_id, MARCH_20, APRIL), task_queue)
+    first = await run_to_end(dev_server_env, activated(contract_id, MARCH_20, APRIL), task_queue)
     # The terms in force on 20 March, not the upgrade the CRM already holds: 46.45.
     assert _lines(first) == [("invoice", "team", "46.45", MARCH_20, APRIL)]
-    change = await _run(dev_server_env, amended(contract_id, MARCH_25, APRIL), task_queue)
+    change = await run_to_end(dev_server_env, amended(contract_id, MARCH_25, APRIL), task_queue)
     assert change.state is RunState.DELIVERED, change.reason
     # 7 of 31 days left: credit 120 × 7/31 = 27.10, charge 240 × 7/31 = 54.19.
     assert _lines(change) == [
         ("credit_note", "team", "27.10", MARCH_25, APRIL),
         ("invoice", "team", "54.19", MARCH_25, APRIL),
     ]
-    close = await _run(dev_server_env, closed(contract_id, date(2026, 3, 1), APRIL), task_queue)
+    close = await run_to_end(
+        dev_server_env, closed(contract_id, date(2026, 3, 1), APRIL), task_queue
+    )
     assert _lines(close) == [("invoice", "team", "240.00", APRIL, MAY)]
 
 
@@ -144,7 +134,7 @@ async def test_an_activation_with_nothing_in_advance_has_nothing_to_bill(
         in_arrears = {**current, "charges": [{**_fee("120.00"), "pay_in_advance": False}]}
         assert (await http.put(f"/crm/contracts/{contract_id}", json=in_arrears)).is_success
     event = activated(contract_id, MARCH_20, APRIL)
-    result = await _run(dev_server_env, event, task_queue)
+    result = await run_to_end(dev_server_env, event, task_queue)
     assert result.state is RunState.NOTHING_TO_BILL
     assert result.documents == []
     assert "at activation" in result.reason

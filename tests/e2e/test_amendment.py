@@ -16,14 +16,13 @@ from typer.testing import CliRunner
 
 from cli import build_app
 from schemas.errors import ReasonCode
-from schemas.events import ContractAmended, workflow_id_for
+from schemas.events import workflow_id_for
 from schemas.runs import RunState, RunStatus
 from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.events import amended, cycle_closed
 from tests.own_contracts import copy_contract
-from workers.settings import Settings
-from workers.worker import build_worker
+from tests.workflows.runs import run_to_end, worker_on
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.e2e]
 
@@ -33,13 +32,7 @@ async def task_queue(
     dev_server_env: WorkflowEnvironment, systems: SystemsService
 ) -> AsyncIterator[str]:
     queue = f"q2c-amend-{uuid.uuid4()}"
-    settings = Settings(task_queue=queue, systems_url=systems.url, smtp_url=systems.smtp_url)
-    async with (
-        systems.client() as http,
-        build_worker(
-            dev_server_env.client, settings=settings, http=http, delivery_log=systems.delivery_log
-        ),
-    ):
+    async with worker_on(dev_server_env, systems, queue):
         yield queue
 
 
@@ -80,12 +73,6 @@ async def _raised_fee(
     return contract_id
 
 
-async def _run(env: WorkflowEnvironment, event: ContractAmended, task_queue: str) -> RunStatus:
-    outcome = await start_run(env.client, event, task_queue=task_queue, collect=False)
-    status: RunStatus = await run_handle(env.client, outcome.workflow_id).result()
-    return status
-
-
 async def test_an_upgrade_posts_a_credit_note_and_an_invoice_and_both_read_back(
     dev_server_env: WorkflowEnvironment,
     systems: SystemsService,
@@ -96,7 +83,7 @@ async def test_an_upgrade_posts_a_credit_note_and_an_invoice_and_both_read_back(
     # posts under keys of the test's own.
     own = await copy_contract(systems, "C-1016", every_version=True)
     event = amended(own.contract_id, date(2026, 10, 16), date(2026, 11, 1))
-    result = await _run(dev_server_env, event, task_queue)
+    result = await run_to_end(dev_server_env, event, task_queue)
     assert result.state is RunState.DELIVERED, result.reason
     key = workflow_id_for(event)
     # The credit note first (posting order), then the invoice; each with its own key.
@@ -139,7 +126,7 @@ async def test_a_change_in_the_first_period_stops_for_a_person_and_posts_nothing
     dev_server_env: WorkflowEnvironment, systems: SystemsService, task_queue: str
 ) -> None:
     event = amended("C-1016", date(2026, 1, 16), date(2026, 2, 1))
-    result = await _run(dev_server_env, event, task_queue)
+    result = await run_to_end(dev_server_env, event, task_queue)
     assert result.state is RunState.NEEDS_ATTENTION
     assert result.reason_code == ReasonCode.RATING_INVALID
     assert "change_date" in result.reason and "first period" in result.reason
@@ -152,7 +139,7 @@ async def test_a_change_before_the_contract_had_terms_names_the_day(
     dev_server_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     event = amended("C-1016", date(2025, 12, 10), date(2026, 1, 1))
-    result = await _run(dev_server_env, event, task_queue)
+    result = await run_to_end(dev_server_env, event, task_queue)
     assert result.state is RunState.NEEDS_ATTENTION
     assert result.reason_code == ReasonCode.CONTRACT_NOT_FOUND
     assert "2025-12-10" in result.reason
@@ -164,7 +151,7 @@ async def test_an_amendment_of_fees_billed_in_arrears_has_nothing_to_post(
     async with systems.client() as http:
         contract_id = await _raised_fee(http, "C-ARREARS", pay_in_advance=False)
     event = amended(contract_id, date(2026, 10, 16), date(2026, 11, 1))
-    result = await _run(dev_server_env, event, task_queue)
+    result = await run_to_end(dev_server_env, event, task_queue)
     assert result.state is RunState.NOTHING_TO_BILL
     assert result.documents == []
     assert "nothing to post" in result.reason

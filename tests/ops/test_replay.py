@@ -30,6 +30,17 @@ PRE_RUN_OUTCOMES = HISTORIES / "pre_run_outcomes"
 PRE_DELIVERY = HISTORIES / "pre_delivery"
 PRE_LEAN_RUN = HISTORIES / "pre_lean_run"
 runner = CliRunner()
+BEFORE_COLLECTION = (
+    "straight_through",
+    "approval_approved",
+    "approval_rejected",
+    "approval_expired",
+    "needs_attention",
+    "amendment",
+    "awaiting_approval",
+)
+"""Runs exported before any collection: straight through, each approval outcome, stopped for
+a person, amended, and one still awaiting approval."""
 MID_COLLECTION = (
     "dunning_reminded",
     "card_declined",
@@ -53,17 +64,7 @@ def _event_types(path: Path) -> list[str]:
 
 def test_the_recorded_scenarios_are_all_there() -> None:
     names = {p.stem for p in HISTORIES.glob("*.json")}
-    assert names >= {
-        "straight_through",
-        "approval_approved",
-        "approval_rejected",
-        "approval_expired",
-        "needs_attention",
-        "amendment",
-        "awaiting_approval",
-        *MID_COLLECTION,
-        *ACTIVATION_BILLING,
-    }
+    assert names >= {*BEFORE_COLLECTION, *MID_COLLECTION, *ACTIVATION_BILLING}
     assert PRE_PATCH.exists()
     assert {p.stem for p in PRE_LOCAL_STEPS.glob("*.json")} == names - {
         "amendment",
@@ -477,13 +478,7 @@ async def test_the_cash_patches_are_recorded_and_the_runs_from_before_them_repla
 
 UPSERTS = "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"
 SCENARIOS = (
-    "straight_through",
-    "approval_approved",
-    "approval_rejected",
-    "approval_expired",
-    "needs_attention",
-    "amendment",
-    "awaiting_approval",
+    *BEFORE_COLLECTION,
     *(name for name in MID_COLLECTION if name not in CASH_PATCHED),
 )
 

@@ -1,23 +1,10 @@
 """A contract with its customer in one answer: `expand[]=customer`, as Stripe expands a
 referenced object in place."""
 
-from typing import Any
-
 import httpx
 
-from tests.systems.test_crm import CONTRACT, CUSTOMER
+from tests.systems.test_crm import CONTRACT, CUSTOMER, CUSTOMER_ANSWER
 
-# CUSTOMER as the CRM answers it: the defaults it fills in, and no hold.
-CUSTOMER_ANSWER: dict[str, Any] = CUSTOMER | {
-    "id": "CU-9",
-    "exemption_certificate": "",
-    "payment_method": "bank_transfer",
-    "dunning_excluded": False,
-    "blocked": False,
-    "blocks": [],
-    "delivery_channel": "email",
-    "peppol_id": "",
-}
 EXPAND = {"expand[]": "customer"}
 
 

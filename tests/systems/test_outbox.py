@@ -6,22 +6,12 @@ SMTP implementation that is not q2c's.
 
 import smtplib
 import ssl
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-import trustme
 
-from tests.outbox import OutboxServer, run_outbox
-
-
-@pytest.fixture
-def outbox(tmp_path: Path) -> Iterator[OutboxServer]:
-    server = OutboxServer(folder=tmp_path / "outbox")
-    server.start()
-    yield server
-    server.stop()
+from tests.outbox import OutboxServer, run_outbox, tls_relay
 
 
 def _message(to: str) -> EmailMessage:
@@ -75,23 +65,12 @@ def test_recipients_matching_a_pattern_are_refused(
 
 
 def test_with_a_certificate_and_a_login_it_wants_starttls_then_auth(tmp_path: Path) -> None:
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert.cert_chain_pems[0].write_to_path(str(cert_path))
-    cert.private_key_pem.write_to_path(str(key_path))
-    server = OutboxServer(
-        folder=tmp_path / "outbox",
-        options=["--tls-cert", str(cert_path), "--tls-key", str(key_path), "--login", "q2c:s3cret"],
-    )
-    server.start()
-    try:
+    with tls_relay(tmp_path, login="q2c:s3cret") as (server, ca_file):
         with smtplib.SMTP("127.0.0.1", server.port) as client:
             with pytest.raises(smtplib.SMTPSenderRefused) as plain:
                 client.send_message(_message("ap@buyer.example"))
         assert plain.value.smtp_code == 530  # STARTTLS first
-        context = ssl.create_default_context()
-        ca.configure_trust(context)
+        context = ssl.create_default_context(cafile=str(ca_file))
         with smtplib.SMTP("127.0.0.1", server.port) as client:
             client.starttls(context=context)
             with pytest.raises(smtplib.SMTPAuthenticationError):
@@ -99,8 +78,6 @@ def test_with_a_certificate_and_a_login_it_wants_starttls_then_auth(tmp_path: Pa
             client.login("q2c", "s3cret")
             client.send_message(_message("ap@buyer.example"))
         assert len(server.files()) == 1
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.audit import HandoffRecorder, InputKeeper
 from billing.routing import RoutingPolicy
+from schemas.events import ContractEvent
 from schemas.runs import RunStatus
+from starters.intake import run_handle, start_run
 from tests.conftest import SystemsService
 from tests.waiting import eventually
 from workers.settings import Settings
@@ -32,6 +34,13 @@ def billed_lines(status: RunStatus) -> list[Line]:
         for document in status.documents
         for line in document.invoice.lines
     ]
+
+
+async def run_to_end(env: WorkflowEnvironment, event: ContractEvent, task_queue: str) -> RunStatus:
+    """The status `event`'s run ends in, started without collection."""
+    outcome = await start_run(env.client, event, task_queue=task_queue, collect=False)
+    status: RunStatus = await run_handle(env.client, outcome.workflow_id).result()
+    return status
 
 
 @asynccontextmanager

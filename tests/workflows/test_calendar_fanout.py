@@ -367,18 +367,14 @@ async def test_the_contracts_a_fire_skips_are_in_the_report_with_their_reasons(
     assert "unknown time zone &#x27;Mars/Olympus_Mons&#x27;" in text
 
 
-async def test_a_term_ending_inside_a_period_is_renewed_at_that_periods_fire_and_billed_once(
-    dev_server_env: WorkflowEnvironment, systems: SystemsService, queue: str
-) -> None:
-    # Calendar months from 15 January 2026 with one-year terms: the term ends on 15 January
-    # 2027, inside January's period. The fire of 1 February 2027 starts the renewal of
-    # [1 January, 1 February) instead of its close, and the worker bills it: February in
-    # advance, 120.00 (the contract has no usage charge). A close sent by hand for the same
-    # period then has nothing to bill.
-    client = dev_server_env.client
-    zone = "Pacific/Chatham"  # this test's own calendar: no other contract is due on it
+async def _term_ending_in_january_2027(
+    systems: SystemsService, zone: str, prefix: str
+) -> tuple[CalendarKey, str]:
+    """A contract of its own on `zone`'s calendar months from 15 January 2026, with one-year
+    terms and only the team plan's fee: its first term ends on 15 January 2027, inside
+    January's period. The calendar's key and the contract's id."""
     key = CalendarKey(interval="monthly", alignment="calendar", bill_cycle_day=1, time_zone=zone)
-    contract_id = f"C-TERM-{uuid.uuid4().hex[:6]}"
+    contract_id = f"{prefix}-{uuid.uuid4().hex[:6]}"
     async with systems.client() as http:
         await _put(
             http,
@@ -388,6 +384,20 @@ async def test_a_term_ending_inside_a_period_is_renewed_at_that_periods_fire_and
             term_months=12,
             charges=[TEAM_PLAN],
         )
+    return key, contract_id
+
+
+async def test_a_term_ending_inside_a_period_is_renewed_at_that_periods_fire_and_billed_once(
+    dev_server_env: WorkflowEnvironment, systems: SystemsService, queue: str
+) -> None:
+    # Calendar months from 15 January 2026 with one-year terms: the term ends on 15 January
+    # 2027, inside January's period. The fire of 1 February 2027 starts the renewal of
+    # [1 January, 1 February) instead of its close, and the worker bills it: February in
+    # advance, 120.00 (the contract has no usage charge). A close sent by hand for the same
+    # period then has nothing to bill.
+    client = dev_server_env.client
+    # Pacific/Chatham: this test's own calendar, no other contract is due on it.
+    key, contract_id = await _term_ending_in_january_2027(systems, "Pacific/Chatham", "C-TERM")
     january = (date(2027, 1, 1), date(2027, 2, 1))
     settings = _settings(queue, systems, calendar_page_size=1000)
     runs_queue = f"{queue}-runs"  # billed by a worker that delivers too
@@ -425,18 +435,8 @@ async def test_a_renewal_after_retention_deleted_the_close_that_billed_it_finds_
     # close's run. Temporal no longer knows it; the ERP holds its invoice under its id (the
     # posting key), so the renewal has nothing to bill, and names the close.
     client = dev_server_env.client
-    zone = "Pacific/Marquesas"  # this test's own calendar: no other contract is due on it
-    key = CalendarKey(interval="monthly", alignment="calendar", bill_cycle_day=1, time_zone=zone)
-    contract_id = f"C-KEPT-{uuid.uuid4().hex[:6]}"
-    async with systems.client() as http:
-        await _put(
-            http,
-            contract_id,
-            time_zone=zone,
-            start_date="2026-01-15",
-            term_months=12,
-            charges=[TEAM_PLAN],
-        )
+    # Pacific/Marquesas: this test's own calendar, no other contract is due on it.
+    key, contract_id = await _term_ending_in_january_2027(systems, "Pacific/Marquesas", "C-KEPT")
     january = (date(2027, 1, 1), date(2027, 2, 1))
     february = ("team", "120.00", date(2027, 2, 1), date(2027, 3, 1))
     runs_queue = f"{queue}-runs"

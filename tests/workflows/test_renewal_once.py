@@ -16,12 +16,11 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.histories_overlap import TEAM_PLAN
-from schemas.events import ContractEvent, ContractRenewed
-from schemas.runs import RunState, RunStatus
-from starters.intake import run_handle, start_run
+from schemas.events import ContractRenewed
+from schemas.runs import RunState
 from tests.conftest import SystemsService
 from tests.events import closed
-from tests.workflows.runs import billed_lines, worker_on
+from tests.workflows.runs import billed_lines, run_to_end, worker_on
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -65,12 +64,6 @@ def _renewed(contract_id: str) -> ContractRenewed:
     )
 
 
-async def _bill(env: WorkflowEnvironment, event: ContractEvent, task_queue: str) -> RunStatus:
-    outcome = await start_run(env.client, event, task_queue=task_queue, collect=False)
-    status: RunStatus = await run_handle(env.client, outcome.workflow_id).result()
-    return status
-
-
 @pytest.mark.parametrize("renewal_first", [True, False], ids=["renewal first", "close first"])
 async def test_the_period_at_a_terms_end_is_billed_once_by_the_run_that_began_first(
     time_skipping_env: WorkflowEnvironment,
@@ -81,11 +74,11 @@ async def test_the_period_at_a_terms_end_is_billed_once_by_the_run_that_began_fi
     contract_id = await _contract(systems)
     renewal, close = _renewed(contract_id), closed(contract_id, NOVEMBER, DECEMBER)
     first, second = (renewal, close) if renewal_first else (close, renewal)
-    billed = await _bill(time_skipping_env, first, task_queue)
+    billed = await run_to_end(time_skipping_env, first, task_queue)
     assert billed.state is RunState.DELIVERED, billed.reason
     assert billed_lines(billed) == [("team", "120.00", DECEMBER, JANUARY)]
 
-    again = await _bill(time_skipping_env, second, task_queue)
+    again = await run_to_end(time_skipping_env, second, task_queue)
     assert again.state is RunState.NOTHING_TO_BILL
     assert again.documents == []
     assert again.reason == (
