@@ -5,6 +5,11 @@ Each stylesheet is compiled once per process, on first use (about a second), and
 lock serialises calls into the one Saxon processor, so threads may call `validate` freely.
 The output is SVRL: every failed assertion carries its rule id (BR-CO-15), a flag (`fatal`
 or `warning`) and the XPath of the element it fired on.
+
+Each official stylesheet is compiled inside a small one that imports it unchanged and keeps
+only the failed assertions and successful reports of the SVRL it writes: the rest of the
+report (a `fired-rule` element for every rule context, some 20 KB per document) is held as a
+tree and dropped instead of being serialised, indented, and handed to Python as a string.
 """
 
 import threading
@@ -93,11 +98,26 @@ def _processor() -> Any:
     return PySaxonProcessor(license=False)
 
 
+# The official stylesheet's own rule for the document node (import precedence lets this one
+# win) runs inside a variable; only what a failure report needs leaves the transform.
+_FAILURES_ONLY = """<xsl:stylesheet version="2.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
+    xmlns:svrl="http://purl.oclc.org/dsdl/svrl">
+  <xsl:import href="{href}"/>
+  <xsl:output method="xml" indent="no" omit-xml-declaration="yes" standalone="omit"/>
+  <xsl:template match="/">
+    <xsl:variable name="report"><xsl:apply-imports/></xsl:variable>
+    <svrl:schematron-output>
+      <xsl:sequence select="$report//(svrl:failed-assert | svrl:successful-report)"/>
+    </svrl:schematron-output>
+  </xsl:template>
+</xsl:stylesheet>"""
+
+
 @cache
 def _stylesheet(syntax: Syntax) -> Any:
     path = artefacts_dir() / _STYLESHEETS[syntax]
     compiler = _processor().new_xslt30_processor()
-    return compiler.compile_stylesheet(stylesheet_file=str(path))
+    return compiler.compile_stylesheet(stylesheet_text=_FAILURES_ONLY.format(href=path.as_uri()))
 
 
 def warm_up() -> None:

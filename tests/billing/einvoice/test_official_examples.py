@@ -83,3 +83,49 @@ def test_unreadable_input_is_refused(data: bytes, mentions: str) -> None:
 def test_the_syntax_is_detected_from_the_root() -> None:
     assert detect_syntax(UBL_EXAMPLE.read_bytes()) == "ubl"
     assert detect_syntax(CII_EXAMPLE.read_bytes()) == "cii"
+
+
+def _official_svrl_failures(path: Path, data: bytes) -> list[tuple[str, str, str, str]]:
+    """The failures in the whole SVRL the official stylesheet writes, run on its own."""
+    from saxonche import PySaxonProcessor
+
+    processor = PySaxonProcessor(license=False)
+    stylesheet_path = artefacts_dir() / path.parent.parent.name / "xslt"
+    (stylesheet_file,) = stylesheet_path.glob("EN16931-*-validation.xslt")
+    stylesheet = processor.new_xslt30_processor().compile_stylesheet(
+        stylesheet_file=str(stylesheet_file)
+    )
+    svrl = stylesheet.transform_to_string(xdm_node=processor.parse_xml(xml_text=data.decode()))
+    report = etree.fromstring(svrl.encode("utf-8"))
+    assert report.tag == "{http://purl.oclc.org/dsdl/svrl}schematron-output"
+    names = ("failed-assert", "successful-report")
+    return [
+        (
+            element.get("id", ""),
+            element.get("flag", "fatal"),
+            element.get("location", ""),
+            " ".join((element.findtext("{http://purl.oclc.org/dsdl/svrl}text") or "").split()),
+        )
+        for element in report.iter(*(f"{{http://purl.oclc.org/dsdl/svrl}}{n}" for n in names))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "tag", "value"),
+    [
+        (UBL_EXAMPLE, f"{CBC}PayableAmount", "1.00"),
+        (UBL_EXAMPLE, f"{CBC}InvoiceTypeCode", "999"),
+        (CII_EXAMPLE, f"{RAM}GrandTotalAmount", "1.00"),
+        (CII_EXAMPLE, f"{RAM}CategoryCode", "X"),
+    ],
+    ids=["ubl-payable", "ubl-type", "cii-grand-total", "cii-category"],
+)
+def test_the_report_holds_every_failure_of_the_official_svrl(
+    path: Path, tag: str, value: str
+) -> None:
+    # Only the failures leave the transform; they must be the official report's, in its order.
+    data = _tamper(path, tag, value)
+    expected = _official_svrl_failures(path, data)
+    assert expected, "the tampered document should fail a rule"
+    report = validate(data)
+    assert [(r.rule_id, r.flag, r.location, r.text) for r in report.failed] == expected
