@@ -6,12 +6,15 @@ while the same process runs workflow tasks. In processes of their own it runs on
 core. The processes are spawned (not forked: the worker has the Temporal runtime's threads),
 each compiles the stylesheets once at start, and a pool whose process died (killed, out of
 memory) is replaced: the call that found it broken fails as a retryable error, the next one
-runs in a new process.
+runs in a new process. A render process whose worker died (SIGKILL leaves it no time to shut
+its pool down) ends itself within a second rather than idling on as an orphan.
 """
 
 import asyncio
 import logging
 import multiprocessing
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -39,7 +42,10 @@ class RenderPool:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            self._processes, mp_context=multiprocessing.get_context("spawn"), initializer=warm_up
+            self._processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_render_process,
+            initargs=(os.getpid(),),
         )
 
     async def __aenter__(self) -> "RenderPool":
@@ -69,3 +75,19 @@ class RenderPool:
 
 def _ready() -> None:
     """Nothing: run once in each process to start it (the initializer compiles the rules)."""
+
+
+def _start_render_process(worker: int) -> None:
+    """In each new render process: end with the worker, then compile the rules."""
+    threading.Thread(target=_end_with, args=(worker,), name="end-with-worker", daemon=True).start()
+    warm_up()
+
+
+def _end_with(worker: int) -> None:
+    # An orphan is adopted by another process: its parent id changes.
+    while os.getppid() == worker:
+        threading.Event().wait(PARENT_CHECK_SECONDS)
+    os._exit(0)
+
+
+PARENT_CHECK_SECONDS = 0.5

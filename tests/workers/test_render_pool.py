@@ -6,7 +6,10 @@ not every delivery after it."""
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -101,3 +104,51 @@ def _sleep_then_render(input: DeliverDocumentInput, seller: Any) -> Any:
 
     time.sleep(5)
     return render_or_refusal(input, seller)
+
+
+ORPHANED = """
+import asyncio, os, sys
+from workers.render_pool import RenderPool
+
+async def main() -> None:
+    async with RenderPool(1) as pool:
+        print(*pool.pids(), flush=True)
+        await asyncio.sleep(120)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+async def test_a_render_process_ends_when_its_worker_is_killed(tmp_path: Path) -> None:
+    """SIGKILL gives the worker no time to shut its pool down; its render process must not
+    stay behind (a fault drill kills workers again and again)."""
+    script = tmp_path / "worker.py"
+    script.write_text(ORPHANED)
+    worker = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
+    try:
+        assert worker.stdout is not None
+        [render] = [int(pid) for pid in worker.stdout.readline().split()]
+        assert Path(f"/proc/{render}").exists()
+    finally:
+        worker.kill()
+        worker.wait()
+        worker.stdout and worker.stdout.close()
+    for _ in range(50):
+        if not _alive(render):
+            break
+        await asyncio.sleep(0.1)
+    assert not _alive(render), "the render process outlived its worker"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; its new parent has yet to reap it
