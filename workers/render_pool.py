@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -24,6 +25,8 @@ from billing.einvoice import warm_up
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+PARENT_CHECK_SECONDS = 0.5
+"""How often a render process checks that its worker is alive."""
 
 
 class RenderProcessLost(RuntimeError):
@@ -86,8 +89,5 @@ def _start_render_process(worker: int) -> None:
 def _end_with(worker: int) -> None:
     # An orphan is adopted by another process: its parent id changes.
     while os.getppid() == worker:
-        threading.Event().wait(PARENT_CHECK_SECONDS)
+        time.sleep(PARENT_CHECK_SECONDS)
     os._exit(0)
-
-
-PARENT_CHECK_SECONDS = 0.5
