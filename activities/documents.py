@@ -19,8 +19,11 @@ document bytes enter the run's history.
 """
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from html import escape
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 from temporalio import activity
@@ -40,12 +43,38 @@ from schemas.errors import ReasonCode
 
 PDF = "application/pdf"
 XML = "application/xml"
+T = TypeVar("T")
+
+
+class Offload(Protocol):
+    """Where a document is rendered: off the event loop (a thread, or a process of a pool)."""
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T: ...
+
+
+class InThread:
+    """Render in a thread of the worker's own process."""
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(fn, *args)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A document that must not be sent, as a render process hands it back: the reason
+    crosses the process boundary as data, not as an exception to pickle."""
+
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 class DocumentActivities:
-    def __init__(self, *, seller: Seller, delivery: DeliveryActivities) -> None:
+    def __init__(
+        self, *, seller: Seller, delivery: DeliveryActivities, offload: Offload | None = None
+    ) -> None:
         self._seller = seller
         self._delivery = delivery
+        self._offload = offload or InThread()
 
     @activity.defn
     async def deliver_document(self, input: DeliverDocumentInput) -> DeliveryResult:
@@ -55,7 +84,9 @@ class DocumentActivities:
         sent = await self._delivery.already_sent(input.delivery_key)
         if sent is not None:
             return sent
-        rendered = await asyncio.to_thread(render, input, seller=self._seller)
+        rendered = await self._offload.run(render_or_refusal, input, self._seller)
+        if isinstance(rendered, Refused):
+            raise permanent(ReasonCode.EINVOICE_INVALID, rendered.message, rendered.details)
         if input.purpose == "document" and input.customer.delivery_channel == "peppol":
             return await self._delivery.send_peppol(_peppol(input, rendered))
         return await self._delivery.send_email(_email(input, rendered, seller=self._seller))
@@ -76,23 +107,21 @@ def render_input(input: DeliverDocumentInput, *, seller: Seller) -> RenderedDocu
     )
 
 
-def render(input: DeliverDocumentInput, *, seller: Seller) -> RenderedDocuments:
-    """The document's files, or a permanent `einvoice_invalid` naming field and rule."""
+def render_or_refusal(input: DeliverDocumentInput, seller: Seller) -> RenderedDocuments | Refused:
+    """The document's files, or why it must not be sent (naming field and rule)."""
     try:
         return render_input(input, seller=seller)
     except EInvoiceError as error:
-        raise permanent(
-            ReasonCode.EINVOICE_INVALID,
+        return Refused(
             f"{input.erp_document_id}: {error.field}: {error.message} ({error.rule}); "
             "nothing was sent",
             {"field": error.field, "rule_ids": [error.rule]},
-        ) from None
+        )
     except DocumentRejected as error:
-        raise permanent(
-            ReasonCode.EINVOICE_INVALID,
+        return Refused(
             f"{error.document} fails EN 16931 rules {', '.join(error.rule_ids)}; nothing was sent",
             {"rule_ids": error.rule_ids},
-        ) from None
+        )
 
 
 def _label(input: DeliverDocumentInput) -> str:

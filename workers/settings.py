@@ -102,6 +102,12 @@ class Settings(BaseSettings):
         description="How long a run's next workflow task waits for this worker (which holds "
         "the run in its cache) before any worker may take it with the whole history",
     )
+    render_processes: int = Field(
+        default=1,
+        ge=0,
+        description="Processes beside the worker that render and check e-invoices, so that "
+        "work runs on another core than the workflow tasks; 0: in the worker's own threads",
+    )
     graceful_shutdown_seconds: float = 30.0
     retry_delay_cap_seconds: float | None = Field(
         default=None,

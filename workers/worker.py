@@ -5,7 +5,8 @@ import compileall
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from activities.cash import CashActivities
 from activities.collection import CollectionActivities
 from activities.crm import CrmActivities
 from activities.delivery import DeliveryActivities, DeliveryLog
-from activities.documents import DocumentActivities
+from activities.documents import DocumentActivities, Offload
 from activities.email_message import Sender
 from activities.erp import ErpActivities
 from activities.mailer import SmtpMailer
@@ -47,6 +48,7 @@ from workers.calendar_starts import RunStarter
 from workers.client import connect_patiently, data_converter
 from workers.delivery_log import DeliveryLogStore
 from workers.first_period import RunLookup
+from workers.render_pool import RenderPool
 from workers.retry_cap import RetryDelayCap
 from workers.settings import Settings
 from workers.telemetry import from_environment
@@ -110,12 +112,14 @@ def activities_for(
     delivery_log: DeliveryLog | None = None,
     dunning: DunningPolicies | None = None,
     mailer: SmtpMailer | None = None,
+    offload: Offload | None = None,
 ) -> Sequence[Callable[..., Any]]:
     """`outside` serves VIES, an external tax engine and the approval webhook; it is needed
     when VIES or the engine are on.
     With `delivery_log`, the delivery activities are registered too (the Peppol access point
     is reached through `http`, beside the other systems), sending e-mail through `mailer`
-    (None: a connection per message). `dunning`: the dunning policy (None: the file
+    (None: a connection per message) and rendering documents in `offload` (None: a thread
+    of this process). `dunning`: the dunning policy (None: the file
     `Q2C_DUNNING_POLICY_FILE` names, else the shipped one)."""
     needs_outside = settings.vies_enabled or bool(settings.tax_engine_url)
     if needs_outside and outside is None:
@@ -167,7 +171,7 @@ def activities_for(
             peppol=http,
             log=delivery_log,
         )
-        documents = DocumentActivities(seller=seller, delivery=delivery)
+        documents = DocumentActivities(seller=seller, delivery=delivery, offload=offload)
         activities += [delivery.send_email, delivery.send_peppol, documents.deliver_document]
     return activities
 
@@ -253,10 +257,12 @@ def build_worker(
     dunning: DunningPolicies | None = None,
     inputs: InputKeeper | None = None,
     mailer: SmtpMailer | None = None,
+    offload: Offload | None = None,
 ) -> Worker:
     """With `audit`, every activity execution is written to the audit trail; with `inputs`,
     every input a run kept only cut is written there whole; with `mailer`, e-mail goes over
-    its kept connections (the caller closes it after the worker)."""
+    its kept connections (the caller closes it after the worker); with `offload`, documents
+    are rendered there (a `RenderPool`), else in a thread."""
     recorder = AuditActivities(recorder=audit or DiscardHandoffs(), client=client, inputs=inputs)
     lookup = RunLookup(client=client, erp=http)
     # Only a versioned run asks to follow the current build (workflows/versioning.py).
@@ -281,6 +287,7 @@ def build_worker(
                 delivery_log=delivery_log,
                 dunning=dunning,
                 mailer=mailer,
+                offload=offload,
             ),
             recorder.record_handoff,
             recorder.keep_whole_input,
@@ -333,9 +340,10 @@ async def run_worker(settings: Settings) -> None:
     inputs.create()
     delivery_log = DeliveryLogStore(url=settings.audit_url)
     delivery_log.create()
-    # The EN 16931 stylesheets compile once per process (about a second): before the first
-    # delivery, off any workflow task.
-    await asyncio.to_thread(warm_up)
+    if not settings.render_processes:
+        # The EN 16931 stylesheets compile once per process (about a second): before the
+        # first delivery, off any workflow task. A render pool's processes compile their own.
+        await asyncio.to_thread(warm_up)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -345,6 +353,7 @@ async def run_worker(settings: Settings) -> None:
             telemetry.instrument(systems_client(settings)) as http,
             telemetry.instrument(outside_client(settings)) as outside,
             SmtpMailer(settings.smtp_target) as mailer,  # QUIT after the worker's drain
+            _render_pool(settings) as offload,  # shut down after the worker's drain
         ):
             worker = build_worker(
                 client,
@@ -355,6 +364,7 @@ async def run_worker(settings: Settings) -> None:
                 delivery_log=delivery_log,
                 inputs=inputs,
                 mailer=mailer,
+                offload=offload,
             )
             async with worker:
                 log.info(
@@ -374,3 +384,12 @@ async def run_worker(settings: Settings) -> None:
         audit.dispose()
         inputs.dispose()
         delivery_log.dispose()
+
+
+@asynccontextmanager
+async def _render_pool(settings: Settings) -> AsyncIterator[RenderPool | None]:
+    if not settings.render_processes:
+        yield None
+        return
+    async with RenderPool(settings.render_processes) as pool:
+        yield pool

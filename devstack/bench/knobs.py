@@ -11,6 +11,7 @@ KNOBS = {
     "activity_task_pollers": "Q2C_ACTIVITY_TASK_POLLERS",
     "http_max_connections": "Q2C_HTTP_MAX_CONNECTIONS",
     "sticky_schedule_to_start_seconds": "Q2C_STICKY_SCHEDULE_TO_START_SECONDS",
+    "render_processes": "Q2C_RENDER_PROCESSES",
 }
 KNOB_HELP = (
     "Worker setting NAME=VALUE for every worker process, e.g. workflow_task_pollers=10 ("

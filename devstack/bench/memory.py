@@ -13,20 +13,64 @@ def _status_kib(pid: int, key: str) -> int:
     raise LookupError(f"/proc/{pid}/status has no {key}")
 
 
+def children(pid: int) -> list[int]:
+    """The process's live children (a worker's render processes), from each thread's list."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:  # the thread ended
+            continue
+    return found
+
+
+def _tree(pid: int) -> list[int]:
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        try:
+            todo += children(current)
+        except OSError:  # it exited
+            continue
+    return tree
+
+
 def rss_mib(pid: int) -> float:
-    return _status_kib(pid, "VmRSS") / 1024
+    """The resident set of the process and its live children (a worker and its render
+    processes are one worker's memory)."""
+    return sum(_status_kib(each, "VmRSS") for each in _alive(_tree(pid))) / 1024
 
 
 def peak_rss_mib(pid: int) -> float:
-    """VmHWM: the most the process has held resident since it started."""
-    return _status_kib(pid, "VmHWM") / 1024
+    """VmHWM: the most the process has held resident since it started (and its children
+    theirs, added: at most what they held at once)."""
+    return sum(_status_kib(each, "VmHWM") for each in _alive(_tree(pid))) / 1024
+
+
+def _alive(pids: list[int]) -> list[int]:
+    return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+
+
+def _own_cpu_seconds(pid: int, *, reaped: bool) -> float:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime: children waited for
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time the process has used (fields 14 and 15 of /proc/pid/stat)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User plus system CPU time the process has used, with its children's: the live ones'
+    and those it has waited for (a worker's render processes count as the worker's)."""
+    total = _own_cpu_seconds(pid, reaped=True)
+    for child in _tree(pid)[1:]:
+        try:
+            total += _own_cpu_seconds(child, reaped=True)
+        except OSError:  # it exited between the two reads
+            continue
+    return total
 
 
 @dataclass(frozen=True)
