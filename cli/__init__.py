@@ -2,6 +2,7 @@
 
 import atexit
 import os
+import signal
 import sys
 
 import typer
@@ -39,7 +40,9 @@ def build_app() -> typer.Typer:
         add_completion=False,
         help="q2c: quote-to-cash runs on Temporal. `q2c dev` starts everything locally.",
     )
-    bench = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
+    bench = typer.Typer(
+        no_args_is_help=True, help="Benchmarks that print figures.", callback=_unwind_on_sigterm
+    )
     app.add_typer(bench, name="bench")
     for module in (
         stack,
@@ -67,6 +70,17 @@ def build_app() -> typer.Typer:
     ):
         module.register(app, bench=bench)
     return app
+
+
+def _unwind_on_sigterm() -> None:
+    """A bench stopped by SIGTERM (`timeout`, a CI runner) unwinds as on Ctrl-C, so the stack
+    it started is stopped with it: by default SIGTERM ends the process at once, and the
+    stack's processes, each in a session of its own, went on running."""
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _setting_problems(error: ValidationError) -> str:

@@ -245,7 +245,9 @@ async def run_close_bench(config: CloseConfig, *, say: Any) -> CloseReport:
         machine={"cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]},
     )
     stack = DevStack(home=config.home, ports=Ports.random(), with_worker=False)
-    await asyncio.to_thread(stack.start)
+    # In this thread, before anything else runs: a SIGTERM while it starts (SystemExit,
+    # cli/__init__.py) then stops what it had started.
+    stack.start()
     try:
         client = await stack.connect()
         say(f"seeding {config.contracts} contracts")

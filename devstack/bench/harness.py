@@ -682,7 +682,9 @@ async def run_bench(config: BenchConfig, *, say: Progress) -> BenchReport:
         worker_count=config.workers,
         extra_env=config.worker_env,
     )
-    await asyncio.to_thread(stack.start)
+    # In this thread, before anything else runs: a SIGTERM while it starts (SystemExit,
+    # cli/__init__.py) then stops what it had started.
+    stack.start()
     deadline = asyncio.timeout(config.deadline_seconds)
     terminated = _on_sigterm_cancel()
     try:
