@@ -118,12 +118,11 @@ class RoutingActivities:
     async def _past_invoices(self, input: RouteHistoryInput) -> list[PastInvoice]:
         if self._policy.routing.history_invoices == 0:
             return []
-        like = input.like
         response = await self._client.get(
-            f"/erp/customers/{segment(like.customer_id)}/invoice-history",
+            f"/erp/customers/{segment(input.customer_id)}/invoice-history",
             params={
                 "limit": self._policy.routing.history_invoices,
-                "before": like.period_start.isoformat(),
+                "before": input.before.isoformat(),
             },
         )
         raise_for_status(response, system="erp")
@@ -132,12 +131,12 @@ class RoutingActivities:
         except (ValidationError, TypeError) as error:
             raise permanent(ReasonCode.BAD_REQUEST, f"erp invoice history: {error}") from None
         # A document's id is its run's business key (with a suffix for a credit note).
-        prefix = key_prefix(like.contract_id, input.reason)
+        prefix = key_prefix(input.contract_id, input.reason)
         return [
             row
             for row in rows
             if row.invoice_id.startswith(prefix)
-            and row.currency == like.currency
+            and row.currency == input.currency
             and row.invoice_id not in input.exclude
         ]
 
@@ -151,7 +150,7 @@ class RoutingActivities:
                 *(
                     usage_summary(
                         self._client,
-                        contract_id=input.like.contract_id,
+                        contract_id=input.contract_id,
                         period_start=start,
                         period_end=end,
                     )

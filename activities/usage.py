@@ -38,17 +38,17 @@ class UsageActivities:
 
     @activity.defn
     async def fetch_usage(self, input: FetchUsageInput) -> UsageSummary:
-        metrics = {c.metric for c in input.contract.charges if c.kind == "usage" and c.metric}
+        metrics = set(input.metrics)
         if not metrics:
             return UsageSummary(
-                contract_id=input.contract.id,
+                contract_id=input.contract_id,
                 period_start=input.period_start,
                 period_end=input.period_end,
             )
         async with heartbeating():
             summary = await usage_summary(
                 self._client,
-                contract_id=input.contract.id,
+                contract_id=input.contract_id,
                 period_start=input.period_start,
                 period_end=input.period_end,
             )

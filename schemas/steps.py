@@ -2,9 +2,9 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from schemas.approvals import ApprovalRequirement
 from schemas.contract import Contract
@@ -42,9 +42,37 @@ class ValidatedCustomer(BaseModel):
 
 
 class FetchUsageInput(BaseModel):
-    contract: Contract
+    """What the usage step reads of the contract: its id and its usage metrics. Every input
+    stays in the run's history, and its bytes cost the server on every run (BENCHMARKS.md,
+    "Bytes per run"), so a step gets the fields it needs, not the whole contract."""
+
+    contract_id: str = Field(min_length=1)
+    metrics: list[str] = Field(description="The contract's usage metrics; none: nothing to read")
     period_start: date
     period_end: date
+
+    @classmethod
+    def for_contract(cls, contract: Contract, *, period_start: date, period_end: date) -> Self:
+        return cls(
+            contract_id=contract.id,
+            metrics=_usage_metrics(contract),
+            period_start=period_start,
+            period_end=period_end,
+        )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scheduled_with_the_contract(cls, data: Any) -> Any:
+        """An input scheduled by a worker from before this shape carries the whole contract."""
+        if isinstance(data, dict) and "contract" in data and "contract_id" not in data:
+            contract = Contract.model_validate(data["contract"])
+            rest = {k: v for k, v in data.items() if k != "contract"}
+            return rest | {"contract_id": contract.id, "metrics": _usage_metrics(contract)}
+        return data
+
+
+def _usage_metrics(contract: Contract) -> list[str]:
+    return sorted({c.metric for c in contract.charges if c.kind == "usage" and c.metric})
 
 
 class DraftInvoiceInput(BaseModel):
@@ -110,15 +138,44 @@ class PastInvoice(BaseModel):
 
 class RouteHistoryInput(BaseModel):
     """The earlier documents routing compares a run's documents with: the same customer,
-    contract, reason and currency as `like`, for periods that start before its own."""
+    contract, reason and currency as the run's first document, for periods that start
+    before its own. Those fields only, not the document (see `FetchUsageInput`)."""
 
-    like: Invoice
+    customer_id: str = Field(min_length=1)
+    contract_id: str = Field(min_length=1)
+    currency: str = Field(min_length=3, max_length=3)
+    before: date = Field(description="The run's period start")
     reason: str = Field(
         description="The event's reason (cycle, milestone…): a one-time milestone fee says "
         "nothing about a monthly invoice"
     )
     exclude: list[str] = Field(description="This run's own document ids (a retry posted them)")
     metrics: list[str] = Field(description="Usage metrics to read for those documents' periods")
+
+    @classmethod
+    def like(
+        cls, document: Invoice, *, reason: str, exclude: list[str], metrics: list[str]
+    ) -> Self:
+        return cls(**_header_of(document), reason=reason, exclude=exclude, metrics=metrics)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scheduled_with_the_document(cls, data: Any) -> Any:
+        """An input scheduled by a worker from before this shape carries the whole document
+        as `like`."""
+        if isinstance(data, dict) and "like" in data and "customer_id" not in data:
+            rest = {k: v for k, v in data.items() if k != "like"}
+            return rest | _header_of(Invoice.model_validate(data["like"]))
+        return data
+
+
+def _header_of(document: Invoice) -> dict[str, Any]:
+    return {
+        "customer_id": document.customer_id,
+        "contract_id": document.contract_id,
+        "currency": document.currency,
+        "before": document.period_start,
+    }
 
 
 class RouteHistory(BaseModel):

@@ -290,10 +290,8 @@ class QuoteToCashWorkflow:
                 self._view.set_state(RunState.FETCHING_USAGE)
                 usage = read = await self._call(
                     UsageActivities.fetch_usage,
-                    FetchUsageInput(
-                        contract=contract,
-                        period_start=event.period_start,
-                        period_end=event.period_end,
+                    FetchUsageInput.for_contract(
+                        contract, period_start=event.period_start, period_end=event.period_end
                     ),
                 )
             self._view.set_state(RunState.RATING)
@@ -393,8 +391,8 @@ class QuoteToCashWorkflow:
             drafted = [d.invoice for d in self._status.documents]
             history = await self._call(
                 RoutingActivities.fetch_route_history,
-                RouteHistoryInput(
-                    like=drafted[0],
+                RouteHistoryInput.like(
+                    drafted[0],
                     reason=event.reason,
                     exclude=[d.invoice_id for d in drafted],
                     metrics=sorted(usage.quantities) if usage is not None else [],

@@ -100,8 +100,8 @@ async def _history(
         routing = RoutingActivities(client=http, policy=load_policy())
         return await ActivityEnvironment().run(
             routing.fetch_route_history,
-            RouteHistoryInput(
-                like=draft, reason=reason, exclude=[draft.invoice_id], metrics=metrics
+            RouteHistoryInput.like(
+                draft, reason=reason, exclude=[draft.invoice_id], metrics=metrics
             ),
         )
 
