@@ -10,7 +10,7 @@ from schemas.approvals import ApprovalRequirement
 from schemas.contract import Contract
 from schemas.customer import Customer
 from schemas.invoice import Invoice
-from schemas.money import Amount
+from schemas.money import Amount, CurrencyCode
 from schemas.revenue import RevenueTerms
 from schemas.runs import Problem, RouteReason
 from schemas.usage import UsageSummary
@@ -143,7 +143,7 @@ class RouteHistoryInput(BaseModel):
 
     customer_id: str = Field(min_length=1)
     contract_id: str = Field(min_length=1)
-    currency: str = Field(min_length=3, max_length=3)
+    currency: CurrencyCode
     before: date = Field(description="The run's period start")
     reason: str = Field(
         description="The event's reason (cycle, milestone…): a one-time milestone fee says "

@@ -106,3 +106,26 @@ def test_a_bad_usage_input_is_refused_naming_the_field(data: dict[str, Any], fie
     with pytest.raises(ValidationError) as refused:
         FetchUsageInput.model_validate(data)
     assert field in str(refused.value)
+
+
+ROUTE_REST = {"reason": "cycle", "exclude": [], "metrics": []}
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"like": {"invoice_id": "x"}} | ROUTE_REST, "currency"),
+        (
+            {"customer_id": "CU-1", "contract_id": "C-1", "currency": "XYZ", "before": "2026-10-01"}
+            | ROUTE_REST,
+            "currency",
+        ),
+    ],
+    ids=["old-shape-document-incomplete", "unknown-currency"],
+)
+def test_a_bad_route_history_input_is_refused_naming_the_field(
+    data: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        RouteHistoryInput.model_validate(data)
+    assert field in str(refused.value)

@@ -93,6 +93,34 @@ async def test_every_recorded_history_replays(path: Path) -> None:
     assert outcome.ok, outcome.error
 
 
+THIN_INPUTS = HISTORIES / "thin_inputs"
+
+
+@pytest.mark.parametrize("name", ["straight_through", "awaiting_approval"])
+async def test_runs_from_before_and_since_the_thinner_inputs_have_the_same_commands(
+    name: str,
+) -> None:
+    # fetch_usage and fetch_route_history take fields, not the contract and invoice: the
+    # inputs differ, the commands do not, so no patch guards it and both replay.
+    before, since = HISTORIES / f"{name}.json", THIN_INPUTS / f"{name}.json"
+    assert _event_types(before) == _event_types(since)
+    assert _activities(before) == _activities(since)
+    assert '"contract_id"' in _scheduled_json(since, "fetch_usage")
+    assert '"like"' not in _scheduled_json(since, "fetch_route_history")
+    assert '"like"' in _scheduled_json(before, "fetch_route_history")
+    for path in (before, since):
+        [outcome] = await replay([(str(path), load_history(path))])
+        assert outcome.ok, outcome.error
+
+
+def _scheduled_json(path: Path, activity_type: str) -> str:
+    for event in json.loads(path.read_text())["events"]:
+        scheduled = event.get("activityTaskScheduledEventAttributes")
+        if scheduled and scheduled["activityType"]["name"] == activity_type:
+            return base64.b64decode(scheduled["input"]["payloads"][0]["data"]).decode()
+    raise AssertionError(f"no {activity_type} in {path}")
+
+
 async def test_a_run_recorded_before_the_memo_patch_replays_with_the_patched_code() -> None:
     # Before the patch: no marker, no memo change. After it: both, in that order.
     assert "EVENT_TYPE_MARKER_RECORDED" not in _event_types(PRE_PATCH)
