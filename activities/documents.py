@@ -101,7 +101,7 @@ def render_input(input: DeliverDocumentInput, *, seller: Seller) -> RenderedDocu
         issue_date=input.issue_date,
         seller=seller,
         customer=input.customer,
-        contract=input.contract,
+        terms=input.terms,
         preceding_invoice=input.preceding_invoice,
         preceding_invoice_date=input.preceding_invoice_date,
     )

@@ -65,7 +65,7 @@ def write_preview(
                 issue_date=issue_date,
                 seller=seller,
                 customer=request.customer,
-                contract=request.contract,
+                terms=request.contract.document_terms if request.contract else None,
             )
         except EInvoiceError as error:
             raise _error(

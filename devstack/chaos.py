@@ -242,7 +242,7 @@ def check(
         if document is None:
             continue
         compared = compare_posting(
-            expected=ReconcileInput(posting_key=workflow_id, invoice=document.invoice),
+            expected=ReconcileInput.of(workflow_id, document.invoice),
             posting=posting,
         )
         differences = [f"{d.field}: run {d.expected}, ERP {d.found}" for d in compared.differences]

@@ -125,3 +125,23 @@ class Contract(BaseModel):
         if self.end_date is not None and self.end_date < self.start_date:
             raise ValueError("end_date: ends before start_date")
         return self
+
+    @property
+    def document_terms(self) -> "DocumentTerms":
+        return DocumentTerms(
+            payment_terms_days=self.payment_terms_days,
+            buyer_reference=self.buyer_reference,
+            purchase_order=self.purchase_order,
+        )
+
+
+class DocumentTerms(BaseModel):
+    """What a posted document quotes of its contract: the delivery step gets these, not the
+    whole contract, as every input stays in the run's history (BENCHMARKS.md, "Bytes per
+    run")."""
+
+    payment_terms_days: int = Field(
+        default=30, ge=0, le=365, description="Net days from the issue date to the due date"
+    )
+    buyer_reference: str = Field(default="", description="EN 16931 BT-10")
+    purchase_order: str = Field(default="", description="EN 16931 BT-13")

@@ -5,11 +5,11 @@ default, which a PDF is not; its base64 is the URL-safe alphabet, RFC 4648 §5).
 """
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
-from schemas.contract import Contract
+from schemas.contract import Contract, DocumentTerms
 from schemas.customer import PEPPOL_PARTICIPANT_ID, Customer
 from schemas.invoice import Invoice
 
@@ -130,7 +130,9 @@ class DeliverDocumentInput(BaseModel):
     erp_document_id: str = Field(min_length=1, max_length=64, description="BT-1: the ERP's number")
     posting_key: str = Field(min_length=1, max_length=512)
     customer: Customer
-    contract: Contract
+    terms: DocumentTerms = Field(
+        description="What the document quotes of the contract (due date, BT-10, BT-13)"
+    )
     issue_date: date = Field(description="BT-2: the day the ERP posted the document")
     preceding_invoice: str = Field(
         default="", max_length=64, description="BT-25: the invoice a credit note corrects"
@@ -140,3 +142,13 @@ class DeliverDocumentInput(BaseModel):
     message: str = Field(
         default="", max_length=4000, description="A dunning message's own words (amount due…)"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scheduled_with_the_contract(cls, data: Any) -> Any:
+        """An input scheduled by a worker from before `terms` carries the whole contract."""
+        if isinstance(data, dict) and "contract" in data and "terms" not in data:
+            contract = Contract.model_validate(data["contract"])
+            rest = {k: v for k, v in data.items() if k != "contract"}
+            return rest | {"terms": contract.document_terms}
+        return data

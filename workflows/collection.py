@@ -451,7 +451,7 @@ class CollectionWait:
             erp_document_id=document.erp_document_id,
             posting_key=document.posting_key,
             customer=self._customer,
-            contract=self._contract,
+            terms=self._contract.document_terms,
             issue_date=self.progress.posted_on,
             purpose=purpose,
             message=self._message(purpose),
@@ -795,9 +795,7 @@ class CollectionWait:
         posted = await self._call(
             ErpActivities.post_invoice, PostInvoiceInput(posting_key=posting_key, invoice=note)
         )
-        reconciled = await self._call(
-            ErpActivities.reconcile, ReconcileInput(posting_key=posting_key, invoice=note)
-        )
+        reconciled = await self._call(ErpActivities.reconcile, ReconcileInput.of(posting_key, note))
         if not reconciled.matched:
             raise NeedsAttention(
                 ReasonCode.RECONCILE_MISMATCH,
@@ -834,7 +832,7 @@ class CollectionWait:
                 erp_document_id=posted.erp_document_id,
                 posting_key=posting_key,
                 customer=self._customer,
-                contract=self._contract,
+                terms=self._contract.document_terms,
                 issue_date=workflow.now().date(),
                 preceding_invoice=invoice.erp_document_id,
                 preceding_invoice_date=progress.posted_on,

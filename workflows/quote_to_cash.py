@@ -471,7 +471,7 @@ class QuoteToCashWorkflow:
         for document in self._status.documents:
             reconciled = await self._call(
                 ErpActivities.reconcile,
-                ReconcileInput(posting_key=document.posting_key, invoice=document.invoice),
+                ReconcileInput.of(document.posting_key, document.invoice),
             )
             if not reconciled.matched:
                 raise NeedsAttention(
@@ -515,7 +515,7 @@ class QuoteToCashWorkflow:
                     erp_document_id=document.erp_document_id,
                     posting_key=document.posting_key,
                     customer=validated.customer,
-                    contract=validated.contract,
+                    terms=validated.contract.document_terms,
                     issue_date=issue_date,
                     preceding_invoice=document.corrects,
                     preceding_invoice_date=corrected_on,

@@ -1,6 +1,6 @@
 """A posted q2c document (invoice or credit note) as an EN 16931 `Document`.
 
-Pure: the taxed invoice, the seller, the customer and the contract in, the document out.
+Pure: the taxed invoice, the seller, the customer and the contract's terms in, the document out.
 What a category or the standard needs and the input lacks raises `EInvoiceError` naming the
 field and the rule, before anything is written. Discount lines become document-level
 allowances (BG-20); every other line an invoice line (BG-25) with its service period.
@@ -31,12 +31,11 @@ from billing.einvoice.errors import EInvoiceError
 from billing.money import round_money
 from billing.tax.engine import Seller
 from billing.tax.location import known_country, same_vat_area
-from schemas.contract import Contract
+from schemas.contract import DocumentTerms
 from schemas.customer import Customer
 from schemas.invoice import Invoice, InvoiceLine, TaxLine
 from schemas.money import minor_unit
 
-DEFAULT_PAYMENT_TERMS_DAYS = 30
 _SELLER_VAT_RULE: dict[str, str] = {
     "S": "BR-S-02",
     "Z": "BR-Z-02",
@@ -57,7 +56,7 @@ def build_document(
     issue_date: date,
     seller: Seller,
     customer: Customer,
-    contract: Contract | None = None,
+    terms: DocumentTerms | None = None,
     preceding_invoice: str = "",
     preceding_invoice_date: date | None = None,
 ) -> Document:
@@ -111,16 +110,16 @@ def build_document(
     breakdown = _breakdown(invoice, group_of, lines, allowances)
     totals = _totals(invoice, lines, allowances, breakdown)
     credit_note = invoice.document_type == "credit_note"
-    terms_days = contract.payment_terms_days if contract else DEFAULT_PAYMENT_TERMS_DAYS
-    due_date = None if credit_note else issue_date + timedelta(days=terms_days)
+    terms = terms or DocumentTerms()
+    due_date = None if credit_note else issue_date + timedelta(days=terms.payment_terms_days)
     return Document(
         number=number.strip(),
         type_code=CREDIT_NOTE_TYPE if credit_note else INVOICE_TYPE,
         issue_date=issue_date,
         due_date=due_date,
         currency=invoice.currency,
-        buyer_reference=contract.buyer_reference if contract else "",
-        order_reference=contract.purchase_order if contract else "",
+        buyer_reference=terms.buyer_reference,
+        order_reference=terms.purchase_order,
         contract_reference=invoice.contract_id,
         preceding_invoice=preceding_invoice.strip(),
         preceding_invoice_date=preceding_invoice_date,
@@ -129,7 +128,7 @@ def build_document(
         seller=_seller_party(seller, categories),
         buyer=_buyer_party(customer, buyer_country, categories),
         payment_means=_payment_means(seller, invoice.currency, number.strip()),
-        payment_terms=_payment_terms(terms_days, due_date),
+        payment_terms=_payment_terms(terms.payment_terms_days, due_date),
         lines=lines,
         allowances=allowances,
         breakdown=breakdown,

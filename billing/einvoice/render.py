@@ -12,7 +12,7 @@ from billing.einvoice.pdf import render_facturx
 from billing.einvoice.ubl import render_ubl
 from billing.einvoice.validation import ValidationReport, validate_rendered
 from billing.tax.engine import Seller
-from schemas.contract import Contract
+from schemas.contract import DocumentTerms
 from schemas.customer import Customer
 from schemas.invoice import Invoice
 
@@ -38,7 +38,7 @@ def render_documents(
     issue_date: date,
     seller: Seller,
     customer: Customer,
-    contract: Contract | None = None,
+    terms: DocumentTerms | None = None,
     preceding_invoice: str = "",
     preceding_invoice_date: date | None = None,
 ) -> RenderedDocuments:
@@ -51,7 +51,7 @@ def render_documents(
         issue_date=issue_date,
         seller=seller,
         customer=customer,
-        contract=contract,
+        terms=terms,
         preceding_invoice=preceding_invoice,
         preceding_invoice_date=preceding_invoice_date,
     )

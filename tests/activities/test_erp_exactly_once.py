@@ -173,7 +173,7 @@ async def test_reconcile_matches_a_posting_equal_to_its_invoice(http: httpx.Asyn
     erp, key = ErpActivities(client=http), _key()
     invoice = _invoice(key)
     await erp.post_invoice(PostInvoiceInput(posting_key=key, invoice=invoice))
-    result = await erp.reconcile(ReconcileInput(posting_key=key, invoice=invoice))
+    result = await erp.reconcile(ReconcileInput.of(key, invoice))
     assert result.matched and result.differences == []
     assert result.erp_total == invoice.total
 
@@ -182,7 +182,7 @@ async def test_reconcile_names_each_line_and_total_that_differs(http: httpx.Asyn
     erp, key = ErpActivities(client=http), _key()
     await erp.post_invoice(PostInvoiceInput(posting_key=key, invoice=_invoice(key)))
     expected = _invoice(key, platform="90.00")
-    result = await erp.reconcile(ReconcileInput(posting_key=key, invoice=expected))
+    result = await erp.reconcile(ReconcileInput.of(key, expected))
     assert not result.matched
     fields = {d.field: (d.expected, d.found) for d in result.differences}
     assert fields["lines.0.amount"] == ("90.00", "100.00")
@@ -195,9 +195,7 @@ async def test_reconcile_of_a_posting_the_erp_does_not_have_is_a_difference(
     http: httpx.AsyncClient,
 ) -> None:
     key = _key()
-    result = await ErpActivities(client=http).reconcile(
-        ReconcileInput(posting_key=key, invoice=_invoice(key))
-    )
+    result = await ErpActivities(client=http).reconcile(ReconcileInput.of(key, _invoice(key)))
     assert not result.matched
     assert result.differences[0].field == "posting"
 
@@ -230,5 +228,5 @@ async def test_a_quick_call_sends_no_heartbeat(http: httpx.AsyncClient) -> None:
     key = _key()
     erp = ErpActivities(client=http)
     await env.run(erp.post_invoice, PostInvoiceInput(posting_key=key, invoice=_invoice(key)))
-    await env.run(erp.reconcile, ReconcileInput(posting_key=key, invoice=_invoice(key)))
+    await env.run(erp.reconcile, ReconcileInput.of(key, _invoice(key)))
     assert beats == []

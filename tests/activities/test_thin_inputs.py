@@ -1,10 +1,13 @@
-"""The usage and route-history steps take the fields they read, not the whole contract or
-document. An input an older worker scheduled (recorded below from a real run) still reaches
-the new activities, through the data converter the worker uses, with the same meaning."""
+"""The usage, route-history, reconcile and delivery steps take the fields they read, not the
+whole contract or document. An input an older worker scheduled (recorded below from a real
+run) still reaches the new activities, through the data converter the worker uses, with the
+same meaning."""
 
 import base64
 import json
+import re
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +16,11 @@ from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from schemas.contract import Contract
-from schemas.steps import FetchUsageInput, RouteHistoryInput
+from activities.documents import render_input
+from billing.tax import Seller
+from schemas.contract import Contract, DocumentTerms
+from schemas.delivery import DeliverDocumentInput
+from schemas.steps import ExpectedLine, FetchUsageInput, ReconcileInput, RouteHistoryInput
 
 RECORDED = Path(__file__).parents[1] / "histories" / "straight_through.json"
 """A straight-through run of C-1001 for October 2026, recorded before the inputs were thinned."""
@@ -63,17 +69,81 @@ def test_a_route_history_input_scheduled_with_the_whole_document_reads_as_its_he
     )
 
 
+def test_a_reconcile_input_scheduled_with_the_whole_invoice_reads_as_its_lines_and_totals() -> None:
+    recorded = _scheduled_input("reconcile")
+    assert b'"invoice":{' in recorded.data
+    # C-1001 for October: a 500.00 platform fee and 120,000 API calls at 0.002 = 240.00;
+    # New York's 4 % on 740.00 = 29.60.
+    assert _decoded(recorded, ReconcileInput) == ReconcileInput(
+        posting_key="q2c:C-1001:cycle:2026-10-01:2026-11-01",
+        currency="USD",
+        lines=[
+            ExpectedLine(charge_id="c1001-platform", amount=Decimal("500.00")),
+            ExpectedLine(charge_id="c1001-api", amount=Decimal("240.00")),
+        ],
+        subtotal=Decimal("740.00"),
+        tax_total=Decimal("29.60"),
+        total=Decimal("769.60"),
+    )
+
+
+def test_a_delivery_scheduled_with_the_whole_contract_reads_as_its_terms() -> None:
+    recorded = _scheduled_input("deliver_document")
+    assert b'"contract":{' in recorded.data
+    delivery = _decoded(recorded, DeliverDocumentInput)
+    # C-1001 has the default terms: net 30, no buyer reference, no purchase order.
+    assert delivery.terms == DocumentTerms(
+        payment_terms_days=30, buyer_reference="", purchase_order=""
+    )
+    assert (delivery.erp_document_id, delivery.customer.id) == ("INV-000001", "CU-1001")
+
+
+def test_a_delivery_of_either_shape_renders_the_same_document() -> None:
+    data = json.loads(_scheduled_input("deliver_document").data)
+    data["contract"] |= {
+        "payment_terms_days": 14,
+        "buyer_reference": "BR-77",
+        "purchase_order": "PO-9",
+    }
+    old = DeliverDocumentInput.model_validate(data)
+    new = DeliverDocumentInput.model_validate(
+        {k: v for k, v in data.items() if k != "contract"}
+        | {
+            "terms": {
+                "payment_terms_days": 14,
+                "buyer_reference": "BR-77",
+                "purchase_order": "PO-9",
+            }
+        }
+    )
+    assert old == new
+    rendered = render_input(old, seller=Seller())
+    assert rendered.ubl == render_input(new, seller=Seller()).ubl
+    # Issued 2026-11-30, net 14: due 2026-12-14 (BT-9); BT-10 and BT-13 as the contract has them.
+    assert b"<cbc:DueDate>2026-12-14</cbc:DueDate>" in rendered.ubl
+    assert b"<cbc:BuyerReference>BR-77</cbc:BuyerReference>" in rendered.ubl
+    assert re.search(rb"<cac:OrderReference>\s*<cbc:ID>PO-9</cbc:ID>", rendered.ubl)
+
+
+def _rewritten(activity_type: str, as_type: type[Any]) -> tuple[int, int]:
+    """The bytes of an input as recorded, and as the same input is scheduled today."""
+    old = _scheduled_input(activity_type)
+    new = pydantic_data_converter.payload_converter.to_payloads([_decoded(old, as_type)])[0]
+    return len(old.data), len(new.data)
+
+
 def test_the_new_inputs_carry_a_fraction_of_the_bytes() -> None:
-    old_usage = _scheduled_input("fetch_usage")
-    old_history = _scheduled_input("fetch_route_history")
-    new_usage = pydantic_data_converter.payload_converter.to_payloads(
-        [_decoded(old_usage, FetchUsageInput)]
-    )[0]
-    new_history = pydantic_data_converter.payload_converter.to_payloads(
-        [_decoded(old_history, RouteHistoryInput)]
-    )[0]
-    assert len(new_usage.data) * 5 < len(old_usage.data)
-    assert len(new_history.data) * 5 < len(old_history.data)
+    for activity_type, as_type in [
+        ("fetch_usage", FetchUsageInput),
+        ("fetch_route_history", RouteHistoryInput),
+        ("reconcile", ReconcileInput),
+    ]:
+        old, new = _rewritten(activity_type, as_type)
+        assert new * 5 < old, activity_type
+    # The delivery still carries the invoice and customer, which it renders, not the contract
+    # (about 800 bytes of JSON in this recording).
+    old, new = _rewritten("deliver_document", DeliverDocumentInput)
+    assert new < old - 700
 
 
 def test_usage_metrics_are_the_usage_charges_metrics_once_each_in_order() -> None:
@@ -89,6 +159,8 @@ def test_usage_metrics_are_the_usage_charges_metrics_once_each_in_order() -> Non
     assert thin.contract_id == "C-1001"
     assert thin.metrics == ["api_calls", "sms"]
 
+
+_RECORDED_INVOICE = json.loads(_scheduled_input("reconcile").data)["invoice"]
 
 PERIOD = {"period_start": "2026-10-01", "period_end": "2026-11-01"}
 
@@ -128,4 +200,44 @@ def test_a_bad_route_history_input_is_refused_naming_the_field(
 ) -> None:
     with pytest.raises(ValidationError) as refused:
         RouteHistoryInput.model_validate(data)
+    assert field in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"invoice": {"invoice_id": "x"}, "posting_key": "k"}, "currency"),
+        ({"invoice": _RECORDED_INVOICE}, "posting_key"),
+        (
+            {"posting_key": "k", "currency": "USD", "lines": [{"charge_id": "a", "amount": "x"}]}
+            | {"subtotal": "1", "tax_total": "0", "total": "1"},
+            "lines.0.amount",
+        ),
+    ],
+    ids=["old-shape-invoice-incomplete", "old-shape-without-key", "unreadable-amount"],
+)
+def test_a_bad_reconcile_input_is_refused_naming_the_field(
+    data: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        ReconcileInput.model_validate(data)
+    assert field in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"contract": {"id": "C-1001"}}, "customer_id"),
+        ({"terms": {"payment_terms_days": 400}}, "terms.payment_terms_days"),
+    ],
+    ids=["old-shape-contract-incomplete", "terms-out-of-range"],
+)
+def test_a_bad_delivery_input_is_refused_naming_the_field(
+    change: dict[str, Any], field: str
+) -> None:
+    data = json.loads(_scheduled_input("deliver_document").data)
+    if "terms" in change:
+        del data["contract"]
+    with pytest.raises(ValidationError) as refused:
+        DeliverDocumentInput.model_validate(data | change)
     assert field in str(refused.value)

@@ -244,7 +244,7 @@ async def test_a_retried_delivery_after_the_send_sends_one_message(
             erp_document_id=posting["erp_document_id"],
             posting_key=posting["posting_key"],
             customer=customer,
-            contract=contract,
+            terms=contract.document_terms,
             issue_date=date(2026, 4, 1),
         )
         first = await documents.deliver_document(input)

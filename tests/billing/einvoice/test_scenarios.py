@@ -83,7 +83,7 @@ def test_german_domestic_19_percent() -> None:
     rendered = render(
         taxed(draft(line("100.00", line_id="L1"), line("33.33", line_id="L2")), who),
         who,
-        contract=CONTRACT,
+        terms=CONTRACT.document_terms,
     )
     assert breakdown(rendered) == [("133.33", "25.33", "S", "19")]
     assert ubl(rendered, "//cac:LegalMonetaryTotal/cbc:PayableAmount/text()") == ["158.66"]
