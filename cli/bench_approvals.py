@@ -22,7 +22,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         stderr every 30 s."""
         from devstack.bench.approvals import run
 
-        err = Console(stderr=True)
+        err = Console(stderr=True, soft_wrap=True)
         result = run(
             runs,
             in_flight=in_flight,

@@ -27,7 +27,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         calendar once for 1 November 2026 and wait for every October close to post."""
         from devstack.bench.close import CloseConfig, run_close_bench
 
-        err = Console(stderr=True)
+        err = Console(stderr=True, soft_wrap=True)
         with tempfile.TemporaryDirectory(prefix="q2c-bench-close-") as scratch:
             config = CloseConfig(
                 home=home or Path(scratch),

@@ -27,7 +27,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         every 30 s."""
         from devstack.bench.payments import run
 
-        err = Console(stderr=True)
+        err = Console(stderr=True, soft_wrap=True)
         result = run(
             runs,
             in_flight=in_flight,

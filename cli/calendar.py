@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from workers.settings import Settings
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from devstack.chaos import ChaosReport
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _print(report: "ChaosReport") -> None:

@@ -19,7 +19,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from devstack.simulate import Simulation
 
-ERR = Console(stderr=True)
+ERR = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> typer.Exit:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ops.deploy import DeploymentView
 
 T = TypeVar("T")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 NAME_HELP = "The worker deployment (default Q2C_DEPLOYMENT_NAME)"
 

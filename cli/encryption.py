@@ -16,7 +16,7 @@ from workers.keys import (
     new_key_id,
 )
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from starters.intake_http.store import IntakeStore
 
 out = Console() if sys.stdout.isatty() else Console(width=160)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _intake_settings() -> "IntakeSettings":

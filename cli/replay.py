@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from ops.replay import ReplayOutcome
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _print(outcomes: "list[ReplayOutcome]") -> None:

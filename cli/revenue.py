@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from schemas.revenue import RecognitionRunResult
     from workers.settings import Settings
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from schemas.runs import RunStatus
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

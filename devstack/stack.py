@@ -10,8 +10,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +38,33 @@ _CLI_TYPES = {
     SearchAttributeIndexedValueType.TEXT: "Text",
     SearchAttributeIndexedValueType.BOOL: "Bool",
 }
+
+
+_INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Spawning a part and keeping its handle are one step: Ctrl-C or a SIGTERM handled
+    between the two (a handler raises at any bytecode) would leave the part running where
+    `stop` cannot see it, in a session of its own. Such a signal is held, then handled as
+    it would have been, once the handle is kept."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread handles signals
+        return
+    held: list[int] = []
+    previous = {sig: signal.getsignal(sig) for sig in _INTERRUPTS}
+    for sig in _INTERRUPTS:
+        if previous[sig] is not None:  # None: a handler not set from Python, left alone
+            signal.signal(sig, lambda signum, _frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+        for signum in held:
+            signal.raise_signal(signum)
 
 
 @dataclass(frozen=True)
@@ -264,7 +293,7 @@ class DevStack:
     ) -> subprocess.Popen[bytes]:
         logs = self.home / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        with open(logs / f"{name}.log", "ab") as log:
+        with open(logs / f"{name}.log", "ab") as log, _interrupts_held():
             process = subprocess.Popen(
                 argv,
                 env=self.env() if env is None else env,
@@ -272,7 +301,7 @@ class DevStack:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._processes[name] = process
+            self._processes[name] = process
         return process
 
     def log_path(self, name: str) -> Path:

@@ -246,3 +246,12 @@ def test_an_event_after_the_run_ended_is_refused(tmp_path: Path) -> None:
     assert "events.1: the run had already ended Paid before 2026-04-21" in " ".join(
         run.stderr.split()
     )
+
+
+def test_a_long_path_in_an_error_is_printed_whole_on_one_line(tmp_path: Path) -> None:
+    # A path longer than the 80 columns of a pipe: broken across lines it could not be
+    # copied back into a shell.
+    missing = tmp_path / ("scenarios-of-the-month-end-close-" * 3) / "absent.json"
+    run = _simulate(missing)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert f"{missing}: No such file or directory" in run.stderr.splitlines()[0]
