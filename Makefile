@@ -31,8 +31,11 @@ lint: $(STAMP) ## ruff
 typecheck: $(STAMP) ## mypy --strict
 	$(BIN)/mypy .
 
-unit: $(STAMP) ## The tests alone
-	$(BIN)/pytest -q
+# The suite waits on servers more than it computes: two processes, a test file each at a time.
+PYTEST_WORKERS ?= 2
+
+unit: $(STAMP) ## The tests alone (PYTEST_WORKERS=0: in one process)
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck unit ## Lint, type-check and run the whole suite
 
