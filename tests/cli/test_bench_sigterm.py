@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import alive
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -26,14 +28,6 @@ def _children(pid: int) -> set[int]:
         if int(stat.rpartition(")")[2].split()[1]) == pid:
             found.add(int(entry.name))
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 @pytest.mark.parametrize(
@@ -66,14 +60,14 @@ def test_sigterm_stops_the_stack_the_bench_started(
         # The burst bench prints the figures of what finished and exits 0; others 143.
         assert bench.wait(timeout=60) in (0, 128 + signal.SIGTERM)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and any(_alive(pid) for pid in started):
+        while time.monotonic() < deadline and any(alive(pid) for pid in started):
             time.sleep(0.2)
-        left = sorted(pid for pid in started if _alive(pid))
+        left = sorted(pid for pid in started if alive(pid))
         assert not left, f"processes the bench started are still running: {left}"
     finally:
         if bench.poll() is None:
             bench.kill()
             bench.wait()
         for pid in started:  # whatever a failed check left running
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)

@@ -12,16 +12,9 @@ from typing import Any
 import pytest
 
 from devstack.stack import DevStack, Ports
+from tests.processes import alive
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -62,7 +55,7 @@ def test_a_part_spawned_as_the_signal_lands_is_kept_and_stopped(
         # The signal was handled after the stack kept the child: it can stop it.
         assert stack.pids() == {"sleeper": child.pid}
         stack.stop()
-        assert not _alive(child.pid)
+        assert not alive(child.pid)
     finally:
         signal.signal(signum, previous)
         for child in children:  # whatever a failed check left running

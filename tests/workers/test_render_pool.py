@@ -20,6 +20,7 @@ from billing.einvoice import RenderedDocuments
 from schemas.contract import Contract
 from schemas.delivery import DeliverDocumentInput
 from tests.billing.einvoice.builders import ISSUED, SELLER, customer, draft, line, taxed
+from tests.processes import alive
 from workers.render_pool import RenderPool, RenderProcessLost
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -140,15 +141,7 @@ async def test_a_render_process_ends_when_its_worker_is_killed(tmp_path: Path) -
         worker.wait()
         worker.stdout and worker.stdout.close()
     for _ in range(50):
-        if not _alive(render):
+        if not alive(render):
             break
         await asyncio.sleep(0.1)
-    assert not _alive(render), "the render process outlived its worker"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has ended; its new parent has yet to reap it
+    assert not alive(render), "the render process outlived its worker"
