@@ -23,7 +23,7 @@ E_INVOICE_FORMATS = ("ubl", "cii", "pdf")
 
 
 def _error(message: str, code: int) -> typer.Exit:
-    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    Console(stderr=True).print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -57,7 +57,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         try:
             day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
         except ValueError:
-            Console(stderr=True, soft_wrap=True).print(f"[red]error:[/] --as-of: {as_of!r} is not a date")
+            Console(stderr=True, soft_wrap=True).print(
+                f"[red]error:[/] --as-of: {as_of!r} is not a date"
+            )
             raise typer.Exit(2) from None
         import httpx
 
@@ -77,7 +79,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         try:
             found = asyncio.run(_fetch())
         except ReceivablesError as error:
-            Console(stderr=True, soft_wrap=True).print(f"[red]error:[/] could not read the receivables: {error}")
+            Console(stderr=True, soft_wrap=True).print(
+                f"[red]error:[/] could not read the receivables: {error}"
+            )
             raise typer.Exit(1) from None
         if as_json:
             sys.stdout.write(found.model_dump_json(indent=1) + "\n")
