@@ -20,9 +20,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         """Start RUNS runs that all wait for approval on one worker, report the worker's
         peak memory, then approve them all and report the throughput. Progress goes to
         stderr every 30 s."""
+        from cli.console import err
         from devstack.bench.approvals import run
 
-        err = Console(stderr=True, soft_wrap=True)
         result = run(
             runs,
             in_flight=in_flight,

@@ -25,9 +25,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
     ) -> None:
         """Seed N contracts, run N same-shape ceiling runs and N plain ones, then fire the
         calendar once for 1 November 2026 and wait for every October close to post."""
+        from cli.console import err
         from devstack.bench.close import CloseConfig, run_close_bench
 
-        err = Console(stderr=True, soft_wrap=True)
         with tempfile.TemporaryDirectory(prefix="q2c-bench-close-") as scratch:
             config = CloseConfig(
                 home=home or Path(scratch),

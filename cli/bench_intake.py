@@ -5,9 +5,8 @@ import json
 import sys
 
 import typer
-from rich.console import Console
 
-err = Console(stderr=True, soft_wrap=True)
+from cli.console import err
 
 
 def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001

@@ -25,9 +25,9 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         """Start RUNS runs that are posted, delivered and then all wait for payment on one
         worker; report the worker's memory (target under 1 GB). Progress goes to stderr
         every 30 s."""
+        from cli.console import err
         from devstack.bench.payments import run
 
-        err = Console(stderr=True, soft_wrap=True)
         result = run(
             runs,
             in_flight=in_flight,

@@ -59,7 +59,8 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             worker_env = worker_env_for(knob)
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="--knob") from None
-        err = Console(stderr=True, soft_wrap=True)
+        from cli.console import err
+
         with tempfile.TemporaryDirectory(prefix="q2c-bench-") as scratch:
             config = BenchConfig(
                 home=home or Path(scratch),

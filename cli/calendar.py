@@ -10,12 +10,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.console import err
+
 if TYPE_CHECKING:
     from ops.calendar import CalendarPlan, ListedCalendar, SyncReport
     from workers.settings import Settings
 
 out = Console()
-err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

@@ -11,13 +11,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.console import err
 from devstack.chaos_keys import MAX_RUNS
 
 if TYPE_CHECKING:
     from devstack.chaos import ChaosReport
 
 out = Console()
-err = Console(stderr=True, soft_wrap=True)
 
 
 def _print(report: "ChaosReport") -> None:

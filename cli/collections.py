@@ -16,14 +16,14 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from cli.console import err
+
 if TYPE_CHECKING:
     from devstack.simulate import Simulation
 
-ERR = Console(stderr=True, soft_wrap=True)
-
 
 def _fail(message: str) -> typer.Exit:
-    ERR.print(f"[red]error:[/] {message}")
+    err.print(f"[red]error:[/] {message}")
     return typer.Exit(1)
 
 
@@ -103,7 +103,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         )
 
         if output not in ("table", "json"):
-            ERR.print(f"[red]error:[/] --format: {output!r} is not table or json")
+            err.print(f"[red]error:[/] --format: {output!r} is not table or json")
             raise typer.Exit(2)
         # The run's notifications are in the timeline; their log lines carry the server's dates.
         logging.getLogger("q2c").setLevel(logging.ERROR)
@@ -113,7 +113,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
             check_against_policy(scenario, policies)
             result = asyncio.run(simulate(scenario, policies))
         except ScenarioError as error:
-            ERR.print(f"[red]error:[/] {scenario_file}: {error}", highlight=False)
+            err.print(f"[red]error:[/] {scenario_file}: {error}", highlight=False)
             raise typer.Exit(2) from None
         except RuntimeError as error:
             raise _fail(f"the simulation failed: {error}") from None

@@ -9,13 +9,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.console import err
+
 if TYPE_CHECKING:
     from temporalio.client import Client
 
     from ops.deploy import DeploymentView
 
 T = TypeVar("T")
-err = Console(stderr=True, soft_wrap=True)
 
 NAME_HELP = "The worker deployment (default Q2C_DEPLOYMENT_NAME)"
 

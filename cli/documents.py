@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
+
+from cli.console import err
 
 if TYPE_CHECKING:
     from billing.einvoice import RenderedDocuments
@@ -23,7 +24,7 @@ E_INVOICE_FORMATS = ("ubl", "cii", "pdf")
 
 
 def _error(message: str, code: int) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/] {message}", highlight=False)
     return typer.Exit(code)
 
 

@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from cli.console import err
 from workers.keys import (
     KeyConfigError,
     add_key,
@@ -15,8 +15,6 @@ from workers.keys import (
     new_key,
     new_key_id,
 )
-
-err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

@@ -12,12 +12,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.console import err
+
 if TYPE_CHECKING:
     from starters.intake_http.settings import IntakeSettings
     from starters.intake_http.store import IntakeStore
 
 out = Console() if sys.stdout.isatty() else Console(width=160)
-err = Console(stderr=True, soft_wrap=True)
 
 
 def _intake_settings() -> "IntakeSettings":

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli import documents as documents_cli
+from cli.console import err
 
 if TYPE_CHECKING:
     from billing.preview import PreviewRequest
@@ -29,7 +30,7 @@ class OutputFormat(StrEnum):
 
 
 def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/] {message}", highlight=False)
     return typer.Exit(1)
 
 

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.console import err
 from schemas.views import VIEWS, list_link
 
 if TYPE_CHECKING:
@@ -67,9 +68,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         try:
             items = asyncio.run(_fetch())
         except (RPCError, RuntimeError) as error:
-            Console(stderr=True, soft_wrap=True).print(
-                f"[red]error:[/] could not list the queue: {error}"
-            )
+            err.print(f"[red]error:[/] could not list the queue: {error}")
             raise typer.Exit(1) from None
         if as_json:
             body = "[" + ",".join(item.model_dump_json() for item in items) + "]"

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.console import err
+
 if TYPE_CHECKING:
     from ops.receivables import Receivables
 
@@ -57,9 +59,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         try:
             day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
         except ValueError:
-            Console(stderr=True, soft_wrap=True).print(
-                f"[red]error:[/] --as-of: {as_of!r} is not a date"
-            )
+            err.print(f"[red]error:[/] --as-of: {as_of!r} is not a date")
             raise typer.Exit(2) from None
         import httpx
 
@@ -79,9 +79,7 @@ def register(app: typer.Typer, *, bench: typer.Typer) -> None:  # noqa: ARG001
         try:
             found = asyncio.run(_fetch())
         except ReceivablesError as error:
-            Console(stderr=True, soft_wrap=True).print(
-                f"[red]error:[/] could not read the receivables: {error}"
-            )
+            err.print(f"[red]error:[/] could not read the receivables: {error}")
             raise typer.Exit(1) from None
         if as_json:
             sys.stdout.write(found.model_dump_json(indent=1) + "\n")

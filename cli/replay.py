@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
+from cli.console import err
+
 if TYPE_CHECKING:
     from ops.replay import ReplayOutcome
 
 out = Console()
-err = Console(stderr=True, soft_wrap=True)
 
 
 def _print(outcomes: "list[ReplayOutcome]") -> None:

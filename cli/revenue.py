@@ -13,13 +13,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.console import err
+
 if TYPE_CHECKING:
     import httpx
 
     from schemas.revenue import RecognitionRunResult
     from workers.settings import Settings
 
-err = Console(stderr=True, soft_wrap=True)
+
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 

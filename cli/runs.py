@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
+from cli.console import err
+
 if TYPE_CHECKING:
     from schemas.approvals import Decision, Verdict
     from schemas.runs import RunStatus
 
 out = Console()
-err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

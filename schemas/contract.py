@@ -5,7 +5,7 @@ properties per model and reports bad ones with their field path.
 """
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -18,6 +18,9 @@ ChargeKind = Literal["recurring", "usage", "one_time"]
 BillingInterval = Literal["monthly", "quarterly", "annual"]
 Aggregation = Literal["count", "sum", "max", "unique_count", "latest", "weighted_sum"]
 Alignment = Literal["calendar", "anniversary"]
+PaymentTermsDays = Annotated[
+    int, Field(ge=0, le=365, description="Net days from the issue date to the due date")
+]
 RecognitionMethod = Literal[
     "ratable_daily", "ratable_monthly", "ratable_monthly_prorated", "point_in_time", "as_billed"
 ]
@@ -104,9 +107,7 @@ class Contract(BaseModel):
     )
     non_standard_clauses: list[str] = Field(default_factory=list)
     price_override: bool = False
-    payment_terms_days: int = Field(
-        default=30, ge=0, le=365, description="Net days from the issue date to the due date"
-    )
+    payment_terms_days: PaymentTermsDays = 30
     buyer_reference: str = Field(
         default="", description="The buyer's reference to quote on invoices (EN 16931 BT-10)"
     )
@@ -128,11 +129,7 @@ class Contract(BaseModel):
 
     @property
     def document_terms(self) -> "DocumentTerms":
-        return DocumentTerms(
-            payment_terms_days=self.payment_terms_days,
-            buyer_reference=self.buyer_reference,
-            purchase_order=self.purchase_order,
-        )
+        return DocumentTerms.model_validate(self, from_attributes=True)
 
 
 class DocumentTerms(BaseModel):
@@ -140,8 +137,6 @@ class DocumentTerms(BaseModel):
     whole contract, as every input stays in the run's history (BENCHMARKS.md, "Bytes per
     run")."""
 
-    payment_terms_days: int = Field(
-        default=30, ge=0, le=365, description="Net days from the issue date to the due date"
-    )
+    payment_terms_days: PaymentTermsDays = 30
     buyer_reference: str = Field(default="", description="EN 16931 BT-10")
     purchase_order: str = Field(default="", description="EN 16931 BT-13")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, mo
 from schemas.contract import Contract, DocumentTerms
 from schemas.customer import PEPPOL_PARTICIPANT_ID, Customer
 from schemas.invoice import Invoice
+from schemas.older_inputs import read_older_shape
 
 DocumentType = Literal["invoice", "credit_note"]
 Channel = Literal["email", "peppol"]
@@ -147,8 +148,9 @@ class DeliverDocumentInput(BaseModel):
     @classmethod
     def _scheduled_with_the_contract(cls, data: Any) -> Any:
         """An input scheduled by a worker from before `terms` carries the whole contract."""
-        if isinstance(data, dict) and "contract" in data and "terms" not in data:
-            contract = Contract.model_validate(data["contract"])
-            rest = {k: v for k, v in data.items() if k != "contract"}
-            return rest | {"terms": contract.document_terms}
-        return data
+        return read_older_shape(
+            data,
+            old="contract",
+            new="terms",
+            convert=lambda contract: {"terms": Contract.model_validate(contract).document_terms},
+        )

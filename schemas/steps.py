@@ -11,6 +11,7 @@ from schemas.contract import Contract
 from schemas.customer import Customer
 from schemas.invoice import Invoice
 from schemas.money import Amount, CurrencyCode
+from schemas.older_inputs import read_older_shape
 from schemas.revenue import RevenueTerms
 from schemas.runs import Problem, RouteReason
 from schemas.usage import UsageSummary
@@ -64,11 +65,12 @@ class FetchUsageInput(BaseModel):
     @classmethod
     def _scheduled_with_the_contract(cls, data: Any) -> Any:
         """An input scheduled by a worker from before this shape carries the whole contract."""
-        if isinstance(data, dict) and "contract" in data and "contract_id" not in data:
-            contract = Contract.model_validate(data["contract"])
-            rest = {k: v for k, v in data.items() if k != "contract"}
-            return rest | {"contract_id": contract.id, "metrics": _usage_metrics(contract)}
-        return data
+        return read_older_shape(data, old="contract", new="contract_id", convert=_usage_fields)
+
+
+def _usage_fields(recorded: Any) -> dict[str, Any]:
+    contract = Contract.model_validate(recorded)
+    return {"contract_id": contract.id, "metrics": _usage_metrics(contract)}
 
 
 def _usage_metrics(contract: Contract) -> list[str]:
@@ -163,10 +165,12 @@ class RouteHistoryInput(BaseModel):
     def _scheduled_with_the_document(cls, data: Any) -> Any:
         """An input scheduled by a worker from before this shape carries the whole document
         as `like`."""
-        if isinstance(data, dict) and "like" in data and "customer_id" not in data:
-            rest = {k: v for k, v in data.items() if k != "like"}
-            return rest | _header_of(Invoice.model_validate(data["like"]))
-        return data
+        return read_older_shape(
+            data,
+            old="like",
+            new="customer_id",
+            convert=lambda like: _header_of(Invoice.model_validate(like)),
+        )
 
 
 def _header_of(document: Invoice) -> dict[str, Any]:
@@ -287,21 +291,22 @@ class ReconcileInput(BaseModel):
 
     @classmethod
     def of(cls, posting_key: str, invoice: Invoice) -> Self:
-        return cls.model_validate(_expected(posting_key, invoice))
+        return cls.model_validate({"posting_key": posting_key} | _expected(invoice))
 
     @model_validator(mode="before")
     @classmethod
     def _scheduled_with_the_invoice(cls, data: Any) -> Any:
         """An input scheduled by a worker from before this shape carries the whole invoice."""
-        if isinstance(data, dict) and "invoice" in data and "currency" not in data:
-            invoice = Invoice.model_validate(data["invoice"])
-            return _expected(data.get("posting_key", ""), invoice)
-        return data
+        return read_older_shape(
+            data,
+            old="invoice",
+            new="currency",
+            convert=lambda invoice: _expected(Invoice.model_validate(invoice)),
+        )
 
 
-def _expected(posting_key: str, invoice: Invoice) -> dict[str, Any]:
+def _expected(invoice: Invoice) -> dict[str, Any]:
     return {
-        "posting_key": posting_key,
         "currency": invoice.currency,
         "lines": [{"charge_id": line.charge_id, "amount": line.amount} for line in invoice.lines],
         "subtotal": invoice.subtotal,

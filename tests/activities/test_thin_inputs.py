@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -163,64 +163,51 @@ def test_usage_metrics_are_the_usage_charges_metrics_once_each_in_order() -> Non
 _RECORDED_INVOICE = json.loads(_scheduled_input("reconcile").data)["invoice"]
 
 PERIOD = {"period_start": "2026-10-01", "period_end": "2026-11-01"}
-
-
-@pytest.mark.parametrize(
-    ("data", "field"),
-    [
-        ({"contract": {"id": "C-1"}} | PERIOD, "customer_id"),
-        ({"contract_id": "", "metrics": []} | PERIOD, "contract_id"),
-        (PERIOD | {"contract_id": "C-1", "metrics": [], "period_start": "x"}, "period_start"),
-    ],
-    ids=["old-shape-contract-incomplete", "empty-contract-id", "unreadable-period"],
-)
-def test_a_bad_usage_input_is_refused_naming_the_field(data: dict[str, Any], field: str) -> None:
-    with pytest.raises(ValidationError) as refused:
-        FetchUsageInput.model_validate(data)
-    assert field in str(refused.value)
-
-
 ROUTE_REST = {"reason": "cycle", "exclude": [], "metrics": []}
 
 
 @pytest.mark.parametrize(
-    ("data", "field"),
+    ("model", "data", "field"),
     [
-        ({"like": {"invoice_id": "x"}} | ROUTE_REST, "currency"),
+        (FetchUsageInput, {"contract": {"id": "C-1"}} | PERIOD, "customer_id"),
+        (FetchUsageInput, {"contract_id": "", "metrics": []} | PERIOD, "contract_id"),
         (
+            FetchUsageInput,
+            PERIOD | {"contract_id": "C-1", "metrics": [], "period_start": "x"},
+            "period_start",
+        ),
+        (RouteHistoryInput, {"like": {"invoice_id": "x"}} | ROUTE_REST, "currency"),
+        (
+            RouteHistoryInput,
             {"customer_id": "CU-1", "contract_id": "C-1", "currency": "XYZ", "before": "2026-10-01"}
             | ROUTE_REST,
             "currency",
         ),
-    ],
-    ids=["old-shape-document-incomplete", "unknown-currency"],
-)
-def test_a_bad_route_history_input_is_refused_naming_the_field(
-    data: dict[str, Any], field: str
-) -> None:
-    with pytest.raises(ValidationError) as refused:
-        RouteHistoryInput.model_validate(data)
-    assert field in str(refused.value)
-
-
-@pytest.mark.parametrize(
-    ("data", "field"),
-    [
-        ({"invoice": {"invoice_id": "x"}, "posting_key": "k"}, "currency"),
-        ({"invoice": _RECORDED_INVOICE}, "posting_key"),
+        (ReconcileInput, {"invoice": {"invoice_id": "x"}, "posting_key": "k"}, "currency"),
+        (ReconcileInput, {"invoice": _RECORDED_INVOICE}, "posting_key"),
         (
+            ReconcileInput,
             {"posting_key": "k", "currency": "USD", "lines": [{"charge_id": "a", "amount": "x"}]}
             | {"subtotal": "1", "tax_total": "0", "total": "1"},
             "lines.0.amount",
         ),
     ],
-    ids=["old-shape-invoice-incomplete", "old-shape-without-key", "unreadable-amount"],
+    ids=[
+        "usage-old-shape-contract-incomplete",
+        "usage-empty-contract-id",
+        "usage-unreadable-period",
+        "route-history-old-shape-document-incomplete",
+        "route-history-unknown-currency",
+        "reconcile-old-shape-invoice-incomplete",
+        "reconcile-old-shape-without-key",
+        "reconcile-unreadable-amount",
+    ],
 )
-def test_a_bad_reconcile_input_is_refused_naming_the_field(
-    data: dict[str, Any], field: str
+def test_a_bad_input_is_refused_naming_the_field(
+    model: type[BaseModel], data: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(ValidationError) as refused:
-        ReconcileInput.model_validate(data)
+        model.model_validate(data)
     assert field in str(refused.value)
 
 
