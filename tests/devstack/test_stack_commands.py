@@ -6,6 +6,7 @@ import email.policy
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -204,3 +205,19 @@ def test_the_dev_server_ignores_q2c_tracing_settings(tmp_path: Path) -> None:
         assert port_in_use(stack.ports.temporal)
     finally:
         stack.stop()
+
+
+def test_the_dev_server_keeps_its_file_in_write_ahead_log_mode(tmp_path: Path) -> None:
+    # The journal mode is written into the file itself: SQLite reads it back as "wal".
+    stack = DevStack(home=tmp_path, ports=Ports.random())
+    try:
+        stack.start_server()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not port_in_use(stack.ports.temporal):
+            assert stack.alive()["temporal"], stack.log_path("temporal").read_text()
+            time.sleep(0.2)
+        assert port_in_use(stack.ports.temporal)
+    finally:
+        stack.stop()
+    with sqlite3.connect(tmp_path / "temporal.db") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
