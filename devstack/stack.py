@@ -368,8 +368,8 @@ class DevStack:
             self.start_server()
             self.start_systems()
             self.start_outbox()
-            self._wait_for_port("temporal", self.ports.temporal, timeout)
-            self._wait_for_port("outbox", self.ports.outbox, timeout)
+            self.wait_for_port("temporal", self.ports.temporal, timeout)
+            self.wait_for_port("outbox", self.ports.outbox, timeout)
             self._wait_for_http("systems", f"{self.systems_url}/healthz", timeout)
             if self.encryption:
                 self._wait_for_http("codec", f"{self.codec_url}/healthz", timeout)
@@ -393,7 +393,7 @@ class DevStack:
         try:
             self.start_systems()
             self.start_outbox()
-            self._wait_for_port("outbox", self.ports.outbox, timeout)
+            self.wait_for_port("outbox", self.ports.outbox, timeout)
             self._wait_for_http("systems", f"{self.systems_url}/healthz", timeout)
         except BaseException:
             self.stop()
@@ -405,7 +405,8 @@ class DevStack:
             tail = self.log_path(name).read_text(errors="replace")[-2000:]
             raise StackError(f"{name} exited with {process.returncode}; its log says:\n{tail}")
 
-    def _wait_for_port(self, name: str, port: int, timeout: float) -> None:
+    def wait_for_port(self, name: str, port: int, timeout: float) -> None:
+        """Until `port` opens; StackError with the log's tail if process `name` exits first."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_alive(name)

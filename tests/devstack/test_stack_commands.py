@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -198,11 +199,7 @@ def test_the_dev_server_ignores_q2c_tracing_settings(tmp_path: Path) -> None:
     )
     try:
         stack.start_server()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not port_in_use(stack.ports.temporal):
-            assert stack.alive()["temporal"], stack.log_path("temporal").read_text()
-            time.sleep(0.2)
-        assert port_in_use(stack.ports.temporal)
+        stack.wait_for_port("temporal", stack.ports.temporal, timeout=60)
     finally:
         stack.stop()
 
@@ -212,12 +209,8 @@ def test_the_dev_server_keeps_its_file_in_write_ahead_log_mode(tmp_path: Path) -
     stack = DevStack(home=tmp_path, ports=Ports.random())
     try:
         stack.start_server()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not port_in_use(stack.ports.temporal):
-            assert stack.alive()["temporal"], stack.log_path("temporal").read_text()
-            time.sleep(0.2)
-        assert port_in_use(stack.ports.temporal)
+        stack.wait_for_port("temporal", stack.ports.temporal, timeout=60)
     finally:
         stack.stop()
-    with sqlite3.connect(tmp_path / "temporal.db") as db:
+    with closing(sqlite3.connect(tmp_path / "temporal.db")) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
