@@ -56,6 +56,7 @@ def _print(report: "ChaosReport") -> None:
         found.add_row("ERP cash postings", str(report.cash_postings))
     found.add_row("journal debits / credits", f"{report.debits} / {report.credits}")
     found.add_row("revenue entries booked", str(report.revenue_entries))
+    found.add_row("histories replayed", str(report.replayed))
     for kind in FINDING_KINDS:
         count = sum(1 for f in report.findings if f.kind == kind)
         found.add_row(kind.replace("_", " "), f"[red]{count}[/]" if count else "0")

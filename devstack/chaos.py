@@ -28,6 +28,7 @@ from typing import Literal, get_args
 import httpx
 from temporalio.client import (
     Client,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -36,6 +37,7 @@ from temporalio.service import RPCError
 from activities.erp import compare_posting
 from devstack import chaos_cash
 from devstack.chaos_keys import CONTRACTS, MAX_RUNS, MONTHS
+from devstack.chaos_replay import histories_not_replayed
 from devstack.chaos_revenue import recognise_under_faults, revenue_findings
 from devstack.histories import next_approver
 from devstack.pollers import wait_for_pollers
@@ -66,6 +68,7 @@ FindingKind = Literal[
     "cash_mismatch",
     "not_paid",
     "revenue",
+    "nondeterminism",
 ]
 FINDING_KINDS: tuple[FindingKind, ...] = get_args(FindingKind)
 
@@ -166,6 +169,8 @@ class ChaosReport:
     cash_postings: int = 0
     revenue_entries: int = 0
     """Monthly recognition entries booked (the run killed once, then run again)."""
+    replayed: int = 0
+    """Histories replayed with today's code at the end: every run, a reset's old run too."""
     debits: Decimal = Decimal(0)
     credits: Decimal = Decimal(0)
     seconds: float = 0.0
@@ -317,11 +322,17 @@ class _Stack:
 
 async def _result(client: Client, workflow_id: str, deadline: float) -> RunStatus | None:
     """The run's result, through server restarts; approves a run that waits for a person,
-    and pays one that waits for a bank transfer."""
+    and pays one that waits for a bank transfer. None when it does not settle in time, or
+    when its workflow fails to answer (the replay check afterwards says why)."""
     handle = run_handle(client, workflow_id)
     while time.monotonic() < deadline:
         try:
-            status: RunStatus = await handle.query("status", result_type=RunStatus)
+            try:
+                status: RunStatus = await handle.query("status", result_type=RunStatus)
+            except WorkflowQueryFailedError:
+                # The worker answered and the workflow code failed: asking again replays
+                # the same history into the same failure.
+                return None
             if status.state is RunState.AWAITING_APPROVAL:
                 decision = Decision(
                     verdict="approve", approver=next_approver(status), comment="chaos run"
@@ -459,6 +470,12 @@ async def run_chaos(plan: ChaosPlan, *, home: Path) -> ChaosReport:
             postings, report.debits, report.credits = await _read_erp(http)
             customers = [s.customer_id for s in statuses.values() if s and s.customer_id]
             intents, cash = await chaos_cash.read_cash(http, customers)
+            report.replayed, not_replayed = await histories_not_replayed(
+                client,
+                task_queue=TASK_QUEUE,
+                folder=home / "not-replayed",
+                converter=stack.data_converter(),
+            )
     finally:
         await asyncio.to_thread(stack.stop)
     report.actions = chaos.actions
@@ -489,5 +506,13 @@ async def run_chaos(plan: ChaosPlan, *, home: Path) -> ChaosReport:
             Finding(kind="revenue", key=key, detail=detail)
             for key, detail in revenue_findings(revenue)
         ]
+    report.findings += [
+        Finding(
+            kind="nondeterminism",
+            key=f"{failure.workflow_id}/{failure.run_id}",
+            detail=f"{failure.detail} (history kept in {failure.kept})",
+        )
+        for failure in not_replayed
+    ]
     report.seconds = round(time.monotonic() - started, 1)
     return report

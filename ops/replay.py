@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
-from temporalio.converter import DefaultFailureConverter
+from temporalio.converter import DataConverter, DefaultFailureConverter
 from temporalio.worker import Replayer
 
 from workers.client import data_converter
@@ -106,17 +106,19 @@ async def replay(
     histories: Iterable[tuple[str, WorkflowHistory]],
     *,
     workflows: Sequence[type] = WORKFLOWS,
+    converter: DataConverter | None = None,
 ) -> list[ReplayOutcome]:
-    """Replay each (source, history) with the worker's data converter; never raises on one."""
+    """Replay each (source, history) with the worker's data converter (or `converter`, that
+    of a stack with keys of its own); never raises on one."""
     items = list(histories)
     sources = {id(history): source for source, history in items}
     # The core logs each failed replay as a warning; the outcome already says it, once.
     # A replay writes nothing to the server, so its failures stay readable: a payload that
     # does not decrypt is reported with the key id it names.
-    converter = dataclasses.replace(
-        data_converter(), failure_converter_class=DefaultFailureConverter
+    readable = dataclasses.replace(
+        converter or data_converter(), failure_converter_class=DefaultFailureConverter
     )
-    replayer = Replayer(workflows=workflows, data_converter=converter, runtime=quiet_runtime())
+    replayer = Replayer(workflows=workflows, data_converter=readable, runtime=quiet_runtime())
     outcomes: list[ReplayOutcome] = []
 
     async def each() -> AsyncIterator[WorkflowHistory]:
