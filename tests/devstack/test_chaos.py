@@ -206,6 +206,9 @@ def test_a_small_chaos_run_posts_and_collects_every_run_exactly_once(tmp_path: P
     assert sum(a.endswith("to its first workflow task") for a in actions) == 2
     assert report["reset"] == 2
     assert report["report_runs"] == report["report_posted"] == 12
+    # Every history replays with today's code: 12 runs, the 2 reset runs' first runs, and
+    # the 2 recognition runs (the killed one and the one after it).
+    assert report["replayed"] == 16
     # The ERP really lost responses after committing, and the retries found the postings.
     systems_log = (tmp_path / "logs" / "systems.log").read_text()
     assert '"POST /erp/postings HTTP/1.1" 504' in systems_log
