@@ -5,6 +5,7 @@ happens in between.
 """
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -132,7 +133,33 @@ def server_argv(*, home: Path, port: int, ui_port: int, extra: Sequence[str] = (
     ]  # fmt: skip
 
 
-def free_port() -> int:
+EPHEMERAL_PORTS = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PORT = 10_000
+"""Below it lie the ports services are known by (PostgreSQL, Redis, RabbitMQ, …)."""
+_pick = random.Random()  # not the global generator: chaos and benches seed theirs
+
+
+def _ephemeral_start() -> int:
+    """Where the kernel starts picking ports for outgoing connections (Linux's default)."""
+    try:
+        return int(EPHEMERAL_PORTS.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+
+
+def free_port(attempts: int = 100) -> int:
+    """A loopback port free now, below the kernel's ephemeral range: a port taken from that
+    range (bind to port 0) can be handed to an outgoing connection before the stack's server
+    binds it, and the server then fails with "address already in use"."""
+    highest = _ephemeral_start() - 1
+    for _ in range(attempts if highest > LOWEST_PORT else 0):
+        port = _pick.randint(LOWEST_PORT, highest)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
