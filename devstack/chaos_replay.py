@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from temporalio.api.enums.v1 import EventType, TimeoutType, WorkflowTaskFailedCause
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
@@ -68,3 +70,39 @@ async def histories_not_replayed(
             )
         )
     return len(runs), failed
+
+
+def _what(event: HistoryEvent) -> str:
+    """The part of an event that tells commands apart: the activity, marker or update, and
+    for an accepted update the event its request was sequenced after."""
+    kind = event.WhichOneof("attributes")
+    if kind is None:
+        return ""
+    attributes = getattr(event, kind)
+    if kind == "activity_task_scheduled_event_attributes":
+        return str(attributes.activity_type.name)
+    if kind == "marker_recorded_event_attributes":
+        return str(attributes.marker_name)
+    if kind == "workflow_execution_update_accepted_event_attributes":
+        request = attributes.accepted_request
+        return (
+            f"{request.input.name} {attributes.protocol_instance_id} "
+            f"sequenced after {attributes.accepted_request_sequencing_event_id}"
+        )
+    if kind == "workflow_execution_update_completed_event_attributes":
+        return str(attributes.meta.update_id)
+    if kind == "workflow_task_failed_event_attributes":
+        return str(WorkflowTaskFailedCause.Name(attributes.cause))
+    if kind == "workflow_task_timed_out_event_attributes":
+        return str(TimeoutType.Name(attributes.timeout_type))
+    return ""
+
+
+def outline(history: WorkflowHistory) -> list[str]:
+    """One short line per event, payloads left out: enough to see where a replay parted from
+    the history when only a test's output survives (CI)."""
+    lines = []
+    for event in history.events:
+        name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+        lines.append(f"{event.event_id} {name} {_what(event)}".rstrip())
+    return lines

@@ -9,7 +9,7 @@ from temporalio import activity, workflow
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from devstack.chaos_replay import histories_not_replayed
+from devstack.chaos_replay import histories_not_replayed, outline
 from ops.replay import load_history, replay
 from workers.client import data_converter
 
@@ -65,3 +65,7 @@ async def test_a_history_the_code_no_longer_replays_is_found_and_kept(
             converter=data_converter(),
         )
         assert not outcome.ok and outcome.event_id == 5
+        lines = outline(load_history(failure.kept))
+        assert lines[0] == "1 WORKFLOW_EXECUTION_STARTED"
+        assert lines[4] == "5 ACTIVITY_TASK_SCHEDULED chaos-replay-noop"
+        assert lines[-1] == f"{len(lines)} WORKFLOW_EXECUTION_COMPLETED"
