@@ -42,6 +42,8 @@ async def histories_not_replayed(
 ) -> tuple[int, list[NotReplayed]]:
     """(histories replayed, those that failed), every run on `task_queue`, a reset's old
     run included; a failed one is written to `folder`."""
+    # The run id comes from the listing: a reset run's history begins with its first run's
+    # started event, so `WorkflowHistory.run_id` names the first run for both.
     runs: dict[str, tuple[str, WorkflowHistory]] = {}
     async for execution in client.list_workflows(f'TaskQueue="{task_queue}"'):
         handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)

@@ -1,8 +1,10 @@
 """Chaos's replay check: a history today's code cannot replay is found, named and kept."""
 
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from temporalio import activity, workflow
@@ -69,3 +71,39 @@ async def test_a_history_the_code_no_longer_replays_is_found_and_kept(
         assert lines[0] == "1 WORKFLOW_EXECUTION_STARTED"
         assert lines[4] == "5 ACTIVITY_TASK_SCHEDULED chaos-replay-noop"
         assert lines[-1] == f"{len(lines)} WORKFLOW_EXECUTION_COMPLETED"
+
+
+@workflow.defn(name="ChaosReplayUnanswering", sandboxed=False)
+class Unanswering:
+    """A run whose status query fails in the workflow code, as a history that no longer
+    replays makes it fail."""
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.query(name="status")
+    def status(self) -> None:
+        raise RuntimeError("the code parts from the history here")
+
+
+@pytest.mark.e2e
+async def test_chaos_leaves_a_run_whose_query_fails_unsettled_without_asking_again(
+    dev_server_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from devstack import chaos
+
+    async def asked_again(_: float) -> None:
+        raise AssertionError("a failing query was asked again")
+
+    client = dev_server_env.client
+    queue = f"chaos-unanswering-{uuid.uuid4()}"
+    async with Worker(client, task_queue=queue, workflows=[Unanswering]):
+        handle = await client.start_workflow(Unanswering.run, id=queue, task_queue=queue)
+        # Only chaos's own waits: the worker and the client keep the real asyncio.
+        monkeypatch.setattr(chaos, "asyncio", SimpleNamespace(sleep=asked_again))
+        try:
+            # Before, the error ended the whole drill without a report.
+            assert await chaos._result(client, queue, time.monotonic() + 60) is None
+        finally:
+            await handle.terminate()
